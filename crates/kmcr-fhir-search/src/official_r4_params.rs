@@ -1,0 +1,1 @@
+//! Generated from the official R4 SearchParameter bundle; see `tests/it/sourcegen.rs`.
