@@ -1,1 +1,128 @@
-//! The subset of FHIRPath that the official R4 search parameter expressions use.
+//! The subset of FHIRPath that the official R4 search parameter expressions use, compiled once and evaluated over
+//! `serde_json` values without copying them.
+//!
+//! Supported: member navigation (choice elements included: `Observation.value` finds `valueQuantity`), `|`, parentheses,
+//! indexers, `is`/`as` and `.is()`/`.as()`/`.ofType()`, `where(...)`, `exists()`, `empty()`, `first()`, `last()`,
+//! `not()`, `resolve()` (which knows only the type a reference names), `extension('url')`, `=`, `!=`, `and`, `or`,
+//! `xor`, `$this` and `%resource`. Anything else fails to compile with a [`FhirPathError`] naming it.
+
+mod eval;
+mod lexer;
+mod parser;
+
+pub use eval::Item;
+
+/// A compiled expression; evaluating it never fails (FHIRPath yields an empty collection where it finds nothing).
+#[derive(Clone, Debug)]
+pub struct Expression {
+    root: Node,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FhirPathError {
+    #[error("unexpected character at offset {offset}")]
+    UnexpectedCharacter { offset: usize },
+    #[error("unexpected token at offset {offset}: expected {expected}")]
+    UnexpectedToken { offset: usize, expected: &'static str },
+    #[error("unterminated string literal")]
+    UnterminatedString,
+    #[error("bad escape in a string literal")]
+    BadEscape,
+    #[error("unsupported function '{function}'")]
+    UnsupportedFunction { function: String },
+    #[error("wrong number of arguments to '{function}'")]
+    WrongArity { function: String },
+    #[error("unsupported operator '{operator}'")]
+    UnsupportedOperator { operator: String },
+    #[error("expression nested too deeply")]
+    TooDeep,
+}
+
+pub fn compile(source: &str) -> Result<Expression, FhirPathError> {
+    let tokens = lexer::tokenize(source)?;
+    let root = parser::Parser::new(tokens).parse_whole()?;
+    Ok(Expression { root })
+}
+
+impl Expression {
+    /// Evaluates the expression with `resource` as the focus and `%resource`.
+    pub fn evaluate<'a>(&'a self, resource: &'a serde_json::Value) -> Vec<Item<'a>> {
+        let mut output = Vec::new();
+        self.evaluate_into(resource, &mut output);
+        output
+    }
+
+    /// As [`Expression::evaluate`], appending to `output` so that a caller can reuse one buffer.
+    pub fn evaluate_into<'a>(&'a self, resource: &'a serde_json::Value, output: &mut Vec<Item<'a>>) {
+        let focus = [Item::Element { value: resource, type_name: None }];
+        eval::evaluate(&self.root, resource, &focus, output);
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Node {
+    Literal(Literal),
+    This,
+    Resource,
+    /// A name: a member of each focus item, or (capitalised) a type name that keeps the focus items of that type, as
+    /// in `Patient.name`.
+    Member(String),
+    Call(Function),
+    /// `target.step`: `step` (a `Member` or `Call`) evaluated with the items of `target` as focus.
+    Invoke {
+        target: Box<Node>,
+        step: Box<Node>,
+    },
+    Index {
+        target: Box<Node>,
+        index: usize,
+    },
+    Union(Vec<Node>),
+    Binary {
+        operator: BinaryOperator,
+        left: Box<Node>,
+        right: Box<Node>,
+    },
+    TypeOperation {
+        operator: TypeOperator,
+        operand: Box<Node>,
+        type_name: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+enum Literal {
+    Boolean(bool),
+    String(String),
+    Number(f64),
+}
+
+#[derive(Clone, Debug)]
+enum Function {
+    Exists(Option<Box<Node>>),
+    Empty,
+    First,
+    Last,
+    Not,
+    Where(Box<Node>),
+    As(String),
+    Is(String),
+    OfType(String),
+    Resolve,
+    Extension(String),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum BinaryOperator {
+    And,
+    Or,
+    Xor,
+    Equals,
+    NotEquals,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TypeOperator {
+    Is,
+    As,
+}

@@ -1,1 +1,105 @@
-//! placeholder
+//! The record store: every version of every FHIR resource, its search index rows and the audit chain, on embedded
+//! SQLite or on PostgreSQL, with one behaviour proved by one conformance suite (`tests/it`).
+//!
+//! Only this crate contains SQL. It knows nothing of HTTP or of who is asking: the service layer decides access and
+//! records the audit entry before it calls in here.
+
+mod cursor;
+mod include;
+mod postgres;
+mod query;
+mod schema;
+mod sqlite;
+mod types;
+mod write_rows;
+
+pub use cursor::Cursor;
+pub use types::*;
+
+use kmcr_audit::{AuditRecord, ChainedAuditEntry};
+use kmcr_fhir::{ResourceId, ResourceType};
+use kmcr_fhir_search::SearchRequest;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// A store on one of the two backends. An enum rather than a trait object: both backends are always compiled in,
+/// dispatch is a match, and async methods need no boxing.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($store) => $call.await,
+            Store::Postgres($store) => $call.await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the store named by `location`: a `postgres://` or `postgresql://` URL, or a directory for SQLite.
+    /// Applies pending migrations.
+    pub async fn open(location: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Ok(Store::Postgres(PostgresStore::open(location, options).await?))
+        } else {
+            Ok(Store::Sqlite(SqliteStore::open(std::path::Path::new(location), options).await?))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies every operation or none, in order, and appends `audit` in the same database transaction.
+    pub async fn write(&self, ops: Vec<WriteOp>, audit: Option<AuditRecord>) -> Result<Vec<WriteOutcome>, StoreError> {
+        dispatch!(self, store => store.write(ops, audit))
+    }
+
+    /// The current version, including a deleted one (`deleted` true, no body). `None` when never stored.
+    pub async fn read(
+        &self,
+        resource_type: ResourceType,
+        id: &ResourceId,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        dispatch!(self, store => store.read(resource_type, id))
+    }
+
+    pub async fn read_version(
+        &self,
+        resource_type: ResourceType,
+        id: &ResourceId,
+        version_id: i64,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        dispatch!(self, store => store.read_version(resource_type, id, version_id))
+    }
+
+    pub async fn history(&self, request: &HistoryRequest) -> Result<Page, StoreError> {
+        dispatch!(self, store => store.history(request))
+    }
+
+    pub async fn search(&self, request: &SearchRequest, page: &PageRequest) -> Result<SearchOutcome, StoreError> {
+        dispatch!(self, store => store.search(request, page))
+    }
+
+    pub async fn everything(&self, request: &EverythingRequest) -> Result<Page, StoreError> {
+        dispatch!(self, store => store.everything(request))
+    }
+
+    /// Appends an audit entry on its own, for reads; writes pass theirs to [`Store::write`].
+    pub async fn append_audit(&self, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
+        dispatch!(self, store => store.append_audit(record))
+    }
+
+    /// Audit entries from `after_sequence` (exclusive), oldest first, at most `limit`.
+    pub async fn audit_entries(&self, after_sequence: i64, limit: usize) -> Result<Vec<ChainedAuditEntry>, StoreError> {
+        dispatch!(self, store => store.audit_entries(after_sequence, limit))
+    }
+}

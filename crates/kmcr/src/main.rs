@@ -1,1 +1,175 @@
-fn main() {}
+//! `kmcr`: the one binary. Parses the command line and configuration, sets up tracing, and wires the crates.
+
+mod config;
+mod demo;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use kmcr_api::{AppState, TokenSigner, router};
+use kmcr_service::{Limits, Service};
+use kmcr_store::{Store, StoreOptions};
+
+use crate::config::RawSettings;
+
+const USAGE: &str = "\
+kmcr: the KMCR shared care record
+
+USAGE:
+  kmcr serve [--config FILE] [--listen ADDR] [--database DIR|URL] [--demo] [--demo-people N]
+      Runs the FHIR API at /fhir. --demo starts on the embedded store in ./kmcr-demo-data with a synthetic
+      population loaded (1,000 people unless --demo-people says otherwise) and demo API clients.
+  kmcr synth --out DIR [--people N] [--seed S]
+      Writes a synthetic population as FHIR transaction Bundles, one file per source organisation and person.
+  kmcr audit verify [--config FILE] [--database DIR|URL]
+      Checks the audit hash chain from its first entry to its last.
+
+Configuration: a TOML file (--config or KMCR_CONFIG), then KMCR_LISTEN, KMCR_DATABASE, KMCR_PUBLIC_BASE_URL,
+KMCR_TOKEN_SIGNING_KEY, then flags. Logs: RUST_LOG (default info).
+";
+
+#[derive(Default)]
+struct Flags {
+    command: Vec<String>,
+    config: Option<PathBuf>,
+    listen: Option<String>,
+    database: Option<String>,
+    demo: bool,
+    demo_people: Option<usize>,
+    out: Option<PathBuf>,
+    people: Option<usize>,
+    seed: Option<u64>,
+}
+
+fn parse_flags() -> anyhow::Result<Flags> {
+    use lexopt::prelude::*;
+    let mut flags = Flags::default();
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(argument) = parser.next()? {
+        match argument {
+            Long("config") => flags.config = Some(parser.value()?.into()),
+            Long("listen") => flags.listen = Some(parser.value()?.string()?),
+            Long("database") => flags.database = Some(parser.value()?.string()?),
+            Long("demo") => flags.demo = true,
+            Long("demo-people") => flags.demo_people = Some(parser.value()?.parse()?),
+            Long("out") => flags.out = Some(parser.value()?.into()),
+            Long("people") => flags.people = Some(parser.value()?.parse()?),
+            Long("seed") => flags.seed = Some(parser.value()?.parse()?),
+            Short('h') | Long("help") => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            Value(value) => flags.command.push(value.string()?),
+            _ => return Err(argument.unexpected().into()),
+        }
+    }
+    Ok(flags)
+}
+
+fn settings(flags: &Flags) -> anyhow::Result<RawSettings> {
+    let config_path = flags.config.clone().or_else(|| std::env::var_os("KMCR_CONFIG").map(PathBuf::from));
+    let mut settings = match config_path {
+        Some(path) => RawSettings::from_file(&path)?,
+        None => RawSettings::default(),
+    };
+    settings.overlay_environment();
+    if let Some(listen) = &flags.listen {
+        settings.listen = Some(listen.clone());
+    }
+    if let Some(database) = &flags.database {
+        settings.database = Some(database.clone());
+    }
+    Ok(settings)
+}
+
+fn main() -> anyhow::Result<()> {
+    let flags = parse_flags()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match flags.command.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["serve"] => runtime.block_on(serve(flags)),
+        ["synth"] => demo::write_synthetic_population(
+            flags.out.as_deref().context("synth needs --out DIR")?,
+            flags.people.unwrap_or(100),
+            flags.seed.unwrap_or(1),
+        ),
+        ["audit", "verify"] => runtime.block_on(verify_audit(flags)),
+        _ => {
+            eprint!("{USAGE}");
+            bail!("unknown command")
+        }
+    }
+}
+
+async fn serve(flags: Flags) -> anyhow::Result<()> {
+    let mut settings = settings(&flags)?;
+    if flags.demo {
+        settings.database.get_or_insert_with(|| "kmcr-demo-data".to_string());
+        demo::add_demo_clients(&mut settings);
+    }
+    let config = settings.validate()?;
+    let store = Store::open(&config.database, &StoreOptions::default())
+        .await
+        .with_context(|| format!("cannot open the store at {}", redact_url(&config.database)))?;
+    let limits = Limits { max_page_size: config.max_page_size, ..Limits::default() };
+    let service = Service::new(store, limits);
+    if flags.demo {
+        demo::load_demo_population(&service, flags.demo_people.unwrap_or(1000)).await?;
+    }
+    let fhir_base_url = format!("{}/fhir", config.public_base_url.trim_end_matches('/'));
+    let state = AppState {
+        service,
+        clients: Arc::new(config.clients.clone()),
+        signer: Arc::new(TokenSigner::new(config.signing_key_bytes(), config.token_lifetime_s)),
+        fhir_base_url: fhir_base_url.clone(),
+        max_body_bytes: config.max_body_bytes,
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, backend = state.service.store_backend(), "serving");
+    println!("KMCR is serving the FHIR API at {fhir_base_url}");
+    if flags.demo {
+        demo::print_demo_credentials(&config.public_base_url);
+    }
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}
+
+/// A database URL with any password removed, for messages.
+fn redact_url(location: &str) -> String {
+    match (location.find("://"), location.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://...{}", &location[..scheme_end], &location[at..])
+        }
+        _ => location.to_string(),
+    }
+}
+
+async fn verify_audit(flags: Flags) -> anyhow::Result<()> {
+    let config = settings(&flags)?.validate()?;
+    let store = Store::open(&config.database, &StoreOptions::default()).await?;
+    let (mut previous_hash, mut next_sequence, mut after, mut n_entries) =
+        (kmcr_audit::GENESIS_HASH.to_string(), Some(1), 0i64, 0u64);
+    loop {
+        let entries = store.audit_entries(after, 10_000).await?;
+        let Some(last) = entries.last() else { break };
+        after = last.sequence;
+        n_entries += entries.len() as u64;
+        match kmcr_audit::verify_chain(&entries, previous_hash, next_sequence) {
+            Ok((hash, sequence)) => (previous_hash, next_sequence) = (hash, sequence),
+            Err(fault) => bail!("the audit chain is broken: {fault:?}"),
+        }
+    }
+    println!("audit chain intact: {n_entries} entries");
+    Ok(())
+}

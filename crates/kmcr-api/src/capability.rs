@@ -1,0 +1,116 @@
+//! `GET /fhir/metadata`: the CapabilityStatement, built from what the server really supports.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use kmcr_fhir::ResourceType;
+use kmcr_fhir_search::{SearchParamRegistry, SearchParamType};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::responses::fhir_json;
+
+pub async fn metadata(State(state): State<AppState>) -> Response {
+    static STATEMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let statement = STATEMENT.get_or_init(|| capability_statement(&state.fhir_base_url).to_string());
+    fhir_json(StatusCode::OK, statement.clone())
+}
+
+fn type_name(param_type: SearchParamType) -> &'static str {
+    match param_type {
+        SearchParamType::Number => "number",
+        SearchParamType::Date => "date",
+        SearchParamType::String => "string",
+        SearchParamType::Token => "token",
+        SearchParamType::Reference => "reference",
+        SearchParamType::Composite => "composite",
+        SearchParamType::Quantity => "quantity",
+        SearchParamType::Uri => "uri",
+        SearchParamType::Special => "special",
+    }
+}
+
+fn searchable(param_type: SearchParamType) -> bool {
+    !matches!(param_type, SearchParamType::Composite | SearchParamType::Special)
+}
+
+fn resource_entry(resource_type: ResourceType) -> Value {
+    let registry = SearchParamRegistry::official_r4();
+    let params: Vec<_> = registry
+        .for_type(resource_type)
+        .filter(|param| searchable(param.param_type) && (param.expression.is_some() || param.code.starts_with('_')))
+        .collect();
+    let search_params: Vec<Value> = params
+        .iter()
+        .map(|param| {
+            json!({
+                "name": param.code,
+                "definition": format!("http://hl7.org/fhir/SearchParameter/{}-{}", param.resource_type, param.code.trim_start_matches('_')),
+                "type": type_name(param.param_type),
+            })
+        })
+        .collect();
+    let includes: Vec<String> = params
+        .iter()
+        .filter(|param| param.param_type == SearchParamType::Reference)
+        .map(|param| format!("{}:{}", resource_type, param.code))
+        .collect();
+    let interactions: Vec<Value> =
+        ["read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"]
+            .iter()
+            .map(|code| json!({ "code": code }))
+            .collect();
+    let mut entry = json!({
+        "type": resource_type.as_str(),
+        "profile": format!("http://hl7.org/fhir/StructureDefinition/{resource_type}"),
+        "interaction": interactions,
+        "versioning": "versioned-update",
+        "readHistory": true,
+        "updateCreate": true,
+        "conditionalCreate": true,
+        "conditionalUpdate": true,
+        "conditionalDelete": "not-supported",
+        "referencePolicy": ["literal", "local"],
+        "searchInclude": includes,
+        "searchParam": search_params,
+    });
+    if resource_type == ResourceType::PATIENT {
+        entry["operation"] = json!([{
+            "name": "everything",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+        }]);
+    }
+    entry
+}
+
+pub fn capability_statement(base_url: &str) -> Value {
+    let resources: Vec<Value> =
+        ResourceType::all().filter(|resource_type| resource_type.is_storable()).map(resource_entry).collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-24",
+        "publisher": "KMCR",
+        "kind": "instance",
+        "software": { "name": "KMCR", "version": env!("CARGO_PKG_VERSION") },
+        "implementation": { "description": "KMCR shared care record", "url": base_url },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "cors": false,
+                "service": [{ "coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "SMART-on-FHIR",
+                }]}],
+                "extension": [{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [{ "url": "token", "valueUri": format!("{}/oauth/token", base_url.trim_end_matches("/fhir")) }],
+                }],
+            },
+            "resource": resources,
+            "interaction": [{ "code": "transaction" }, { "code": "batch" }, { "code": "history-system" }],
+        }],
+    })
+}

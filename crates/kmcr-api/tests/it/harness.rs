@@ -1,0 +1,131 @@
+//! A router over a fresh embedded store, with clients for two organisations, and a small client to call it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kmcr_access::Scope;
+use kmcr_api::{ApiClient, AppState, TokenSigner, router};
+use kmcr_fhir::OdsCode;
+use kmcr_service::{Limits, Service};
+use kmcr_store::{Store, StoreOptions};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const BASE: &str = "http://kmcr.test/fhir";
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+static NEXT_DIRECTORY: AtomicUsize = AtomicUsize::new(0);
+
+pub struct TestApi {
+    pub router: Router,
+    directory: std::path::PathBuf,
+}
+
+impl Drop for TestApi {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+}
+
+fn client(id: &str, ods_code: &str, scopes: &[&str]) -> ApiClient {
+    ApiClient {
+        id: id.into(),
+        secret: format!("{id}-secret-0123456789"),
+        ods_code: OdsCode::parse(ods_code).unwrap(),
+        scopes: scopes.iter().map(|scope| Scope::parse(scope).unwrap()).collect(),
+    }
+}
+
+impl TestApi {
+    pub async fn new() -> TestApi {
+        let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
+        let directory = std::env::temp_dir().join(format!("kmcr-api-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        let store = Store::open(directory.to_str().unwrap(), &StoreOptions::default()).await.unwrap();
+        let state = AppState {
+            service: Service::new(store, Limits::default()),
+            clients: Arc::new(vec![
+                client("acute", "RWF", &["system/*.*"]),
+                client("gp", "G82001", &["system/*.*"]),
+                client("viewer", "RVV", &["system/*.read"]),
+            ]),
+            signer: Arc::new(TokenSigner::new(vec![42; 32], 600)),
+            fhir_base_url: BASE.into(),
+            max_body_bytes: MAX_BODY_BYTES,
+        };
+        TestApi { router: router(state), directory }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        Reply { status, headers, body }
+    }
+
+    pub async fn token(&self, client_id: &str) -> String {
+        let form =
+            format!("grant_type=client_credentials&client_id={client_id}&client_secret={client_id}-secret-0123456789");
+        let request = Request::post("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap();
+        let reply = self.send(request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A FHIR request as `client_id`, with a JSON body when given.
+    pub async fn fhir(
+        &self,
+        client_id: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let token = self.token(client_id).await;
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(format!("/fhir/{path}"))
+            .header("authorization", format!("Bearer {token}"));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let body = match body {
+            Some(json) => Body::from(json.to_string()),
+            None => Body::empty(),
+        };
+        self.send(builder.header("content-type", "application/fhir+json").body(body).unwrap()).await
+    }
+
+    pub async fn raw(&self, client_id: &str, method: &str, path: &str, body: Vec<u8>) -> Reply {
+        let token = self.token(client_id).await;
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/fhir/{path}"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/fhir+json")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+}
+
+/// The stable error code of an OperationOutcome reply.
+pub fn error_code(reply: &Reply) -> String {
+    assert_eq!(reply.body["resourceType"], "OperationOutcome", "{}", reply.body);
+    reply.body["issue"][0]["details"]["coding"][0]["code"].as_str().unwrap_or_default().to_string()
+}

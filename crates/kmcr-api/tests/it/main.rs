@@ -1,0 +1,5 @@
+//! The FHIR API as a client sees it: requests through the whole router, on the embedded store.
+
+mod harness;
+mod interactions;
+mod synthea;

@@ -1,0 +1,357 @@
+//! The production backend: PostgreSQL through a connection pool. Any number of KMCR nodes may share one database.
+
+mod write;
+
+use kmcr_audit::{AuditRecord, ChainedAuditEntry};
+use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
+use kmcr_fhir_search::{SearchParamRegistry, SearchRequest};
+use std::sync::Arc;
+use tokio_postgres::types::ToSql;
+
+use crate::cursor::CursorValue;
+use crate::query::{self, Dialect, ParamIds, SqlValue};
+use crate::{
+    Cursor, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError, StoreOptions,
+    StoredResource, WriteOp, WriteOutcome, schema,
+};
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: deadpool_postgres::Pool,
+    params: Arc<ParamIds>,
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+/// Serialises schema changes between nodes starting together.
+const MIGRATION_LOCK_ID: i64 = 0x4b4d_4352_0001;
+
+impl PostgresStore {
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<PostgresStore, StoreError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|error: tokio_postgres::Error| StoreError::Unavailable(error.to_string()))?;
+        let manager = deadpool_postgres::Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
+        );
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(options.n_read_connections.max(2) + 2)
+            .build()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        let mut client = pool.get().await?;
+        migrate(&mut client).await?;
+        let params = register_params(&mut client).await?;
+        Ok(PostgresStore { pool, params: Arc::new(params) })
+    }
+
+    pub async fn write(&self, ops: Vec<WriteOp>, audit: Option<AuditRecord>) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut client = self.pool.get().await?;
+        write::write_batch(&mut client, &self.params, ops, audit).await
+    }
+
+    pub async fn read(
+        &self,
+        resource_type: ResourceType,
+        id: &ResourceId,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key AND v.version_id = \
+             r.version_id WHERE r.resource_type = $1 AND r.resource_id = $2",
+            query::RESOURCE_COLUMNS
+        );
+        let statement = client.prepare_cached(&sql).await?;
+        let row = client.query_opt(&statement, &[&resource_type.as_str(), &id.as_str()]).await?;
+        row.map(|row| row_to_stored(&row)).transpose()
+    }
+
+    pub async fn read_version(
+        &self,
+        resource_type: ResourceType,
+        id: &ResourceId,
+        version_id: i64,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key WHERE \
+             r.resource_type = $1 AND r.resource_id = $2 AND v.version_id = $3",
+            query::RESOURCE_COLUMNS
+        );
+        let statement = client.prepare_cached(&sql).await?;
+        let row = client.query_opt(&statement, &[&resource_type.as_str(), &id.as_str(), &version_id]).await?;
+        row.map(|row| row_to_stored(&row)).transpose()
+    }
+
+    pub async fn history(&self, request: &HistoryRequest) -> Result<Page, StoreError> {
+        let client = self.pool.get().await?;
+        let cursor = match request.cursor.as_ref().map(|cursor| cursor.values.as_slice()) {
+            None => None,
+            Some([CursorValue::Int(updated), CursorValue::Int(key), CursorValue::Int(version)]) => {
+                Some((*updated, *key, *version))
+            }
+            Some(_) => return Err(StoreError::BadCursor),
+        };
+        let builder = query::compile_history(
+            Dialect::Postgres,
+            request.resource_type,
+            request.id.as_ref().map(ResourceId::as_str),
+            request.since.map(|since| since.unix_ms),
+            cursor,
+            request.count + 1,
+        );
+        let mut resources = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
+        let next_cursor = take_page(&mut resources, request.count).map(|last| Cursor {
+            values: vec![
+                CursorValue::Int(last.last_updated.unix_ms),
+                CursorValue::Int(last.resource_key),
+                CursorValue::Int(last.version_id),
+            ],
+        });
+        Ok(Page { resources: resources.into_iter().map(|(resource, _)| resource).collect(), next_cursor })
+    }
+
+    pub async fn search(&self, request: &SearchRequest, page: &PageRequest) -> Result<SearchOutcome, StoreError> {
+        let client = self.pool.get().await?;
+        let total = if page.want_total || page.count == 0 {
+            let builder = query::compile_count(Dialect::Postgres, &self.params, request)?;
+            let row = client.query_one(&builder.sql, &bind(&builder.values)).await?;
+            Some(row.get::<_, i64>(0) as u64)
+        } else {
+            None
+        };
+        if page.count == 0 {
+            return Ok(SearchOutcome { matches: Vec::new(), included: Vec::new(), total, next_cursor: None });
+        }
+        let compiled =
+            query::compile_search(Dialect::Postgres, &self.params, request, page.cursor.as_ref(), page.count + 1)?;
+        let mut rows =
+            run_resource_query(&client, &compiled.builder.sql, &compiled.builder.values, compiled.n_sort_columns)
+                .await?;
+        let has_more = rows.len() > page.count;
+        rows.truncate(page.count);
+        let next_cursor = if has_more {
+            rows.last().map(|(resource, sort_values)| {
+                let mut values = sort_values.clone();
+                values.push(CursorValue::Int(resource.resource_key));
+                Cursor { values }
+            })
+        } else {
+            None
+        };
+        let total = total.or((page.cursor.is_none() && !has_more).then_some(rows.len() as u64));
+        let matches: Vec<StoredResource> = rows.into_iter().map(|(resource, _)| resource).collect();
+        let mut plan = crate::include::IncludePlan::new(request, &matches);
+        while let Some(step) = plan.next_step(&self.params)? {
+            let builder = query::compile_include(Dialect::Postgres, &step.source_keys, step.param_id, step.reverse);
+            let keys: Vec<i64> =
+                client.query(&builder.sql, &bind(&builder.values)).await?.iter().map(|row| row.get(0)).collect();
+            let keys = plan.new_keys(keys);
+            if keys.is_empty() {
+                continue;
+            }
+            let builder = query::compile_by_keys(Dialect::Postgres, &keys, step.target_type);
+            let found = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
+            plan.add(found.into_iter().map(|(resource, _)| resource));
+        }
+        Ok(SearchOutcome { matches, included: plan.finish(), total, next_cursor })
+    }
+
+    pub async fn everything(&self, request: &EverythingRequest) -> Result<Page, StoreError> {
+        let client = self.pool.get().await?;
+        let ids: Vec<&str> = request.patient_ids.iter().map(ResourceId::as_str).collect();
+        let patient_keys: Vec<i64> = client
+            .query(
+                "SELECT resource_key FROM resource WHERE resource_type = 'Patient' AND resource_id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if patient_keys.is_empty() {
+            return Ok(Page { resources: Vec::new(), next_cursor: None });
+        }
+        let after_key = match request.cursor.as_ref().map(|cursor| cursor.values.as_slice()) {
+            None => None,
+            Some([CursorValue::Int(key)]) => Some(*key),
+            Some(_) => return Err(StoreError::BadCursor),
+        };
+        let builder = query::compile_everything(
+            Dialect::Postgres,
+            &patient_keys,
+            request.since.map(|since| since.unix_ms),
+            &request.types,
+            after_key,
+            request.count + 1,
+        );
+        let mut resources = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
+        let next_cursor = take_page(&mut resources, request.count)
+            .map(|last| Cursor { values: vec![CursorValue::Int(last.resource_key)] });
+        Ok(Page { resources: resources.into_iter().map(|(resource, _)| resource).collect(), next_cursor })
+    }
+
+    pub async fn append_audit(&self, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
+        let mut client = self.pool.get().await?;
+        let transaction = client.transaction().await?;
+        let entry = write::append_audit(&transaction, record).await?;
+        transaction.commit().await?;
+        Ok(entry)
+    }
+
+    pub async fn audit_entries(&self, after_sequence: i64, limit: usize) -> Result<Vec<ChainedAuditEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT sequence, record, previous_hash, hash FROM audit_entry WHERE sequence > $1 ORDER BY sequence \
+                 LIMIT $2",
+                &[&after_sequence, &(limit as i64)],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let sequence: i64 = row.get(0);
+                let record = serde_json::from_str(row.get(1))
+                    .map_err(|_| StoreError::Corrupt(format!("audit entry {sequence} does not parse")))?;
+                Ok(ChainedAuditEntry { sequence, record, previous_hash: row.get(2), hash: row.get(3) })
+            })
+            .collect()
+    }
+}
+
+async fn migrate(client: &mut deadpool_postgres::Object) -> Result<(), StoreError> {
+    let transaction = client.transaction().await?;
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_ID]).await?;
+    transaction
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migration (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+        )
+        .await?;
+    for (version, statements) in schema::MIGRATIONS {
+        let applied =
+            transaction.query_opt("SELECT version FROM schema_migration WHERE version = $1", &[version]).await?;
+        if applied.is_some() {
+            continue;
+        }
+        let rendered = schema::render(
+            statements,
+            "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+            "BIGINT",
+            "DOUBLE PRECISION",
+            "BOOLEAN",
+            "TEXT COLLATE \"C\"",
+        );
+        transaction.batch_execute(&rendered).await?;
+        transaction
+            .execute(
+                "INSERT INTO schema_migration (version, applied_ms) VALUES ($1, $2)",
+                &[version, &Instant::now().unix_ms],
+            )
+            .await?;
+        tracing::info!(version, "applied migration");
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+async fn register_params(client: &mut deadpool_postgres::Object) -> Result<ParamIds, StoreError> {
+    let registry = SearchParamRegistry::official_r4();
+    let (mut types, mut codes) = (Vec::new(), Vec::new());
+    for resource_type in ResourceType::all() {
+        for param in registry.for_type(resource_type) {
+            types.push(resource_type.as_str());
+            codes.push(param.code);
+        }
+    }
+    client
+        .execute(
+            "INSERT INTO search_param (resource_type, code) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT \
+             DO NOTHING",
+            &[&types, &codes],
+        )
+        .await?;
+    let mut params = ParamIds::new();
+    for row in client.query("SELECT param_id, resource_type, code FROM search_param", &[]).await? {
+        if let Ok(resource_type) = ResourceType::parse(row.get(1)) {
+            params.insert((resource_type.as_str(), row.get::<_, String>(2)), row.get(0));
+        }
+    }
+    Ok(params)
+}
+
+fn bind(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
+    values
+        .iter()
+        .map(|value| match value {
+            SqlValue::Int(int) => int as &(dyn ToSql + Sync),
+            SqlValue::Real(real) => real as &(dyn ToSql + Sync),
+            SqlValue::Text(text) => text as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+fn row_to_stored(row: &tokio_postgres::Row) -> Result<StoredResource, StoreError> {
+    let resource_key: i64 = row.get(0);
+    let parsed = (
+        ResourceType::parse(row.get(1)),
+        ResourceId::parse(row.get(2)),
+        OdsCode::parse(row.get::<_, Option<&str>>(6).unwrap_or("")),
+    );
+    let (Ok(resource_type), Ok(id), Ok(source_ods_code)) = parsed else {
+        return Err(StoreError::Corrupt(format!("resource row {resource_key} does not parse")));
+    };
+    Ok(StoredResource {
+        resource_key,
+        resource_type,
+        id,
+        version_id: row.get(3),
+        last_updated: Instant::from_unix_ms(row.get(4)),
+        deleted: row.get(5),
+        source_ods_code,
+        json: row.get(7),
+    })
+}
+
+async fn run_resource_query(
+    client: &deadpool_postgres::Object,
+    sql: &str,
+    values: &[SqlValue],
+    n_extra: usize,
+) -> Result<Vec<(StoredResource, Vec<CursorValue>)>, StoreError> {
+    // Not cached: search SQL varies with the request, and an unbounded statement cache would grow per connection.
+    let rows = client.query(sql, &bind(values)).await?;
+    let mut resources = Vec::with_capacity(rows.len());
+    for row in rows {
+        let resource = row_to_stored(&row)?;
+        let mut extra = Vec::with_capacity(n_extra);
+        for column_idx in 8..8 + n_extra {
+            let column_type = row.columns()[column_idx].type_().clone();
+            extra.push(match column_type {
+                tokio_postgres::types::Type::INT8 => CursorValue::Int(row.get(column_idx)),
+                tokio_postgres::types::Type::FLOAT8 => CursorValue::Real(row.get(column_idx)),
+                _ => CursorValue::Text(row.get(column_idx)),
+            });
+        }
+        resources.push((resource, extra));
+    }
+    Ok(resources)
+}
+
+fn take_page(resources: &mut Vec<(StoredResource, Vec<CursorValue>)>, count: usize) -> Option<StoredResource> {
+    if resources.len() > count {
+        resources.truncate(count);
+        resources.last().map(|(resource, _)| resource.clone())
+    } else {
+        None
+    }
+}

@@ -1,0 +1,431 @@
+//! The PostgreSQL write path. A batch costs a fixed number of statements whatever its size: state is fetched in one
+//! query, keys resolved in two, and versions, resources and each index table written with one `unnest` each.
+
+use std::collections::HashMap;
+
+use kmcr_audit::{AuditRecord, ChainedAuditEntry, GENESIS_HASH};
+use kmcr_fhir::{Instant, ResourceType};
+use tokio_postgres::Transaction;
+
+use crate::query::ParamIds;
+use crate::write_rows::{INDEX_TABLES, IndexRow, index_rows, stamp_and_serialise};
+use crate::{Precondition, StoreError, WriteAction, WriteOp, WriteOutcome};
+
+/// Serialises appends to the audit chain across every node.
+const AUDIT_LOCK_ID: i64 = 0x4b4d_4352_0002;
+
+#[derive(Clone)]
+struct State {
+    version_id: i64,
+    deleted: bool,
+    source_ods_code: Option<String>,
+}
+
+/// What a batch writes, gathered before any statement runs.
+#[derive(Default)]
+struct Plan {
+    versions: Vec<(i64, i64, bool, String, Option<i64>, Option<String>)>,
+    /// Per resource, its final state in this batch: key -> (version, deleted, source, patient key).
+    resources: HashMap<i64, (i64, bool, String, Option<i64>)>,
+    clear_index_of: Vec<i64>,
+    index: Vec<(i64, Option<i64>, IndexRow)>,
+}
+
+pub async fn write_batch(
+    client: &mut deadpool_postgres::Object,
+    params: &ParamIds,
+    ops: Vec<WriteOp>,
+    audit: Option<AuditRecord>,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let transaction = client.transaction().await?;
+    let now = Instant::now();
+    let prepared: Vec<(WriteOp, Vec<IndexRow>)> = ops
+        .into_iter()
+        .map(|mut op| {
+            let rows = match &mut op.action {
+                WriteAction::Put { index_entries, .. } => {
+                    index_rows(params, op.resource_type, std::mem::take(index_entries))
+                }
+                WriteAction::Delete => Vec::new(),
+            };
+            (op, rows)
+        })
+        .collect();
+    let mut states = fetch_states(&transaction, &prepared).await?;
+    let keys = resolve_keys(&transaction, &prepared).await?;
+    let mut plan = Plan::default();
+    let mut outcomes = Vec::with_capacity(prepared.len());
+    for (op, rows) in prepared {
+        outcomes.push(plan_op(&keys, &mut states, &mut plan, op, rows, now)?);
+    }
+    execute_plan(&transaction, plan, now).await.map_err(|error| match error {
+        // Two writers raced for the same version: the loser sees a conflict, as with If-Match.
+        StoreError::Unavailable(message) if message.contains("resource_version_pkey") => {
+            StoreError::Unavailable("a concurrent write changed the same resource; retry".into())
+        }
+        other => other,
+    })?;
+    if let Some(audit) = audit {
+        append_audit(&transaction, audit).await?;
+    }
+    transaction.commit().await?;
+    Ok(outcomes)
+}
+
+async fn fetch_states(
+    transaction: &Transaction<'_>,
+    prepared: &[(WriteOp, Vec<IndexRow>)],
+) -> Result<HashMap<(ResourceType, String), State>, StoreError> {
+    let types: Vec<&str> = prepared.iter().map(|(op, _)| op.resource_type.as_str()).collect();
+    let ids: Vec<&str> = prepared.iter().map(|(op, _)| op.id.as_str()).collect();
+    let rows = transaction
+        .query(
+            "SELECT r.resource_type, r.resource_id, r.resource_key, r.version_id, r.deleted, r.source_ods_code FROM \
+             resource r JOIN unnest($1::text[], $2::text[]) AS u(resource_type, resource_id) ON r.resource_type = \
+             u.resource_type AND r.resource_id = u.resource_id FOR UPDATE OF r",
+            &[&types, &ids],
+        )
+        .await?;
+    let mut states = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let Ok(resource_type) = ResourceType::parse(row.get(0)) else { continue };
+        states.insert(
+            (resource_type, row.get::<_, String>(1)),
+            State { version_id: row.get(3), deleted: row.get(4), source_ods_code: row.get(5) },
+        );
+    }
+    Ok(states)
+}
+
+/// Keys of every resource the batch writes or refers to, creating placeholders for those never seen.
+async fn resolve_keys(
+    transaction: &Transaction<'_>,
+    prepared: &[(WriteOp, Vec<IndexRow>)],
+) -> Result<HashMap<(ResourceType, String), i64>, StoreError> {
+    let mut wanted: Vec<(ResourceType, String)> = Vec::new();
+    for (op, rows) in prepared {
+        wanted.push((op.resource_type, op.id.as_str().to_string()));
+        if let WriteAction::Put { owning_patient_id: Some(patient_id), .. } = &op.action {
+            wanted.push((ResourceType::PATIENT, patient_id.clone()));
+        }
+        for row in rows {
+            if let IndexRow::Reference { target: Some(target), .. } = row {
+                wanted.push(target.clone());
+            }
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    let types: Vec<&str> = wanted.iter().map(|(resource_type, _)| resource_type.as_str()).collect();
+    let ids: Vec<&str> = wanted.iter().map(|(_, id)| id.as_str()).collect();
+    // Sorted inserts take row locks in one order, so concurrent batches cannot deadlock here.
+    transaction
+        .execute(
+            "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted) SELECT t, i, 0, \
+             0, false FROM unnest($1::text[], $2::text[]) AS u(t, i) ON CONFLICT (resource_type, resource_id) DO \
+             NOTHING",
+            &[&types, &ids],
+        )
+        .await?;
+    let rows = transaction
+        .query(
+            "SELECT r.resource_type, r.resource_id, r.resource_key FROM resource r JOIN unnest($1::text[], \
+             $2::text[]) AS u(t, i) ON r.resource_type = u.t AND r.resource_id = u.i",
+            &[&types, &ids],
+        )
+        .await?;
+    let mut keys = HashMap::with_capacity(rows.len());
+    for row in rows {
+        if let Ok(resource_type) = ResourceType::parse(row.get(0)) {
+            keys.insert((resource_type, row.get::<_, String>(1)), row.get::<_, i64>(2));
+        }
+    }
+    Ok(keys)
+}
+
+fn plan_op(
+    keys: &HashMap<(ResourceType, String), i64>,
+    states: &mut HashMap<(ResourceType, String), State>,
+    plan: &mut Plan,
+    op: WriteOp,
+    rows: Vec<IndexRow>,
+    now: Instant,
+) -> Result<WriteOutcome, StoreError> {
+    let state_key = (op.resource_type, op.id.as_str().to_string());
+    let state =
+        states.get(&state_key).cloned().unwrap_or(State { version_id: 0, deleted: false, source_ods_code: None });
+    let exists = state.version_id > 0 && !state.deleted;
+    match op.precondition {
+        Precondition::None => {}
+        Precondition::MustNotExist if state.version_id > 0 => {
+            return Err(StoreError::AlreadyExists { resource_type: op.resource_type, id: op.id });
+        }
+        Precondition::MustNotExist => {}
+        Precondition::VersionIs(expected) if expected == state.version_id && (exists || expected == 0) => {}
+        Precondition::VersionIs(expected) => {
+            return Err(StoreError::VersionConflict {
+                resource_type: op.resource_type,
+                id: op.id,
+                expected,
+                actual: state.version_id,
+            });
+        }
+    }
+    if state.version_id > 0
+        && state.source_ods_code.as_deref().is_some_and(|source| source != op.writer_ods_code.as_str())
+    {
+        return Err(StoreError::NotOwner { resource_type: op.resource_type, id: op.id });
+    }
+    let resource_key = *keys.get(&state_key).expect("every written resource has a key");
+    let version_id = state.version_id + 1;
+    let source = op.writer_ods_code.as_str().to_string();
+    let mut outcome = WriteOutcome {
+        resource_type: op.resource_type,
+        id: op.id.clone(),
+        version_id: state.version_id,
+        last_updated: now,
+        created: false,
+        deleted: true,
+        unchanged: true,
+        json: None,
+    };
+    match op.action {
+        WriteAction::Delete => {
+            if !exists {
+                return Ok(outcome);
+            }
+            plan.versions.push((resource_key, version_id, true, source.clone(), None, None));
+            let patient_key = plan.resources.get(&resource_key).and_then(|(_, _, _, patient_key)| *patient_key);
+            plan.resources.insert(resource_key, (version_id, true, source.clone(), patient_key));
+            plan.clear_index_of.push(resource_key);
+            plan.index.retain(|(key, _, _)| *key != resource_key);
+            outcome.version_id = version_id;
+            outcome.unchanged = false;
+        }
+        WriteAction::Put { resource, owning_patient_id, .. } => {
+            let patient_key = owning_patient_id
+                .map(|patient_id| *keys.get(&(ResourceType::PATIENT, patient_id)).expect("patient keys are resolved"));
+            let json = stamp_and_serialise(resource, &op.id, version_id, now);
+            plan.versions.push((resource_key, version_id, false, source.clone(), patient_key, Some(json.clone())));
+            plan.resources.insert(resource_key, (version_id, false, source.clone(), patient_key));
+            if exists {
+                plan.clear_index_of.push(resource_key);
+            }
+            plan.index.retain(|(key, _, _)| *key != resource_key);
+            for row in rows {
+                plan.index.push((resource_key, patient_key, row));
+            }
+            outcome = WriteOutcome {
+                version_id,
+                created: !exists,
+                deleted: false,
+                unchanged: false,
+                json: Some(json),
+                ..outcome
+            };
+        }
+    }
+    states.insert(state_key, State { version_id, deleted: outcome.deleted, source_ods_code: Some(source) });
+    Ok(outcome)
+}
+
+async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now: Instant) -> Result<(), StoreError> {
+    if !plan.clear_index_of.is_empty() {
+        for table in INDEX_TABLES {
+            transaction
+                .execute(&format!("DELETE FROM {table} WHERE resource_key = ANY($1)"), &[&plan.clear_index_of])
+                .await?;
+        }
+    }
+    if !plan.versions.is_empty() {
+        let keys: Vec<i64> = plan.versions.iter().map(|version| version.0).collect();
+        let version_ids: Vec<i64> = plan.versions.iter().map(|version| version.1).collect();
+        let deleted: Vec<bool> = plan.versions.iter().map(|version| version.2).collect();
+        let sources: Vec<&str> = plan.versions.iter().map(|version| version.3.as_str()).collect();
+        let patients: Vec<Option<i64>> = plan.versions.iter().map(|version| version.4).collect();
+        let bodies: Vec<Option<&str>> = plan.versions.iter().map(|version| version.5.as_deref()).collect();
+        let updated_ms: Vec<i64> = vec![now.unix_ms; keys.len()];
+        // Every version of one batch carries the batch's instant; the resources take theirs from the versions.
+        transaction
+            .execute(
+                "INSERT INTO resource_version (resource_key, version_id, last_updated_ms, deleted, source_ods_code, \
+                 patient_key, body) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bool[], \
+                 $5::text[], $6::bigint[], $7::text[])",
+                &[&keys, &version_ids, &updated_ms, &deleted, &sources, &patients, &bodies],
+            )
+            .await?;
+    }
+    if !plan.resources.is_empty() {
+        let mut resources: Vec<(i64, (i64, bool, String, Option<i64>))> = plan.resources.into_iter().collect();
+        resources.sort_by_key(|(key, _)| *key);
+        let keys: Vec<i64> = resources.iter().map(|(key, _)| *key).collect();
+        let version_ids: Vec<i64> = resources.iter().map(|(_, state)| state.0).collect();
+        let deleted: Vec<bool> = resources.iter().map(|(_, state)| state.1).collect();
+        let sources: Vec<&str> = resources.iter().map(|(_, state)| state.2.as_str()).collect();
+        let patients: Vec<Option<i64>> = resources.iter().map(|(_, state)| state.3).collect();
+        transaction
+            .execute(
+                "UPDATE resource r SET version_id = u.v, last_updated_ms = rv.last_updated_ms, deleted = u.d, \
+                 source_ods_code = u.s, patient_key = COALESCE(u.p, r.patient_key) FROM unnest($1::bigint[], \
+                 $2::bigint[], $3::bool[], $4::text[], $5::bigint[]) AS u(k, v, d, s, p) JOIN resource_version rv ON \
+                 rv.resource_key = u.k AND rv.version_id = u.v WHERE r.resource_key = u.k",
+                &[&keys, &version_ids, &deleted, &sources, &patients],
+            )
+            .await?;
+    }
+    insert_index_rows(transaction, plan.index).await
+}
+
+async fn insert_index_rows(
+    transaction: &Transaction<'_>,
+    rows: Vec<(i64, Option<i64>, IndexRow)>,
+) -> Result<(), StoreError> {
+    let mut tokens = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut strings = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut dates = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut references = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut quantities = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut numbers = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut uris = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (key, patient_key, row) in rows {
+        match row {
+            IndexRow::Token { param_id, system, code, display_text } => {
+                tokens.0.push(key);
+                tokens.1.push(param_id);
+                tokens.2.push(system);
+                tokens.3.push(code);
+                tokens.4.push(display_text);
+                tokens.5.push(patient_key);
+            }
+            IndexRow::String { param_id, normalized, exact } => {
+                strings.0.push(key);
+                strings.1.push(param_id);
+                strings.2.push(normalized);
+                strings.3.push(exact);
+                strings.4.push(patient_key);
+            }
+            IndexRow::Date { param_id, low_ms, high_ms } => {
+                dates.0.push(key);
+                dates.1.push(param_id);
+                dates.2.push(low_ms);
+                dates.3.push(high_ms);
+                dates.4.push(patient_key);
+            }
+            IndexRow::Reference { param_id, target, url } => {
+                references.0.push(key);
+                references.1.push(param_id);
+                references.2.push(target.as_ref().map(|(target_type, _)| target_type.as_str().to_string()));
+                references.3.push(target.map(|(_, target_id)| target_id));
+                references.4.push(url);
+                references.5.push(patient_key);
+            }
+            IndexRow::Quantity { param_id, value, system, code } => {
+                quantities.0.push(key);
+                quantities.1.push(param_id);
+                quantities.2.push(value);
+                quantities.3.push(system);
+                quantities.4.push(code);
+                quantities.5.push(patient_key);
+            }
+            IndexRow::Number { param_id, value } => {
+                numbers.0.push(key);
+                numbers.1.push(param_id);
+                numbers.2.push(value);
+                numbers.3.push(patient_key);
+            }
+            IndexRow::Uri { param_id, uri } => {
+                uris.0.push(key);
+                uris.1.push(param_id);
+                uris.2.push(uri);
+                uris.3.push(patient_key);
+            }
+        }
+    }
+    if !tokens.0.is_empty() {
+        transaction
+            .execute(
+                "INSERT INTO idx_token (resource_key, param_id, system, code, display_text, patient_key) SELECT * FROM \
+                 unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])",
+                &[&tokens.0, &tokens.1, &tokens.2, &tokens.3, &tokens.4, &tokens.5],
+            )
+            .await?;
+    }
+    if !strings.0.is_empty() {
+        transaction
+            .execute(
+                "INSERT INTO idx_string (resource_key, param_id, normalized, exact, patient_key) SELECT * FROM \
+                 unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])",
+                &[&strings.0, &strings.1, &strings.2, &strings.3, &strings.4],
+            )
+            .await?;
+    }
+    if !dates.0.is_empty() {
+        transaction
+            .execute(
+                "INSERT INTO idx_date (resource_key, param_id, low_ms, high_ms, patient_key) SELECT * FROM \
+                 unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])",
+                &[&dates.0, &dates.1, &dates.2, &dates.3, &dates.4],
+            )
+            .await?;
+    }
+    if !references.0.is_empty() {
+        // Targets were given keys by resolve_keys; the join turns (type, id) into that key.
+        transaction
+            .execute(
+                "INSERT INTO idx_reference (resource_key, param_id, target_key, url, patient_key) SELECT u.k, u.p, \
+                 t.resource_key, u.url, u.pk FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
+                 $5::text[], $6::bigint[]) AS u(k, p, tt, ti, url, pk) LEFT JOIN resource t ON t.resource_type = \
+                 u.tt AND t.resource_id = u.ti",
+                &[&references.0, &references.1, &references.2, &references.3, &references.4, &references.5],
+            )
+            .await?;
+    }
+    if !quantities.0.is_empty() {
+        transaction
+            .execute(
+                "INSERT INTO idx_quantity (resource_key, param_id, value, system, code, patient_key) SELECT * FROM \
+                 unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::text[], $6::bigint[])",
+                &[&quantities.0, &quantities.1, &quantities.2, &quantities.3, &quantities.4, &quantities.5],
+            )
+            .await?;
+    }
+    if !numbers.0.is_empty() {
+        transaction
+            .execute(
+                "INSERT INTO idx_number (resource_key, param_id, value, patient_key) SELECT * FROM unnest($1::bigint[], \
+                 $2::bigint[], $3::float8[], $4::bigint[])",
+                &[&numbers.0, &numbers.1, &numbers.2, &numbers.3],
+            )
+            .await?;
+    }
+    if !uris.0.is_empty() {
+        transaction
+            .execute(
+                "INSERT INTO idx_uri (resource_key, param_id, uri, patient_key) SELECT * FROM unnest($1::bigint[], \
+                 $2::bigint[], $3::text[], $4::bigint[])",
+                &[&uris.0, &uris.1, &uris.2, &uris.3],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Appends to the chain inside the caller's transaction, holding a lock so that appends from all nodes are serial.
+pub async fn append_audit(transaction: &Transaction<'_>, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK_ID]).await?;
+    let last =
+        transaction.query_opt("SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1", &[]).await?;
+    let (sequence, previous_hash) = match last {
+        Some(row) => (row.get::<_, i64>(0) + 1, row.get::<_, String>(1)),
+        None => (1, GENESIS_HASH.to_string()),
+    };
+    let entry = kmcr_audit::chain(sequence, record, &previous_hash);
+    let record_json = serde_json::to_string(&entry.record).expect("an audit record always serialises");
+    transaction
+        .execute(
+            "INSERT INTO audit_entry (sequence, recorded_ms, record, previous_hash, hash) VALUES ($1, $2, $3, $4, $5)",
+            &[&entry.sequence, &entry.record.recorded_unix_ms, &record_json, &entry.previous_hash, &entry.hash],
+        )
+        .await?;
+    Ok(entry)
+}

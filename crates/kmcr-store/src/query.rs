@@ -1,0 +1,622 @@
+//! Search, `$everything` and history compiled to SQL, once for both backends.
+//!
+//! A search is a query on `resource` driven by the most selective criterion (`resource_key IN (index lookup)`), with
+//! every other criterion checked per candidate by an `EXISTS` probe on the `(resource_key, param_id)` indexes. This
+//! keeps a patient-scoped search proportional to that patient's records, not to the size of the store.
+
+use std::collections::HashMap;
+
+use kmcr_fhir::ResourceType;
+use kmcr_fhir_search::{Criterion, CriterionValue, Modifier, Prefix, SearchParamType, SearchRequest};
+
+use crate::StoreError;
+use crate::cursor::{Cursor, CursorValue};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A value bound to a statement parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// Search parameter ids as stored in `search_param`.
+pub type ParamIds = HashMap<(&'static str, String), i64>;
+
+/// The columns every resource query selects, in this order (see `row_to_stored` in each backend).
+pub const RESOURCE_COLUMNS: &str = "r.resource_key, r.resource_type, r.resource_id, v.version_id, v.last_updated_ms, \
+     v.deleted, v.source_ods_code, v.body";
+
+/// A statement under construction: SQL text plus its bound values, numbered in order.
+pub struct SqlBuilder {
+    pub dialect: Dialect,
+    pub sql: String,
+    pub values: Vec<SqlValue>,
+}
+
+impl SqlBuilder {
+    pub fn new(dialect: Dialect) -> SqlBuilder {
+        SqlBuilder { dialect, sql: String::new(), values: Vec::new() }
+    }
+
+    /// Adds a bound value and returns its placeholder.
+    pub fn bind(&mut self, value: SqlValue) -> String {
+        self.values.push(value);
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.values.len()),
+            Dialect::Postgres => format!("${}", self.values.len()),
+        }
+    }
+
+    pub fn text(&mut self, text: &str) -> String {
+        self.bind(SqlValue::Text(text.to_string()))
+    }
+
+    pub fn int(&mut self, int: i64) -> String {
+        self.bind(SqlValue::Int(int))
+    }
+
+    pub fn real(&mut self, real: f64) -> String {
+        self.bind(SqlValue::Real(real))
+    }
+
+    pub fn false_literal(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "0",
+            Dialect::Postgres => "false",
+        }
+    }
+}
+
+/// Where the search, compiled, leaves the SQL: `sql` selects `RESOURCE_COLUMNS` plus the sort values, in page order.
+pub struct CompiledSearch {
+    pub builder: SqlBuilder,
+    /// How many sort-value columns follow `RESOURCE_COLUMNS` (the cursor holds these, then the resource key).
+    pub n_sort_columns: usize,
+}
+
+struct SortColumn {
+    expression: String,
+    descending: bool,
+}
+
+/// Compiles the match query of a search page.
+pub fn compile_search(
+    dialect: Dialect,
+    params: &ParamIds,
+    request: &SearchRequest,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<CompiledSearch, StoreError> {
+    let mut builder = SqlBuilder::new(dialect);
+    let where_clause = match_conditions(&mut builder, params, request)?;
+    let sort_columns = sort_columns(&mut builder, params, request)?;
+    let mut select = format!("SELECT {RESOURCE_COLUMNS}");
+    for column in &sort_columns {
+        select.push_str(&format!(", {}", column.expression));
+    }
+    let mut conditions = where_clause;
+    if let Some(cursor) = cursor {
+        conditions.push(keyset_condition(&mut builder, &sort_columns, cursor)?);
+    }
+    let order: Vec<String> = sort_columns
+        .iter()
+        .map(|column| format!("{} {}", column.expression, if column.descending { "DESC" } else { "ASC" }))
+        .chain(std::iter::once("r.resource_key ASC".to_string()))
+        .collect();
+    let limit_placeholder = builder.int(limit as i64);
+    builder.sql = format!(
+        "{select} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key AND v.version_id = \
+         r.version_id WHERE {} ORDER BY {} LIMIT {limit_placeholder}",
+        conditions.join(" AND "),
+        order.join(", ")
+    );
+    Ok(CompiledSearch { builder, n_sort_columns: sort_columns.len() })
+}
+
+/// Compiles `SELECT COUNT(*)` of every match.
+pub fn compile_count(dialect: Dialect, params: &ParamIds, request: &SearchRequest) -> Result<SqlBuilder, StoreError> {
+    let mut builder = SqlBuilder::new(dialect);
+    let conditions = match_conditions(&mut builder, params, request)?;
+    builder.sql = format!("SELECT COUNT(*) FROM resource r WHERE {}", conditions.join(" AND "));
+    Ok(builder)
+}
+
+fn match_conditions(
+    builder: &mut SqlBuilder,
+    params: &ParamIds,
+    request: &SearchRequest,
+) -> Result<Vec<String>, StoreError> {
+    let resource_type = request.resource_type;
+    let mut conditions = vec![
+        format!("r.resource_type = {}", builder.text(resource_type.as_str())),
+        "r.version_id > 0".to_string(),
+        format!("r.deleted = {}", builder.false_literal()),
+    ];
+    let driver_idx = choose_driver(&request.criteria);
+    for (criterion_idx, criterion) in request.criteria.iter().enumerate() {
+        let drive = Some(criterion_idx) == driver_idx;
+        conditions.push(criterion_condition(builder, params, resource_type, criterion, "r.resource_key", drive)?);
+    }
+    Ok(conditions)
+}
+
+/// Picks the criterion most likely to select few rows, to drive the query from its index.
+fn choose_driver(criteria: &[Criterion]) -> Option<usize> {
+    criteria
+        .iter()
+        .enumerate()
+        .filter_map(|(criterion_idx, criterion)| driver_rank(criterion).map(|rank| (rank, criterion_idx)))
+        .min()
+        .map(|(_, criterion_idx)| criterion_idx)
+}
+
+fn driver_rank(criterion: &Criterion) -> Option<u8> {
+    if is_resource_column(&criterion.param_code) || criterion.values.len() > 1 && criterion.chain.is_none() {
+        return None;
+    }
+    match criterion.modifier {
+        Some(Modifier::Missing(_) | Modifier::Not | Modifier::Text | Modifier::Contains) => return None,
+        _ => {}
+    }
+    if criterion.chain.is_some() {
+        return Some(2);
+    }
+    match (criterion.param_type, criterion.values.first()) {
+        (SearchParamType::Reference, Some(CriterionValue::Reference { target_id: Some(_), .. })) => Some(0),
+        (SearchParamType::Token, Some(CriterionValue::Token { code: Some(_), .. })) => Some(1),
+        (SearchParamType::String | SearchParamType::Uri, _) => Some(3),
+        (SearchParamType::Date | SearchParamType::Quantity | SearchParamType::Number, _) => Some(4),
+        _ => None,
+    }
+}
+
+fn is_resource_column(param_code: &str) -> bool {
+    matches!(param_code, "_id" | "_lastUpdated")
+}
+
+/// One criterion as an SQL condition on `key_expression` (the resource key column of the row being tested).
+fn criterion_condition(
+    builder: &mut SqlBuilder,
+    params: &ParamIds,
+    resource_type: ResourceType,
+    criterion: &Criterion,
+    key_expression: &str,
+    drive: bool,
+) -> Result<String, StoreError> {
+    let table_alias = match key_expression {
+        "r.resource_key" => "r",
+        _ => "r2",
+    };
+    match criterion.param_code.as_str() {
+        "_id" => return id_condition(builder, criterion, table_alias),
+        "_lastUpdated" => return last_updated_condition(builder, criterion, table_alias),
+        _ => {}
+    }
+    let param_id = *params
+        .get(&(resource_type.as_str(), criterion.param_code.clone()))
+        .ok_or_else(|| StoreError::UnsupportedSearch(format!("no index for parameter {}", criterion.param_code)))?;
+    let table = index_table(criterion.param_type)?;
+    let param_placeholder = builder.int(param_id);
+    if let Some(Modifier::Missing(missing)) = criterion.modifier {
+        let exists = format!(
+            "EXISTS (SELECT 1 FROM {table} i WHERE i.resource_key = {key_expression} AND i.param_id = {param_placeholder})"
+        );
+        return Ok(if missing { format!("NOT {exists}") } else { exists });
+    }
+    let value_condition = match &criterion.chain {
+        Some(chain) => {
+            let inner =
+                criterion_condition(builder, params, chain.target_type, &chain.criterion, "r2.resource_key", false)?;
+            let target_type = builder.text(chain.target_type.as_str());
+            format!(
+                "i.target_key IN (SELECT r2.resource_key FROM resource r2 WHERE r2.resource_type = {target_type} AND \
+                 r2.version_id > 0 AND r2.deleted = {} AND {inner})",
+                builder.false_literal()
+            )
+        }
+        None => {
+            let alternatives = criterion
+                .values
+                .iter()
+                .map(|value| value_condition(builder, criterion, value))
+                .collect::<Result<Vec<_>, _>>()?;
+            if alternatives.is_empty() {
+                return Err(StoreError::UnsupportedSearch(format!("no value for {}", criterion.param_code)));
+            }
+            format!("({})", alternatives.join(" OR "))
+        }
+    };
+    let negate = criterion.modifier == Some(Modifier::Not);
+    if drive && !negate {
+        return Ok(format!(
+            "{key_expression} IN (SELECT i.resource_key FROM {table} i WHERE i.param_id = {param_placeholder} AND \
+             {value_condition})"
+        ));
+    }
+    let exists = format!(
+        "EXISTS (SELECT 1 FROM {table} i WHERE i.resource_key = {key_expression} AND i.param_id = {param_placeholder} \
+         AND {value_condition})"
+    );
+    Ok(if negate { format!("NOT {exists}") } else { exists })
+}
+
+fn index_table(param_type: SearchParamType) -> Result<&'static str, StoreError> {
+    Ok(match param_type {
+        SearchParamType::Token => "idx_token",
+        SearchParamType::String => "idx_string",
+        SearchParamType::Date => "idx_date",
+        SearchParamType::Reference => "idx_reference",
+        SearchParamType::Quantity => "idx_quantity",
+        SearchParamType::Number => "idx_number",
+        SearchParamType::Uri => "idx_uri",
+        SearchParamType::Composite | SearchParamType::Special => {
+            return Err(StoreError::UnsupportedSearch("composite and special parameters".into()));
+        }
+    })
+}
+
+fn id_condition(builder: &mut SqlBuilder, criterion: &Criterion, alias: &str) -> Result<String, StoreError> {
+    let ids = criterion
+        .values
+        .iter()
+        .map(|value| match value {
+            CriterionValue::Token { code: Some(code), .. } => Ok(builder.text(code)),
+            CriterionValue::String(text) => Ok(builder.text(text)),
+            _ => Err(StoreError::UnsupportedSearch("_id takes ids".into())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let condition = format!("{alias}.resource_id IN ({})", ids.join(", "));
+    Ok(if criterion.modifier == Some(Modifier::Not) { format!("NOT {condition}") } else { condition })
+}
+
+fn last_updated_condition(builder: &mut SqlBuilder, criterion: &Criterion, alias: &str) -> Result<String, StoreError> {
+    let column = format!("{alias}.last_updated_ms");
+    let alternatives = criterion
+        .values
+        .iter()
+        .map(|value| match value {
+            CriterionValue::Date { prefix, low_ms, high_ms } => {
+                Ok(date_range_condition(builder, &column, &column, *prefix, *low_ms, *high_ms))
+            }
+            _ => Err(StoreError::UnsupportedSearch("_lastUpdated takes dates".into())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(format!("({})", alternatives.join(" OR ")))
+}
+
+/// The condition on one index row `i` for one searched value.
+fn value_condition(
+    builder: &mut SqlBuilder,
+    criterion: &Criterion,
+    value: &CriterionValue,
+) -> Result<String, StoreError> {
+    let modifier = criterion.modifier;
+    Ok(match value {
+        CriterionValue::Token { .. } | CriterionValue::String(_) if modifier == Some(Modifier::Text) => {
+            let text = match value {
+                CriterionValue::Token { code: Some(code), .. } => code.clone(),
+                CriterionValue::String(text) => text.clone(),
+                _ => return Err(StoreError::UnsupportedSearch(":text needs text".into())),
+            };
+            let pattern = builder.text(&format!("%{}%", escape_like(&text.to_lowercase())));
+            format!("LOWER(i.display_text) LIKE {pattern} ESCAPE '\\'")
+        }
+        CriterionValue::Token { system, code } => token_condition(builder, system, code),
+        CriterionValue::String(text) => match modifier {
+            Some(Modifier::Exact) => format!("i.exact = {}", builder.text(text)),
+            Some(Modifier::Contains) => {
+                let pattern = builder.text(&format!("%{}%", escape_like(text)));
+                format!("i.normalized LIKE {pattern} ESCAPE '\\'")
+            }
+            _ => {
+                let low = builder.text(text);
+                let high = builder.text(&format!("{text}\u{10FFFF}"));
+                format!("i.normalized >= {low} AND i.normalized < {high}")
+            }
+        },
+        CriterionValue::Date { prefix, low_ms, high_ms } => {
+            date_range_condition(builder, "i.low_ms", "i.high_ms", *prefix, *low_ms, *high_ms)
+        }
+        CriterionValue::Reference { target_type, target_id, url } => {
+            reference_condition(builder, target_type.as_deref(), target_id.as_deref(), url.as_deref())?
+        }
+        CriterionValue::Quantity { prefix, value, low, high, system, code } => {
+            let mut condition = number_condition(builder, *prefix, *value, *low, *high);
+            if let Some(code) = code {
+                condition.push_str(&format!(" AND i.code = {}", builder.text(code)));
+            }
+            if let Some(system) = system {
+                condition.push_str(&format!(" AND i.system = {}", builder.text(system)));
+            }
+            condition
+        }
+        CriterionValue::Number { prefix, value, low, high } => number_condition(builder, *prefix, *value, *low, *high),
+        CriterionValue::Uri(uri) => match modifier {
+            Some(Modifier::Below) => {
+                let pattern = builder.text(&format!("{}%", escape_like(uri)));
+                format!("i.uri LIKE {pattern} ESCAPE '\\'")
+            }
+            _ => format!("i.uri = {}", builder.text(uri)),
+        },
+    })
+}
+
+fn token_condition(builder: &mut SqlBuilder, system: &Option<Option<String>>, code: &Option<String>) -> String {
+    let mut parts = Vec::new();
+    if let Some(code) = code {
+        parts.push(format!("i.code = {}", builder.text(code)));
+    }
+    match system {
+        Some(Some(system)) => parts.push(format!("i.system = {}", builder.text(system))),
+        Some(None) => parts.push("i.system IS NULL".to_string()),
+        None => {}
+    }
+    if parts.is_empty() { "1 = 1".to_string() } else { format!("({})", parts.join(" AND ")) }
+}
+
+fn reference_condition(
+    builder: &mut SqlBuilder,
+    target_type: Option<&str>,
+    target_id: Option<&str>,
+    url: Option<&str>,
+) -> Result<String, StoreError> {
+    match (target_type, target_id, url) {
+        (Some(target_type), Some(target_id), _) => {
+            let target_type = builder.text(target_type);
+            let target_id = builder.text(target_id);
+            Ok(format!(
+                "i.target_key = (SELECT t.resource_key FROM resource t WHERE t.resource_type = {target_type} AND \
+                 t.resource_id = {target_id})"
+            ))
+        }
+        (None, Some(target_id), _) => {
+            let target_id = builder.text(target_id);
+            Ok(format!("i.target_key IN (SELECT t.resource_key FROM resource t WHERE t.resource_id = {target_id})"))
+        }
+        (_, None, Some(url)) => Ok(format!("i.url = {}", builder.text(url))),
+        _ => Err(StoreError::UnsupportedSearch("a reference names a type and id, or a URL".into())),
+    }
+}
+
+/// Compares an indexed range [`low_column`, `high_column`] with the searched range, as R4 §3.1.1.4.2 defines.
+fn date_range_condition(
+    builder: &mut SqlBuilder,
+    low_column: &str,
+    high_column: &str,
+    prefix: Prefix,
+    low_ms: i64,
+    high_ms: i64,
+) -> String {
+    match prefix {
+        Prefix::Eq => format!("{low_column} >= {} AND {high_column} <= {}", builder.int(low_ms), builder.int(high_ms)),
+        Prefix::Ne => {
+            format!("NOT ({low_column} >= {} AND {high_column} <= {})", builder.int(low_ms), builder.int(high_ms))
+        }
+        Prefix::Gt => format!("{high_column} > {}", builder.int(high_ms)),
+        Prefix::Lt => format!("{low_column} < {}", builder.int(low_ms)),
+        Prefix::Ge => format!("{high_column} >= {}", builder.int(low_ms)),
+        Prefix::Le => format!("{low_column} <= {}", builder.int(high_ms)),
+        Prefix::Sa => format!("{low_column} > {}", builder.int(high_ms)),
+        Prefix::Eb => format!("{high_column} < {}", builder.int(low_ms)),
+        Prefix::Ap => {
+            let now_ms = kmcr_fhir::Instant::now().unix_ms;
+            let distance_ms = (now_ms - low_ms).abs().max((now_ms - high_ms).abs());
+            let margin_ms = (distance_ms / 10).max(86_400_000);
+            let low = builder.int(low_ms.saturating_sub(margin_ms));
+            let high = builder.int(high_ms.saturating_add(margin_ms));
+            format!("{low_column} <= {high} AND {high_column} >= {low}")
+        }
+    }
+}
+
+fn number_condition(builder: &mut SqlBuilder, prefix: Prefix, value: f64, low: f64, high: f64) -> String {
+    match prefix {
+        Prefix::Eq => format!("i.value >= {} AND i.value <= {}", builder.real(low), builder.real(high)),
+        Prefix::Ne => format!("NOT (i.value >= {} AND i.value <= {})", builder.real(low), builder.real(high)),
+        Prefix::Gt | Prefix::Sa => format!("i.value > {}", builder.real(value)),
+        Prefix::Lt | Prefix::Eb => format!("i.value < {}", builder.real(value)),
+        Prefix::Ge => format!("i.value >= {}", builder.real(value)),
+        Prefix::Le => format!("i.value <= {}", builder.real(value)),
+        Prefix::Ap => {
+            let margin = (value * 0.1).abs();
+            format!("i.value >= {} AND i.value <= {}", builder.real(value - margin), builder.real(value + margin))
+        }
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// The ORDER BY columns of `_sort`, each a value per resource (the least of its index values).
+fn sort_columns(
+    builder: &mut SqlBuilder,
+    params: &ParamIds,
+    request: &SearchRequest,
+) -> Result<Vec<SortColumn>, StoreError> {
+    let mut columns = Vec::new();
+    for sort_key in &request.sort {
+        let expression = match sort_key.param_code.as_str() {
+            "_id" => "r.resource_id".to_string(),
+            "_lastUpdated" => "r.last_updated_ms".to_string(),
+            code => {
+                let param_id = *params
+                    .get(&(request.resource_type.as_str(), code.to_string()))
+                    .ok_or_else(|| StoreError::UnsupportedSearch(format!("cannot sort by {code}")))?;
+                let param = builder.int(param_id);
+                let (table, column, fallback) = sort_source(request, code)?;
+                let aggregate = if sort_key.descending { "MAX" } else { "MIN" };
+                format!(
+                    "COALESCE((SELECT {aggregate}(s.{column}) FROM {table} s WHERE s.resource_key = r.resource_key \
+                     AND s.param_id = {param}), {fallback})"
+                )
+            }
+        };
+        columns.push(SortColumn { expression, descending: sort_key.descending });
+    }
+    Ok(columns)
+}
+
+fn sort_source(request: &SearchRequest, code: &str) -> Result<(&'static str, &'static str, &'static str), StoreError> {
+    let registry = kmcr_fhir_search::SearchParamRegistry::official_r4();
+    let param = registry
+        .get(request.resource_type, code)
+        .ok_or_else(|| StoreError::UnsupportedSearch(format!("cannot sort by {code}")))?;
+    // Resources without a value sort last in ascending order, as most servers do.
+    Ok(match param.param_type {
+        SearchParamType::Date => ("idx_date", "low_ms", "9223372036854775807"),
+        SearchParamType::String => ("idx_string", "normalized", "'\u{10FFFF}'"),
+        SearchParamType::Token => ("idx_token", "code", "'\u{10FFFF}'"),
+        SearchParamType::Quantity => ("idx_quantity", "value", "1e308"),
+        SearchParamType::Number => ("idx_number", "value", "1e308"),
+        SearchParamType::Uri => ("idx_uri", "uri", "'\u{10FFFF}'"),
+        _ => return Err(StoreError::UnsupportedSearch(format!("cannot sort by {code}"))),
+    })
+}
+
+/// Rows strictly after the cursor in (sort columns..., resource key) order.
+fn keyset_condition(builder: &mut SqlBuilder, columns: &[SortColumn], cursor: &Cursor) -> Result<String, StoreError> {
+    if cursor.values.len() != columns.len() + 1 {
+        return Err(StoreError::BadCursor);
+    }
+    let mut alternatives = Vec::new();
+    for position in 0..=columns.len() {
+        let mut parts = Vec::new();
+        for (column, value) in columns.iter().zip(&cursor.values).take(position) {
+            parts.push(format!("{} = {}", column.expression, bind_cursor_value(builder, value)));
+        }
+        let (expression, descending) = match columns.get(position) {
+            Some(column) => (column.expression.as_str(), column.descending),
+            None => ("r.resource_key", false),
+        };
+        let comparison = if descending { "<" } else { ">" };
+        parts.push(format!("{expression} {comparison} {}", bind_cursor_value(builder, &cursor.values[position])));
+        alternatives.push(format!("({})", parts.join(" AND ")));
+    }
+    Ok(format!("({})", alternatives.join(" OR ")))
+}
+
+fn bind_cursor_value(builder: &mut SqlBuilder, value: &CursorValue) -> String {
+    match value {
+        CursorValue::Int(int) => builder.int(*int),
+        CursorValue::Real(real) => builder.real(*real),
+        CursorValue::Text(text) => builder.text(text),
+    }
+}
+
+/// `$everything`: the resources of the patients' compartments and what they reference that belongs to no patient.
+pub fn compile_everything(
+    dialect: Dialect,
+    patient_keys: &[i64],
+    since_ms: Option<i64>,
+    types: &[ResourceType],
+    after_key: Option<i64>,
+    limit: usize,
+) -> SqlBuilder {
+    let mut builder = SqlBuilder::new(dialect);
+    let keys: Vec<String> = patient_keys.iter().map(|key| builder.int(*key)).collect();
+    let keys = keys.join(", ");
+    let mut conditions = vec![
+        format!(
+            "(r.patient_key IN ({keys}) OR r.resource_key IN (SELECT x.target_key FROM idx_reference x WHERE \
+             x.patient_key IN ({keys})))"
+        ),
+        "r.version_id > 0".to_string(),
+        format!("r.deleted = {}", builder.false_literal()),
+    ];
+    if let Some(since_ms) = since_ms {
+        conditions.push(format!("r.last_updated_ms >= {}", builder.int(since_ms)));
+    }
+    if !types.is_empty() {
+        let types: Vec<String> = types.iter().map(|resource_type| builder.text(resource_type.as_str())).collect();
+        conditions.push(format!("r.resource_type IN ({})", types.join(", ")));
+    }
+    if let Some(after_key) = after_key {
+        conditions.push(format!("r.resource_key > {}", builder.int(after_key)));
+    }
+    let limit = builder.int(limit as i64);
+    builder.sql = format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key AND \
+         v.version_id = r.version_id WHERE {} ORDER BY r.resource_key LIMIT {limit}",
+        conditions.join(" AND ")
+    );
+    builder
+}
+
+/// History, newest first: of one resource, one type or everything. The cursor is (last updated, key, version).
+pub fn compile_history(
+    dialect: Dialect,
+    resource_type: Option<ResourceType>,
+    id: Option<&str>,
+    since_ms: Option<i64>,
+    cursor: Option<(i64, i64, i64)>,
+    limit: usize,
+) -> SqlBuilder {
+    let mut builder = SqlBuilder::new(dialect);
+    let mut conditions = vec!["r.version_id > 0".to_string()];
+    if let Some(resource_type) = resource_type {
+        conditions.push(format!("r.resource_type = {}", builder.text(resource_type.as_str())));
+    }
+    if let Some(id) = id {
+        conditions.push(format!("r.resource_id = {}", builder.text(id)));
+    }
+    if let Some(since_ms) = since_ms {
+        conditions.push(format!("v.last_updated_ms >= {}", builder.int(since_ms)));
+    }
+    if let Some((updated_ms, key, version)) = cursor {
+        let (updated_a, updated_b, updated_c) =
+            (builder.int(updated_ms), builder.int(updated_ms), builder.int(updated_ms));
+        let (key_b, key_c) = (builder.int(key), builder.int(key));
+        let version = builder.int(version);
+        conditions.push(format!(
+            "(v.last_updated_ms < {updated_a} OR (v.last_updated_ms = {updated_b} AND v.resource_key < {key_b}) OR \
+             (v.last_updated_ms = {updated_c} AND v.resource_key = {key_c} AND v.version_id < {version}))"
+        ));
+    }
+    let limit = builder.int(limit as i64);
+    builder.sql = format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resource_version v JOIN resource r ON r.resource_key = v.resource_key WHERE {} \
+         ORDER BY v.last_updated_ms DESC, v.resource_key DESC, v.version_id DESC LIMIT {limit}",
+        conditions.join(" AND ")
+    );
+    builder
+}
+
+/// Keys of resources referenced from `source_keys` through `param_id` (`_include`), or, with `reverse`, of resources
+/// referring to them (`_revinclude`).
+pub fn compile_include(dialect: Dialect, source_keys: &[i64], param_id: i64, reverse: bool) -> SqlBuilder {
+    let mut builder = SqlBuilder::new(dialect);
+    let keys: Vec<String> = source_keys.iter().map(|key| builder.int(*key)).collect();
+    let param = builder.int(param_id);
+    let (select, filter) = if reverse { ("resource_key", "target_key") } else { ("target_key", "resource_key") };
+    builder.sql = format!(
+        "SELECT DISTINCT i.{select} FROM idx_reference i WHERE i.param_id = {param} AND i.{filter} IN ({}) AND \
+         i.{select} IS NOT NULL",
+        keys.join(", ")
+    );
+    builder
+}
+
+/// The current versions of the resources with these keys.
+pub fn compile_by_keys(dialect: Dialect, keys: &[i64], target_type: Option<ResourceType>) -> SqlBuilder {
+    let mut builder = SqlBuilder::new(dialect);
+    let placeholders: Vec<String> = keys.iter().map(|key| builder.int(*key)).collect();
+    let mut sql = format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key AND \
+         v.version_id = r.version_id WHERE r.resource_key IN ({}) AND r.version_id > 0 AND r.deleted = {}",
+        placeholders.join(", "),
+        builder.false_literal()
+    );
+    if let Some(target_type) = target_type {
+        sql.push_str(&format!(" AND r.resource_type = {}", builder.text(target_type.as_str())));
+    }
+    builder.sql = sql;
+    builder
+}

@@ -1,0 +1,140 @@
+//! The database schema, as ordered migrations written once for both backends.
+//!
+//! Types are spelled with placeholders that each backend replaces: `{key}` (the auto-assigned primary key),
+//! `{bigint}`, `{real}`, `{bool}`, `{ctext}` (text compared byte by byte). A migration, once released, never changes: add a new one.
+
+/// (version, statements) in order of application.
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1)];
+
+const MIGRATION_1: &str = r#"
+-- The identity of every resource KMCR has stored or seen referenced. version_id 0 marks a resource that is only
+-- referenced so far: its key exists so that references and patient keys are integers from the first write.
+CREATE TABLE resource (
+    resource_key {key},
+    resource_type TEXT NOT NULL,
+    resource_id {ctext} NOT NULL,
+    version_id {bigint} NOT NULL,
+    last_updated_ms {bigint} NOT NULL,
+    deleted {bool} NOT NULL,
+    source_ods_code TEXT,
+    patient_key {bigint},
+    UNIQUE (resource_type, resource_id)
+);
+CREATE INDEX resource_by_patient ON resource (patient_key);
+CREATE INDEX resource_by_type_updated ON resource (resource_type, last_updated_ms);
+CREATE INDEX resource_by_updated ON resource (last_updated_ms);
+
+-- Every version of every resource, the JSON as returned to clients (meta filled in).
+CREATE TABLE resource_version (
+    resource_key {bigint} NOT NULL,
+    version_id {bigint} NOT NULL,
+    last_updated_ms {bigint} NOT NULL,
+    deleted {bool} NOT NULL,
+    source_ods_code TEXT NOT NULL,
+    patient_key {bigint},
+    body TEXT,
+    PRIMARY KEY (resource_key, version_id)
+);
+CREATE INDEX resource_version_by_updated ON resource_version (last_updated_ms);
+
+-- Search parameters get small integer ids so that index rows stay narrow.
+CREATE TABLE search_param (
+    param_id {key},
+    resource_type TEXT NOT NULL,
+    code {ctext} NOT NULL,
+    UNIQUE (resource_type, code)
+);
+
+-- Search index rows of the current version of each resource. patient_key is the patient the resource belongs to
+-- (its own key for a Patient), kept on every row so that tables can be partitioned by it.
+CREATE TABLE idx_token (
+    resource_key {bigint} NOT NULL,
+    param_id {bigint} NOT NULL,
+    system {ctext},
+    code {ctext},
+    display_text TEXT,
+    patient_key {bigint}
+);
+CREATE INDEX idx_token_by_code ON idx_token (param_id, code, system);
+CREATE INDEX idx_token_by_resource ON idx_token (resource_key, param_id);
+
+CREATE TABLE idx_string (
+    resource_key {bigint} NOT NULL,
+    param_id {bigint} NOT NULL,
+    normalized {ctext} NOT NULL,
+    exact {ctext} NOT NULL,
+    patient_key {bigint}
+);
+CREATE INDEX idx_string_by_value ON idx_string (param_id, normalized);
+CREATE INDEX idx_string_by_resource ON idx_string (resource_key, param_id);
+
+CREATE TABLE idx_date (
+    resource_key {bigint} NOT NULL,
+    param_id {bigint} NOT NULL,
+    low_ms {bigint} NOT NULL,
+    high_ms {bigint} NOT NULL,
+    patient_key {bigint}
+);
+CREATE INDEX idx_date_by_low ON idx_date (param_id, low_ms);
+CREATE INDEX idx_date_by_resource ON idx_date (resource_key, param_id);
+
+CREATE TABLE idx_reference (
+    resource_key {bigint} NOT NULL,
+    param_id {bigint} NOT NULL,
+    target_key {bigint},
+    url {ctext},
+    patient_key {bigint}
+);
+CREATE INDEX idx_reference_by_target ON idx_reference (param_id, target_key);
+CREATE INDEX idx_reference_by_url ON idx_reference (param_id, url);
+CREATE INDEX idx_reference_by_resource ON idx_reference (resource_key, param_id);
+CREATE INDEX idx_reference_by_patient ON idx_reference (patient_key);
+
+CREATE TABLE idx_quantity (
+    resource_key {bigint} NOT NULL,
+    param_id {bigint} NOT NULL,
+    value {real} NOT NULL,
+    system {ctext},
+    code {ctext},
+    patient_key {bigint}
+);
+CREATE INDEX idx_quantity_by_value ON idx_quantity (param_id, value);
+CREATE INDEX idx_quantity_by_resource ON idx_quantity (resource_key, param_id);
+
+CREATE TABLE idx_number (
+    resource_key {bigint} NOT NULL,
+    param_id {bigint} NOT NULL,
+    value {real} NOT NULL,
+    patient_key {bigint}
+);
+CREATE INDEX idx_number_by_value ON idx_number (param_id, value);
+CREATE INDEX idx_number_by_resource ON idx_number (resource_key, param_id);
+
+CREATE TABLE idx_uri (
+    resource_key {bigint} NOT NULL,
+    param_id {bigint} NOT NULL,
+    uri {ctext} NOT NULL,
+    patient_key {bigint}
+);
+CREATE INDEX idx_uri_by_value ON idx_uri (param_id, uri);
+CREATE INDEX idx_uri_by_resource ON idx_uri (resource_key, param_id);
+
+-- The audit chain: append-only; each entry carries the hash of the one before.
+CREATE TABLE audit_entry (
+    sequence {bigint} PRIMARY KEY,
+    recorded_ms {bigint} NOT NULL,
+    record TEXT NOT NULL,
+    previous_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+"#;
+
+/// Spells the placeholder types of a migration for one backend.
+pub fn render(statements: &str, key: &str, bigint: &str, real: &str, boolean: &str, ctext: &str) -> String {
+    statements
+        .replace("{ctext}", ctext)
+        .replace("{key}", key)
+        .replace("{bigint}", bigint)
+        .replace("{real}", real)
+        .replace("{bool}", boolean)
+}

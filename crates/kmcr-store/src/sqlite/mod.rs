@@ -1,0 +1,460 @@
+//! The embedded backend: one SQLite database file (WAL) under the data directory, one writer, a pool of readers.
+
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use kmcr_audit::{AuditRecord, ChainedAuditEntry};
+use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
+use kmcr_fhir_search::{SearchParamRegistry, SearchRequest};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
+
+use crate::cursor::CursorValue;
+use crate::query::{self, Dialect, ParamIds, SqlValue};
+use crate::{
+    Cursor, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError, StoreOptions,
+    StoredResource, WriteOp, WriteOutcome, schema,
+};
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    n_read_connections: usize,
+    params: ParamIds,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let connection = Connection::open_with_flags(path, flags)?;
+    // FULL: a commit is on disk before the store answers, so nothing acknowledged is lost, even on power loss.
+    connection.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; \
+         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456;",
+    )?;
+    connection.set_prepared_statement_cache_capacity(256);
+    Ok(connection)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `kmcr.db` in `data_directory` and applies pending migrations.
+    pub async fn open(data_directory: &Path, options: &StoreOptions) -> Result<SqliteStore, StoreError> {
+        let data_directory = data_directory.to_path_buf();
+        let n_read_connections = options.n_read_connections.max(1);
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&data_directory)
+                .map_err(|error| StoreError::Unavailable(format!("cannot create the data directory: {error}")))?;
+            let path = data_directory.join("kmcr.db");
+            let mut writer = open_connection(&path, false)?;
+            migrate(&mut writer)?;
+            let params = register_params(&mut writer)?;
+            Ok(SqliteStore {
+                inner: Arc::new(Inner {
+                    path,
+                    writer: Mutex::new(writer),
+                    readers: Mutex::new(Vec::new()),
+                    n_read_connections,
+                    params,
+                }),
+            })
+        })
+        .await
+        .expect("the open task does not panic")
+    }
+
+    async fn with_writer<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection, &ParamIds) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut writer = inner.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut writer, &inner.params)
+        })
+        .await
+        .expect("store tasks do not panic")
+    }
+
+    async fn with_reader<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection, &ParamIds) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => open_connection(&inner.path, true)?,
+            };
+            let result = work(&connection, &inner.params);
+            let mut readers = inner.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if readers.len() < inner.n_read_connections {
+                readers.push(connection);
+            }
+            result
+        })
+        .await
+        .expect("store tasks do not panic")
+    }
+
+    pub async fn write(&self, ops: Vec<WriteOp>, audit: Option<AuditRecord>) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.with_writer(move |connection, params| write::write_batch(connection, params, ops, audit)).await
+    }
+
+    pub async fn read(
+        &self,
+        resource_type: ResourceType,
+        id: &ResourceId,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let id = id.clone();
+        self.with_reader(move |connection, _| {
+            let sql = format!(
+                "SELECT {} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key AND \
+                 v.version_id = r.version_id WHERE r.resource_type = ?1 AND r.resource_id = ?2",
+                query::RESOURCE_COLUMNS
+            );
+            let mut statement = connection.prepare_cached(&sql)?;
+            let row = statement.query_row((resource_type.as_str(), id.as_str()), row_to_stored).optional()?;
+            row.transpose()
+        })
+        .await
+    }
+
+    pub async fn read_version(
+        &self,
+        resource_type: ResourceType,
+        id: &ResourceId,
+        version_id: i64,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let id = id.clone();
+        self.with_reader(move |connection, _| {
+            let sql = format!(
+                "SELECT {} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key WHERE \
+                 r.resource_type = ?1 AND r.resource_id = ?2 AND v.version_id = ?3",
+                query::RESOURCE_COLUMNS
+            );
+            let mut statement = connection.prepare_cached(&sql)?;
+            let row =
+                statement.query_row((resource_type.as_str(), id.as_str(), version_id), row_to_stored).optional()?;
+            row.transpose()
+        })
+        .await
+    }
+
+    pub async fn history(&self, request: &HistoryRequest) -> Result<Page, StoreError> {
+        let request = request.clone();
+        self.with_reader(move |connection, _| {
+            let cursor = history_cursor(request.cursor.as_ref())?;
+            let builder = query::compile_history(
+                Dialect::Sqlite,
+                request.resource_type,
+                request.id.as_ref().map(ResourceId::as_str),
+                request.since.map(|since| since.unix_ms),
+                cursor,
+                request.count + 1,
+            );
+            let mut resources = run_resource_query(connection, &builder.sql, &builder.values, 0)?;
+            let next_cursor = take_page(&mut resources, request.count).map(|last| Cursor {
+                values: vec![
+                    CursorValue::Int(last.last_updated.unix_ms),
+                    CursorValue::Int(last.resource_key),
+                    CursorValue::Int(last.version_id),
+                ],
+            });
+            Ok(Page { resources: resources.into_iter().map(|(resource, _)| resource).collect(), next_cursor })
+        })
+        .await
+    }
+
+    pub async fn search(&self, request: &SearchRequest, page: &PageRequest) -> Result<SearchOutcome, StoreError> {
+        let (request, page) = (request.clone(), page.clone());
+        self.with_reader(move |connection, params| search_blocking(connection, params, &request, &page)).await
+    }
+
+    pub async fn everything(&self, request: &EverythingRequest) -> Result<Page, StoreError> {
+        let request = request.clone();
+        self.with_reader(move |connection, _| {
+            let mut patient_keys = Vec::new();
+            for id in &request.patient_ids {
+                let key: Option<i64> = connection
+                    .prepare_cached(
+                        "SELECT resource_key FROM resource WHERE resource_type = 'Patient' AND resource_id = ?1",
+                    )?
+                    .query_row([id.as_str()], |row| row.get(0))
+                    .optional()?;
+                patient_keys.extend(key);
+            }
+            if patient_keys.is_empty() {
+                return Ok(Page { resources: Vec::new(), next_cursor: None });
+            }
+            let after_key = match request.cursor.as_ref().map(|cursor| cursor.values.as_slice()) {
+                None => None,
+                Some([CursorValue::Int(key)]) => Some(*key),
+                Some(_) => return Err(StoreError::BadCursor),
+            };
+            let builder = query::compile_everything(
+                Dialect::Sqlite,
+                &patient_keys,
+                request.since.map(|since| since.unix_ms),
+                &request.types,
+                after_key,
+                request.count + 1,
+            );
+            let mut resources = run_resource_query(connection, &builder.sql, &builder.values, 0)?;
+            let next_cursor = take_page(&mut resources, request.count)
+                .map(|last| Cursor { values: vec![CursorValue::Int(last.resource_key)] });
+            Ok(Page { resources: resources.into_iter().map(|(resource, _)| resource).collect(), next_cursor })
+        })
+        .await
+    }
+
+    pub async fn append_audit(&self, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
+        self.with_writer(move |connection, _| {
+            let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let entry = write::append_audit(&transaction, record)?;
+            transaction.commit()?;
+            Ok(entry)
+        })
+        .await
+    }
+
+    pub async fn audit_entries(&self, after_sequence: i64, limit: usize) -> Result<Vec<ChainedAuditEntry>, StoreError> {
+        self.with_reader(move |connection, _| {
+            let mut statement = connection.prepare_cached(
+                "SELECT sequence, record, previous_hash, hash FROM audit_entry WHERE sequence > ?1 ORDER BY sequence \
+                 LIMIT ?2",
+            )?;
+            let rows = statement.query_map((after_sequence, limit as i64), |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut entries = Vec::new();
+            for row in rows {
+                let (sequence, record, previous_hash, hash) = row?;
+                let record = serde_json::from_str(&record)
+                    .map_err(|_| StoreError::Corrupt(format!("audit entry {sequence} does not parse")))?;
+                entries.push(ChainedAuditEntry { sequence, record, previous_hash, hash });
+            }
+            Ok(entries)
+        })
+        .await
+    }
+}
+
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
+    )?;
+    for (version, statements) in schema::MIGRATIONS {
+        let applied: Option<i64> = connection
+            .query_row("SELECT version FROM schema_migration WHERE version = ?1", [version], |row| row.get(0))
+            .optional()?;
+        if applied.is_some() {
+            continue;
+        }
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(&schema::render(
+            statements,
+            "INTEGER PRIMARY KEY",
+            "INTEGER",
+            "REAL",
+            "INTEGER",
+            "TEXT",
+        ))?;
+        transaction.execute(
+            "INSERT INTO schema_migration (version, applied_ms) VALUES (?1, ?2)",
+            (version, Instant::now().unix_ms),
+        )?;
+        transaction.commit()?;
+        tracing::info!(version, "applied migration");
+    }
+    Ok(())
+}
+
+/// Gives every parameter of the registry an id, keeping the ids already given.
+fn register_params(connection: &mut Connection) -> Result<ParamIds, StoreError> {
+    let registry = SearchParamRegistry::official_r4();
+    let transaction = connection.transaction()?;
+    {
+        let mut insert = transaction
+            .prepare("INSERT INTO search_param (resource_type, code) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?;
+        for resource_type in ResourceType::all() {
+            for param in registry.for_type(resource_type) {
+                insert.execute((resource_type.as_str(), param.code))?;
+            }
+        }
+    }
+    let mut params = ParamIds::new();
+    {
+        let mut select = transaction.prepare("SELECT param_id, resource_type, code FROM search_param")?;
+        let rows = select.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get(2)?)))?;
+        for row in rows {
+            let (param_id, resource_type, code) = row?;
+            if let Ok(resource_type) = ResourceType::parse(&resource_type) {
+                params.insert((resource_type.as_str(), code), param_id);
+            }
+        }
+    }
+    transaction.commit()?;
+    Ok(params)
+}
+
+fn to_sql(value: &SqlValue) -> rusqlite::types::Value {
+    match value {
+        SqlValue::Int(int) => rusqlite::types::Value::Integer(*int),
+        SqlValue::Real(real) => rusqlite::types::Value::Real(*real),
+        SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
+    }
+}
+
+/// Reads `RESOURCE_COLUMNS`; a row that does not parse means the database was changed behind the store's back.
+fn row_to_stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredResource, StoreError>> {
+    let resource_type: String = row.get(1)?;
+    let id: String = row.get(2)?;
+    let source: Option<String> = row.get(6)?;
+    let parsed =
+        (ResourceType::parse(&resource_type), ResourceId::parse(&id), OdsCode::parse(source.as_deref().unwrap_or("")));
+    let (Ok(resource_type), Ok(id), Ok(source_ods_code)) = parsed else {
+        return Ok(Err(StoreError::Corrupt(format!("resource row {} does not parse", row.get::<_, i64>(0)?))));
+    };
+    Ok(Ok(StoredResource {
+        resource_key: row.get(0)?,
+        resource_type,
+        id,
+        version_id: row.get(3)?,
+        last_updated: Instant::from_unix_ms(row.get(4)?),
+        deleted: row.get(5)?,
+        source_ods_code,
+        json: row.get(7)?,
+    }))
+}
+
+/// Runs a query selecting `RESOURCE_COLUMNS` then `n_extra` sort values, returned with each resource.
+fn run_resource_query(
+    connection: &Connection,
+    sql: &str,
+    values: &[SqlValue],
+    n_extra: usize,
+) -> Result<Vec<(StoredResource, Vec<CursorValue>)>, StoreError> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let mut rows = statement.query(params_from_iter(values.iter().map(to_sql)))?;
+    let mut resources = Vec::new();
+    while let Some(row) = rows.next()? {
+        let resource = row_to_stored(row)??;
+        let mut extra = Vec::with_capacity(n_extra);
+        for column_idx in 8..8 + n_extra {
+            extra.push(match row.get_ref(column_idx)? {
+                rusqlite::types::ValueRef::Integer(int) => CursorValue::Int(int),
+                rusqlite::types::ValueRef::Real(real) => CursorValue::Real(real),
+                rusqlite::types::ValueRef::Text(text) => CursorValue::Text(String::from_utf8_lossy(text).into_owned()),
+                _ => CursorValue::Int(0),
+            });
+        }
+        resources.push((resource, extra));
+    }
+    Ok(resources)
+}
+
+/// Cuts the extra row fetched to learn whether another page exists; returns the last row kept when one does.
+fn take_page(resources: &mut Vec<(StoredResource, Vec<CursorValue>)>, count: usize) -> Option<StoredResource> {
+    if resources.len() > count {
+        resources.truncate(count);
+        resources.last().map(|(resource, _)| resource.clone())
+    } else {
+        None
+    }
+}
+
+fn history_cursor(cursor: Option<&Cursor>) -> Result<Option<(i64, i64, i64)>, StoreError> {
+    match cursor.map(|cursor| cursor.values.as_slice()) {
+        None => Ok(None),
+        Some([CursorValue::Int(updated), CursorValue::Int(key), CursorValue::Int(version)]) => {
+            Ok(Some((*updated, *key, *version)))
+        }
+        Some(_) => Err(StoreError::BadCursor),
+    }
+}
+
+fn search_blocking(
+    connection: &Connection,
+    params: &ParamIds,
+    request: &SearchRequest,
+    page: &PageRequest,
+) -> Result<SearchOutcome, StoreError> {
+    let total = if page.want_total || page.count == 0 {
+        let builder = query::compile_count(Dialect::Sqlite, params, request)?;
+        let mut statement = connection.prepare_cached(&builder.sql)?;
+        let count: i64 = statement.query_row(params_from_iter(builder.values.iter().map(to_sql)), |row| row.get(0))?;
+        Some(count as u64)
+    } else {
+        None
+    };
+    if page.count == 0 {
+        return Ok(SearchOutcome { matches: Vec::new(), included: Vec::new(), total, next_cursor: None });
+    }
+    let compiled = query::compile_search(Dialect::Sqlite, params, request, page.cursor.as_ref(), page.count + 1)?;
+    let mut rows =
+        run_resource_query(connection, &compiled.builder.sql, &compiled.builder.values, compiled.n_sort_columns)?;
+    let has_more = rows.len() > page.count;
+    rows.truncate(page.count);
+    let next_cursor = if has_more {
+        rows.last().map(|(resource, sort_values)| {
+            let mut values = sort_values.clone();
+            values.push(CursorValue::Int(resource.resource_key));
+            Cursor { values }
+        })
+    } else {
+        None
+    };
+    let total = total.or((page.cursor.is_none() && !has_more).then_some(rows.len() as u64));
+    let matches: Vec<StoredResource> = rows.into_iter().map(|(resource, _)| resource).collect();
+    let included = includes_blocking(connection, params, request, &matches)?;
+    Ok(SearchOutcome { matches, included, total, next_cursor })
+}
+
+/// `_include` and `_revinclude`, with `:iterate` followed for up to `MAX_INCLUDE_ROUNDS` rounds.
+fn includes_blocking(
+    connection: &Connection,
+    params: &ParamIds,
+    request: &SearchRequest,
+    matches: &[StoredResource],
+) -> Result<Vec<StoredResource>, StoreError> {
+    let mut plan = crate::include::IncludePlan::new(request, matches);
+    while let Some(step) = plan.next_step(params)? {
+        let builder = query::compile_include(Dialect::Sqlite, &step.source_keys, step.param_id, step.reverse);
+        let keys = {
+            let mut statement = connection.prepare_cached(&builder.sql)?;
+            let rows =
+                statement.query_map(params_from_iter(builder.values.iter().map(to_sql)), |row| row.get::<_, i64>(0))?;
+            rows.collect::<Result<Vec<i64>, _>>()?
+        };
+        let keys = plan.new_keys(keys);
+        if keys.is_empty() {
+            continue;
+        }
+        let builder = query::compile_by_keys(Dialect::Sqlite, &keys, step.target_type);
+        let found = run_resource_query(connection, &builder.sql, &builder.values, 0)?;
+        plan.add(found.into_iter().map(|(resource, _)| resource));
+    }
+    Ok(plan.finish())
+}

@@ -1,0 +1,307 @@
+//! The SQLite write path: one transaction per batch, prepared statements, keys resolved once per batch.
+
+use std::collections::HashMap;
+
+use kmcr_audit::{AuditRecord, ChainedAuditEntry, GENESIS_HASH};
+use kmcr_fhir::{Instant, ResourceType};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::query::ParamIds;
+use crate::write_rows::{INDEX_TABLES, IndexRow, index_rows, stamp_and_serialise};
+use crate::{Precondition, StoreError, WriteAction, WriteOp, WriteOutcome};
+
+/// Keys looked up or created during one batch.
+type KeyCache = HashMap<(ResourceType, String), i64>;
+
+struct Current {
+    resource_key: i64,
+    version_id: i64,
+    deleted: bool,
+    source_ods_code: Option<String>,
+}
+
+pub fn write_batch(
+    connection: &mut Connection,
+    params: &ParamIds,
+    ops: Vec<WriteOp>,
+    audit: Option<AuditRecord>,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = Instant::now();
+    let mut keys = KeyCache::new();
+    let mut outcomes = Vec::with_capacity(ops.len());
+    for op in ops {
+        outcomes.push(apply(&transaction, params, &mut keys, op, now)?);
+    }
+    if let Some(audit) = audit {
+        append_audit(&transaction, audit)?;
+    }
+    transaction.commit()?;
+    Ok(outcomes)
+}
+
+fn apply(
+    transaction: &Transaction<'_>,
+    params: &ParamIds,
+    keys: &mut KeyCache,
+    op: WriteOp,
+    now: Instant,
+) -> Result<WriteOutcome, StoreError> {
+    let current = current_state(transaction, op.resource_type, op.id.as_str())?;
+    let (existing_version, exists) = match &current {
+        Some(current) => (current.version_id, current.version_id > 0 && !current.deleted),
+        None => (0, false),
+    };
+    check_precondition(&op, existing_version, exists)?;
+    if let Some(current) = &current {
+        let owned_elsewhere = current.version_id > 0
+            && current.source_ods_code.as_deref().is_some_and(|source| source != op.writer_ods_code.as_str());
+        if owned_elsewhere {
+            return Err(StoreError::NotOwner { resource_type: op.resource_type, id: op.id });
+        }
+    }
+    let unchanged = WriteOutcome {
+        resource_type: op.resource_type,
+        id: op.id.clone(),
+        version_id: existing_version,
+        last_updated: now,
+        created: false,
+        deleted: true,
+        unchanged: true,
+        json: None,
+    };
+    let resource_key = match &current {
+        Some(current) => current.resource_key,
+        None if matches!(op.action, WriteAction::Delete) => return Ok(unchanged),
+        None => insert_placeholder(transaction, op.resource_type, op.id.as_str())?,
+    };
+    keys.insert((op.resource_type, op.id.as_str().to_string()), resource_key);
+    let version_id = existing_version + 1;
+    let had_index_rows = exists;
+    match op.action {
+        WriteAction::Delete => {
+            if !exists {
+                return Ok(unchanged);
+            }
+            insert_version(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None, None)?;
+            update_resource(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None)?;
+            delete_index_rows(transaction, resource_key)?;
+            Ok(WriteOutcome { version_id, deleted: true, unchanged: false, ..unchanged })
+        }
+        WriteAction::Put { resource, index_entries, owning_patient_id } => {
+            let patient_key = match owning_patient_id {
+                Some(patient_id) => Some(resolve_key(transaction, keys, ResourceType::PATIENT, &patient_id)?),
+                None => None,
+            };
+            let json = stamp_and_serialise(resource, &op.id, version_id, now);
+            let source = op.writer_ods_code.as_str();
+            insert_version(transaction, resource_key, version_id, now, false, source, patient_key, Some(&json))?;
+            update_resource(transaction, resource_key, version_id, now, false, source, patient_key)?;
+            if had_index_rows {
+                delete_index_rows(transaction, resource_key)?;
+            }
+            let rows = index_rows(params, op.resource_type, index_entries);
+            insert_index_rows(transaction, keys, resource_key, patient_key, rows)?;
+            Ok(WriteOutcome {
+                resource_type: op.resource_type,
+                id: op.id,
+                version_id,
+                last_updated: now,
+                created: !exists,
+                deleted: false,
+                unchanged: false,
+                json: Some(json),
+            })
+        }
+    }
+}
+
+fn check_precondition(op: &WriteOp, existing_version: i64, exists: bool) -> Result<(), StoreError> {
+    match op.precondition {
+        Precondition::None => Ok(()),
+        Precondition::MustNotExist if existing_version > 0 => {
+            Err(StoreError::AlreadyExists { resource_type: op.resource_type, id: op.id.clone() })
+        }
+        Precondition::MustNotExist => Ok(()),
+        Precondition::VersionIs(expected) if expected == existing_version && (exists || expected == 0) => Ok(()),
+        Precondition::VersionIs(expected) => Err(StoreError::VersionConflict {
+            resource_type: op.resource_type,
+            id: op.id.clone(),
+            expected,
+            actual: existing_version,
+        }),
+    }
+}
+
+fn current_state(
+    transaction: &Transaction<'_>,
+    resource_type: ResourceType,
+    id: &str,
+) -> Result<Option<Current>, StoreError> {
+    let mut statement = transaction.prepare_cached(
+        "SELECT resource_key, version_id, deleted, source_ods_code FROM resource WHERE resource_type = ?1 AND \
+         resource_id = ?2",
+    )?;
+    Ok(statement
+        .query_row((resource_type.as_str(), id), |row| {
+            Ok(Current {
+                resource_key: row.get(0)?,
+                version_id: row.get(1)?,
+                deleted: row.get(2)?,
+                source_ods_code: row.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+fn insert_placeholder(transaction: &Transaction<'_>, resource_type: ResourceType, id: &str) -> Result<i64, StoreError> {
+    let mut statement = transaction.prepare_cached(
+        "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted) VALUES (?1, ?2, 0, 0, 0)",
+    )?;
+    statement.execute((resource_type.as_str(), id))?;
+    Ok(transaction.last_insert_rowid())
+}
+
+/// The key of a referenced resource, creating a placeholder when it has not been stored yet.
+fn resolve_key(
+    transaction: &Transaction<'_>,
+    keys: &mut KeyCache,
+    resource_type: ResourceType,
+    id: &str,
+) -> Result<i64, StoreError> {
+    if let Some(key) = keys.get(&(resource_type, id.to_string())) {
+        return Ok(*key);
+    }
+    let mut statement = transaction
+        .prepare_cached("SELECT resource_key FROM resource WHERE resource_type = ?1 AND resource_id = ?2")?;
+    let key = match statement.query_row((resource_type.as_str(), id), |row| row.get(0)).optional()? {
+        Some(key) => key,
+        None => insert_placeholder(transaction, resource_type, id)?,
+    };
+    keys.insert((resource_type, id.to_string()), key);
+    Ok(key)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_version(
+    transaction: &Transaction<'_>,
+    resource_key: i64,
+    version_id: i64,
+    now: Instant,
+    deleted: bool,
+    source: &str,
+    patient_key: Option<i64>,
+    json: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut statement = transaction.prepare_cached(
+        "INSERT INTO resource_version (resource_key, version_id, last_updated_ms, deleted, source_ods_code, \
+         patient_key, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    statement.execute((resource_key, version_id, now.unix_ms, deleted, source, patient_key, json))?;
+    Ok(())
+}
+
+fn update_resource(
+    transaction: &Transaction<'_>,
+    resource_key: i64,
+    version_id: i64,
+    now: Instant,
+    deleted: bool,
+    source: &str,
+    patient_key: Option<i64>,
+) -> Result<(), StoreError> {
+    let mut statement = transaction.prepare_cached(
+        "UPDATE resource SET version_id = ?2, last_updated_ms = ?3, deleted = ?4, source_ods_code = ?5, \
+         patient_key = COALESCE(?6, patient_key) WHERE resource_key = ?1",
+    )?;
+    statement.execute((resource_key, version_id, now.unix_ms, deleted, source, patient_key))?;
+    Ok(())
+}
+
+fn delete_index_rows(transaction: &Transaction<'_>, resource_key: i64) -> Result<(), StoreError> {
+    for table in INDEX_TABLES {
+        let mut statement = transaction.prepare_cached(&format!("DELETE FROM {table} WHERE resource_key = ?1"))?;
+        statement.execute([resource_key])?;
+    }
+    Ok(())
+}
+
+fn insert_index_rows(
+    transaction: &Transaction<'_>,
+    keys: &mut KeyCache,
+    resource_key: i64,
+    patient_key: Option<i64>,
+    rows: Vec<IndexRow>,
+) -> Result<(), StoreError> {
+    for row in rows {
+        match row {
+            IndexRow::Token { param_id, system, code, display_text } => transaction
+                .prepare_cached(
+                    "INSERT INTO idx_token (resource_key, param_id, system, code, display_text, patient_key) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute((resource_key, param_id, system, code, display_text, patient_key))?,
+            IndexRow::String { param_id, normalized, exact } => transaction
+                .prepare_cached(
+                    "INSERT INTO idx_string (resource_key, param_id, normalized, exact, patient_key) VALUES \
+                     (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute((resource_key, param_id, normalized, exact, patient_key))?,
+            IndexRow::Date { param_id, low_ms, high_ms } => transaction
+                .prepare_cached(
+                    "INSERT INTO idx_date (resource_key, param_id, low_ms, high_ms, patient_key) VALUES \
+                     (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute((resource_key, param_id, low_ms, high_ms, patient_key))?,
+            IndexRow::Reference { param_id, target, url } => {
+                let target_key = match target {
+                    Some((target_type, target_id)) => Some(resolve_key(transaction, keys, target_type, &target_id)?),
+                    None => None,
+                };
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO idx_reference (resource_key, param_id, target_key, url, patient_key) VALUES \
+                         (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute((resource_key, param_id, target_key, url, patient_key))?
+            }
+            IndexRow::Quantity { param_id, value, system, code } => transaction
+                .prepare_cached(
+                    "INSERT INTO idx_quantity (resource_key, param_id, value, system, code, patient_key) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute((resource_key, param_id, value, system, code, patient_key))?,
+            IndexRow::Number { param_id, value } => transaction
+                .prepare_cached(
+                    "INSERT INTO idx_number (resource_key, param_id, value, patient_key) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute((resource_key, param_id, value, patient_key))?,
+            IndexRow::Uri { param_id, uri } => transaction
+                .prepare_cached(
+                    "INSERT INTO idx_uri (resource_key, param_id, uri, patient_key) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute((resource_key, param_id, uri, patient_key))?,
+        };
+    }
+    Ok(())
+}
+
+/// Appends to the chain inside the caller's transaction; the writer lock serialises appends.
+pub fn append_audit(transaction: &Transaction<'_>, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
+    let last: Option<(i64, String)> = transaction
+        .prepare_cached("SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (sequence, previous_hash) = match last {
+        Some((sequence, hash)) => (sequence + 1, hash),
+        None => (1, GENESIS_HASH.to_string()),
+    };
+    let entry = kmcr_audit::chain(sequence, record, &previous_hash);
+    let record_json = serde_json::to_string(&entry.record).expect("an audit record always serialises");
+    transaction
+        .prepare_cached(
+            "INSERT INTO audit_entry (sequence, recorded_ms, record, previous_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute((entry.sequence, entry.record.recorded_unix_ms, record_json, &entry.previous_hash, &entry.hash))?;
+    Ok(entry)
+}

@@ -1,0 +1,130 @@
+//! The backends each test runs on, each freshly created.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use kmcr_fhir::{OdsCode, ResourceId, ResourceType};
+pub use kmcr_fhir_search::{SearchParamRegistry, extract_index_entries, owning_patient_id};
+pub use kmcr_store::{Precondition, Store, StoreOptions, WriteAction, WriteOp};
+pub use serde_json::Value;
+
+static NEXT_DIRECTORY: AtomicUsize = AtomicUsize::new(0);
+
+/// A data directory removed when the test ends.
+pub struct TempDirectory(pub PathBuf);
+
+impl TempDirectory {
+    pub fn new() -> TempDirectory {
+        let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("kmcr-store-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        TempDirectory(path)
+    }
+}
+
+impl Drop for TempDirectory {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A store under test, with whatever must live as long as it.
+pub struct TestStore {
+    pub name: &'static str,
+    pub store: Store,
+    _directory: Option<TempDirectory>,
+}
+
+/// The PostgreSQL server URL for tests, if one is configured (or required, under CI).
+fn postgres_admin_url() -> Option<String> {
+    match std::env::var("KMCR_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok() => {
+            panic!("CI is set but KMCR_TEST_DATABASE_URL is not: PostgreSQL is required")
+        }
+        _ => None,
+    }
+}
+
+/// Creates an empty database for one test and returns its URL.
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at KMCR_TEST_DATABASE_URL: {error}"));
+    tokio::spawn(connection);
+    drop_databases_of_earlier_runs(&client).await;
+    let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
+    let name = format!("kmcr_test_{}_{n}", std::process::id());
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.expect("drop old test database");
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("the URL names a database");
+    format!("{base}/{name}")
+}
+
+/// Test databases of processes that have ended are dropped, once per test process.
+async fn drop_databases_of_earlier_runs(client: &tokio_postgres::Client) {
+    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    CLEANED
+        .get_or_init(|| async {
+            let own_prefix = format!("kmcr_test_{}_", std::process::id());
+            let rows =
+                client.query("SELECT datname FROM pg_database WHERE datname LIKE 'kmcr_test_%'", &[]).await.unwrap();
+            for row in rows {
+                let name: String = row.get(0);
+                if !name.starts_with(&own_prefix) {
+                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                }
+            }
+        })
+        .await;
+}
+
+/// Every backend available here, freshly created.
+pub async fn stores() -> Vec<TestStore> {
+    let directory = TempDirectory::new();
+    let sqlite = Store::open(directory.0.to_str().unwrap(), &StoreOptions::default()).await.expect("open SQLite");
+    let mut stores = vec![TestStore { name: "sqlite", store: sqlite, _directory: Some(directory) }];
+    if let Some(admin_url) = postgres_admin_url() {
+        let url = fresh_postgres_database(&admin_url).await;
+        let postgres = Store::open(&url, &StoreOptions::default()).await.expect("open PostgreSQL");
+        stores.push(TestStore { name: "postgres", store: postgres, _directory: None });
+    }
+    stores
+}
+
+pub fn ods(code: &str) -> OdsCode {
+    OdsCode::parse(code).unwrap()
+}
+
+pub fn id(text: &str) -> ResourceId {
+    ResourceId::parse(text).unwrap()
+}
+
+pub fn resource_type(name: &str) -> ResourceType {
+    ResourceType::parse(name).unwrap()
+}
+
+/// A put of `resource` as `writer` would make it, index rows and owner worked out as the service does.
+pub fn put(resource: Value, writer: &str, precondition: Precondition) -> WriteOp {
+    let resource_type = resource_type(resource["resourceType"].as_str().unwrap());
+    let id = id(resource["id"].as_str().unwrap());
+    let index_entries = extract_index_entries(SearchParamRegistry::official_r4(), &resource);
+    let owning_patient_id = owning_patient_id(resource_type, Some(id.as_str()), &index_entries);
+    WriteOp {
+        resource_type,
+        id,
+        action: WriteAction::Put { resource, index_entries, owning_patient_id },
+        precondition,
+        writer_ods_code: ods(writer),
+    }
+}
+
+pub fn delete(resource_type_name: &str, id_text: &str, writer: &str) -> WriteOp {
+    WriteOp {
+        resource_type: resource_type(resource_type_name),
+        id: id(id_text),
+        action: WriteAction::Delete,
+        precondition: Precondition::None,
+        writer_ods_code: ods(writer),
+    }
+}

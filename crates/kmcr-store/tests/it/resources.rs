@@ -1,0 +1,156 @@
+//! Versions, deletion, concurrency, ownership, atomic batches and the audit chain.
+
+use kmcr_store::{HistoryRequest, StoreError};
+use serde_json::json;
+
+use crate::backends::*;
+
+fn patient(id: &str, family: &str) -> Value {
+    json!({
+        "resourceType": "Patient",
+        "id": id,
+        "identifier": [{ "system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000018" }],
+        "name": [{ "family": family, "given": ["Ann"] }],
+        "birthDate": "1970-05-06",
+    })
+}
+
+fn audit(action: &str) -> kmcr_audit::AuditRecord {
+    kmcr_audit::AuditRecord {
+        recorded_unix_ms: 1,
+        actor_id: "test-client".into(),
+        actor_ods_code: "RWF".into(),
+        action: action.into(),
+        request_id: "r".into(),
+        resources: vec![],
+        patients: vec![],
+        outcome: "permitted".into(),
+        reasons: vec![],
+    }
+}
+
+#[tokio::test]
+async fn every_version_is_kept_and_read_back() {
+    for test in stores().await {
+        let store = &test.store;
+        let created =
+            store.write(vec![put(patient("p1", "Smith"), "RWF", Precondition::MustNotExist)], None).await.unwrap();
+        assert_eq!((created[0].version_id, created[0].created), (1, true), "{}", test.name);
+        let updated =
+            store.write(vec![put(patient("p1", "Jones"), "RWF", Precondition::VersionIs(1))], None).await.unwrap();
+        assert_eq!((updated[0].version_id, updated[0].created), (2, false), "{}", test.name);
+
+        let current = store.read(resource_type("Patient"), &id("p1")).await.unwrap().unwrap();
+        let body: Value = serde_json::from_str(current.json.as_deref().unwrap()).unwrap();
+        assert_eq!(body["name"][0]["family"], "Jones", "{}", test.name);
+        assert_eq!(body["meta"]["versionId"], "2", "{}", test.name);
+        assert_eq!(body["meta"]["lastUpdated"], current.last_updated.to_string(), "{}", test.name);
+        assert_eq!(current.source_ods_code.as_str(), "RWF");
+
+        let first = store.read_version(resource_type("Patient"), &id("p1"), 1).await.unwrap().unwrap();
+        let first_body: Value = serde_json::from_str(first.json.as_deref().unwrap()).unwrap();
+        assert_eq!(first_body["name"][0]["family"], "Smith", "{}", test.name);
+
+        let history = store
+            .history(&HistoryRequest {
+                resource_type: Some(resource_type("Patient")),
+                id: Some(id("p1")),
+                since: None,
+                count: 10,
+                cursor: None,
+            })
+            .await
+            .unwrap();
+        let versions: Vec<i64> = history.resources.iter().map(|resource| resource.version_id).collect();
+        assert_eq!(versions, vec![2, 1], "{}: history is newest first", test.name);
+    }
+}
+
+#[tokio::test]
+async fn deletion_is_a_version_and_history_survives_it() {
+    for test in stores().await {
+        let store = &test.store;
+        store.write(vec![put(patient("p2", "Smith"), "RWF", Precondition::None)], None).await.unwrap();
+        let deleted = store.write(vec![delete("Patient", "p2", "RWF")], None).await.unwrap();
+        assert_eq!(
+            (deleted[0].version_id, deleted[0].deleted, deleted[0].unchanged),
+            (2, true, false),
+            "{}",
+            test.name
+        );
+        let current = store.read(resource_type("Patient"), &id("p2")).await.unwrap().unwrap();
+        assert!(current.deleted && current.json.is_none(), "{}", test.name);
+        let again = store.write(vec![delete("Patient", "p2", "RWF")], None).await.unwrap();
+        assert!(again[0].unchanged, "{}: deleting twice changes nothing", test.name);
+        let never = store.write(vec![delete("Patient", "never-there", "RWF")], None).await.unwrap();
+        assert!(never[0].unchanged, "{}", test.name);
+        assert!(store.read(resource_type("Patient"), &id("never-there")).await.unwrap().is_none(), "{}", test.name);
+
+        let recreated = store.write(vec![put(patient("p2", "Brown"), "RWF", Precondition::None)], None).await.unwrap();
+        assert_eq!((recreated[0].version_id, recreated[0].created), (3, true), "{}", test.name);
+    }
+}
+
+#[tokio::test]
+async fn stale_versions_other_organisations_and_duplicates_are_refused() {
+    for test in stores().await {
+        let store = &test.store;
+        store.write(vec![put(patient("p3", "Smith"), "RWF", Precondition::None)], None).await.unwrap();
+        store.write(vec![put(patient("p3", "Smyth"), "RWF", Precondition::None)], None).await.unwrap();
+
+        let stale = store.write(vec![put(patient("p3", "Smithe"), "RWF", Precondition::VersionIs(1))], None).await;
+        assert!(
+            matches!(stale, Err(StoreError::VersionConflict { expected: 1, actual: 2, .. })),
+            "{}: {stale:?}",
+            test.name
+        );
+
+        let foreign = store.write(vec![put(patient("p3", "Other"), "RVV", Precondition::None)], None).await;
+        assert!(matches!(foreign, Err(StoreError::NotOwner { .. })), "{}: {foreign:?}", test.name);
+        let foreign_delete = store.write(vec![delete("Patient", "p3", "RVV")], None).await;
+        assert!(matches!(foreign_delete, Err(StoreError::NotOwner { .. })), "{}: {foreign_delete:?}", test.name);
+
+        let duplicate = store.write(vec![put(patient("p3", "Again"), "RWF", Precondition::MustNotExist)], None).await;
+        assert!(matches!(duplicate, Err(StoreError::AlreadyExists { .. })), "{}: {duplicate:?}", test.name);
+    }
+}
+
+#[tokio::test]
+async fn a_batch_is_all_or_nothing() {
+    for test in stores().await {
+        let store = &test.store;
+        store.write(vec![put(patient("p4", "Smith"), "RWF", Precondition::None)], None).await.unwrap();
+        let failing = vec![
+            put(patient("p5", "New"), "RWF", Precondition::None),
+            put(patient("p4", "Changed"), "RWF", Precondition::VersionIs(7)),
+        ];
+        assert!(store.write(failing, Some(audit("transaction"))).await.is_err(), "{}", test.name);
+        assert!(
+            store.read(resource_type("Patient"), &id("p5")).await.unwrap().is_none(),
+            "{}: p5 rolled back",
+            test.name
+        );
+        let p4 = store.read(resource_type("Patient"), &id("p4")).await.unwrap().unwrap();
+        assert_eq!(p4.version_id, 1, "{}", test.name);
+        assert!(
+            store.audit_entries(0, 10).await.unwrap().is_empty(),
+            "{}: no audit for a rolled back write",
+            test.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_audit_chain_links_every_entry() {
+    for test in stores().await {
+        let store = &test.store;
+        store.append_audit(audit("read")).await.unwrap();
+        store.write(vec![put(patient("p6", "Smith"), "RWF", Precondition::None)], Some(audit("create"))).await.unwrap();
+        store.append_audit(audit("search")).await.unwrap();
+        let entries = store.audit_entries(0, 10).await.unwrap();
+        let actions: Vec<&str> = entries.iter().map(|entry| entry.record.action.as_str()).collect();
+        assert_eq!(actions, vec!["read", "create", "search"], "{}", test.name);
+        let verified = kmcr_audit::verify_chain(&entries, kmcr_audit::GENESIS_HASH.to_string(), Some(1));
+        assert!(verified.is_ok(), "{}: {verified:?}", test.name);
+    }
+}

@@ -1,0 +1,214 @@
+//! Searches as clients send them, parsed by kmcr-fhir-search and run by each backend.
+
+use kmcr_fhir_search::parse_search;
+use kmcr_store::{Cursor, EverythingRequest, PageRequest, SearchOutcome};
+use serde_json::json;
+
+use crate::backends::*;
+
+fn observation(id: &str, patient: &str, code: &str, date: &str, value: f64) -> Value {
+    json!({
+        "resourceType": "Observation",
+        "id": id,
+        "status": "final",
+        "code": { "coding": [{ "system": "http://loinc.org", "code": code }] },
+        "subject": { "reference": format!("Patient/{patient}") },
+        "performer": [{ "reference": "Organization/org1" }],
+        "effectiveDateTime": date,
+        "valueQuantity": { "value": value, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]" },
+    })
+}
+
+fn patient(id: &str, family: &str, nhs_number: &str) -> Value {
+    json!({
+        "resourceType": "Patient",
+        "id": id,
+        "identifier": [{ "system": "https://fhir.nhs.uk/Id/nhs-number", "value": nhs_number }],
+        "name": [{ "family": family, "given": ["Zoë"] }],
+        "managingOrganization": { "reference": "Organization/org1" },
+    })
+}
+
+async fn load(store: &Store) {
+    let mut ops = vec![
+        put(
+            json!({ "resourceType": "Organization", "id": "org1", "name": "Maidstone Hospital" }),
+            "RWF",
+            Precondition::None,
+        ),
+        put(patient("alice", "Smith", "9990000018"), "RWF", Precondition::None),
+        put(patient("bob", "Smithson", "9990000026"), "RWF", Precondition::None),
+    ];
+    for n in 0..12 {
+        let date = format!("2020-{:02}-15T10:00:00Z", n + 1);
+        ops.push(put(
+            observation(&format!("a{n}"), "alice", "8480-6", &date, 120.0 + n as f64),
+            "RWF",
+            Precondition::None,
+        ));
+        ops.push(put(observation(&format!("b{n}"), "bob", "8480-6", &date, 130.0), "RWF", Precondition::None));
+    }
+    ops.push(put(observation("a-hr", "alice", "8867-4", "2021-01-01", 70.0), "RWF", Precondition::None));
+    store.write(ops, None).await.unwrap();
+}
+
+async fn search(
+    store: &Store,
+    resource_type_name: &str,
+    query: &str,
+    count: usize,
+    cursor: Option<Cursor>,
+) -> SearchOutcome {
+    let params: Vec<(String, String)> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap();
+            (name.to_string(), value.to_string())
+        })
+        .collect();
+    let request =
+        parse_search(SearchParamRegistry::official_r4(), resource_type(resource_type_name), &params, false, 1000)
+            .unwrap_or_else(|error| panic!("{query}: {error}"));
+    store
+        .search(&request, &PageRequest { count, cursor, want_total: true })
+        .await
+        .unwrap_or_else(|error| panic!("{query}: {error}"))
+}
+
+fn ids(outcome: &SearchOutcome) -> Vec<String> {
+    let mut ids: Vec<String> = outcome.matches.iter().map(|resource| resource.id.to_string()).collect();
+    ids.sort();
+    ids
+}
+
+/// Each query and the ids it must find, whatever the backend.
+const CASES: &[(&str, &str, &[&str])] = &[
+    ("Patient", "name=smi", &["alice", "bob"]),
+    ("Patient", "name=smith", &["alice", "bob"]),
+    ("Patient", "name:exact=Smith", &["alice"]),
+    ("Patient", "family:contains=thso", &["bob"]),
+    ("Patient", "given=zoe", &["alice", "bob"]),
+    ("Patient", "identifier=https://fhir.nhs.uk/Id/nhs-number|9990000026", &["bob"]),
+    ("Patient", "identifier=9990000018", &["alice"]),
+    ("Patient", "_id=bob", &["bob"]),
+    ("Observation", "patient=Patient/alice&code=http://loinc.org|8867-4", &["a-hr"]),
+    ("Observation", "subject=alice&code=8480-6&date=ge2020-11", &["a10", "a11"]),
+    ("Observation", "patient=bob&date=2020-03", &["b2"]),
+    ("Observation", "patient=alice&date=lt2020-02-15", &["a0"]),
+    ("Observation", "patient=alice&value-quantity=gt130", &["a11"]),
+    ("Observation", "patient=alice&value-quantity=121||mm[Hg]", &["a1"]),
+    ("Observation", "subject:Patient.name=smithson&date=2020-12", &["b11"]),
+    ("Observation", "subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|9990000018&code=8867-4", &["a-hr"]),
+    ("Observation", "code:not=8480-6", &["a-hr"]),
+    ("Observation", "code=8867-4,unknown", &["a-hr"]),
+];
+
+#[tokio::test]
+async fn searches_find_exactly_what_they_ask_for() {
+    for test in stores().await {
+        load(&test.store).await;
+        for (resource_type_name, query, expected) in CASES {
+            let outcome = search(&test.store, resource_type_name, query, 100, None).await;
+            assert_eq!(ids(&outcome), *expected, "{}: {resource_type_name}?{query}", test.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_neither_repeat_nor_skip_while_data_changes() {
+    for test in stores().await {
+        load(&test.store).await;
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        let mut n_pages = 0;
+        loop {
+            let page = search(&test.store, "Observation", "patient=alice&_sort=-date", 5, cursor).await;
+            seen.extend(page.matches.iter().map(|resource| resource.id.to_string()));
+            n_pages += 1;
+            if n_pages == 1 {
+                // A write between pages, as happens on a live record.
+                let late = observation("a-late", "alice", "8480-6", "2019-01-01", 100.0);
+                test.store.write(vec![put(late, "RWF", Precondition::None)], None).await.unwrap();
+                test.store.write(vec![delete("Observation", "a0", "RWF")], None).await.unwrap();
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "{}: a page repeated a resource: {seen:?}", test.name);
+        for expected in ["a-hr", "a11", "a1", "a-late"] {
+            assert!(seen.contains(&expected.to_string()), "{}: {expected} missing from {seen:?}", test.name);
+        }
+        assert_eq!(seen[..2], ["a-hr".to_string(), "a11".to_string()], "{}: sorted by date descending", test.name);
+    }
+}
+
+#[tokio::test]
+async fn includes_and_totals() {
+    for test in stores().await {
+        load(&test.store).await;
+        let outcome = search(
+            &test.store,
+            "Observation",
+            "code=8867-4&_include=Observation:subject&_include=Observation:performer",
+            10,
+            None,
+        )
+        .await;
+        let mut included: Vec<String> =
+            outcome.included.iter().map(|resource| format!("{}/{}", resource.resource_type, resource.id)).collect();
+        included.sort();
+        assert_eq!(included, vec!["Organization/org1", "Patient/alice"], "{}", test.name);
+
+        let outcome = search(&test.store, "Patient", "_id=bob&_revinclude=Observation:subject", 10, None).await;
+        assert_eq!(outcome.included.len(), 12, "{}", test.name);
+
+        let outcome = search(&test.store, "Observation", "patient=alice", 3, None).await;
+        assert_eq!(outcome.total, Some(13), "{}", test.name);
+        assert_eq!(outcome.matches.len(), 3, "{}", test.name);
+    }
+}
+
+#[tokio::test]
+async fn everything_holds_the_compartment_and_what_it_refers_to() {
+    for test in stores().await {
+        load(&test.store).await;
+        let request =
+            EverythingRequest { patient_ids: vec![id("alice")], since: None, types: vec![], count: 100, cursor: None };
+        let page = test.store.everything(&request).await.unwrap();
+        let mut found: Vec<String> =
+            page.resources.iter().map(|resource| format!("{}/{}", resource.resource_type, resource.id)).collect();
+        found.sort();
+        assert_eq!(found.len(), 15, "{}: patient, 13 observations, organisation: {found:?}", test.name);
+        assert!(found.contains(&"Organization/org1".to_string()), "{}", test.name);
+        assert!(
+            !found.iter().any(|reference| reference.starts_with("Observation/b")),
+            "{}: no other patient's data",
+            test.name
+        );
+
+        let mut cursor = None;
+        let mut paged = Vec::new();
+        loop {
+            let request = EverythingRequest {
+                patient_ids: vec![id("alice")],
+                since: None,
+                types: vec![resource_type("Observation")],
+                count: 4,
+                cursor,
+            };
+            let page = test.store.everything(&request).await.unwrap();
+            paged.extend(page.resources.iter().map(|resource| resource.id.to_string()));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(paged.len(), 13, "{}: _type and paging: {paged:?}", test.name);
+    }
+}

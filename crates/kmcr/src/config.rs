@@ -1,0 +1,143 @@
+//! Configuration in two layers: raw settings (file, then `KMCR_*` variables, then flags) converted once into a
+//! validated [`Config`]. Secrets are wrapped so that they never print.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use kmcr_access::Scope;
+use kmcr_api::ApiClient;
+use kmcr_fhir::OdsCode;
+use serde::Deserialize;
+
+/// A value that must never reach a log.
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Settings as given, every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub listen: Option<String>,
+    /// A directory (embedded SQLite) or a `postgres://` URL.
+    pub database: Option<String>,
+    pub public_base_url: Option<String>,
+    /// Base64, at least 32 bytes; nodes sharing a database must share it. Random per start when absent.
+    pub token_signing_key: Option<Secret>,
+    pub token_lifetime_s: Option<i64>,
+    pub max_body_bytes: Option<usize>,
+    pub max_page_size: Option<usize>,
+    #[serde(default)]
+    pub clients: Vec<RawClient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClient {
+    pub id: String,
+    pub secret: Secret,
+    pub ods_code: String,
+    pub scopes: Vec<String>,
+}
+
+/// Validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: String,
+    pub public_base_url: String,
+    pub token_signing_key: Secret,
+    pub token_lifetime_s: i64,
+    pub max_body_bytes: usize,
+    pub max_page_size: usize,
+    pub clients: Vec<ApiClient>,
+}
+
+impl RawSettings {
+    pub fn from_file(path: &PathBuf) -> anyhow::Result<RawSettings> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is not valid configuration", path.display()))
+    }
+
+    /// Overlays `KMCR_LISTEN`, `KMCR_DATABASE`, `KMCR_PUBLIC_BASE_URL`, `KMCR_TOKEN_SIGNING_KEY`.
+    pub fn overlay_environment(&mut self) {
+        let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        if let Some(listen) = variable("KMCR_LISTEN") {
+            self.listen = Some(listen);
+        }
+        if let Some(database) = variable("KMCR_DATABASE") {
+            self.database = Some(database);
+        }
+        if let Some(url) = variable("KMCR_PUBLIC_BASE_URL") {
+            self.public_base_url = Some(url);
+        }
+        if let Some(key) = variable("KMCR_TOKEN_SIGNING_KEY") {
+            self.token_signing_key = Some(Secret(key));
+        }
+    }
+
+    pub fn validate(self) -> anyhow::Result<Config> {
+        let listen: SocketAddr = self
+            .listen
+            .as_deref()
+            .unwrap_or("127.0.0.1:8080")
+            .parse()
+            .context("listen must be an address such as 127.0.0.1:8080")?;
+        let token_signing_key = match self.token_signing_key {
+            Some(Secret(encoded)) => {
+                let key = base64::engine::general_purpose::STANDARD
+                    .decode(encoded.trim())
+                    .context("token_signing_key must be base64")?;
+                if key.len() < 32 {
+                    bail!("token_signing_key must hold at least 32 bytes");
+                }
+                Secret(encoded)
+            }
+            None => {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key)
+                    .map_err(|error| anyhow::anyhow!("no randomness for a signing key: {error}"))?;
+                Secret(base64::engine::general_purpose::STANDARD.encode(key))
+            }
+        };
+        let mut clients = Vec::with_capacity(self.clients.len());
+        for raw in self.clients {
+            let ods_code = OdsCode::parse(&raw.ods_code)
+                .with_context(|| format!("client {}: '{}' is not an ODS code", raw.id, raw.ods_code))?;
+            let scopes = raw
+                .scopes
+                .iter()
+                .map(|scope| Scope::parse(scope))
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("client {}", raw.id))?;
+            if raw.secret.0.len() < 16 {
+                bail!("client {}: secrets are at least 16 characters", raw.id);
+            }
+            clients.push(ApiClient { id: raw.id, secret: raw.secret.0, ods_code, scopes });
+        }
+        Ok(Config {
+            listen,
+            database: self.database.unwrap_or_else(|| "kmcr-data".to_string()),
+            public_base_url: self.public_base_url.unwrap_or_else(|| format!("http://{listen}")),
+            token_signing_key,
+            token_lifetime_s: self.token_lifetime_s.unwrap_or(3600),
+            max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024 * 1024),
+            max_page_size: self.max_page_size.unwrap_or(1000),
+            clients,
+        })
+    }
+}
+
+impl Config {
+    pub fn signing_key_bytes(&self) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD.decode(self.token_signing_key.0.trim()).expect("validated as base64")
+    }
+}
