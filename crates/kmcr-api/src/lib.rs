@@ -49,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(responses::method_not_allowed)
         .fallback(responses::no_such_endpoint);
     Router::new()
+        // Clients post transactions to the base URL with and without the trailing slash.
+        .route("/fhir/", post(handlers::bundle))
         .nest("/fhir", fhir)
         .route("/oauth/token", post(auth::token))
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -24,6 +24,43 @@ fn patient_example() {
         &example("Patient-example.json"),
         &[],
         expect![[r#"
+            active = token -|true
+            address = string "534 erewhon st peasantville, rainbow, vic 3999" (exact "534 Erewhon St PeasantVille, Rainbow, Vic  3999")
+            address = string "534 erewhon st" (exact "534 Erewhon St")
+            address = string "pleasantville" (exact "PleasantVille")
+            address = string "rainbow" (exact "Rainbow")
+            address = string "vic" (exact "Vic")
+            address = string "3999" (exact "3999")
+            address-city = string "pleasantville" (exact "PleasantVille")
+            address-postalcode = string "3999" (exact "3999")
+            address-state = string "vic" (exact "Vic")
+            address-use = token -|home
+            birthdate = date 1974-12-25T00:00:00.000Z .. 1974-12-25T23:59:59.999Z
+            deceased = token -|false
+            family = string "chalmers" (exact "Chalmers")
+            family = string "windsor" (exact "Windsor")
+            gender = token -|male
+            given = string "peter" (exact "Peter")
+            given = string "james" (exact "James")
+            given = string "jim" (exact "Jim")
+            identifier = token urn:oid:1.2.36.146.595.217.0.1|12345
+            name = string "chalmers" (exact "Chalmers")
+            name = string "peter" (exact "Peter")
+            name = string "james" (exact "James")
+            name = string "jim" (exact "Jim")
+            name = string "windsor" (exact "Windsor")
+            organization = reference Organization/1
+            phone = token phone|(03) 5555 6473
+            phone = token phone|(03) 3410 5613
+            phone = token phone|(03) 5555 8834
+            phonetic = string "chalmers" (exact "Chalmers")
+            phonetic = string "peter" (exact "Peter")
+            phonetic = string "james" (exact "James")
+            phonetic = string "jim" (exact "Jim")
+            phonetic = string "windsor" (exact "Windsor")
+            telecom = token phone|(03) 5555 6473
+            telecom = token phone|(03) 3410 5613
+            telecom = token phone|(03) 5555 8834
         "#]],
     );
 }
@@ -34,6 +71,22 @@ fn observation_example() {
         &example("Observation-example.json"),
         &[],
         expect![[r#"
+            category = token http://terminology.hl7.org/CodeSystem/observation-category|vital-signs ("Vital Signs")
+            code = token http://loinc.org|29463-7 ("Body Weight")
+            code = token http://loinc.org|3141-9 ("Body weight Measured")
+            code = token http://snomed.info/sct|27113001 ("Body weight")
+            code = token http://acme.org/devices/clinical-codes|body-weight ("Body Weight")
+            combo-code = token http://loinc.org|29463-7 ("Body Weight")
+            combo-code = token http://loinc.org|3141-9 ("Body weight Measured")
+            combo-code = token http://snomed.info/sct|27113001 ("Body weight")
+            combo-code = token http://acme.org/devices/clinical-codes|body-weight ("Body Weight")
+            combo-value-quantity = quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")
+            date = date 2016-03-28T00:00:00.000Z .. 2016-03-28T23:59:59.999Z
+            encounter = reference Encounter/example
+            patient = reference Patient/example
+            status = token -|final
+            subject = reference Patient/example
+            value-quantity = quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")
         "#]],
     );
 }
@@ -44,12 +97,22 @@ fn condition_and_medication_request_examples() {
         &example("Condition-example.json"),
         &["code", "patient", "subject", "onset-date", "clinical-status", "body-site"],
         expect![[r#"
+            body-site = token http://snomed.info/sct|49521004 ("Left Ear")
+            clinical-status = token http://terminology.hl7.org/CodeSystem/condition-clinical|active
+            code = token http://snomed.info/sct|39065001 ("Burnt Ear")
+            onset-date = date 2012-05-24T00:00:00.000Z .. 2012-05-24T23:59:59.999Z
+            patient = reference Patient/example
+            subject = reference Patient/example
         "#]],
     );
     check(
-        &example("MedicationRequest-medrx0302.json"),
+        &example("MedicationRequest-medrx0308.json"),
         &["code", "medication", "subject", "authoredon", "intent"],
         expect![[r#"
+            authoredon = date 2015-01-15T00:00:00.000Z .. 2015-01-15T23:59:59.999Z
+            code = token http://www.nlm.nih.gov/research/umls/rxnorm|856907 ("Vicodin 5/500 Oral Tablet")
+            intent = token -|order
+            subject = reference Patient/pat1
         "#]],
     );
 }
@@ -70,6 +133,14 @@ fn tokens_from_each_datatype() {
         &patient,
         &["identifier", "email", "phone", "gender", "active", "_tag", "_security", "deceased", "language"],
         expect![[r#"
+            _security = token -|R
+            _tag = token http://x/tags|t1 ("Tag one")
+            active = token -|false
+            deceased = token -|false
+            email = token email|a@example.org
+            gender = token -|female
+            identifier = token https://fhir.nhs.uk/Id/nhs-number|9000000009 ("NHS")
+            phone = token phone|0113
         "#]],
     );
     let observation = json!({
@@ -82,7 +153,12 @@ fn tokens_from_each_datatype() {
         &observation,
         &["code", "value-concept", "combo-value-concept", "component-code"],
         expect![[r#"
-    "#]],
+            code = token http://loinc.org|1 ("Concept")
+            code = token -|- ("Concept")
+            combo-value-concept = token http://snomed.info/sct|2
+            component-code = token -|3
+            value-concept = token http://snomed.info/sct|2
+        "#]],
     );
 }
 
@@ -97,7 +173,21 @@ fn strings_from_names_addresses_and_text() {
         &practitioner,
         &["name", "family", "given", "address", "address-city", "address-postalcode"],
         expect![[r#"
-    "#]],
+            address = string "1 rue ca" (exact "1 Rue Ça")
+            address = string "lodz" (exact "Łódź")
+            address = string "ls1 4ap" (exact "LS1 4AP")
+            address = string "pl" (exact "PL")
+            address-city = string "lodz" (exact "Łódź")
+            address-postalcode = string "ls1 4ap" (exact "LS1 4AP")
+            family = string "o'brien" (exact "O'Brien")
+            given = string "zoe" (exact "Zoë")
+            given = string "anne" (exact "Anne")
+            name = string "o'brien" (exact "O'Brien")
+            name = string "zoe" (exact "Zoë")
+            name = string "anne" (exact "Anne")
+            name = string "dr" (exact "Dr")
+            name = string "dr zoe o'brien" (exact "Dr  Zoë  O'Brien")
+        "#]],
     );
 }
 
@@ -108,14 +198,16 @@ fn dates_from_each_datatype() {
         &encounter,
         &["date"],
         expect![[r#"
-    "#]],
+            date = date 2020-03-04T09:00:00.000Z .. +inf
+        "#]],
     );
     let procedure = json!({"resourceType": "Procedure", "performedPeriod": {"end": "2021"}});
     check(
         &procedure,
         &["date"],
         expect![[r#"
-    "#]],
+            date = date -inf .. 2021-12-31T23:59:59.999Z
+        "#]],
     );
     let medication_request = json!({
         "resourceType": "MedicationRequest",
@@ -126,21 +218,36 @@ fn dates_from_each_datatype() {
         &medication_request,
         &["authoredon"],
         expect![[r#"
-    "#]],
+            authoredon = date 2019-02-01T00:00:00.000Z .. 2019-02-28T23:59:59.999Z
+        "#]],
     );
     let condition = json!({"resourceType": "Condition", "onsetAge": {"value": 3}, "abatementDateTime": "2001-01-01"});
     check(
         &condition,
         &["onset-date", "abatement-date", "onset-age"],
         expect![[r#"
-    "#]],
+            abatement-date = date 2001-01-01T00:00:00.000Z .. 2001-01-01T23:59:59.999Z
+            onset-age = quantity 3 -|-
+        "#]],
     );
+    let care_plan = json!({
+        "resourceType": "CarePlan",
+        "activity": [
+            {"detail": {"scheduledTiming": {"event": ["2019-02-03T08:00:00Z", "not a date", "2019-02-04"]}}},
+            {"detail": {"scheduledString": "daily"}},
+        ],
+    });
+    check(&care_plan, &["activity-date"], expect![[r#"
+        activity-date = date 2019-02-03T08:00:00.000Z .. 2019-02-03T08:00:00.999Z
+        activity-date = date 2019-02-04T00:00:00.000Z .. 2019-02-04T23:59:59.999Z
+    "#]]);
     let observation = json!({"resourceType": "Observation", "effectiveInstant": "2020-01-01T00:00:00.123Z"});
     check(
         &observation,
         &["date"],
         expect![[r#"
-    "#]],
+            date = date 2020-01-01T00:00:00.123Z .. 2020-01-01T00:00:00.123Z
+        "#]],
     );
 }
 
@@ -162,21 +269,31 @@ fn references_relative_absolute_contained_and_logical() {
         &observation,
         &["subject", "patient", "performer", "has-member"],
         expect![[r#"
-    "#]],
+            has-member = reference Observation/o2
+            patient = reference Patient/p1
+            performer = reference url urn:uuid:7b4b1c1e-4c1f-4c1f-8c1f-1c1f4c1f4c1f
+            performer = reference url https://other.example/fhir/Practitioner/x
+            performer = token https://fhir.nhs.uk/Id/ods-organization-code|RR8
+            performer = reference url Practitioner/not an id
+            subject = reference Patient/p1
+        "#]],
     );
     let plan_definition = json!({"resourceType": "PlanDefinition", "library": ["http://example.org/Library/l1|1.0"]});
     check(
         &plan_definition,
         &["depends-on"],
         expect![[r#"
-    "#]],
+            depends-on = reference url http://example.org/Library/l1|1.0
+        "#]],
     );
     let bundle = json!({"resourceType": "Bundle", "type": "document", "entry": [{"resource": {"resourceType": "Composition", "id": "c1"}}]});
     check(
         &bundle,
         &["composition", "type"],
         expect![[r#"
-    "#]],
+            composition = reference Composition/c1
+            type = token -|document
+        "#]],
     );
 }
 
@@ -192,22 +309,23 @@ fn quantities_numbers_and_uris() {
         &observation,
         &["value-quantity", "combo-value-quantity", "_profile", "_source"],
         expect![[r#"
-    "#]],
+            _profile = uri http://example.org/StructureDefinition/p
+            _source = uri urn:source
+            combo-value-quantity = quantity 5.4 http://unitsofmeasure.org|mmol/L (unit "mmol/L")
+            value-quantity = quantity 5.4 http://unitsofmeasure.org|mmol/L (unit "mmol/L")
+        "#]],
     );
-    let claim =
-        json!({"resourceType": "ExplanationOfBenefit", "total": [{"amount": {"value": 10.5, "currency": "GBP"}}]});
-    check(
-        &claim,
-        &[],
-        expect![[r#"
-    "#]],
-    );
+    let invoice = json!({"resourceType": "Invoice", "totalGross": {"value": 10.5, "currency": "GBP"}});
+    check(&invoice, &["totalgross"], expect![[r#"
+        totalgross = quantity 10.5 urn:iso:std:iso:4217|GBP
+    "#]]);
     let risk = json!({"resourceType": "RiskAssessment", "prediction": [{"probabilityDecimal": 0.25}]});
     check(
         &risk,
         &["probability"],
         expect![[r#"
-    "#]],
+            probability = number 0.25
+        "#]],
     );
 }
 
@@ -221,7 +339,10 @@ fn duplicates_within_a_parameter_are_dropped() {
         &patient,
         &["family", "name"],
         expect![[r#"
-    "#]],
+            family = string "smith" (exact "Smith")
+            name = string "smith" (exact "Smith")
+            name = string "ann" (exact "Ann")
+        "#]],
     );
 }
 

@@ -350,12 +350,11 @@ fn logic_and_literals() {
         "'it' | 'a\\'b' | 3.5 | $this.active.empty()",
         resource,
         expect![[r#"
-        string "it"
-        string "s"
-        string "a'b"
-        number 3.5
-        boolean false
-    "#]],
+            string "it"
+            string "a'b"
+            number 3.5
+            boolean false
+        "#]],
     );
 }
 
@@ -382,7 +381,7 @@ fn errors_name_what_is_unsupported() {
     expect![[r#"
         Patient.name.select(given): unsupported function 'select'
         Patient.name.where(): wrong number of arguments to 'where'
-        Patient.birthDate > @2020: unsupported operator '>'
+        Patient.birthDate > 2020: unsupported operator '>'
         Patient.a + Patient.b: unsupported operator '+'
         Patient.name.given contains 'x': unsupported operator 'contains'
         Patient.name implies true: unsupported operator 'implies'
