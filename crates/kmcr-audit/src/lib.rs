@@ -74,10 +74,10 @@ pub fn verify_chain<'a>(
     mut expected_sequence: Option<i64>,
 ) -> Result<(String, Option<i64>), ChainFault> {
     for entry in entries {
-        if let Some(expected) = expected_sequence {
-            if entry.sequence != expected {
-                return Err(ChainFault::Gap { sequence: entry.sequence });
-            }
+        if let Some(expected) = expected_sequence
+            && entry.sequence != expected
+        {
+            return Err(ChainFault::Gap { sequence: entry.sequence });
         }
         if entry.previous_hash != previous_hash {
             return Err(ChainFault::Broken { sequence: entry.sequence });

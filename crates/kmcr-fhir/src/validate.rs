@@ -78,15 +78,15 @@ fn check_meta(meta: &Value, path: &str) -> Result<(), ValidationError> {
 }
 
 fn check_patient(object: &Map<String, Value>, path: &str) -> Result<(), ValidationError> {
-    if let Some(gender) = object.get("gender") {
-        if !gender.as_str().is_some_and(|code| ADMINISTRATIVE_GENDERS.contains(&code)) {
-            return Err(fault(&join(path, "gender"), "gender is one of male, female, other, unknown"));
-        }
+    if let Some(gender) = object.get("gender")
+        && !gender.as_str().is_some_and(|code| ADMINISTRATIVE_GENDERS.contains(&code))
+    {
+        return Err(fault(&join(path, "gender"), "gender is one of male, female, other, unknown"));
     }
-    if let Some(birth_date) = object.get("birthDate") {
-        if !birth_date.as_str().is_some_and(is_fhir_date) {
-            return Err(fault(&join(path, "birthDate"), "birthDate is a date: YYYY, YYYY-MM or YYYY-MM-DD"));
-        }
+    if let Some(birth_date) = object.get("birthDate")
+        && !birth_date.as_str().is_some_and(is_fhir_date)
+    {
+        return Err(fault(&join(path, "birthDate"), "birthDate is a date: YYYY, YYYY-MM or YYYY-MM-DD"));
     }
     Ok(())
 }
@@ -140,11 +140,11 @@ fn check_item(key: &str, value: &Value, path: &str, depth: usize) -> Result<(), 
 }
 
 fn check_object(object: &Map<String, Value>, path: &str, depth: usize) -> Result<(), ValidationError> {
-    if object.get("system").and_then(Value::as_str) == Some(NHS_NUMBER_SYSTEM) {
-        if let Some(value) = object.get("value") {
-            let number = value.as_str().ok_or_else(|| fault(&join(path, "value"), "must be a string"))?;
-            NhsNumber::parse(number).map_err(|error| fault(&join(path, "value"), &error.to_string()))?;
-        }
+    if object.get("system").and_then(Value::as_str) == Some(NHS_NUMBER_SYSTEM)
+        && let Some(value) = object.get("value")
+    {
+        let number = value.as_str().ok_or_else(|| fault(&join(path, "value"), "must be a string"))?;
+        NhsNumber::parse(number).map_err(|error| fault(&join(path, "value"), &error.to_string()))?;
     }
     for (key, value) in object {
         check_element(key, value, &join(path, key), depth + 1)?;

@@ -96,7 +96,8 @@ impl Service {
         id: &ResourceId,
     ) -> Result<StoredResource, ServiceError> {
         let reference = format!("{resource_type}/{id}");
-        let decision = self.authorise(context, Action::Read, "read", &[resource_type], &[reference.clone()]).await?;
+        let decision =
+            self.authorise(context, Action::Read, "read", &[resource_type], std::slice::from_ref(&reference)).await?;
         let stored = self.store.read(resource_type, id).await?;
         let patients = patient_of(resource_type, id);
         let outcome = match &stored {
@@ -119,7 +120,8 @@ impl Service {
         version_id: i64,
     ) -> Result<StoredResource, ServiceError> {
         let reference = format!("{resource_type}/{id}/_history/{version_id}");
-        let decision = self.authorise(context, Action::Read, "vread", &[resource_type], &[reference.clone()]).await?;
+        let decision =
+            self.authorise(context, Action::Read, "vread", &[resource_type], std::slice::from_ref(&reference)).await?;
         let stored = self.store.read_version(resource_type, id, version_id).await?;
         let patients = patient_of(resource_type, id);
         self.store
@@ -184,7 +186,7 @@ impl Service {
             (Some(resource_type), None) => resource_type.to_string(),
             _ => "*".to_string(),
         };
-        let decision = self.authorise(context, Action::Read, "history", &types, &[target.clone()]).await?;
+        let decision = self.authorise(context, Action::Read, "history", &types, std::slice::from_ref(&target)).await?;
         let page = self.store.history(&request).await?;
         let resources: Vec<String> = page
             .resources
@@ -231,7 +233,9 @@ impl Service {
                 Match::One(existing) => return Ok(CreateResult::Exists(existing)),
                 Match::None => {}
                 Match::Many => {
-                    return Err(ServiceError::PreconditionFailed("If-None-Exist matches more than one resource".into()));
+                    return Err(ServiceError::PreconditionFailed(
+                        "If-None-Exist matches more than one resource".into(),
+                    ));
                 }
             }
         }
@@ -320,10 +324,11 @@ impl Service {
         if !resource_type.is_storable() {
             return Err(ServiceError::Unprocessable(format!("{resource_type} resources are not stored")));
         }
-        if let Some(body_id) = resource.get("id").and_then(Value::as_str) {
-            if precondition != Precondition::MustNotExist && body_id != id.as_str() {
-                return Err(ServiceError::Invalid(format!("the body's id '{body_id}' is not the id in the URL")));
-            }
+        if let Some(body_id) = resource.get("id").and_then(Value::as_str)
+            && precondition != Precondition::MustNotExist
+            && body_id != id.as_str()
+        {
+            return Err(ServiceError::Invalid(format!("the body's id '{body_id}' is not the id in the URL")));
         }
         if let Some(object) = resource.as_object_mut() {
             object.insert("id".into(), Value::String(id.as_str().to_string()));

@@ -10,15 +10,15 @@ pub fn rewrite_references(value: &mut Value, targets: &HashMap<String, String>, 
     match value {
         Value::Object(object) => {
             for (key, child) in object.iter_mut() {
-                if key == "reference" {
-                    if let Value::String(reference) = child {
-                        if let Some(target) = targets.get(reference.as_str()) {
-                            *reference = target.clone();
-                        } else if is_conditional_reference(reference) {
-                            conditional.push(reference.clone());
-                        }
-                        continue;
+                if key == "reference"
+                    && let Value::String(reference) = child
+                {
+                    if let Some(target) = targets.get(reference.as_str()) {
+                        *reference = target.clone();
+                    } else if is_conditional_reference(reference) {
+                        conditional.push(reference.clone());
                     }
+                    continue;
                 }
                 rewrite_references(child, targets, conditional);
             }

@@ -161,9 +161,8 @@ fn driver_rank(criterion: &Criterion) -> Option<u8> {
     if is_resource_column(&criterion.param_code) || criterion.values.len() > 1 && criterion.chain.is_none() {
         return None;
     }
-    match criterion.modifier {
-        Some(Modifier::Missing(_) | Modifier::Not | Modifier::Text | Modifier::Contains) => return None,
-        _ => {}
+    if let Some(Modifier::Missing(_) | Modifier::Not | Modifier::Text | Modifier::Contains) = criterion.modifier {
+        return None;
     }
     if criterion.chain.is_some() {
         return Some(2);

@@ -406,11 +406,11 @@ pub(crate) const CHEST_X_RAY: Code = sct("399208008", "Plain chest X-ray");
 pub(crate) const CT_SCAN: Code = sct("77477000", "Computerized axial tomography");
 pub(crate) const ULTRASOUND: Code = sct("16310003", "Diagnostic ultrasonography");
 pub(crate) const ELECTROCARDIOGRAM: Code = sct("29303009", "Electrocardiographic procedure");
-pub(crate) const X_RAY_HIP: Code = sct("5433008", "Skeletal X-ray of pelvis and hip");
+pub(crate) const X_RAY: Code = sct("363680008", "Radiographic imaging procedure");
 
 pub(crate) static ADMISSIONS: &[Admission] = &[
     admission(sct("233604007", "Pneumonia"), 0, 100, [2, 2, 4, 10, 16], true, None, Some(CHEST_X_RAY), encounters::RESPIRATORY, 9),
-    admission(sct("5913000", "Fracture of neck of femur"), 50, 100, [0, 0, 1, 4, 14], true, Some(sct("52734007", "Total replacement of hip")), Some(X_RAY_HIP), encounters::TRAUMA_ORTHOPAEDICS, 14),
+    admission(sct("5913000", "Fracture of neck of femur"), 50, 100, [0, 0, 1, 4, 14], true, Some(sct("52734007", "Total replacement of hip")), Some(X_RAY), encounters::TRAUMA_ORTHOPAEDICS, 14),
     admission(sct("29857009", "Chest pain"), 18, 100, [0, 4, 8, 8, 6], true, Some(ELECTROCARDIOGRAM), None, encounters::CARDIOLOGY, 2),
     admission(sct("68566005", "Urinary tract infectious disease"), 0, 100, [2, 1, 2, 4, 10], true, None, None, encounters::NEPHROLOGY, 5),
     admission(sct("195951007", "Acute exacerbation of chronic obstructive airways disease"), 45, 100, [0, 0, 2, 6, 6], true, None, Some(CHEST_X_RAY), encounters::RESPIRATORY, 7),
@@ -424,8 +424,8 @@ pub(crate) static ADMISSIONS: &[Admission] = &[
     admission(sct("25374005", "Gastroenteritis"), 0, 100, [6, 2, 1, 2, 3], true, None, None, encounters::GASTROENTEROLOGY, 2),
     admission(sct("84114007", "Heart failure"), 50, 100, [0, 0, 1, 3, 6], true, None, Some(CHEST_X_RAY), encounters::CARDIOLOGY, 8),
     admission(sct("161898004", "Falls"), 60, 100, [0, 0, 0, 3, 10], true, None, Some(CT_SCAN), encounters::TRAUMA_ORTHOPAEDICS, 5),
-    admission(sct("54885007", "Cataract"), 50, 100, [0, 0, 1, 6, 6], false, Some(sct("54885007", "Cataract extraction")), None, encounters::NEUROLOGY, 1),
-    admission(sct("73761001", "Colonoscopy"), 40, 90, [0, 0, 4, 5, 2], false, Some(sct("73761001", "Colonoscopy")), None, encounters::GASTROENTEROLOGY, 1),
+    admission(sct("193570009", "Cataract"), 50, 100, [0, 0, 1, 6, 6], false, Some(sct("54885007", "Cataract extraction")), None, encounters::OPHTHALMOLOGY, 1),
+    admission(sct("405729008", "Blood in stool"), 40, 90, [0, 0, 4, 5, 2], false, Some(sct("73761001", "Colonoscopy")), None, encounters::GASTROENTEROLOGY, 1),
     Admission { female_only: true, ..admission(sct("48782003", "Delivery normal"), 18, 45, [0, 20, 2, 0, 0], true, Some(sct("48782003", "Delivery normal")), None, encounters::OBSTETRICS_GYNAECOLOGY, 2) },
     Admission { female_only: true, ..admission(sct("11466000", "Cesarean section"), 18, 45, [0, 8, 1, 0, 0], false, Some(sct("11466000", "Cesarean section")), None, encounters::OBSTETRICS_GYNAECOLOGY, 4) },
 ];

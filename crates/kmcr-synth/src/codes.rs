@@ -143,6 +143,7 @@ pub mod encounters {
     pub const RESPIRATORY: Code = sct("418112009", "Pulmonary medicine");
     pub const NEUROLOGY: Code = sct("394591006", "Neurology");
     pub const ONCOLOGY: Code = sct("394592004", "Clinical oncology");
+    pub const OPHTHALMOLOGY: Code = sct("394594003", "Ophthalmology");
 }
 
 /// Care team roles.

@@ -87,10 +87,9 @@ fn member<'a>(item: Item<'a>, name: &str, output: &mut Vec<Item<'a>>) {
     }
     // A choice element `value[x]` is sent as `valueQuantity`, `valueString`...: the suffix names the type.
     for (key, child) in object {
-        if key.len() > name.len() && key.starts_with(name) {
-            if let Some(type_name) = choice_type(&key[name.len()..]) {
-                push_flattened(child, Some(type_name), output);
-            }
+        let suffix = key.strip_prefix(name).filter(|suffix| !suffix.is_empty());
+        if let Some(type_name) = suffix.and_then(choice_type) {
+            push_flattened(child, Some(type_name), output);
         }
     }
 }

@@ -104,6 +104,9 @@ fn parse_sort(
                 Some(code) => (true, code),
                 None => (false, key),
             };
+            if code.is_empty() {
+                return Err(invalid_value("_sort", "empty sort key"));
+            }
             let sortable = registry.get(resource_type, code).is_some_and(|def| {
                 def.expression.is_some()
                     && matches!(
@@ -134,6 +137,9 @@ fn add_include(
 ) -> Result<(), SearchParseError> {
     if request.includes.len() + request.revincludes.len() >= MAX_INCLUDES {
         return Err(invalid_value(base_name, "too many _include and _revinclude parameters"));
+    }
+    if value == "*" {
+        return Err(invalid_value(base_name, "the wildcard '*' is not supported"));
     }
     let parts: Vec<&str> = value.split(':').collect();
     let (type_name, param_code, target_name) = match parts[..] {

@@ -32,7 +32,11 @@ fn owner(resource: Value) -> Option<String> {
 
 #[test]
 fn owning_patient_prefers_the_primary_param() {
-    assert_eq!(owner(json!({"resourceType": "Patient", "id": "p1", "link": [{"other": {"reference": "Patient/p2"}}]})).as_deref(), Some("p1"));
+    assert_eq!(
+        owner(json!({"resourceType": "Patient", "id": "p1", "link": [{"other": {"reference": "Patient/p2"}}]}))
+            .as_deref(),
+        Some("p1")
+    );
     let observation = json!({
         "resourceType": "Observation",
         "performer": [{"reference": "Patient/performer"}],
@@ -62,8 +66,16 @@ fn owning_patient_prefers_the_primary_param() {
 #[test]
 fn no_owning_patient_without_a_local_patient_reference() {
     assert_eq!(owner(json!({"resourceType": "Patient"})), None);
-    assert_eq!(owner(json!({"resourceType": "Observation", "subject": {"reference": "urn:uuid:5d3b0c3e-0000-4000-8000-000000000000"}})), None);
-    assert_eq!(owner(json!({"resourceType": "Observation", "subject": {"reference": "https://elsewhere.example/Patient/1"}})), None);
+    assert_eq!(
+        owner(
+            json!({"resourceType": "Observation", "subject": {"reference": "urn:uuid:5d3b0c3e-0000-4000-8000-000000000000"}})
+        ),
+        None
+    );
+    assert_eq!(
+        owner(json!({"resourceType": "Observation", "subject": {"reference": "https://elsewhere.example/Patient/1"}})),
+        None
+    );
     assert_eq!(owner(json!({"resourceType": "Encounter", "subject": {"reference": "Group/1"}})), None);
     assert_eq!(owner(json!({"resourceType": "Organization", "id": "o1"})), None);
 }

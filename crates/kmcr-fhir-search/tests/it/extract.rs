@@ -237,10 +237,14 @@ fn dates_from_each_datatype() {
             {"detail": {"scheduledString": "daily"}},
         ],
     });
-    check(&care_plan, &["activity-date"], expect![[r#"
+    check(
+        &care_plan,
+        &["activity-date"],
+        expect![[r#"
         activity-date = date 2019-02-03T08:00:00.000Z .. 2019-02-03T08:00:00.999Z
         activity-date = date 2019-02-04T00:00:00.000Z .. 2019-02-04T23:59:59.999Z
-    "#]]);
+    "#]],
+    );
     let observation = json!({"resourceType": "Observation", "effectiveInstant": "2020-01-01T00:00:00.123Z"});
     check(
         &observation,
@@ -316,9 +320,13 @@ fn quantities_numbers_and_uris() {
         "#]],
     );
     let invoice = json!({"resourceType": "Invoice", "totalGross": {"value": 10.5, "currency": "GBP"}});
-    check(&invoice, &["totalgross"], expect![[r#"
+    check(
+        &invoice,
+        &["totalgross"],
+        expect![[r#"
         totalgross = quantity 10.5 urn:iso:std:iso:4217|GBP
-    "#]]);
+    "#]],
+    );
     let risk = json!({"resourceType": "RiskAssessment", "prediction": [{"probabilityDecimal": 0.25}]});
     check(
         &risk,

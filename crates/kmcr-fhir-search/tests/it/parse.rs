@@ -32,114 +32,210 @@ fn check(resource_type: &str, query: &str, expected: Expect) {
 
 #[test]
 fn tokens() {
-    check("Observation", "code=http://loinc.org|29463-7", expect![[r#"
+    check(
+        "Observation",
+        "code=http://loinc.org|29463-7",
+        expect![[r#"
         code Token [Token { system: Some(Some("http://loinc.org")), code: Some("29463-7") }]
-    "#]]);
-    check("Observation", "code=29463-7,|local,http://snomed.info/sct|", expect![[r#"
+    "#]],
+    );
+    check(
+        "Observation",
+        "code=29463-7,|local,http://snomed.info/sct|",
+        expect![[r#"
         code Token [Token { system: None, code: Some("29463-7") }] [Token { system: Some(None), code: Some("local") }] [Token { system: Some(Some("http://snomed.info/sct")), code: None }]
-    "#]]);
-    check("Observation", "code:not=a\\,b|c\\|d", expect![[r#"
+    "#]],
+    );
+    check(
+        "Observation",
+        "code:not=a\\,b|c\\|d",
+        expect![[r#"
         code Token :Not [Token { system: Some(Some("a,b")), code: Some("c|d") }]
-    "#]]);
-    check("Observation", "code:text=Body  Weight", expect![[r#"
+    "#]],
+    );
+    check(
+        "Observation",
+        "code:text=Body  Weight",
+        expect![[r#"
         code Token :Text [String("Body  Weight")]
-    "#]]);
-    check("Patient", "identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009&gender=female&active=true", expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient",
+        "identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009&gender=female&active=true",
+        expect![[r#"
         identifier Token [Token { system: Some(Some("https://fhir.nhs.uk/Id/nhs-number")), code: Some("9000000009") }]
         gender Token [Token { system: None, code: Some("female") }]
         active Token [Token { system: None, code: Some("true") }]
-    "#]]);
-    check("Patient", "_id=abc,def-1.2&_tag=http://x|t", expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient",
+        "_id=abc,def-1.2&_tag=http://x|t",
+        expect![[r#"
         _id Token [Token { system: None, code: Some("abc") }] [Token { system: None, code: Some("def-1.2") }]
         _tag Token [Token { system: Some(Some("http://x")), code: Some("t") }]
-    "#]]);
-    check("Patient", "_id:not=abc", expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient",
+        "_id:not=abc",
+        expect![[r#"
         _id Token :Not [Token { system: None, code: Some("abc") }]
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn strings() {
-    check("Patient", "name=Chalmers&family:exact=du Marché&given:contains=Béné", expect![[r#"
+    check(
+        "Patient",
+        "name=Chalmers&family:exact=du Marché&given:contains=Béné",
+        expect![[r#"
         name String [String("chalmers")]
         family String :Exact [String("du Marché")]
         given String :Contains [String("bene")]
-    "#]]);
-    check("Patient", "address-city=  Pleasant   Ville ,Łódź", expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient",
+        "address-city=  Pleasant   Ville ,Łódź",
+        expect![[r#"
         address-city String [String("pleasant ville")] [String("lodz")]
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn dates() {
-    check("Observation", "date=ge2020-03&date=lt2020-03-04T10:00:00+01:00", expect![[r#"
+    check(
+        "Observation",
+        "date=ge2020-03&date=lt2020-03-04T10:00:00+01:00",
+        expect![[r#"
         date Date [Ge 2020-03-01T00:00:00.000Z .. 2020-03-31T23:59:59.999Z]
         date Date [Lt 2020-03-04T09:00:00.000Z .. 2020-03-04T09:00:00.999Z]
-    "#]]);
-    check("Observation", "date=2020,eb2019-12-31,sa2021-01-01T00:00Z,ap2020-06-15,ne2020-02", expect![[r#"
+    "#]],
+    );
+    check(
+        "Observation",
+        "date=2020,eb2019-12-31,sa2021-01-01T00:00Z,ap2020-06-15,ne2020-02",
+        expect![[r#"
         date Date [Eq 2020-01-01T00:00:00.000Z .. 2020-12-31T23:59:59.999Z] [Eb 2019-12-31T00:00:00.000Z .. 2019-12-31T23:59:59.999Z] [Sa 2021-01-01T00:00:00.000Z .. 2021-01-01T00:00:59.999Z] [Ap 2020-06-15T00:00:00.000Z .. 2020-06-15T23:59:59.999Z] [Ne 2020-02-01T00:00:00.000Z .. 2020-02-29T23:59:59.999Z]
-    "#]]);
+    "#]],
+    );
     // `+` in an unencoded URL arrives as a space.
-    check("Patient", "birthdate=le1974-12-25&_lastUpdated=gt2024-01-01T10:00:00 02:00", expect![[r#"
+    check(
+        "Patient",
+        "birthdate=le1974-12-25&_lastUpdated=gt2024-01-01T10:00:00 02:00",
+        expect![[r#"
         birthdate Date [Le 1974-12-25T00:00:00.000Z .. 1974-12-25T23:59:59.999Z]
         _lastUpdated Date [Gt 2024-01-01T08:00:00.000Z .. 2024-01-01T08:00:00.999Z]
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn numbers_and_quantities() {
-    check("RiskAssessment", "probability=gt0.8,5.40,100,1e2,-0.5", expect![[r#"
+    check(
+        "RiskAssessment",
+        "probability=gt0.8,5.40,100,1e2,-0.5",
+        expect![[r#"
         probability Number [Number { prefix: Gt, value: 0.8, low: 0.75, high: 0.85 }] [Number { prefix: Eq, value: 5.4, low: 5.395, high: 5.405 }] [Number { prefix: Eq, value: 100.0, low: 99.5, high: 100.5 }] [Number { prefix: Eq, value: 100.0, low: 50.0, high: 150.0 }] [Number { prefix: Eq, value: -0.5, low: -0.55, high: -0.45 }]
-    "#]]);
-    check("Observation", "value-quantity=le5.4|http://unitsofmeasure.org|mg,5.4||mg,ap5.4", expect![[r#"
+    "#]],
+    );
+    check(
+        "Observation",
+        "value-quantity=le5.4|http://unitsofmeasure.org|mg,5.4||mg,ap5.4",
+        expect![[r#"
         value-quantity Quantity [Quantity { prefix: Le, value: 5.4, low: 5.35, high: 5.45, system: Some("http://unitsofmeasure.org"), code: Some("mg") }] [Quantity { prefix: Eq, value: 5.4, low: 5.35, high: 5.45, system: None, code: Some("mg") }] [Quantity { prefix: Ap, value: 5.4, low: 5.35, high: 5.45, system: None, code: None }]
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn references() {
-    check("Observation", "subject=Patient/123,456,Group/7/_history/2,https://other.example/fhir/Patient/9", expect![[r#"
+    check(
+        "Observation",
+        "subject=Patient/123,456,Group/7/_history/2,https://other.example/fhir/Patient/9",
+        expect![[r#"
         subject Reference [Reference { target_type: Some("Patient"), target_id: Some("123"), url: None }] [Reference { target_type: None, target_id: Some("456"), url: None }] [Reference { target_type: Some("Group"), target_id: Some("7"), url: None }] [Reference { target_type: None, target_id: None, url: Some("https://other.example/fhir/Patient/9") }]
-    "#]]);
-    check("Observation", "subject:Patient=123&encounter=e1", expect![[r#"
+    "#]],
+    );
+    check(
+        "Observation",
+        "subject:Patient=123&encounter=e1",
+        expect![[r#"
         subject Reference :Type [Reference { target_type: Some("Patient"), target_id: Some("123"), url: None }]
         encounter Reference [Reference { target_type: None, target_id: Some("e1"), url: None }]
-    "#]]);
-    check("Observation", "subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009", expect![[r#"
+    "#]],
+    );
+    check(
+        "Observation",
+        "subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009",
+        expect![[r#"
         subject Token :Identifier [Token { system: Some(Some("https://fhir.nhs.uk/Id/nhs-number")), code: Some("9000000009") }]
-    "#]]);
-    check("Observation", "patient=urn:uuid:5d3b0c3e-0000-4000-8000-000000000000", expect![[r#"
+    "#]],
+    );
+    check(
+        "Observation",
+        "patient=urn:uuid:5d3b0c3e-0000-4000-8000-000000000000",
+        expect![[r#"
         patient Reference [Reference { target_type: None, target_id: None, url: Some("urn:uuid:5d3b0c3e-0000-4000-8000-000000000000") }]
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn uris_and_missing() {
-    check("ValueSet", "url:below=http://hl7.org/fhir/ValueSet&_profile=http://x/p", expect![[r#"
+    check(
+        "ValueSet",
+        "url:below=http://hl7.org/fhir/ValueSet&_profile=http://x/p",
+        expect![[r#"
         url Uri :Below [Uri("http://hl7.org/fhir/ValueSet")]
         _profile Uri [Uri("http://x/p")]
-    "#]]);
-    check("Patient", "birthdate:missing=true&family:missing=false", expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient",
+        "birthdate:missing=true&family:missing=false",
+        expect![[r#"
         birthdate Date :Missing(true)
         family String :Missing(false)
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn chains() {
-    check("Observation", "subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009", expect![[r#"
+    check(
+        "Observation",
+        "subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009",
+        expect![[r#"
         subject Reference -> Patient identifier Token [Token { system: Some(Some("https://fhir.nhs.uk/Id/nhs-number")), code: Some("9000000009") }]
-    "#]]);
+    "#]],
+    );
     // `encounter` can point to Encounter or EpisodeOfCare, but only Encounter has `class`.
-    check("Observation", "encounter.class=AMB", expect![[r#"
+    check(
+        "Observation",
+        "encounter.class=AMB",
+        expect![[r#"
         encounter Reference -> Encounter class Token [Token { system: None, code: Some("AMB") }]
-    "#]]);
-    check("Observation", "patient.name:exact=Chalmers", expect![[r#"
+    "#]],
+    );
+    check(
+        "Observation",
+        "patient.name:exact=Chalmers",
+        expect![[r#"
         patient Reference -> Patient name String :Exact [String("Chalmers")]
-    "#]]);
-    check("Encounter", "subject:Patient.birthdate=ge1970", expect![[r#"
+    "#]],
+    );
+    check(
+        "Encounter",
+        "subject:Patient.birthdate=ge1970",
+        expect![[r#"
         subject Reference -> Patient birthdate Date [Ge 1970-01-01T00:00:00.000Z .. 1970-12-31T23:59:59.999Z]
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -157,9 +253,13 @@ fn result_params() {
             total: accurate
         "#]],
     );
-    check("Patient", "_count=0", expect![[r#"
+    check(
+        "Patient",
+        "_count=0",
+        expect![[r#"
         count: 0
-    "#]]);
+    "#]],
+    );
     check("Patient", "", expect![[""]]);
 }
 
@@ -174,10 +274,15 @@ fn lenient_handling_drops_unknown_and_unsupported_parameters() {
             ignored: ["foo", "name:sounds-like", "_has:Observation:patient:code", "link.name.family", "_contained", "organization:Location", "general-practitioner.name"]
         "#]],
     );
-    check_with("Patient", "birthdate=notadate&foo=1", true, expect![[r#"
+    check_with(
+        "Patient",
+        "birthdate=notadate&foo=1",
+        true,
+        expect![[r#"
         error InvalidValue { param: "birthdate", message: "not a date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][zone]" }
         invalid value for search parameter 'birthdate': not a date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][zone]
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -357,9 +462,9 @@ fn errors() {
         _sort=organization
           invalid value for search parameter '_sort': names no parameter of this type that results can be sorted by
         _sort=name,
-          invalid value for search parameter '_sort': names no parameter of this type that results can be sorted by
+          invalid value for search parameter '_sort': empty sort key
         _include=*
-          invalid value for search parameter '_include': takes Type:parameter or Type:parameter:TargetType
+          invalid value for search parameter '_include': the wildcard '*' is not supported
         _include=Patient:*
           invalid value for search parameter '_include': the wildcard '*' is not supported
         _include=Patient
@@ -387,22 +492,38 @@ fn errors() {
 #[test]
 fn limits() {
     let many_params: Vec<String> = (0..65).map(|idx| format!("name=n{idx}")).collect();
-    check("Patient", &many_params.join("&"), expect![[r#"
+    check(
+        "Patient",
+        &many_params.join("&"),
+        expect![[r#"
         error TooManyParameters { max: 64 }
         a search takes at most 64 parameters
-    "#]]);
+    "#]],
+    );
     let many_values: Vec<String> = (0..65).map(|idx| format!("n{idx}")).collect();
-    check("Patient", &format!("name={}", many_values.join(",")), expect![[r#"
+    check(
+        "Patient",
+        &format!("name={}", many_values.join(",")),
+        expect![[r#"
         error InvalidValue { param: "name", message: "too many comma-separated values" }
         invalid value for search parameter 'name': too many comma-separated values
-    "#]]);
+    "#]],
+    );
     let long_name = "x".repeat(200);
-    check("Patient", &format!("{long_name}=1"), expect![[r#"
+    check(
+        "Patient",
+        &format!("{long_name}=1"),
+        expect![[r#"
         error UnknownParameter { name: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..." }
         unknown search parameter 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' for this resource type
-    "#]]);
-    check("Patient", "na\u{7}me=1", expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient",
+        "na\u{7}me=1",
+        expect![[r#"
         error UnknownParameter { name: "na?me" }
         unknown search parameter 'na?me' for this resource type
-    "#]]);
+    "#]],
+    );
 }

@@ -62,7 +62,8 @@ fn rewrite_urn_references(bundle: &mut Value) {
     let mut local_references = HashMap::new();
     for entry in bundle["entry"].as_array().unwrap() {
         let resource = &entry["resource"];
-        let local_reference = format!("{}/{}", resource["resourceType"].as_str().unwrap(), resource["id"].as_str().unwrap());
+        let local_reference =
+            format!("{}/{}", resource["resourceType"].as_str().unwrap(), resource["id"].as_str().unwrap());
         local_references.insert(entry["fullUrl"].as_str().unwrap().to_string(), local_reference);
     }
     rewrite_references_in(bundle, &local_references);

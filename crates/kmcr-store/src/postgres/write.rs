@@ -21,12 +21,30 @@ struct State {
     source_ods_code: Option<String>,
 }
 
+/// One row of `resource_version` to insert.
+struct VersionRow {
+    resource_key: i64,
+    version_id: i64,
+    deleted: bool,
+    source: String,
+    patient_key: Option<i64>,
+    json: Option<String>,
+}
+
+/// The state a resource is left in by the batch.
+struct FinalState {
+    version_id: i64,
+    deleted: bool,
+    source: String,
+    patient_key: Option<i64>,
+}
+
 /// What a batch writes, gathered before any statement runs.
 #[derive(Default)]
 struct Plan {
-    versions: Vec<(i64, i64, bool, String, Option<i64>, Option<String>)>,
-    /// Per resource, its final state in this batch: key -> (version, deleted, source, patient key).
-    resources: HashMap<i64, (i64, bool, String, Option<i64>)>,
+    versions: Vec<VersionRow>,
+    /// Per resource key, its state after this batch.
+    resources: HashMap<i64, FinalState>,
     clear_index_of: Vec<i64>,
     index: Vec<(i64, Option<i64>, IndexRow)>,
 }
@@ -194,9 +212,17 @@ fn plan_op(
             if !exists {
                 return Ok(outcome);
             }
-            plan.versions.push((resource_key, version_id, true, source.clone(), None, None));
-            let patient_key = plan.resources.get(&resource_key).and_then(|(_, _, _, patient_key)| *patient_key);
-            plan.resources.insert(resource_key, (version_id, true, source.clone(), patient_key));
+            let patient_key = plan.resources.get(&resource_key).and_then(|state| state.patient_key);
+            plan.versions.push(VersionRow {
+                resource_key,
+                version_id,
+                deleted: true,
+                source: source.clone(),
+                patient_key,
+                json: None,
+            });
+            plan.resources
+                .insert(resource_key, FinalState { version_id, deleted: true, source: source.clone(), patient_key });
             plan.clear_index_of.push(resource_key);
             plan.index.retain(|(key, _, _)| *key != resource_key);
             outcome.version_id = version_id;
@@ -206,8 +232,16 @@ fn plan_op(
             let patient_key = owning_patient_id
                 .map(|patient_id| *keys.get(&(ResourceType::PATIENT, patient_id)).expect("patient keys are resolved"));
             let json = stamp_and_serialise(resource, &op.id, version_id, now);
-            plan.versions.push((resource_key, version_id, false, source.clone(), patient_key, Some(json.clone())));
-            plan.resources.insert(resource_key, (version_id, false, source.clone(), patient_key));
+            plan.versions.push(VersionRow {
+                resource_key,
+                version_id,
+                deleted: false,
+                source: source.clone(),
+                patient_key,
+                json: Some(json.clone()),
+            });
+            plan.resources
+                .insert(resource_key, FinalState { version_id, deleted: false, source: source.clone(), patient_key });
             if exists {
                 plan.clear_index_of.push(resource_key);
             }
@@ -238,12 +272,12 @@ async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now: Instant) -
         }
     }
     if !plan.versions.is_empty() {
-        let keys: Vec<i64> = plan.versions.iter().map(|version| version.0).collect();
-        let version_ids: Vec<i64> = plan.versions.iter().map(|version| version.1).collect();
-        let deleted: Vec<bool> = plan.versions.iter().map(|version| version.2).collect();
-        let sources: Vec<&str> = plan.versions.iter().map(|version| version.3.as_str()).collect();
-        let patients: Vec<Option<i64>> = plan.versions.iter().map(|version| version.4).collect();
-        let bodies: Vec<Option<&str>> = plan.versions.iter().map(|version| version.5.as_deref()).collect();
+        let keys: Vec<i64> = plan.versions.iter().map(|version| version.resource_key).collect();
+        let version_ids: Vec<i64> = plan.versions.iter().map(|version| version.version_id).collect();
+        let deleted: Vec<bool> = plan.versions.iter().map(|version| version.deleted).collect();
+        let sources: Vec<&str> = plan.versions.iter().map(|version| version.source.as_str()).collect();
+        let patients: Vec<Option<i64>> = plan.versions.iter().map(|version| version.patient_key).collect();
+        let bodies: Vec<Option<&str>> = plan.versions.iter().map(|version| version.json.as_deref()).collect();
         let updated_ms: Vec<i64> = vec![now.unix_ms; keys.len()];
         // Every version of one batch carries the batch's instant; the resources take theirs from the versions.
         transaction
@@ -256,13 +290,13 @@ async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now: Instant) -
             .await?;
     }
     if !plan.resources.is_empty() {
-        let mut resources: Vec<(i64, (i64, bool, String, Option<i64>))> = plan.resources.into_iter().collect();
+        let mut resources: Vec<(i64, FinalState)> = plan.resources.into_iter().collect();
         resources.sort_by_key(|(key, _)| *key);
         let keys: Vec<i64> = resources.iter().map(|(key, _)| *key).collect();
-        let version_ids: Vec<i64> = resources.iter().map(|(_, state)| state.0).collect();
-        let deleted: Vec<bool> = resources.iter().map(|(_, state)| state.1).collect();
-        let sources: Vec<&str> = resources.iter().map(|(_, state)| state.2.as_str()).collect();
-        let patients: Vec<Option<i64>> = resources.iter().map(|(_, state)| state.3).collect();
+        let version_ids: Vec<i64> = resources.iter().map(|(_, state)| state.version_id).collect();
+        let deleted: Vec<bool> = resources.iter().map(|(_, state)| state.deleted).collect();
+        let sources: Vec<&str> = resources.iter().map(|(_, state)| state.source.as_str()).collect();
+        let patients: Vec<Option<i64>> = resources.iter().map(|(_, state)| state.patient_key).collect();
         transaction
             .execute(
                 "UPDATE resource r SET version_id = u.v, last_updated_ms = rv.last_updated_ms, deleted = u.d, \
