@@ -27,7 +27,7 @@ pub fn extract_index_entries(registry: &SearchParamRegistry, resource: &Value) -
     let mut items = Vec::new();
     for (param, expression) in registry.indexed_params(resource_type) {
         items.clear();
-        expression.evaluate_into(resource, &mut items);
+        expression.evaluate_into(resource, Some(resource_type), &mut items);
         let mut values = Vec::new();
         for item in &items {
             item_values(param.param_type, *item, &mut values);

@@ -6,6 +6,8 @@
 //! `not()`, `resolve()` (which knows only the type a reference names), `extension('url')`, `=`, `!=`, `and`, `or`,
 //! `xor`, `$this` and `%resource`. Anything else fails to compile with a [`FhirPathError`] naming it.
 
+use kmcr_fhir::ResourceType;
+
 mod eval;
 mod lexer;
 mod parser;
@@ -48,13 +50,20 @@ impl Expression {
     /// Evaluates the expression with `resource` as the focus and `%resource`.
     pub fn evaluate<'a>(&'a self, resource: &'a serde_json::Value) -> Vec<Item<'a>> {
         let mut output = Vec::new();
-        self.evaluate_into(resource, &mut output);
+        self.evaluate_into(resource, None, &mut output);
         output
     }
 
-    /// As [`Expression::evaluate`], appending to `output` so that a caller can reuse one buffer.
-    pub fn evaluate_into<'a>(&'a self, resource: &'a serde_json::Value, output: &mut Vec<Item<'a>>) {
-        let focus = [Item::Element { value: resource, type_name: None }];
+    /// As [`Expression::evaluate`], for a resource whose type the caller has already read (so that each expression
+    /// need not look it up again), appending to `output` so that a caller can reuse one buffer.
+    pub fn evaluate_into<'a>(
+        &'a self,
+        resource: &'a serde_json::Value,
+        resource_type: Option<ResourceType>,
+        output: &mut Vec<Item<'a>>,
+    ) {
+        let focus =
+            [Item::Element { value: resource, type_name: resource_type.map(|resource_type| resource_type.as_str()) }];
         eval::evaluate(&self.root, resource, &focus, output);
     }
 }

@@ -40,7 +40,8 @@ pub struct IndexEntry {
 #[derive(Clone, PartialEq, Debug)]
 pub enum IndexValue {
     /// From Coding, CodeableConcept (one entry per coding; the text as `display_text`), Identifier, ContactPoint,
-    /// code, boolean (`true`/`false`), id and string elements indexed as tokens.
+    /// code, boolean (`true`/`false`), id and string elements indexed as tokens. Under a reference parameter, a
+    /// Reference's `identifier` also yields a token (system, value), which `:identifier` searches match.
     Token {
         system: Option<String>,
         code: Option<String>,
@@ -61,6 +62,8 @@ pub enum IndexValue {
     },
     /// A literal reference. Relative references (`Patient/123`, or a full URL on this server) give a type and id;
     /// other absolute URLs are kept whole in `url` with no type or id. Canonical references are indexed as `url`.
+    /// `urn:uuid:` and `urn:oid:` references are absolute URLs too: rewrite them to `Type/id` before extracting
+    /// (a transaction does). A version (`Patient/1/_history/2`) is dropped; `#id` (contained) is not indexed.
     Reference {
         target_type: Option<String>,
         target_id: Option<String>,
@@ -103,7 +106,8 @@ pub struct SearchRequest {
 #[derive(Clone, Debug)]
 pub struct Criterion {
     /// The parameter searched, e.g. `code`. The special parameters `_id` and `_lastUpdated` appear here too, with
-    /// `param_type` Token and Date.
+    /// `param_type` Token and Date. A reference parameter under `:identifier` has `param_type` Token: its values match
+    /// the tokens indexed from Reference.identifier under the same parameter.
     pub param_code: String,
     pub param_type: SearchParamType,
     pub modifier: Option<Modifier>,
@@ -121,6 +125,7 @@ pub struct Chain {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Modifier {
+    /// `:missing=true|false`; the criterion has no values then.
     Missing(bool),
     Exact,
     Contains,
@@ -156,7 +161,8 @@ pub enum CriterionValue {
         system: Option<Option<String>>,
         code: Option<String>,
     },
-    /// Normalised as `IndexValue::String::normalized`, except under `:exact` where it is kept as sent.
+    /// Normalised as `IndexValue::String::normalized`, except under `:exact` where it is kept as sent. Under token
+    /// `:text` it is the text as sent (trimmed), to compare case-insensitively with `display_text`.
     String(String),
     /// The range the searched value covers, e.g. `ge2020-03` gives prefix Ge, 2020-03-01T00:00 to 2020-03-31T23:59:59.999.
     Date {

@@ -342,6 +342,11 @@ fn value_condition(
                 let pattern = builder.text(&format!("{}%", escape_like(uri)));
                 format!("i.uri LIKE {pattern} ESCAPE '\\'")
             }
+            // The stored uri is a prefix of the searched one.
+            Some(Modifier::Above) => {
+                let searched = builder.text(uri);
+                format!("substr({searched}, 1, length(i.uri)) = i.uri")
+            }
             _ => format!("i.uri = {}", builder.text(uri)),
         },
     })

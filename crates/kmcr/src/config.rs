@@ -53,7 +53,8 @@ pub struct RawClient {
 pub struct Config {
     pub listen: SocketAddr,
     pub database: String,
-    pub public_base_url: String,
+    /// `None`: derived from the address actually bound.
+    pub public_base_url: Option<String>,
     pub token_signing_key: Secret,
     pub token_lifetime_s: i64,
     pub max_body_bytes: usize,
@@ -126,7 +127,7 @@ impl RawSettings {
         Ok(Config {
             listen,
             database: self.database.unwrap_or_else(|| "kmcr-data".to_string()),
-            public_base_url: self.public_base_url.unwrap_or_else(|| format!("http://{listen}")),
+            public_base_url: self.public_base_url,
             token_signing_key,
             token_lifetime_s: self.token_lifetime_s.unwrap_or(3600),
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024 * 1024),

@@ -120,7 +120,14 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
     if flags.demo {
         demo::load_demo_population(&service, flags.demo_people.unwrap_or(1000)).await?;
     }
-    let fhir_base_url = format!("{}/fhir", config.public_base_url.trim_end_matches('/'));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let public_base_url = match &config.public_base_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{}", listener.local_addr()?),
+    };
+    let fhir_base_url = format!("{public_base_url}/fhir");
     let state = AppState {
         service,
         clients: Arc::new(config.clients.clone()),
@@ -128,20 +135,32 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
         fhir_base_url: fhir_base_url.clone(),
         max_body_bytes: config.max_body_bytes,
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, backend = state.service.store_backend(), "serving");
     println!("KMCR is serving the FHIR API at {fhir_base_url}");
     if flags.demo {
-        demo::print_demo_credentials(&config.public_base_url);
+        demo::print_demo_credentials(&public_base_url);
     }
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 
+/// Ctrl-C or SIGTERM: stop accepting, finish the requests in flight, then exit.
 async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
     tracing::info!("shutting down");
 }
 

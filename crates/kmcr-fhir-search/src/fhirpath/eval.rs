@@ -81,14 +81,20 @@ fn member<'a>(item: Item<'a>, name: &str, output: &mut Vec<Item<'a>>) {
         }
         return;
     }
-    if let Some(child) = object.get(name) {
-        push_flattened(child, None, output);
-        return;
-    }
-    // A choice element `value[x]` is sent as `valueQuantity`, `valueString`...: the suffix names the type.
+    // One pass over the keys finds the member or, for a choice element `value[x]` (sent as `valueQuantity`,
+    // `valueString`...), every key whose suffix names a datatype. FHIR objects are small, so this beats hashing.
+    let first_byte = name.as_bytes().first();
     for (key, child) in object {
-        let suffix = key.strip_prefix(name).filter(|suffix| !suffix.is_empty());
-        if let Some(type_name) = suffix.and_then(choice_type) {
+        // Comparing the first byte before the rest rejects most keys without a call to memcmp.
+        if key.as_bytes().first() != first_byte {
+            continue;
+        }
+        let Some(suffix) = key.strip_prefix(name) else { continue };
+        if suffix.is_empty() {
+            push_flattened(child, None, output);
+            return;
+        }
+        if let Some(type_name) = choice_type(suffix) {
             push_flattened(child, Some(type_name), output);
         }
     }
@@ -237,7 +243,10 @@ fn singleton<'a>(items: &[Item<'a>]) -> Option<Item<'a>> {
 /// Whether an item is of `wanted` or one of its specialisations (`Age` is a `Quantity`, `code` is a `string`).
 fn is_of_type(item: Item<'_>, wanted: &str) -> bool {
     match item {
-        Item::Element { type_name: Some(type_name), .. } => is_specialisation(type_name, wanted),
+        Item::Element { type_name: Some(type_name), .. } => {
+            is_specialisation(type_name, wanted)
+                || matches!(wanted, "Resource" | "DomainResource") && ResourceType::parse(type_name).is_ok()
+        }
         Item::Element { value, type_name: None } => element_is_of_type(value, wanted),
         Item::Boolean(_) => wanted.eq_ignore_ascii_case("boolean"),
         Item::String(_) => wanted.eq_ignore_ascii_case("string"),

@@ -1,0 +1,93 @@
+//! `kmcr-bench`: benchmarks that print figures (never timed tests).
+//!
+//! - `ingest`: every Synthea bundle in ../shared/data/synthea-r4 through `POST /fhir` transactions over HTTP, in
+//!   resources per second, beside the same JSON inserted raw into the same engine (no indexing, no HTTP).
+//! - `reads`: synthetic people loaded over HTTP in steps (ingest rate per step), and at each step `$everything` and a
+//!   typical clinical search over HTTP with concurrent clients, p50 and p99.
+//!
+//! Run with `--release`. `--database` takes a directory (SQLite) or a `postgres://` URL; each run starts empty.
+
+mod client;
+mod ingest;
+mod raw_insert;
+mod reads;
+mod server;
+
+use anyhow::bail;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub database: String,
+    pub n_clients: usize,
+    pub people_steps: Vec<usize>,
+    pub n_queries: usize,
+}
+
+fn parse_options() -> anyhow::Result<(String, Options)> {
+    use lexopt::prelude::*;
+    let mut command = None;
+    let mut options = Options {
+        database: std::env::temp_dir().join("kmcr-bench-data").to_string_lossy().into_owned(),
+        n_clients: 4,
+        people_steps: vec![10_000, 100_000],
+        n_queries: 2_000,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(argument) = parser.next()? {
+        match argument {
+            Long("database") => options.database = parser.value()?.string()?,
+            Long("clients") => options.n_clients = parser.value()?.parse()?,
+            Long("people") => {
+                options.people_steps =
+                    parser.value()?.string()?.split(',').map(|step| step.trim().parse()).collect::<Result<_, _>>()?
+            }
+            Long("queries") => options.n_queries = parser.value()?.parse()?,
+            Value(value) if command.is_none() => command = Some(value.string()?),
+            _ => return Err(argument.unexpected().into()),
+        }
+    }
+    match command {
+        Some(command) => Ok((command, options)),
+        None => bail!(
+            "usage: kmcr-bench ingest|reads [--database DIR|URL] [--clients N] [--people 10000,100000] [--queries N]"
+        ),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let (command, options) = parse_options()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        match command.as_str() {
+            "ingest" => ingest::run(&options).await,
+            "reads" => reads::run(&options).await,
+            other => bail!("unknown benchmark {other}: use ingest or reads"),
+        }
+    })
+}
+
+/// Removes what an earlier run left, so every run starts from an empty store.
+pub async fn empty_store(location: &str) -> anyhow::Result<()> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        let (client, connection) = tokio_postgres::connect(location, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client
+            .batch_execute(
+                "DROP TABLE IF EXISTS resource, resource_version, search_param, idx_token, idx_string, idx_date, \
+                 idx_reference, idx_quantity, idx_number, idx_uri, audit_entry, schema_migration, bench_raw CASCADE",
+            )
+            .await?;
+    } else {
+        let _ = std::fs::remove_dir_all(location);
+    }
+    Ok(())
+}
+
+/// The p-th percentile (0..=100) of sorted latencies, in milliseconds.
+pub fn percentile_ms(sorted_us: &[u64], percentile: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((percentile / 100.0) * (sorted_us.len() - 1) as f64).round() as usize;
+    sorted_us[rank] as f64 / 1000.0
+}

@@ -1,0 +1,195 @@
+//! Reads at scale: synthetic people loaded over HTTP in steps (10,000 then 100,000 by default), and at each step
+//! `Patient/$everything` and `Observation?patient=..&code=..&date=ge..` over HTTP with concurrent clients.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::Context;
+use bytes::Bytes;
+use kmcr_synth::SynthConfig;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::client::FhirClient;
+use crate::{Options, empty_store, percentile_ms, server};
+
+const SEED: u64 = 7;
+/// One person in this many is kept as a query target.
+const SAMPLE_EVERY: usize = 10;
+
+/// A person to query: their GP Patient id and one of their observations' code and date.
+#[derive(Clone)]
+struct Target {
+    patient_id: String,
+    observation_code: Option<(String, String)>,
+}
+
+pub async fn run(options: &Options) -> anyhow::Result<()> {
+    empty_store(&options.database).await?;
+    let organisations = kmcr_synth::organisation_bundles();
+    let mut ods_codes: Vec<String> = organisations.iter().map(|source| source.source_ods_code.clone()).collect();
+    ods_codes.sort();
+    ods_codes.dedup();
+    let running = server::start(&options.database, &ods_codes).await?;
+    let mut writers = HashMap::new();
+    for ods_code in &ods_codes {
+        writers
+            .insert(ods_code.clone(), FhirClient::connect(running.address, &format!("bench-writer-{ods_code}")).await?);
+    }
+    let writers = Arc::new(writers);
+    for source in organisations {
+        writers[&source.source_ods_code].send("POST", "", Some(Bytes::from(source.bundle.to_string()))).await?;
+    }
+    let reader = FhirClient::connect(running.address, "bench-reader").await?;
+    println!("reads benchmark: store {}, {} concurrent clients", options.database, options.n_clients);
+
+    let targets = Arc::new(Mutex::new(Vec::new()));
+    let mut loaded = 0;
+    for &step in &options.people_steps {
+        let (n_resources, seconds) = load_people(&writers, loaded, step, options.n_clients, targets.clone()).await?;
+        println!(
+            "  loaded people {loaded}..{step}: {n_resources} resources in {seconds:.1} s = {:.0} resources/s over HTTP",
+            n_resources as f64 / seconds
+        );
+        loaded = step;
+        let sample = targets.lock().await.clone();
+        measure(&reader, &sample, options, step).await?;
+    }
+    Ok(())
+}
+
+async fn load_people(
+    writers: &Arc<HashMap<String, FhirClient>>,
+    from: usize,
+    to: usize,
+    n_clients: usize,
+    targets: Arc<Mutex<Vec<Target>>>,
+) -> anyhow::Result<(usize, f64)> {
+    let config = Arc::new(SynthConfig { seed: SEED, n_people: to });
+    let next_person = Arc::new(AtomicUsize::new(from));
+    let n_resources = Arc::new(AtomicUsize::new(0));
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..n_clients {
+        let (writers, config, next_person, n_resources, targets) =
+            (writers.clone(), config.clone(), next_person.clone(), n_resources.clone(), targets.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let person_idx = next_person.fetch_add(1, Ordering::SeqCst);
+                if person_idx >= to {
+                    return anyhow::Ok(());
+                }
+                let bundles = kmcr_synth::person_bundles(&config, person_idx);
+                let mut target = None;
+                for (bundle_idx, source) in bundles.iter().enumerate() {
+                    let n_entries = source.bundle["entry"].as_array().map_or(0, Vec::len);
+                    let reply = writers
+                        .get(&source.source_ods_code)
+                        .context("a writer for every source")?
+                        .send("POST", "", Some(Bytes::from(source.bundle.to_string())))
+                        .await?;
+                    n_resources.fetch_add(n_entries, Ordering::Relaxed);
+                    if bundle_idx == 0 && person_idx % SAMPLE_EVERY == 0 {
+                        target = target_of(&source.bundle, &reply);
+                    }
+                }
+                if let Some(target) = target {
+                    targets.lock().await.push(target);
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok((n_resources.load(Ordering::Relaxed), started.elapsed().as_secs_f64()))
+}
+
+/// The Patient id assigned by the server, and the code and date of the first Observation sent, if any.
+fn target_of(bundle: &Value, reply: &Bytes) -> Option<Target> {
+    let reply: Value = serde_json::from_slice(reply).ok()?;
+    let entries = bundle["entry"].as_array()?;
+    let replies = reply["entry"].as_array()?;
+    let mut patient_id = None;
+    let mut observation_code = None;
+    for (entry, reply) in entries.iter().zip(replies) {
+        let resource = &entry["resource"];
+        match resource["resourceType"].as_str() {
+            Some("Patient") => {
+                let location = reply["response"]["location"].as_str()?;
+                patient_id = location.split('/').nth(1).map(str::to_string);
+            }
+            Some("Observation") if observation_code.is_none() => {
+                let coding = &resource["code"]["coding"][0];
+                let date = resource["effectiveDateTime"].as_str().unwrap_or("2000-01-01");
+                if let (Some(system), Some(code)) = (coding["system"].as_str(), coding["code"].as_str()) {
+                    let year: i32 = date.get(..4).and_then(|year| year.parse().ok()).unwrap_or(2000);
+                    observation_code = Some((format!("{system}|{code}"), format!("{}-01-01", year - 5)));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(Target { patient_id: patient_id?, observation_code })
+}
+
+async fn measure(reader: &FhirClient, targets: &[Target], options: &Options, n_people: usize) -> anyhow::Result<()> {
+    let targets = Arc::new(targets.to_vec());
+    let searchable: Arc<Vec<Target>> =
+        Arc::new(targets.iter().filter(|target| target.observation_code.is_some()).cloned().collect());
+    for (name, use_search) in [("Patient/$everything", false), ("Observation?patient&code&date=ge", true)] {
+        let pool = if use_search { searchable.clone() } else { targets.clone() };
+        if pool.is_empty() {
+            println!("    {name}: no targets");
+            continue;
+        }
+        let next_query = Arc::new(AtomicUsize::new(0));
+        let latencies_us = Arc::new(Mutex::new(Vec::with_capacity(options.n_queries)));
+        let n_items = Arc::new(AtomicUsize::new(0));
+        let started = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..options.n_clients {
+            let (reader, pool, next_query, latencies_us, n_items) =
+                (reader.clone(), pool.clone(), next_query.clone(), latencies_us.clone(), n_items.clone());
+            let n_queries = options.n_queries;
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let query_idx = next_query.fetch_add(1, Ordering::SeqCst);
+                    if query_idx >= n_queries {
+                        return anyhow::Ok(());
+                    }
+                    // A stride through the sample, so consecutive queries hit different people.
+                    let target = &pool[(query_idx * 7919) % pool.len()];
+                    let path = match (&target.observation_code, use_search) {
+                        (Some((code, date)), true) => {
+                            format!("Observation?patient={}&code={code}&date=ge{date}", target.patient_id)
+                        }
+                        _ => format!("Patient/{}/$everything", target.patient_id),
+                    };
+                    let sent = std::time::Instant::now();
+                    let body = reader.send("GET", &path, None).await?;
+                    let elapsed_us = sent.elapsed().as_micros() as u64;
+                    let bundle: Value = serde_json::from_slice(&body)?;
+                    n_items.fetch_add(bundle["entry"].as_array().map_or(0, Vec::len), Ordering::Relaxed);
+                    latencies_us.lock().await.push(elapsed_us);
+                }
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let mut latencies_us = std::mem::take(&mut *latencies_us.lock().await);
+        latencies_us.sort_unstable();
+        let n_items = n_items.load(Ordering::Relaxed);
+        println!(
+            "    {n_people} people, {name}: p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s, {:.1} items per answer",
+            percentile_ms(&latencies_us, 50.0),
+            percentile_ms(&latencies_us, 99.0),
+            latencies_us.len() as f64 / seconds,
+            n_items as f64 / latencies_us.len().max(1) as f64,
+        );
+    }
+    Ok(())
+}

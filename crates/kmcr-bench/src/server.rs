@@ -1,0 +1,46 @@
+//! A KMCR server on a loopback port, in this process, as `kmcr serve` would run it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kmcr_access::Scope;
+use kmcr_api::{ApiClient, AppState, TokenSigner, router};
+use kmcr_fhir::OdsCode;
+use kmcr_service::{Limits, Service};
+use kmcr_store::{Store, StoreOptions};
+
+pub const CLIENT_SECRET: &str = "benchmark-secret-0123456789";
+
+pub struct RunningServer {
+    pub address: SocketAddr,
+}
+
+/// Clients: `bench-reader` (read everything) and one writer per ODS code given.
+pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Result<RunningServer> {
+    let store = Store::open(database, &StoreOptions { n_read_connections: 8 }).await?;
+    let mut clients = vec![ApiClient {
+        id: "bench-reader".into(),
+        secret: CLIENT_SECRET.into(),
+        ods_code: OdsCode::parse("RWF")?,
+        scopes: vec![Scope::parse("system/*.read")?],
+    }];
+    for ods_code in writer_ods_codes {
+        clients.push(ApiClient {
+            id: format!("bench-writer-{ods_code}"),
+            secret: CLIENT_SECRET.into(),
+            ods_code: OdsCode::parse(ods_code)?,
+            scopes: vec![Scope::parse("system/*.*")?],
+        });
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let state = AppState {
+        service: Service::new(store, Limits::default()),
+        clients: Arc::new(clients),
+        signer: Arc::new(TokenSigner::new(vec![9; 32], 86_400)),
+        fhir_base_url: format!("http://{address}/fhir"),
+        max_body_bytes: 256 * 1024 * 1024,
+    };
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    Ok(RunningServer { address })
+}

@@ -1,0 +1,124 @@
+//! The `kmcr` binary end to end: a real process serving on a real TCP port, as a new user runs it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+struct Server {
+    child: Child,
+    address: String,
+    directory: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+/// Starts `kmcr serve --demo` on an ephemeral port with a small population and waits for its URL.
+fn start_demo(n_people: usize) -> Server {
+    let directory = std::env::temp_dir().join(format!("kmcr-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kmcr"))
+        .args(["serve", "--demo", "--demo-people", &n_people.to_string(), "--listen", "127.0.0.1:0"])
+        .args(["--database", directory.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the kmcr binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("kmcr prints its URL before serving").unwrap();
+        if let Some(url) = line.strip_prefix("KMCR is serving the FHIR API at http://") {
+            break url.trim_end_matches("/fhir").to_string();
+        }
+    };
+    // Keep draining stdout so that the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, address, directory }
+}
+
+/// One HTTP/1.1 request over a fresh TCP connection: (status, body).
+fn http(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// Undoes chunked transfer encoding, which hyper uses for bodies of unknown length.
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| {
+        let mut joined = String::new();
+        let mut rest = body;
+        while let Some((size_line, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size_line.trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            joined.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+        serde_json::from_str(&joined).expect("a JSON body")
+    })
+}
+
+#[test]
+fn the_demo_serves_a_population_to_an_authenticated_client() {
+    let server = start_demo(5);
+    let (status, metadata) = http(&server.address, "GET", "/fhir/metadata", &[], "");
+    assert_eq!(status, 200);
+    assert_eq!(json_of(&metadata)["resourceType"], "CapabilityStatement");
+
+    let (status, _) = http(&server.address, "GET", "/fhir/Patient", &[], "");
+    assert_eq!(status, 401, "no token, no data");
+
+    let form = "grant_type=client_credentials&client_id=demo-viewer&client_secret=demo-viewer-secret-change-me";
+    let (status, token) =
+        http(&server.address, "POST", "/oauth/token", &[("Content-Type", "application/x-www-form-urlencoded")], form);
+    assert_eq!(status, 200, "{token}");
+    let token = json_of(&token)["access_token"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {token}");
+
+    let (status, patients) =
+        http(&server.address, "GET", "/fhir/Patient?_count=100", &[("Authorization", &bearer)], "");
+    assert_eq!(status, 200, "{patients}");
+    let patients = json_of(&patients);
+    let entries = patients["entry"].as_array().expect("the demo population is there");
+    assert!(entries.len() >= 5, "at least one source Patient per person: {}", entries.len());
+    let patient_id = entries[0]["resource"]["id"].as_str().unwrap();
+    let (status, everything) = http(
+        &server.address,
+        "GET",
+        &format!("/fhir/Patient/{patient_id}/$everything"),
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(json_of(&everything)["entry"].as_array().unwrap().len() > 1);
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_kmcr"))
+        .args(["audit", "verify", "--database", server.directory.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success() && printed.contains("audit chain intact"), "{printed}");
+}
