@@ -20,9 +20,8 @@ CREATE TABLE resource (
     patient_key {bigint},
     UNIQUE (resource_type, resource_id)
 );
-CREATE INDEX resource_by_patient ON resource (patient_key);
+CREATE INDEX resource_by_patient ON resource (patient_key) WHERE patient_key IS NOT NULL;
 CREATE INDEX resource_by_type_updated ON resource (resource_type, last_updated_ms);
-CREATE INDEX resource_by_updated ON resource (last_updated_ms);
 
 -- Every version of every resource, the JSON as returned to clients (meta filled in).
 CREATE TABLE resource_version (
@@ -85,10 +84,10 @@ CREATE TABLE idx_reference (
     url {ctext},
     patient_key {bigint}
 );
-CREATE INDEX idx_reference_by_target ON idx_reference (param_id, target_key);
-CREATE INDEX idx_reference_by_url ON idx_reference (param_id, url);
+CREATE INDEX idx_reference_by_target ON idx_reference (param_id, target_key) WHERE target_key IS NOT NULL;
+CREATE INDEX idx_reference_by_url ON idx_reference (param_id, url) WHERE url IS NOT NULL;
 CREATE INDEX idx_reference_by_resource ON idx_reference (resource_key, param_id);
-CREATE INDEX idx_reference_by_patient ON idx_reference (patient_key);
+CREATE INDEX idx_reference_by_patient ON idx_reference (patient_key, target_key) WHERE patient_key IS NOT NULL;
 
 CREATE TABLE idx_quantity (
     resource_key {bigint} NOT NULL,

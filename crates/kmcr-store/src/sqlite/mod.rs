@@ -1,6 +1,8 @@
-//! The embedded backend: one SQLite database file (WAL) under the data directory, one writer, a pool of readers.
+//! The embedded backend: one SQLite database file (WAL) under the data directory, one writer thread committing in
+//! groups (see `writer`), a pool of readers.
 
 mod write;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,7 +26,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: std::sync::mpsc::SyncSender<writer::WriteJob>,
     readers: Mutex<Vec<Connection>>,
     n_read_connections: usize,
     params: ParamIds,
@@ -64,31 +66,34 @@ impl SqliteStore {
             let mut writer = open_connection(&path, false)?;
             migrate(&mut writer)?;
             let params = register_params(&mut writer)?;
+            let writer = writer::start(writer, params.clone(), path.clone())?;
             Ok(SqliteStore {
-                inner: Arc::new(Inner {
-                    path,
-                    writer: Mutex::new(writer),
-                    readers: Mutex::new(Vec::new()),
-                    n_read_connections,
-                    params,
-                }),
+                inner: Arc::new(Inner { path, writer, readers: Mutex::new(Vec::new()), n_read_connections, params }),
             })
         })
         .await
         .expect("the open task does not panic")
     }
 
-    async fn with_writer<T: Send + 'static>(
+    /// Queues a job for the writer thread and waits for its commit.
+    async fn send_to_writer<T>(
         &self,
-        work: impl FnOnce(&mut Connection, &ParamIds) -> Result<T, StoreError> + Send + 'static,
+        job: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, StoreError>>) -> writer::WriteJob,
     ) -> Result<T, StoreError> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut writer = inner.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut writer, &inner.params)
-        })
-        .await
-        .expect("store tasks do not panic")
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sender = self.inner.writer.clone();
+        let job = job(reply);
+        let stopped = || StoreError::Unavailable("the writer has stopped".into());
+        match sender.try_send(job) {
+            Ok(()) => {}
+            // The queue is bounded: when it is full the request waits for room, off the async threads.
+            Err(std::sync::mpsc::TrySendError::Full(job)) => tokio::task::spawn_blocking(move || sender.send(job))
+                .await
+                .expect("queueing does not panic")
+                .map_err(|_| stopped())?,
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
+        answer.await.map_err(|_| stopped())?
     }
 
     async fn with_reader<T: Send + 'static>(
@@ -114,7 +119,7 @@ impl SqliteStore {
     }
 
     pub async fn write(&self, ops: Vec<WriteOp>, audit: Option<AuditRecord>) -> Result<Vec<WriteOutcome>, StoreError> {
-        self.with_writer(move |connection, params| write::write_batch(connection, params, ops, audit)).await
+        self.send_to_writer(|reply| writer::WriteJob::Batch { ops, audit, reply }).await
     }
 
     pub async fn read(
@@ -225,13 +230,7 @@ impl SqliteStore {
     }
 
     pub async fn append_audit(&self, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
-        self.with_writer(move |connection, _| {
-            let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let entry = write::append_audit(&transaction, record)?;
-            transaction.commit()?;
-            Ok(entry)
-        })
-        .await
+        self.send_to_writer(|reply| writer::WriteJob::Audit { record, reply }).await
     }
 
     pub async fn audit_entries(&self, after_sequence: i64, limit: usize) -> Result<Vec<ChainedAuditEntry>, StoreError> {

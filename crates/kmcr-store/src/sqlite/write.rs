@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use kmcr_audit::{AuditRecord, ChainedAuditEntry, GENESIS_HASH};
 use kmcr_fhir::{Instant, ResourceType};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::query::ParamIds;
 use crate::write_rows::{INDEX_TABLES, IndexRow, index_rows, stamp_and_serialise};
@@ -20,28 +20,27 @@ struct Current {
     source_ods_code: Option<String>,
 }
 
-pub fn write_batch(
-    connection: &mut Connection,
+/// Applies one batch inside the caller's transaction (a savepoint of the writer's group commit).
+pub fn write_ops(
+    connection: &Connection,
     params: &ParamIds,
     ops: Vec<WriteOp>,
     audit: Option<AuditRecord>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = Instant::now();
     let mut keys = KeyCache::new();
     let mut outcomes = Vec::with_capacity(ops.len());
     for op in ops {
-        outcomes.push(apply(&transaction, params, &mut keys, op, now)?);
+        outcomes.push(apply(connection, params, &mut keys, op, now)?);
     }
     if let Some(audit) = audit {
-        append_audit(&transaction, audit)?;
+        append_audit(connection, audit)?;
     }
-    transaction.commit()?;
     Ok(outcomes)
 }
 
 fn apply(
-    transaction: &Transaction<'_>,
+    transaction: &Connection,
     params: &ParamIds,
     keys: &mut KeyCache,
     op: WriteOp,
@@ -71,32 +70,49 @@ fn apply(
         json: None,
     };
     let resource_key = match &current {
-        Some(current) => current.resource_key,
+        Some(current) => Some(current.resource_key),
         None if matches!(op.action, WriteAction::Delete) => return Ok(unchanged),
-        None => insert_placeholder(transaction, op.resource_type, op.id.as_str())?,
+        None => None,
     };
-    keys.insert((op.resource_type, op.id.as_str().to_string()), resource_key);
     let version_id = existing_version + 1;
     let had_index_rows = exists;
     match op.action {
         WriteAction::Delete => {
-            if !exists {
-                return Ok(unchanged);
-            }
+            let Some(resource_key) = resource_key.filter(|_| exists) else { return Ok(unchanged) };
             insert_version(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None, None)?;
             update_resource(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None)?;
             delete_index_rows(transaction, resource_key)?;
             Ok(WriteOutcome { version_id, deleted: true, unchanged: false, ..unchanged })
         }
         WriteAction::Put { resource, index_entries, owning_patient_id } => {
-            let patient_key = match owning_patient_id {
+            // A Patient belongs to itself: its key is known only once its row exists.
+            let owns_itself =
+                op.resource_type == ResourceType::PATIENT && owning_patient_id.as_deref() == Some(op.id.as_str());
+            let mut patient_key = match owning_patient_id {
+                Some(_) if owns_itself => resource_key,
                 Some(patient_id) => Some(resolve_key(transaction, keys, ResourceType::PATIENT, &patient_id)?),
                 None => None,
             };
             let json = stamp_and_serialise(resource, &op.id, version_id, now);
             let source = op.writer_ods_code.as_str();
+            // A resource never seen gets its row in one insert; one seen before (or referenced) is updated.
+            let resource_key = match resource_key {
+                Some(resource_key) => {
+                    update_resource(transaction, resource_key, version_id, now, false, source, patient_key)?;
+                    resource_key
+                }
+                None => {
+                    let resource_key =
+                        insert_resource(transaction, op.resource_type, op.id.as_str(), now, source, patient_key)?;
+                    if owns_itself {
+                        patient_key = Some(resource_key);
+                        set_patient_key(transaction, resource_key)?;
+                    }
+                    resource_key
+                }
+            };
+            keys.insert((op.resource_type, op.id.as_str().to_string()), resource_key);
             insert_version(transaction, resource_key, version_id, now, false, source, patient_key, Some(&json))?;
-            update_resource(transaction, resource_key, version_id, now, false, source, patient_key)?;
             if had_index_rows {
                 delete_index_rows(transaction, resource_key)?;
             }
@@ -134,7 +150,7 @@ fn check_precondition(op: &WriteOp, existing_version: i64, exists: bool) -> Resu
 }
 
 fn current_state(
-    transaction: &Transaction<'_>,
+    transaction: &Connection,
     resource_type: ResourceType,
     id: &str,
 ) -> Result<Option<Current>, StoreError> {
@@ -154,7 +170,7 @@ fn current_state(
         .optional()?)
 }
 
-fn insert_placeholder(transaction: &Transaction<'_>, resource_type: ResourceType, id: &str) -> Result<i64, StoreError> {
+fn insert_placeholder(transaction: &Connection, resource_type: ResourceType, id: &str) -> Result<i64, StoreError> {
     let mut statement = transaction.prepare_cached(
         "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted) VALUES (?1, ?2, 0, 0, 0)",
     )?;
@@ -162,9 +178,31 @@ fn insert_placeholder(transaction: &Transaction<'_>, resource_type: ResourceType
     Ok(transaction.last_insert_rowid())
 }
 
+fn insert_resource(
+    transaction: &Connection,
+    resource_type: ResourceType,
+    id: &str,
+    now: Instant,
+    source: &str,
+    patient_key: Option<i64>,
+) -> Result<i64, StoreError> {
+    let mut statement = transaction.prepare_cached(
+        "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted, source_ods_code, \
+         patient_key) VALUES (?1, ?2, 1, ?3, 0, ?4, ?5)",
+    )?;
+    statement.execute((resource_type.as_str(), id, now.unix_ms, source, patient_key))?;
+    Ok(transaction.last_insert_rowid())
+}
+
+fn set_patient_key(transaction: &Connection, resource_key: i64) -> Result<(), StoreError> {
+    let mut statement = transaction.prepare_cached("UPDATE resource SET patient_key = ?1 WHERE resource_key = ?1")?;
+    statement.execute([resource_key])?;
+    Ok(())
+}
+
 /// The key of a referenced resource, creating a placeholder when it has not been stored yet.
 fn resolve_key(
-    transaction: &Transaction<'_>,
+    transaction: &Connection,
     keys: &mut KeyCache,
     resource_type: ResourceType,
     id: &str,
@@ -184,7 +222,7 @@ fn resolve_key(
 
 #[allow(clippy::too_many_arguments)]
 fn insert_version(
-    transaction: &Transaction<'_>,
+    transaction: &Connection,
     resource_key: i64,
     version_id: i64,
     now: Instant,
@@ -202,7 +240,7 @@ fn insert_version(
 }
 
 fn update_resource(
-    transaction: &Transaction<'_>,
+    transaction: &Connection,
     resource_key: i64,
     version_id: i64,
     now: Instant,
@@ -218,7 +256,7 @@ fn update_resource(
     Ok(())
 }
 
-fn delete_index_rows(transaction: &Transaction<'_>, resource_key: i64) -> Result<(), StoreError> {
+fn delete_index_rows(transaction: &Connection, resource_key: i64) -> Result<(), StoreError> {
     for table in INDEX_TABLES {
         let mut statement = transaction.prepare_cached(&format!("DELETE FROM {table} WHERE resource_key = ?1"))?;
         statement.execute([resource_key])?;
@@ -227,7 +265,7 @@ fn delete_index_rows(transaction: &Transaction<'_>, resource_key: i64) -> Result
 }
 
 fn insert_index_rows(
-    transaction: &Transaction<'_>,
+    transaction: &Connection,
     keys: &mut KeyCache,
     resource_key: i64,
     patient_key: Option<i64>,
@@ -287,7 +325,7 @@ fn insert_index_rows(
 }
 
 /// Appends to the chain inside the caller's transaction; the writer lock serialises appends.
-pub fn append_audit(transaction: &Transaction<'_>, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
+pub fn append_audit(transaction: &Connection, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
     let last: Option<(i64, String)> = transaction
         .prepare_cached("SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1")?
         .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))

@@ -1,0 +1,152 @@
+//! The one SQLite writer: a thread that owns the write connection and commits in groups.
+//!
+//! Writes (and the audit entries of reads) queue here. The thread takes every job waiting, runs each in a savepoint
+//! of one transaction (so each job is still all-or-nothing), commits once, and only then answers each job. One commit,
+//! and one fsync, serves every concurrent request. A second thread checkpoints the WAL in the background so that the
+//! writer never stops to copy pages back into the database.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::time::Duration;
+
+use kmcr_audit::{AuditRecord, ChainedAuditEntry};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::write;
+use crate::query::ParamIds;
+use crate::{StoreError, WriteOp, WriteOutcome};
+
+/// Jobs committed together at most; the queue holds at most this many waiting.
+const MAX_JOBS_PER_COMMIT: usize = 64;
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+
+pub enum WriteJob {
+    Batch {
+        ops: Vec<WriteOp>,
+        audit: Option<AuditRecord>,
+        reply: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
+    },
+    Audit {
+        record: AuditRecord,
+        reply: oneshot::Sender<Result<ChainedAuditEntry, StoreError>>,
+    },
+}
+
+/// Starts the writer and checkpointer threads; the writer stops when every sender is dropped.
+pub fn start(connection: Connection, params: ParamIds, path: PathBuf) -> Result<SyncSender<WriteJob>, StoreError> {
+    connection.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+    let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_JOBS_PER_COMMIT);
+    let stopped = Arc::new(AtomicBool::new(false));
+    let checkpoint_connection = super::open_connection(&path, false)?;
+    let writer_stopped = stopped.clone();
+    std::thread::Builder::new()
+        .name("kmcr-sqlite-writer".into())
+        .spawn(move || {
+            writer_loop(connection, params, receiver);
+            writer_stopped.store(true, Ordering::SeqCst);
+        })
+        .map_err(|error| StoreError::Unavailable(format!("cannot start the writer: {error}")))?;
+    std::thread::Builder::new()
+        .name("kmcr-sqlite-checkpoint".into())
+        .spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                std::thread::sleep(CHECKPOINT_INTERVAL);
+                if let Err(error) = checkpoint_connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(%error, "WAL checkpoint failed");
+                }
+            }
+            let _ = checkpoint_connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        })
+        .map_err(|error| StoreError::Unavailable(format!("cannot start the checkpointer: {error}")))?;
+    Ok(sender)
+}
+
+fn writer_loop(mut connection: Connection, params: ParamIds, receiver: Receiver<WriteJob>) {
+    while let Ok(first) = receiver.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_JOBS_PER_COMMIT {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_group(&mut connection, &params, jobs);
+    }
+}
+
+enum Done {
+    Batch(oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>, Result<Vec<WriteOutcome>, StoreError>),
+    Audit(oneshot::Sender<Result<ChainedAuditEntry, StoreError>>, Result<ChainedAuditEntry, StoreError>),
+}
+
+fn commit_group(connection: &mut Connection, params: &ParamIds, jobs: Vec<WriteJob>) {
+    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+        let error = StoreError::from(error);
+        for job in jobs {
+            reply_error(job, error.clone());
+        }
+        return;
+    }
+    let mut done = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        done.push(run_in_savepoint(connection, params, job));
+    }
+    match connection.execute_batch("COMMIT") {
+        Ok(()) => {
+            for finished in done {
+                match finished {
+                    Done::Batch(reply, result) => drop(reply.send(result)),
+                    Done::Audit(reply, result) => drop(reply.send(result)),
+                }
+            }
+        }
+        Err(error) => {
+            let _ = connection.execute_batch("ROLLBACK");
+            let error = StoreError::from(error);
+            for finished in done {
+                match finished {
+                    Done::Batch(reply, _) => drop(reply.send(Err(error.clone()))),
+                    Done::Audit(reply, _) => drop(reply.send(Err(error.clone()))),
+                }
+            }
+        }
+    }
+}
+
+/// Runs one job; a failed job is rolled back to its savepoint and leaves the others untouched.
+fn run_in_savepoint(connection: &Connection, params: &ParamIds, job: WriteJob) -> Done {
+    if let Err(error) = connection.execute_batch("SAVEPOINT job") {
+        let error = StoreError::from(error);
+        return match job {
+            WriteJob::Batch { reply, .. } => Done::Batch(reply, Err(error)),
+            WriteJob::Audit { reply, .. } => Done::Audit(reply, Err(error)),
+        };
+    }
+    let (done, failed) = match job {
+        WriteJob::Batch { ops, audit, reply } => {
+            let result = write::write_ops(connection, params, ops, audit);
+            let failed = result.is_err();
+            (Done::Batch(reply, result), failed)
+        }
+        WriteJob::Audit { record, reply } => {
+            let result = write::append_audit(connection, record);
+            let failed = result.is_err();
+            (Done::Audit(reply, result), failed)
+        }
+    };
+    let end = if failed { "ROLLBACK TO job; RELEASE job" } else { "RELEASE job" };
+    if let Err(error) = connection.execute_batch(end) {
+        tracing::error!(%error, "savepoint could not be closed");
+    }
+    done
+}
+
+fn reply_error(job: WriteJob, error: StoreError) {
+    match job {
+        WriteJob::Batch { reply, .. } => drop(reply.send(Err(error))),
+        WriteJob::Audit { reply, .. } => drop(reply.send(Err(error))),
+    }
+}
