@@ -31,14 +31,14 @@ enum Method {
     Delete,
 }
 
-pub async fn process(service: &Service, context: &RequestContext, bundle: Value) -> Result<Value, ServiceError> {
+pub async fn process(service: &Service, context: &RequestContext, mut bundle: Value) -> Result<Value, ServiceError> {
     let bundle_type = bundle.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(ServiceError::Invalid("Bundle.resourceType: POST to the base URL takes a Bundle".into()));
     }
-    let entries = match bundle.get("entry") {
+    let entries = match bundle.as_object_mut().and_then(|object| object.shift_remove("entry")) {
         None => Vec::new(),
-        Some(Value::Array(entries)) => entries.clone(),
+        Some(Value::Array(entries)) => entries,
         Some(_) => return Err(ServiceError::Invalid("Bundle.entry: must be an array".into())),
     };
     if entries.len() > service.limits.max_bundle_entries {
@@ -55,7 +55,7 @@ pub async fn process(service: &Service, context: &RequestContext, bundle: Value)
     }
 }
 
-fn parse_entry(entry_idx: usize, entry: Value) -> Result<Entry, ServiceError> {
+fn parse_entry(entry_idx: usize, mut entry: Value) -> Result<Entry, ServiceError> {
     let path = format!("Bundle.entry[{entry_idx}]");
     let request = entry.get("request").ok_or_else(|| ServiceError::Invalid(format!("{path}.request: missing")))?;
     let method = match request.get("method").and_then(Value::as_str) {
@@ -93,7 +93,7 @@ fn parse_entry(entry_idx: usize, entry: Value) -> Result<Entry, ServiceError> {
     let if_match_version =
         request.get("ifMatch").and_then(Value::as_str).map(crate::references::etag_version).transpose()?;
     let condition = query.or(if_none_exist);
-    let resource = entry.get("resource").cloned();
+    let resource = entry.as_object_mut().and_then(|object| object.shift_remove("resource"));
     if matches!(method, Method::Post | Method::Put) && resource.is_none() {
         return Err(ServiceError::Invalid(format!("{path}.resource: missing")));
     }

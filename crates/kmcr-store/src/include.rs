@@ -76,8 +76,8 @@ impl<'a> IncludePlan<'a> {
                 if source_keys.is_empty() {
                     continue;
                 }
-                let param_id = *params
-                    .get(&(include.source_type.as_str(), include.param_code.clone()))
+                let param_id = params
+                    .id(include.source_type, &include.param_code)
                     .ok_or_else(|| StoreError::UnsupportedSearch(format!("cannot include {}", include.param_code)))?;
                 let target_type = if reverse { Some(include.source_type) } else { include.target_type };
                 return Ok(Some(IncludeStep { source_keys, param_id, reverse, target_type }));

@@ -26,8 +26,25 @@ pub enum SqlValue {
     Text(String),
 }
 
-/// Search parameter ids as stored in `search_param`.
-pub type ParamIds = HashMap<(&'static str, String), i64>;
+/// Search parameter ids as stored in `search_param`, keyed by the registry's own strings so that a lookup on the
+/// write path allocates nothing.
+#[derive(Clone, Default)]
+pub struct ParamIds {
+    by_type_and_code: HashMap<(&'static str, &'static str), i64>,
+}
+
+impl ParamIds {
+    /// Records the id of a stored parameter; one the registry no longer knows is ignored.
+    pub fn insert(&mut self, resource_type: ResourceType, code: &str, param_id: i64) {
+        if let Some(param) = kmcr_fhir_search::SearchParamRegistry::official_r4().get(resource_type, code) {
+            self.by_type_and_code.insert((resource_type.as_str(), param.code), param_id);
+        }
+    }
+
+    pub fn id(&self, resource_type: ResourceType, code: &str) -> Option<i64> {
+        self.by_type_and_code.get(&(resource_type.as_str(), code)).copied()
+    }
+}
 
 /// The columns every resource query selects, in this order (see `row_to_stored` in each backend).
 pub const RESOURCE_COLUMNS: &str = "r.resource_key, r.resource_type, r.resource_id, v.version_id, v.last_updated_ms, \
@@ -198,8 +215,8 @@ fn criterion_condition(
         "_lastUpdated" => return last_updated_condition(builder, criterion, table_alias),
         _ => {}
     }
-    let param_id = *params
-        .get(&(resource_type.as_str(), criterion.param_code.clone()))
+    let param_id = params
+        .id(resource_type, &criterion.param_code)
         .ok_or_else(|| StoreError::UnsupportedSearch(format!("no index for parameter {}", criterion.param_code)))?;
     let table = index_table(criterion.param_type)?;
     let param_placeholder = builder.int(param_id);
@@ -451,8 +468,8 @@ fn sort_columns(
             "_id" => "r.resource_id".to_string(),
             "_lastUpdated" => "r.last_updated_ms".to_string(),
             code => {
-                let param_id = *params
-                    .get(&(request.resource_type.as_str(), code.to_string()))
+                let param_id = params
+                    .id(request.resource_type, code)
                     .ok_or_else(|| StoreError::UnsupportedSearch(format!("cannot sort by {code}")))?;
                 let param = builder.int(param_id);
                 let (table, column, fallback) = sort_source(request, code)?;

@@ -27,7 +27,7 @@ pub const INDEX_TABLES: &[&str] =
 pub fn index_rows(params: &ParamIds, resource_type: ResourceType, entries: Vec<IndexEntry>) -> Vec<IndexRow> {
     let mut rows = Vec::with_capacity(entries.len());
     for entry in entries {
-        let Some(&param_id) = params.get(&(resource_type.as_str(), entry.param_code.to_string())) else {
+        let Some(param_id) = params.id(resource_type, entry.param_code) else {
             tracing::warn!(resource_type = resource_type.as_str(), param = entry.param_code, "unregistered parameter");
             continue;
         };

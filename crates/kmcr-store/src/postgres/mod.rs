@@ -280,10 +280,10 @@ async fn register_params(client: &mut deadpool_postgres::Object) -> Result<Param
             &[&types, &codes],
         )
         .await?;
-    let mut params = ParamIds::new();
+    let mut params = ParamIds::default();
     for row in client.query("SELECT param_id, resource_type, code FROM search_param", &[]).await? {
         if let Ok(resource_type) = ResourceType::parse(row.get(1)) {
-            params.insert((resource_type.as_str(), row.get::<_, String>(2)), row.get(0));
+            params.insert(resource_type, row.get(2), row.get(0));
         }
     }
     Ok(params)

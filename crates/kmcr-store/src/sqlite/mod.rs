@@ -303,14 +303,15 @@ fn register_params(connection: &mut Connection) -> Result<ParamIds, StoreError> 
             }
         }
     }
-    let mut params = ParamIds::new();
+    let mut params = ParamIds::default();
     {
         let mut select = transaction.prepare("SELECT param_id, resource_type, code FROM search_param")?;
-        let rows = select.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get(2)?)))?;
+        let rows = select
+            .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))?;
         for row in rows {
             let (param_id, resource_type, code) = row?;
             if let Ok(resource_type) = ResourceType::parse(&resource_type) {
-                params.insert((resource_type.as_str(), code), param_id);
+                params.insert(resource_type, &code, param_id);
             }
         }
     }
