@@ -27,7 +27,8 @@ pub(crate) struct Reviews {
 const NO_REVIEW: Reviews = Reviews { blood_pressure: false, hba1c: false, kidney_function: false, cholesterol: false };
 const CARDIOVASCULAR_REVIEW: Reviews =
     Reviews { blood_pressure: true, hba1c: false, kidney_function: true, cholesterol: true };
-const DIABETES_REVIEW: Reviews = Reviews { blood_pressure: true, hba1c: true, kidney_function: true, cholesterol: true };
+const DIABETES_REVIEW: Reviews =
+    Reviews { blood_pressure: true, hba1c: true, kidney_function: true, cholesterol: true };
 const BLOOD_PRESSURE_REVIEW: Reviews =
     Reviews { blood_pressure: true, hba1c: false, kidney_function: false, cholesterol: false };
 
@@ -94,9 +95,6 @@ const fn mental(code: Code, prevalence_by_age_band: [f64; 5], medicines: &'stati
 const ONE_DAILY: &str = "One to be taken each day";
 const ONE_TWICE_DAILY: &str = "One to be taken twice a day";
 const AS_NEEDED_INHALER: &str = "Two puffs to be inhaled when required";
-
-pub(crate) const HYPERTENSION_IDX: usize = 0;
-pub(crate) const TYPE_2_DIABETES_IDX: usize = 1;
 
 pub(crate) static CHRONIC_CONDITIONS: &[ChronicSpec] = &[
     chronic(
@@ -282,7 +280,16 @@ pub(crate) static CHRONIC_CONDITIONS: &[ChronicSpec] = &[
         None,
     ),
     chronic(sct("9014002", "Psoriasis"), [0.005, 0.02, 0.025, 0.025, 0.02], 1.0, 1.0, 10, &[], NO_REVIEW, None),
-    chronic(sct("69896004", "Rheumatoid arthritis"), [0.0, 0.002, 0.008, 0.015, 0.02], 1.5, 0.5, 20, &[], NO_REVIEW, None),
+    chronic(
+        sct("69896004", "Rheumatoid arthritis"),
+        [0.0, 0.002, 0.008, 0.015, 0.02],
+        1.5,
+        0.5,
+        20,
+        &[],
+        NO_REVIEW,
+        None,
+    ),
     chronic(sct("64859006", "Osteoporosis"), [0.0, 0.0, 0.01, 0.05, 0.12], 1.6, 0.4, 45, &[], NO_REVIEW, None),
     chronic(
         sct("254837009", "Malignant neoplasm of breast"),
@@ -315,12 +322,25 @@ pub(crate) static CHRONIC_CONDITIONS: &[ChronicSpec] = &[
         Some(encounters::ONCOLOGY),
     ),
     mental(sct("58214004", "Schizophrenia"), [0.0, 0.004, 0.005, 0.004, 0.003], &[(medicines::OLANZAPINE, ONE_DAILY)]),
-    mental(sct("13746004", "Bipolar disorder"), [0.0, 0.006, 0.007, 0.005, 0.003], &[(medicines::ARIPIPRAZOLE, ONE_DAILY)]),
+    mental(
+        sct("13746004", "Bipolar disorder"),
+        [0.0, 0.006, 0.007, 0.005, 0.003],
+        &[(medicines::ARIPIPRAZOLE, ONE_DAILY)],
+    ),
     mental(sct("33449004", "Personality disorder"), [0.0, 0.006, 0.004, 0.002, 0.001], &[]),
     mental(sct("72366004", "Eating disorder"), [0.002, 0.004, 0.001, 0.0, 0.0], &[]),
     ChronicSpec {
         sensitivity: Some("SEX"),
-        ..chronic(sct("105629000", "Chlamydial infection"), [0.004, 0.012, 0.002, 0.0, 0.0], 1.0, 1.0, 15, &[], NO_REVIEW, None)
+        ..chronic(
+            sct("105629000", "Chlamydial infection"),
+            [0.004, 0.012, 0.002, 0.0, 0.0],
+            1.0,
+            1.0,
+            15,
+            &[],
+            NO_REVIEW,
+            None,
+        )
     },
 ];
 
@@ -333,7 +353,13 @@ pub(crate) struct AcuteIllness {
     pub antibiotic: Option<Prescription>,
 }
 
-const fn acute(code: Code, youngest_age: u32, oldest_age: u32, weight: u32, antibiotic: Option<Prescription>) -> AcuteIllness {
+const fn acute(
+    code: Code,
+    youngest_age: u32,
+    oldest_age: u32,
+    weight: u32,
+    antibiotic: Option<Prescription>,
+) -> AcuteIllness {
     AcuteIllness { code, youngest_age, oldest_age, weight, antibiotic }
 }
 
@@ -409,25 +435,201 @@ pub(crate) const ELECTROCARDIOGRAM: Code = sct("29303009", "Electrocardiographic
 pub(crate) const X_RAY: Code = sct("363680008", "Radiographic imaging procedure");
 
 pub(crate) static ADMISSIONS: &[Admission] = &[
-    admission(sct("233604007", "Pneumonia"), 0, 100, [2, 2, 4, 10, 16], true, None, Some(CHEST_X_RAY), encounters::RESPIRATORY, 9),
-    admission(sct("5913000", "Fracture of neck of femur"), 50, 100, [0, 0, 1, 4, 14], true, Some(sct("52734007", "Total replacement of hip")), Some(X_RAY), encounters::TRAUMA_ORTHOPAEDICS, 14),
-    admission(sct("29857009", "Chest pain"), 18, 100, [0, 4, 8, 8, 6], true, Some(ELECTROCARDIOGRAM), None, encounters::CARDIOLOGY, 2),
-    admission(sct("68566005", "Urinary tract infectious disease"), 0, 100, [2, 1, 2, 4, 10], true, None, None, encounters::NEPHROLOGY, 5),
-    admission(sct("195951007", "Acute exacerbation of chronic obstructive airways disease"), 45, 100, [0, 0, 2, 6, 6], true, None, Some(CHEST_X_RAY), encounters::RESPIRATORY, 7),
-    admission(sct("230690007", "Cerebrovascular accident"), 40, 100, [0, 0, 1, 4, 7], true, None, Some(CT_SCAN), encounters::NEUROLOGY, 14),
-    admission(sct("74400008", "Appendicitis"), 5, 70, [6, 6, 3, 1, 0], true, Some(sct("80146002", "Appendectomy")), Some(ULTRASOUND), encounters::GASTROENTEROLOGY, 3),
-    admission(sct("235919008", "Cholelithiasis"), 20, 90, [0, 4, 6, 4, 2], false, Some(sct("45595009", "Laparoscopic cholecystectomy")), Some(ULTRASOUND), encounters::GASTROENTEROLOGY, 2),
-    admission(sct("396275006", "Osteoarthritis"), 50, 95, [0, 0, 3, 8, 5], false, Some(sct("609588000", "Total knee replacement")), None, encounters::TRAUMA_ORTHOPAEDICS, 4),
-    admission(sct("128045006", "Cellulitis"), 18, 100, [0, 2, 3, 3, 4], true, None, None, encounters::TRAUMA_ORTHOPAEDICS, 4),
+    admission(
+        sct("233604007", "Pneumonia"),
+        0,
+        100,
+        [2, 2, 4, 10, 16],
+        true,
+        None,
+        Some(CHEST_X_RAY),
+        encounters::RESPIRATORY,
+        9,
+    ),
+    admission(
+        sct("5913000", "Fracture of neck of femur"),
+        50,
+        100,
+        [0, 0, 1, 4, 14],
+        true,
+        Some(sct("52734007", "Total replacement of hip")),
+        Some(X_RAY),
+        encounters::TRAUMA_ORTHOPAEDICS,
+        14,
+    ),
+    admission(
+        sct("29857009", "Chest pain"),
+        18,
+        100,
+        [0, 4, 8, 8, 6],
+        true,
+        Some(ELECTROCARDIOGRAM),
+        None,
+        encounters::CARDIOLOGY,
+        2,
+    ),
+    admission(
+        sct("68566005", "Urinary tract infectious disease"),
+        0,
+        100,
+        [2, 1, 2, 4, 10],
+        true,
+        None,
+        None,
+        encounters::NEPHROLOGY,
+        5,
+    ),
+    admission(
+        sct("195951007", "Acute exacerbation of chronic obstructive airways disease"),
+        45,
+        100,
+        [0, 0, 2, 6, 6],
+        true,
+        None,
+        Some(CHEST_X_RAY),
+        encounters::RESPIRATORY,
+        7,
+    ),
+    admission(
+        sct("230690007", "Cerebrovascular accident"),
+        40,
+        100,
+        [0, 0, 1, 4, 7],
+        true,
+        None,
+        Some(CT_SCAN),
+        encounters::NEUROLOGY,
+        14,
+    ),
+    admission(
+        sct("74400008", "Appendicitis"),
+        5,
+        70,
+        [6, 6, 3, 1, 0],
+        true,
+        Some(sct("80146002", "Appendectomy")),
+        Some(ULTRASOUND),
+        encounters::GASTROENTEROLOGY,
+        3,
+    ),
+    admission(
+        sct("235919008", "Cholelithiasis"),
+        20,
+        90,
+        [0, 4, 6, 4, 2],
+        false,
+        Some(sct("45595009", "Laparoscopic cholecystectomy")),
+        Some(ULTRASOUND),
+        encounters::GASTROENTEROLOGY,
+        2,
+    ),
+    admission(
+        sct("396275006", "Osteoarthritis"),
+        50,
+        95,
+        [0, 0, 3, 8, 5],
+        false,
+        Some(sct("609588000", "Total knee replacement")),
+        None,
+        encounters::TRAUMA_ORTHOPAEDICS,
+        4,
+    ),
+    admission(
+        sct("128045006", "Cellulitis"),
+        18,
+        100,
+        [0, 2, 3, 3, 4],
+        true,
+        None,
+        None,
+        encounters::TRAUMA_ORTHOPAEDICS,
+        4,
+    ),
     admission(sct("4120002", "Bronchiolitis"), 0, 1, [12, 0, 0, 0, 0], true, None, None, encounters::PAEDIATRICS, 3),
     admission(sct("90176007", "Tonsillitis"), 2, 30, [6, 2, 0, 0, 0], true, None, None, encounters::PAEDIATRICS, 2),
-    admission(sct("25374005", "Gastroenteritis"), 0, 100, [6, 2, 1, 2, 3], true, None, None, encounters::GASTROENTEROLOGY, 2),
-    admission(sct("84114007", "Heart failure"), 50, 100, [0, 0, 1, 3, 6], true, None, Some(CHEST_X_RAY), encounters::CARDIOLOGY, 8),
-    admission(sct("161898004", "Falls"), 60, 100, [0, 0, 0, 3, 10], true, None, Some(CT_SCAN), encounters::TRAUMA_ORTHOPAEDICS, 5),
-    admission(sct("193570009", "Cataract"), 50, 100, [0, 0, 1, 6, 6], false, Some(sct("54885007", "Cataract extraction")), None, encounters::OPHTHALMOLOGY, 1),
-    admission(sct("405729008", "Blood in stool"), 40, 90, [0, 0, 4, 5, 2], false, Some(sct("73761001", "Colonoscopy")), None, encounters::GASTROENTEROLOGY, 1),
-    Admission { female_only: true, ..admission(sct("48782003", "Delivery normal"), 18, 45, [0, 20, 2, 0, 0], true, Some(sct("48782003", "Delivery normal")), None, encounters::OBSTETRICS_GYNAECOLOGY, 2) },
-    Admission { female_only: true, ..admission(sct("11466000", "Cesarean section"), 18, 45, [0, 8, 1, 0, 0], false, Some(sct("11466000", "Cesarean section")), None, encounters::OBSTETRICS_GYNAECOLOGY, 4) },
+    admission(
+        sct("25374005", "Gastroenteritis"),
+        0,
+        100,
+        [6, 2, 1, 2, 3],
+        true,
+        None,
+        None,
+        encounters::GASTROENTEROLOGY,
+        2,
+    ),
+    admission(
+        sct("84114007", "Heart failure"),
+        50,
+        100,
+        [0, 0, 1, 3, 6],
+        true,
+        None,
+        Some(CHEST_X_RAY),
+        encounters::CARDIOLOGY,
+        8,
+    ),
+    admission(
+        sct("161898004", "Falls"),
+        60,
+        100,
+        [0, 0, 0, 3, 10],
+        true,
+        None,
+        Some(CT_SCAN),
+        encounters::TRAUMA_ORTHOPAEDICS,
+        5,
+    ),
+    admission(
+        sct("193570009", "Cataract"),
+        50,
+        100,
+        [0, 0, 1, 6, 6],
+        false,
+        Some(sct("54885007", "Cataract extraction")),
+        None,
+        encounters::OPHTHALMOLOGY,
+        1,
+    ),
+    admission(
+        sct("405729008", "Blood in stool"),
+        40,
+        90,
+        [0, 0, 4, 5, 2],
+        false,
+        Some(sct("73761001", "Colonoscopy")),
+        None,
+        encounters::GASTROENTEROLOGY,
+        1,
+    ),
+    Admission {
+        female_only: true,
+        ..admission(
+            sct("48782003", "Delivery normal"),
+            18,
+            45,
+            [0, 20, 2, 0, 0],
+            true,
+            Some(sct("48782003", "Delivery normal")),
+            None,
+            encounters::OBSTETRICS_GYNAECOLOGY,
+            2,
+        )
+    },
+    Admission {
+        female_only: true,
+        ..admission(
+            sct("11466000", "Cesarean section"),
+            18,
+            45,
+            [0, 8, 1, 0, 0],
+            false,
+            Some(sct("11466000", "Cesarean section")),
+            None,
+            encounters::OBSTETRICS_GYNAECOLOGY,
+            4,
+        )
+    },
 ];
 
 /// One laboratory test: its LOINC code, unit and the usual values.
@@ -448,7 +650,15 @@ pub(crate) struct LabPanel {
     pub tests: &'static [LabTest],
 }
 
-const fn test(code: Code, unit: &'static str, ucum: &'static str, mean: f64, sd: f64, low: Option<f64>, high: Option<f64>) -> LabTest {
+const fn test(
+    code: Code,
+    unit: &'static str,
+    ucum: &'static str,
+    mean: f64,
+    sd: f64,
+    low: Option<f64>,
+    high: Option<f64>,
+) -> LabTest {
     LabTest { code, unit, ucum, mean, standard_deviation: sd, low, high }
 }
 
@@ -457,32 +667,112 @@ pub(crate) static LAB_PANELS: &[LabPanel] = &[
         codes: &[loinc("58410-2", "CBC panel - Blood by Automated count"), sct("26604007", "Complete blood count")],
         service: ("HM", "Hematology"),
         tests: &[
-            test(loinc("718-7", "Hemoglobin [Mass/volume] in Blood"), "g/L", "g/L", 135.0, 15.0, Some(115.0), Some(170.0)),
-            test(loinc("6690-2", "Leukocytes [#/volume] in Blood by Automated count"), "10*9/L", "10*9/L", 7.8, 2.6, Some(4.0), Some(11.0)),
-            test(loinc("777-3", "Platelets [#/volume] in Blood by Automated count"), "10*9/L", "10*9/L", 265.0, 70.0, Some(150.0), Some(400.0)),
+            test(
+                loinc("718-7", "Hemoglobin [Mass/volume] in Blood"),
+                "g/L",
+                "g/L",
+                135.0,
+                15.0,
+                Some(115.0),
+                Some(170.0),
+            ),
+            test(
+                loinc("6690-2", "Leukocytes [#/volume] in Blood by Automated count"),
+                "10*9/L",
+                "10*9/L",
+                7.8,
+                2.6,
+                Some(4.0),
+                Some(11.0),
+            ),
+            test(
+                loinc("777-3", "Platelets [#/volume] in Blood by Automated count"),
+                "10*9/L",
+                "10*9/L",
+                265.0,
+                70.0,
+                Some(150.0),
+                Some(400.0),
+            ),
         ],
     },
     LabPanel {
         codes: &[loinc("24362-6", "Renal function 2000 panel - Serum or Plasma")],
         service: ("CH", "Chemistry"),
         tests: &[
-            test(loinc("2951-2", "Sodium [Moles/volume] in Serum or Plasma"), "mmol/L", "mmol/L", 138.5, 3.5, Some(133.0), Some(146.0)),
-            test(loinc("2823-3", "Potassium [Moles/volume] in Serum or Plasma"), "mmol/L", "mmol/L", 4.3, 0.5, Some(3.5), Some(5.3)),
-            test(loinc("14682-9", "Creatinine [Moles/volume] in Serum or Plasma"), "umol/L", "umol/L", 82.0, 25.0, Some(45.0), Some(110.0)),
+            test(
+                loinc("2951-2", "Sodium [Moles/volume] in Serum or Plasma"),
+                "mmol/L",
+                "mmol/L",
+                138.5,
+                3.5,
+                Some(133.0),
+                Some(146.0),
+            ),
+            test(
+                loinc("2823-3", "Potassium [Moles/volume] in Serum or Plasma"),
+                "mmol/L",
+                "mmol/L",
+                4.3,
+                0.5,
+                Some(3.5),
+                Some(5.3),
+            ),
+            test(
+                loinc("14682-9", "Creatinine [Moles/volume] in Serum or Plasma"),
+                "umol/L",
+                "umol/L",
+                82.0,
+                25.0,
+                Some(45.0),
+                Some(110.0),
+            ),
         ],
     },
     LabPanel {
         codes: &[loinc("24325-3", "Hepatic function 2000 panel - Serum or Plasma")],
         service: ("CH", "Chemistry"),
         tests: &[
-            test(loinc("1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma"), "U/L", "U/L", 26.0, 14.0, None, Some(40.0)),
-            test(loinc("14631-6", "Bilirubin.total [Moles/volume] in Serum or Plasma"), "umol/L", "umol/L", 11.0, 6.0, None, Some(21.0)),
-            test(loinc("1751-7", "Albumin [Mass/volume] in Serum or Plasma"), "g/L", "g/L", 39.0, 4.5, Some(35.0), Some(50.0)),
+            test(
+                loinc("1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma"),
+                "U/L",
+                "U/L",
+                26.0,
+                14.0,
+                None,
+                Some(40.0),
+            ),
+            test(
+                loinc("14631-6", "Bilirubin.total [Moles/volume] in Serum or Plasma"),
+                "umol/L",
+                "umol/L",
+                11.0,
+                6.0,
+                None,
+                Some(21.0),
+            ),
+            test(
+                loinc("1751-7", "Albumin [Mass/volume] in Serum or Plasma"),
+                "g/L",
+                "g/L",
+                39.0,
+                4.5,
+                Some(35.0),
+                Some(50.0),
+            ),
         ],
     },
     LabPanel {
         codes: &[loinc("1988-5", "C reactive protein [Mass/volume] in Serum or Plasma")],
         service: ("CH", "Chemistry"),
-        tests: &[test(loinc("1988-5", "C reactive protein [Mass/volume] in Serum or Plasma"), "mg/L", "mg/L", 20.0, 35.0, None, Some(5.0))],
+        tests: &[test(
+            loinc("1988-5", "C reactive protein [Mass/volume] in Serum or Plasma"),
+            "mg/L",
+            "mg/L",
+            20.0,
+            35.0,
+            None,
+            Some(5.0),
+        )],
     },
 ];

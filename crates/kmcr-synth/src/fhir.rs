@@ -1,6 +1,6 @@
 //! Small builders of FHIR JSON fragments shared by every generator.
 
-use serde_json::{Value, json};
+use crate::json::Json;
 
 use crate::codes::{Code, UCUM};
 use crate::organisations::Organisation;
@@ -38,44 +38,44 @@ pub(crate) fn conditional_url(resource_type: &str, system: &str, value: &str) ->
 }
 
 /// A conditional reference to an organisation by its ODS code, resolved by the server within the transaction.
-pub(crate) fn organisation_reference(organisation: &Organisation) -> Value {
-    json!({
+pub(crate) fn organisation_reference(organisation: &Organisation) -> Json {
+    object! {
         "reference": conditional_url("Organization", kmcr_fhir::ODS_CODE_SYSTEM, organisation.ods_code),
         "display": organisation.name,
-    })
+    }
 }
 
-pub(crate) fn reference(url: &str) -> Value {
-    json!({ "reference": url })
+pub(crate) fn reference(url: &str) -> Json {
+    object! { "reference": url.to_string() }
 }
 
-pub(crate) fn coding(code: &Code) -> Value {
-    json!({ "system": code.system, "code": code.code, "display": code.display })
+pub(crate) fn coding(code: &'static Code) -> Json {
+    Json::Coding(code)
 }
 
 /// A CodeableConcept of one coding.
-pub(crate) fn concept(code: &Code) -> Value {
-    json!({ "coding": [coding(code)] })
+pub(crate) fn concept(code: &'static Code) -> Json {
+    Json::Concept(std::slice::from_ref(code))
 }
 
 /// A CodeableConcept of several codings for the same meaning (SNOMED CT and LOINC).
-pub(crate) fn concept_of(codes: &[Code]) -> Value {
-    json!({ "coding": codes.iter().map(coding).collect::<Vec<_>>() })
+pub(crate) fn concept_of(codes: &'static [Code]) -> Json {
+    Json::Concept(codes)
 }
 
-pub(crate) fn system_concept(system: &str, code: &str, display: &str) -> Value {
-    json!({ "coding": [{ "system": system, "code": code, "display": display }] })
+pub(crate) fn system_concept(system: &'static str, code: &'static str, display: &'static str) -> Json {
+    Json::SimpleConcept(system, code, display)
 }
 
 /// A UCUM quantity; whole numbers are written without a fraction.
-pub(crate) fn quantity(value: f64, unit: &str, ucum_code: &str) -> Value {
-    json!({ "value": number(value), "unit": unit, "system": UCUM, "code": ucum_code })
+pub(crate) fn quantity(value: f64, unit: &'static str, ucum_code: &'static str) -> Json {
+    object! { "value": number(value), "unit": unit, "system": UCUM, "code": ucum_code }
 }
 
 /// A JSON number rounded to one decimal place, or an integer when it is whole.
-pub(crate) fn number(value: f64) -> Value {
+pub(crate) fn number(value: f64) -> Json {
     let rounded = (value * 10.0).round() / 10.0;
-    if rounded.fract() == 0.0 { json!(rounded as i64) } else { json!(rounded) }
+    if rounded.fract() == 0.0 { Json::from(rounded as i64) } else { Json::from(rounded) }
 }
 
 /// Standard base64 with padding (RFC 4648), for attachment data.

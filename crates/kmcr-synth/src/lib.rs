@@ -1,6 +1,45 @@
 //! A seeded, deterministic generator of synthetic people and their records, as FHIR R4 transaction Bundles.
+//!
+//! Person `person_idx` of a seed is made from the seed and the index alone, so people can be generated one at a
+//! time, in any order or in parallel, and come out the same on every run. Each person is known to several
+//! organisations of Kent and Medway (their GP practice always; hospitals, community, mental health, ambulance, social
+//! care and hospice services as their age and health make likely), and each of those sends its own Bundle: its own
+//! Patient record (its local identifier and the NHS number) and its records about them.
+//!
+//! Bundles use three conditional forms that the receiving server must support:
+//! - `POST Patient` with `ifNoneExist: identifier=<local system>|<local id>` (create once);
+//! - `PUT Organization?identifier=...`, `PUT Practitioner?identifier=...`, `PUT PractitionerRole?identifier=...`
+//!   (conditional update by identifier, in [`organisation_bundles`]);
+//! - conditional references `Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|<ODS code>`.
+//!
+//! Records are `PUT Type/<ods>-<local id>-<n>`, so sending a Bundle again changes nothing.
+
+#[macro_use]
+mod macros;
+
+mod bundle;
+mod clinical;
+pub mod codes;
+mod date;
+mod fhir;
+mod identity;
+mod json;
+mod names;
+mod organisations;
+mod person;
+mod places;
+mod records;
+mod rng;
 
 use serde_json::Value;
+
+pub use date::{Date, RECORDS_AS_AT};
+pub use identity::{NhsNumberStatus, PersonTruth, SourcePatientRecord, max_people};
+pub use organisations::{Organisation, OrganisationKind, organisation, organisations};
+pub use person::{Address, Demographics, Gender};
+
+use bundle::SourceWriter;
+use person::Person;
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -18,12 +57,57 @@ pub struct SourceBundle {
 }
 
 /// The organisations of the synthetic region, as one Bundle per organisation (each sends its own Organization).
+/// Load these before any person's Bundles: records refer to organisations by ODS code.
 pub fn organisation_bundles() -> Vec<SourceBundle> {
-    Vec::new()
+    organisations::organisation_bundles()
 }
 
 /// The records of person `person_idx` (0-based) under `config`, one Bundle per source organisation that holds any.
 pub fn person_bundles(config: &SynthConfig, person_idx: usize) -> Vec<SourceBundle> {
-    let _ = (config, person_idx);
-    Vec::new()
+    build_person_bundles(config, person_idx)
+        .into_iter()
+        .map(|(ods_code, bundle)| SourceBundle { source_ods_code: ods_code.to_string(), bundle: bundle.into_value() })
+        .collect()
+}
+
+/// One transaction Bundle as JSON text, as the source organisation would send it over HTTP.
+#[derive(Clone, Debug)]
+pub struct SourceBundleText {
+    /// ODS code of the organisation that sends this Bundle.
+    pub source_ods_code: String,
+    pub json: String,
+}
+
+/// The same Bundles as [`person_bundles`] (parsing each text gives exactly that `Value`), written straight to JSON
+/// text. Several times faster than building `serde_json::Value`s, for loading large populations.
+pub fn person_bundle_texts(config: &SynthConfig, person_idx: usize) -> Vec<SourceBundleText> {
+    build_person_bundles(config, person_idx)
+        .into_iter()
+        .map(|(ods_code, bundle)| {
+            let mut json = String::with_capacity(16 * 1024);
+            bundle.write_text(&mut json);
+            SourceBundleText { source_ods_code: ods_code.to_string(), json }
+        })
+        .collect()
+}
+
+fn build_person_bundles(config: &SynthConfig, person_idx: usize) -> Vec<(&'static str, json::Json)> {
+    config.assert_person(person_idx);
+    let person = Person::generate(config, person_idx);
+    person
+        .sources
+        .iter()
+        .map(|source| {
+            let mut writer = SourceWriter::new(&person, *source);
+            records::write_records(&mut writer);
+            (source.organisation.ods_code, writer.finish())
+        })
+        .collect()
+}
+
+/// The truth about person `person_idx`: their real demographics and NHS number, and which source patient records
+/// (organisation and local identifier) in [`person_bundles`] are theirs, with what each source recorded.
+pub fn person_truth(config: &SynthConfig, person_idx: usize) -> PersonTruth {
+    config.assert_person(person_idx);
+    identity::person_truth(&Person::generate(config, person_idx))
 }

@@ -84,11 +84,13 @@ pub(crate) struct Health {
     pub conditions: Vec<Condition>,
     pub smoking: Smoking,
     pub body_mass_index: f64,
+    /// Adult height; children are measured against their age instead.
+    pub height_cm: f64,
     pub systolic_mm_hg: f64,
     pub diastolic_mm_hg: f64,
     pub hba1c_mmol_per_mol: f64,
     /// Empty means "no known allergy".
-    pub allergies: Vec<Code>,
+    pub allergies: Vec<&'static Code>,
     pub child_protection_plan: Option<FlagPeriod>,
     pub looked_after_child: Option<FlagPeriod>,
     pub vulnerable_adult: Option<FlagPeriod>,
@@ -96,11 +98,6 @@ pub(crate) struct Health {
 }
 
 impl Health {
-    pub(crate) fn has(&self, condition_idx: usize) -> bool {
-        let spec = &CHRONIC_CONDITIONS[condition_idx];
-        self.conditions.iter().any(|condition| std::ptr::eq(condition.spec, spec))
-    }
-
     pub(crate) fn has_code(&self, code: &str) -> bool {
         self.conditions.iter().any(|condition| condition.spec.code.code == code)
     }
@@ -120,9 +117,9 @@ pub(crate) struct Person {
     pub idx: usize,
     pub nhs_number: NhsNumber,
     pub demographics: Demographics,
+    pub heritage: Heritage,
     pub birth_day: i64,
     pub age_years: u32,
-    pub town: &'static Town,
     pub gp_practice: &'static Organisation,
     pub health: Health,
     pub sources: Vec<Source>,
@@ -139,7 +136,7 @@ impl Person {
         let birth_date = Date::from_day_number(birth_day);
         let age_years = birth_date.years_until(RECORDS_AS_AT);
         let demographics = pick_demographics(&mut rng, town, heritage, female, birth_date, age_years);
-        let gp_practice = organisation(rng.pick(town.gp_practices)).expect("towns name the region's practices");
+        let gp_practice = organisation(*rng.pick(town.gp_practices)).expect("towns name the region's practices");
         let health = pick_health(&mut rng, age_years, female, birth_day);
         let mut health = health;
         let sources = pick_sources(&mut rng, town, gp_practice, age_years, &health);
@@ -149,9 +146,9 @@ impl Person {
             idx: person_idx,
             nhs_number: nhs_number(config.seed, person_idx),
             demographics,
+            heritage,
             birth_day,
             age_years,
-            town,
             gp_practice,
             health,
             sources,
@@ -217,11 +214,8 @@ fn pick_demographics(
     age_years: u32,
 ) -> Demographics {
     // Children of families settled here for a generation are often given English names.
-    let given_heritage = if heritage != Heritage::English && age_years < 30 && rng.chance(0.2) {
-        Heritage::English
-    } else {
-        heritage
-    };
+    let given_heritage =
+        if heritage != Heritage::English && age_years < 30 && rng.chance(0.2) { Heritage::English } else { heritage };
     let first = given_name(rng, given_heritage, female, birth_date.year);
     let mut given_names = vec![first.to_string()];
     let middle_name_chance = match heritage {
@@ -306,6 +300,7 @@ fn pick_health(rng: &mut Rng, age_years: u32, female: bool, birth_day: i64) -> H
     let has = |code: &str| conditions.iter().any(|condition| condition.spec.code.code == code);
     let smoking = pick_smoking(rng, age_years);
     let body_mass_index = if age_years >= 18 { rng.normal(27.5, 5.0).clamp(16.0, 55.0) } else { 0.0 };
+    let height_cm = if female { rng.normal(162.5, 6.5) } else { rng.normal(176.0, 7.0) }.clamp(140.0, 205.0);
     let hypertension = has("38341003");
     let systolic_mm_hg = 110.0 + 0.45 * f64::from(age_years.min(90)) + if hypertension { 14.0 } else { 0.0 };
     let systolic_mm_hg = rng.normal(systolic_mm_hg, 10.0).clamp(90.0, 200.0);
@@ -341,6 +336,7 @@ fn pick_health(rng: &mut Rng, age_years: u32, female: bool, birth_day: i64) -> H
         conditions,
         smoking,
         body_mass_index,
+        height_cm,
         systolic_mm_hg,
         diastolic_mm_hg,
         hba1c_mmol_per_mol,
@@ -370,15 +366,15 @@ fn pick_smoking(rng: &mut Rng, age_years: u32) -> Smoking {
     }
 }
 
-fn pick_allergies(rng: &mut Rng) -> Vec<Code> {
-    const ALLERGIES: &[(Code, f64)] = &[
+fn pick_allergies(rng: &mut Rng) -> Vec<&'static Code> {
+    static ALLERGIES: &[(Code, f64)] = &[
         (allergies::PENICILLIN, 0.08),
         (allergies::PEANUT, 0.015),
         (allergies::SHELLFISH, 0.01),
         (allergies::LATEX, 0.008),
         (allergies::GRASS_POLLEN, 0.03),
     ];
-    ALLERGIES.iter().filter(|(_, prevalence)| rng.chance(*prevalence)).map(|(code, _)| *code).collect()
+    ALLERGIES.iter().filter(|(_, prevalence)| rng.chance(*prevalence)).map(|(code, _)| code).collect()
 }
 
 fn pick_sources(
@@ -467,4 +463,15 @@ fn place_respect(rng: &mut Rng, sources: &[Source], wanted: bool) -> Option<Resp
     } else {
         Some(RespectHolder::GpPractice)
     }
+}
+
+/// The person's name as letters and documents print it: given names, then the family name in capitals.
+pub(crate) fn display_name(demographics: &Demographics) -> String {
+    let mut name = String::with_capacity(32);
+    for given in &demographics.given_names {
+        name.push_str(given);
+        name.push(' ');
+    }
+    name.push_str(&demographics.family_name.to_uppercase());
+    name
 }

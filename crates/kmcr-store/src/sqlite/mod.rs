@@ -48,7 +48,7 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     // FULL: a commit is on disk before the store answers, so nothing acknowledged is lost, even on power loss.
     connection.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; \
-         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456;",
+         PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456;",
     )?;
     connection.set_prepared_statement_cache_capacity(256);
     Ok(connection)
