@@ -37,6 +37,11 @@ async fn load(store: &Store) {
             Precondition::None,
         ),
         put(patient("alice", "Smith", "9990000018"), "RWF", Precondition::None),
+        put(
+            json!({ "resourceType": "ValueSet", "id": "vs1", "status": "active", "url": "http://example.org/fhir/ValueSet/bp" }),
+            "RWF",
+            Precondition::None,
+        ),
         put(patient("bob", "Smithson", "9990000026"), "RWF", Precondition::None),
     ];
     for n in 0..12 {
@@ -102,6 +107,11 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ("Observation", "subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|9990000018&code=8867-4", &["a-hr"]),
     ("Observation", "code:not=8480-6", &["a-hr"]),
     ("Observation", "code=8867-4,unknown", &["a-hr"]),
+    ("ValueSet", "url=http://example.org/fhir/ValueSet/bp", &["vs1"]),
+    ("ValueSet", "url:below=http://example.org/fhir", &["vs1"]),
+    ("ValueSet", "url:below=http://example.org/other", &[]),
+    ("ValueSet", "url:above=http://example.org/fhir/ValueSet/bp/version/2", &["vs1"]),
+    ("ValueSet", "url:above=http://example.org/fhir/ValueSet", &[]),
 ];
 
 #[tokio::test]
