@@ -35,7 +35,7 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::VersionConflict { .. } => ServiceError::PreconditionFailed(error.to_string()),
-            StoreError::AlreadyExists { .. } => ServiceError::Conflict(error.to_string()),
+            StoreError::AlreadyExists { .. } | StoreError::ConcurrentWrite => ServiceError::Conflict(error.to_string()),
             StoreError::NotOwner { .. } => ServiceError::Forbidden(error.to_string()),
             StoreError::UnsupportedSearch(message) => ServiceError::BadSearch(message),
             StoreError::BadCursor => ServiceError::BadSearch(error.to_string()),

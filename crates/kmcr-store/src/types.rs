@@ -88,6 +88,9 @@ pub enum StoreError {
     AlreadyExists { resource_type: ResourceType, id: ResourceId },
     #[error("{resource_type}/{id} was sent by another organisation")]
     NotOwner { resource_type: ResourceType, id: ResourceId },
+    /// Another writer changed the same resource at the same moment; retrying reads the new version.
+    #[error("a concurrent write changed the same resource; retry")]
+    ConcurrentWrite,
     #[error("the search cannot be run: {0}")]
     UnsupportedSearch(String),
     #[error("the paging cursor is not valid")]

@@ -23,7 +23,14 @@ pub struct PostgresStore {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> Self {
-        StoreError::Unavailable(error.to_string())
+        use tokio_postgres::error::SqlState;
+        match error.code() {
+            // Two writers gave the same resource the same new version, or the database broke a deadlock.
+            Some(code) if *code == SqlState::UNIQUE_VIOLATION || *code == SqlState::T_R_DEADLOCK_DETECTED => {
+                StoreError::ConcurrentWrite
+            }
+            _ => StoreError::Unavailable(error.to_string()),
+        }
     }
 }
 

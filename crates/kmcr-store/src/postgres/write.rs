@@ -76,13 +76,8 @@ pub async fn write_batch(
     for (op, rows) in prepared {
         outcomes.push(plan_op(&keys, &mut states, &mut plan, op, rows, now)?);
     }
-    execute_plan(&transaction, plan, now).await.map_err(|error| match error {
-        // Two writers raced for the same version: the loser sees a conflict, as with If-Match.
-        StoreError::Unavailable(message) if message.contains("resource_version_pkey") => {
-            StoreError::Unavailable("a concurrent write changed the same resource; retry".into())
-        }
-        other => other,
-    })?;
+    // Two writers racing for the same version surface here as StoreError::ConcurrentWrite (a 409 to the client).
+    execute_plan(&transaction, plan, now).await?;
     if let Some(audit) = audit {
         append_audit(&transaction, audit).await?;
     }

@@ -154,3 +154,44 @@ async fn the_audit_chain_links_every_entry() {
         assert!(verified.is_ok(), "{}: {verified:?}", test.name);
     }
 }
+
+#[tokio::test]
+async fn racing_writers_each_succeed_or_see_a_conflict() {
+    for test in stores().await {
+        let mut writers = Vec::new();
+        for n in 0..8 {
+            let store = test.store.clone();
+            writers.push(tokio::spawn(async move {
+                store.write(vec![put(patient("racer", &format!("Name{n}")), "RWF", Precondition::None)], None).await
+            }));
+        }
+        let mut n_written = 0;
+        for writer in writers {
+            match writer.await.unwrap() {
+                Ok(_) => n_written += 1,
+                Err(StoreError::ConcurrentWrite) => {}
+                Err(other) => panic!("{}: a race must end in success or a conflict, not {other:?}", test.name),
+            }
+        }
+        assert!(n_written >= 1, "{}", test.name);
+        let current = store_read(&test.store, "racer").await;
+        assert_eq!(current.version_id, n_written, "{}: one version per successful write", test.name);
+        let history = test
+            .store
+            .history(&HistoryRequest {
+                resource_type: Some(resource_type("Patient")),
+                id: Some(id("racer")),
+                since: None,
+                count: 100,
+                cursor: None,
+            })
+            .await
+            .unwrap();
+        let versions: Vec<i64> = history.resources.iter().map(|resource| resource.version_id).collect();
+        assert_eq!(versions, (1..=n_written).rev().collect::<Vec<_>>(), "{}", test.name);
+    }
+}
+
+async fn store_read(store: &Store, id_text: &str) -> kmcr_store::StoredResource {
+    store.read(resource_type("Patient"), &id(id_text)).await.unwrap().unwrap()
+}

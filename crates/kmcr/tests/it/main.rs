@@ -1,4 +1,7 @@
-//! The `kmcr` binary end to end: a real process serving on a real TCP port, as a new user runs it.
+//! The `kmcr` binary end to end (a real process serving on a real TCP port, as a new user runs it), and the tidy
+//! checks of the workspace.
+
+mod tidy;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
