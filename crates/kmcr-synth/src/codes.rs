@@ -6,8 +6,8 @@
 //! Locator pointer types (ReSPECT 1382601000000107, crisis and end of life plans) and the QOF clusters (HbA1c
 //! 999791000000106, serum cholesterol 1005671000000105, eGFR 1011481000000105).
 //!
-//! The dm+d codes are **illustrative**: they have the shape of dm+d virtual medicinal product (VMP) identifiers and pass
-//! the check digit, but they were not checked against a dm+d release. Never use them for prescribing.
+//! The dm+d codes are **illustrative**: they have the shape of dm+d virtual medicinal product (VMP) identifiers and
+//! pass the check digit, but they were not checked against a dm+d release. Never use them for prescribing.
 
 pub const SNOMED: &str = "http://snomed.info/sct";
 pub const LOINC: &str = "http://loinc.org";

@@ -1,8 +1,7 @@
 //! Small builders of FHIR JSON fragments shared by every generator.
 
-use crate::json::Json;
-
 use crate::codes::{Code, UCUM};
+use crate::json::Json;
 use crate::organisations::Organisation;
 use crate::rng::Rng;
 
@@ -47,10 +46,6 @@ pub(crate) fn organisation_reference(organisation: &Organisation) -> Json {
 
 pub(crate) fn reference(url: &str) -> Json {
     object! { "reference": url.to_string() }
-}
-
-pub(crate) fn coding(code: &'static Code) -> Json {
-    Json::Coding(code)
 }
 
 /// A CodeableConcept of one coding.
@@ -118,7 +113,7 @@ mod tests {
 
     #[test]
     fn numbers_drop_a_zero_fraction() {
-        assert_eq!(number(120.0).to_string(), "120");
-        assert_eq!(number(26.44).to_string(), "26.4");
+        assert_eq!(number(120.0), Json::Integer(120));
+        assert_eq!(number(26.44), Json::Float(26.4));
     }
 }

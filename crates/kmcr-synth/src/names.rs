@@ -85,7 +85,7 @@ pub(crate) fn given_name(rng: &mut Rng, heritage: Heritage, female: bool, birth_
         Heritage::WestAfrican => (WEST_AFRICAN_MALE, WEST_AFRICAN_FEMALE),
         Heritage::Chinese => (CHINESE_MALE, CHINESE_FEMALE),
     };
-    *rng.pick(if female { women } else { male })
+    rng.pick_copy(if female { women } else { male })
 }
 
 #[derive(Clone, Copy)]

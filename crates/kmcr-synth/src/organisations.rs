@@ -4,11 +4,10 @@
 //! The NHS trust codes are the real ODS codes of the real trusts. The GP practice codes have the real format (G82 is
 //! the Kent prefix) but the practices are invented, as are the council, hospice and local identifier systems.
 
-use crate::json::Json;
-
 use crate::SourceBundle;
 use crate::codes::{ORGANIZATION_TYPE, SDS_JOB_ROLE_SYSTEM, SDS_ROLE_PROFILE_ID_SYSTEM, SDS_USER_ID_SYSTEM};
 use crate::fhir::{conditional_url, organisation_reference, urn_uuid};
+use crate::json::Json;
 use crate::rng::{Rng, hash_words, stream};
 
 /// What kind of service an organisation runs; it decides which records it keeps.
@@ -435,7 +434,10 @@ fn organisation_bundle(organisation_idx: usize, organisation: &Organisation) -> 
             "fullUrl": urn_uuid(&mut rng),
             "resource": object! {
                 "resourceType": "PractitionerRole",
-                "identifier": array![object! { "system": SDS_ROLE_PROFILE_ID_SYSTEM, "value": role_profile_id.clone() }],
+                "identifier": array![object! {
+                    "system": SDS_ROLE_PROFILE_ID_SYSTEM,
+                    "value": role_profile_id.clone(),
+                }],
                 "active": true,
                 "practitioner": object! { "reference": practitioner_url },
                 "organization": organisation_reference(organisation),

@@ -136,7 +136,7 @@ impl Person {
         let birth_date = Date::from_day_number(birth_day);
         let age_years = birth_date.years_until(RECORDS_AS_AT);
         let demographics = pick_demographics(&mut rng, town, heritage, female, birth_date, age_years);
-        let gp_practice = organisation(*rng.pick(town.gp_practices)).expect("towns name the region's practices");
+        let gp_practice = organisation(rng.pick_copy(town.gp_practices)).expect("towns name the region's practices");
         let health = pick_health(&mut rng, age_years, female, birth_day);
         let mut health = health;
         let sources = pick_sources(&mut rng, town, gp_practice, age_years, &health);

@@ -111,7 +111,7 @@ pub(crate) fn address_lines(rng: &mut Rng) -> Vec<String> {
         flat.push_str("Flat ");
         push_number(&mut flat, rng.between(1, 24) as u64);
         flat.push_str(", ");
-        flat.push_str(*rng.pick(BUILDINGS));
+        flat.push_str(rng.pick_copy(BUILDINGS));
         vec![flat, numbered_street(rng, street)]
     } else if roll < 0.17 {
         vec![(*rng.pick(HOUSE_NAMES)).to_string(), street.to_string()]

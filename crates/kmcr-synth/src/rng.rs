@@ -89,6 +89,10 @@ impl Rng {
         &items[self.index(items.len())]
     }
 
+    pub(crate) fn pick_copy<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.index(items.len())]
+    }
+
     /// Picks from `(item, weight)` pairs in proportion to the weights.
     pub(crate) fn weighted<'a, T>(&mut self, items: &'a [(T, u32)]) -> &'a T {
         let total: u64 = items.iter().map(|(_, weight)| u64::from(*weight)).sum();

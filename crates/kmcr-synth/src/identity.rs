@@ -1,0 +1,171 @@
+//! Identity: NHS numbers, each organisation's own patient identifiers, and the truth of which source patient records
+//! are the same person.
+//!
+//! Each source's copy of a person's demographics passes through [`recorded_demographics`], which for now copies the
+//! truth exactly. Identity errors (typing slips, nicknames, swapped names, transposed dates, an old address) belong
+//! there, drawn from the per-source identity stream so that adding them changes nothing else.
+
+use std::sync::OnceLock;
+
+use kmcr_fhir::NhsNumber;
+
+use crate::SynthConfig;
+use crate::organisations::{Organisation, OrganisationKind};
+use crate::person::{Demographics, Person, Source};
+use crate::rng::{Rng, hash_words, permute_below, stream};
+
+/// The most people one seed can hold: the NHS numbers 999 000 000x to 999 999 999x that have a check digit.
+pub fn max_people() -> usize {
+    valid_test_range_middles().len()
+}
+
+/// The six digits after 999 of every NHS number in the test range whose check value is not 10.
+fn valid_test_range_middles() -> &'static [u32] {
+    static MIDDLES: OnceLock<Vec<u32>> = OnceLock::new();
+    MIDDLES.get_or_init(|| {
+        (0..1_000_000u32)
+            .filter(|middle| NhsNumber::from_first_nine_digits(first_nine_digits(*middle)).is_some())
+            .collect()
+    })
+}
+
+fn first_nine_digits(middle: u32) -> [u8; 9] {
+    let mut digits = [9u8; 9];
+    let mut rest = middle;
+    for digit in digits[3..].iter_mut().rev() {
+        *digit = (rest % 10) as u8;
+        rest /= 10;
+    }
+    digits
+}
+
+/// The person's NHS number: a keyed permutation of the valid test-range numbers, so that no two people of one seed
+/// share a number and neighbouring people have unrelated numbers.
+pub(crate) fn nhs_number(seed: u64, person_idx: usize) -> NhsNumber {
+    let middles = valid_test_range_middles();
+    assert!(person_idx < middles.len(), "one seed holds at most {} people", middles.len());
+    let key = hash_words(&[seed, stream::NHS_NUMBER_PERMUTATION]);
+    let middle = middles[permute_below(person_idx as u64, middles.len() as u64, 10, key) as usize];
+    NhsNumber::from_first_nine_digits(first_nine_digits(middle)).expect("only valid middles are kept")
+}
+
+/// Seven digits, unique to the person within one organisation, after the organisation's prefix (`MTW0471123`).
+pub(crate) fn local_patient_id(seed: u64, source: &Source, person_idx: usize) -> String {
+    const N_LOCAL_IDS: u64 = 10_000_000;
+    assert!((person_idx as u64) < N_LOCAL_IDS);
+    let key = hash_words(&[seed, stream::LOCAL_ID_PERMUTATION, source.organisation_idx as u64]);
+    let number = permute_below(person_idx as u64, N_LOCAL_IDS, 12, key);
+    let mut id = String::with_capacity(source.organisation.patient_id_prefix.len() + 7);
+    id.push_str(source.organisation.patient_id_prefix);
+    let digits = format!("{number:07}");
+    id.push_str(&digits);
+    id
+}
+
+/// How sure a source is of the NHS number it holds (UK Core England verification status).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NhsNumberStatus {
+    /// 01: number present and verified against the national demographics service.
+    Verified,
+    /// The number is recorded with no verification status.
+    Unverified,
+}
+
+/// One organisation's own patient record for a person: its identifier and what it recorded.
+#[derive(Clone, Debug)]
+pub struct SourcePatientRecord {
+    pub ods_code: String,
+    pub identifier_system: String,
+    pub identifier_value: String,
+    /// The NHS number the source holds, if any (ambulance and social care records sometimes have none).
+    pub nhs_number: Option<NhsNumber>,
+    pub nhs_number_status: NhsNumberStatus,
+    pub demographics: Demographics,
+}
+
+/// The truth about one person: who they are and which source patient records are theirs.
+#[derive(Clone, Debug)]
+pub struct PersonTruth {
+    pub person_idx: usize,
+    pub nhs_number: NhsNumber,
+    pub demographics: Demographics,
+    pub source_records: Vec<SourcePatientRecord>,
+}
+
+pub(crate) fn person_truth(person: &Person) -> PersonTruth {
+    PersonTruth {
+        person_idx: person.idx,
+        nhs_number: person.nhs_number,
+        demographics: person.demographics.clone(),
+        source_records: person.sources.iter().map(|source| recorded_patient(person, source)).collect(),
+    }
+}
+
+/// What one source holds about the person's identity.
+pub(crate) fn recorded_patient(person: &Person, source: &Source) -> SourcePatientRecord {
+    let mut rng = Rng::from_words(&[person.seed, person.idx as u64, stream::IDENTITY, source.organisation_idx as u64]);
+    let (nhs_number, nhs_number_status) = recorded_nhs_number(&mut rng, person, source.organisation);
+    SourcePatientRecord {
+        ods_code: source.organisation.ods_code.to_string(),
+        identifier_system: source.organisation.patient_id_system.to_string(),
+        identifier_value: local_patient_id(person.seed, source, person.idx),
+        nhs_number,
+        nhs_number_status,
+        demographics: recorded_demographics(&mut rng, &person.demographics, source.organisation),
+    }
+}
+
+/// NHS and hospice records carry a verified NHS number; a crew at the roadside or a council case worker often cannot.
+fn recorded_nhs_number(
+    rng: &mut Rng,
+    person: &Person,
+    organisation: &Organisation,
+) -> (Option<NhsNumber>, NhsNumberStatus) {
+    let (missing_chance, unverified_chance) = match organisation.kind {
+        OrganisationKind::AmbulanceTrust => (0.25, 0.2),
+        OrganisationKind::LocalAuthority => (0.1, 0.15),
+        _ => (0.0, 0.0),
+    };
+    let roll = rng.unit();
+    if roll < missing_chance {
+        (None, NhsNumberStatus::Unverified)
+    } else if roll < missing_chance + unverified_chance {
+        (Some(person.nhs_number), NhsNumberStatus::Unverified)
+    } else {
+        (Some(person.nhs_number), NhsNumberStatus::Verified)
+    }
+}
+
+/// A source's copy of the person's demographics. For now every source records the truth exactly.
+pub(crate) fn recorded_demographics(
+    _rng: &mut Rng,
+    truth: &Demographics,
+    _organisation: &Organisation,
+) -> Demographics {
+    truth.clone()
+}
+
+impl SynthConfig {
+    /// Checks that `person_idx` names one of this configuration's people.
+    pub(crate) fn assert_person(&self, person_idx: usize) {
+        assert!(self.n_people <= max_people(), "one seed holds at most {} people", max_people());
+        assert!(person_idx < self.n_people, "person {person_idx} is outside the {} people generated", self.n_people);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nhs_numbers_are_distinct_valid_test_numbers() {
+        let mut seen = std::collections::HashSet::new();
+        for person_idx in 0..20_000 {
+            let number = nhs_number(7, person_idx);
+            assert!(number.is_test_range());
+            assert!(NhsNumber::parse(&number.as_digits()).is_ok());
+            assert!(seen.insert(number));
+        }
+        assert!(max_people() > 900_000);
+    }
+}
