@@ -137,6 +137,7 @@ async fn transaction(
         }
     }
     let mut conditional_cache: HashMap<String, String> = HashMap::new();
+    let in_bundle = InBundleTargets::new(&entries);
     let mut ops = Vec::with_capacity(entries.len());
     let mut op_entry_idx = Vec::with_capacity(entries.len());
     for entry in &mut entries {
@@ -159,7 +160,10 @@ async fn transaction(
                 if !conditional.is_empty() {
                     let mut more_targets = HashMap::new();
                     for reference in conditional {
-                        let target = resolve_conditional_reference(service, &reference, &mut conditional_cache).await?;
+                        let target = match in_bundle.resolve(&reference) {
+                            Some(target) => target,
+                            None => resolve_conditional_reference(service, &reference, &mut conditional_cache).await?,
+                        };
                         more_targets.insert(reference, target);
                     }
                     rewrite_references(&mut resource, &more_targets, &mut Vec::new());
@@ -190,6 +194,85 @@ async fn transaction(
         "type": "transaction-response",
         "entry": responses.into_iter().map(|response| response.expect("every entry answered")).collect::<Vec<_>>(),
     }))
+}
+
+/// What the entries of a transaction can be found by, so that a conditional reference to a resource created in the
+/// same transaction (`Organization?identifier=...` beside a PUT of that Organization) resolves to it.
+struct InBundleTargets {
+    targets: Vec<InBundleTarget>,
+}
+
+struct InBundleTarget {
+    resource_type: ResourceType,
+    condition: Option<Vec<(String, String)>>,
+    identifiers: Vec<(Option<String>, String)>,
+    reference: String,
+}
+
+impl InBundleTargets {
+    fn new(entries: &[Entry]) -> InBundleTargets {
+        let targets = entries
+            .iter()
+            .filter(|entry| entry.method != Method::Delete)
+            .filter_map(|entry| {
+                let id = entry.id.as_ref()?;
+                let identifiers = entry
+                    .resource
+                    .as_ref()
+                    .and_then(|resource| resource.get("identifier"))
+                    .and_then(Value::as_array)
+                    .map(|identifiers| {
+                        identifiers
+                            .iter()
+                            .filter_map(|identifier| {
+                                let value = identifier.get("value")?.as_str()?.to_string();
+                                let system = identifier.get("system").and_then(Value::as_str).map(str::to_string);
+                                Some((system, value))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut condition = entry.condition.clone();
+                if let Some(condition) = &mut condition {
+                    condition.sort();
+                }
+                Some(InBundleTarget {
+                    resource_type: entry.resource_type,
+                    condition,
+                    identifiers,
+                    reference: format!("{}/{id}", entry.resource_type),
+                })
+            })
+            .collect();
+        InBundleTargets { targets }
+    }
+
+    /// The entry a conditional reference names: one with the same condition, or one holding the identifier it asks
+    /// for. `None` when no entry, or more than one, matches.
+    fn resolve(&self, reference: &str) -> Option<String> {
+        let (type_name, query) = reference.split_once('?')?;
+        let resource_type = ResourceType::parse(type_name).ok()?;
+        let mut asked = parse_query(query);
+        asked.sort();
+        let wanted_identifier = match asked.as_slice() {
+            [(name, value)] if name == "identifier" => Some(match value.split_once('|') {
+                Some((system, value)) => (Some(system.to_string()), value.to_string()),
+                None => (None, value.clone()),
+            }),
+            _ => None,
+        };
+        let mut matches = self.targets.iter().filter(|target| {
+            target.resource_type == resource_type
+                && (target.condition.as_ref() == Some(&asked)
+                    || wanted_identifier.as_ref().is_some_and(|(system, value)| {
+                        target.identifiers.iter().any(|(held_system, held_value)| {
+                            held_value == value && (system.is_none() || held_system == system)
+                        })
+                    }))
+        });
+        let first = matches.next()?;
+        matches.next().is_none().then(|| first.reference.clone())
+    }
 }
 
 /// Gives a transaction entry its id: found by its condition, named in its URL, or new.

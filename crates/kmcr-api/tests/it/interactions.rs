@@ -145,10 +145,25 @@ async fn a_transaction_is_all_or_nothing_and_rewrites_references() {
         "entry": [{
             "resource": { "resourceType": "Organization", "identifier": [{ "system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "G82001" }], "name": "Test Surgery" },
             "request": { "method": "PUT", "url": "Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|G82001" },
+        }, {
+            "resource": { "resourceType": "PractitionerRole", "organization": { "reference": "Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|G82001" } },
+            "request": { "method": "POST", "url": "PractitionerRole" },
         }],
     });
     let reply = api.fhir("gp", "POST", "", Some(&organisation), &[]).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "a conditional reference to an entry of the same transaction resolves: {}",
+        reply.body
+    );
+    let organisation_location = reply.body["entry"][0]["response"]["location"].as_str().unwrap();
+    let role_location = reply.body["entry"][1]["response"]["location"].as_str().unwrap();
+    let role = api.fhir("viewer", "GET", role_location.split("/_history").next().unwrap(), None, &[]).await;
+    assert_eq!(
+        role.body["organization"]["reference"].as_str().unwrap(),
+        organisation_location.split("/_history").next().unwrap()
+    );
 
     let bundle = json!({
         "resourceType": "Bundle", "type": "transaction",
