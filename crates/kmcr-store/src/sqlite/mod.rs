@@ -87,10 +87,12 @@ impl SqliteStore {
         match sender.try_send(job) {
             Ok(()) => {}
             // The queue is bounded: when it is full the request waits for room, off the async threads.
-            Err(std::sync::mpsc::TrySendError::Full(job)) => tokio::task::spawn_blocking(move || sender.send(job))
-                .await
-                .expect("queueing does not panic")
-                .map_err(|_| stopped())?,
+            Err(std::sync::mpsc::TrySendError::Full(job)) => {
+                let queued = tokio::task::spawn_blocking(move || sender.send(job).is_ok());
+                if !queued.await.expect("queueing does not panic") {
+                    return Err(stopped());
+                }
+            }
             Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
         }
         answer.await.map_err(|_| stopped())?
