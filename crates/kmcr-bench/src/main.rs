@@ -69,6 +69,7 @@ fn main() -> anyhow::Result<()> {
 /// Removes what an earlier run left, so every run starts from an empty store.
 pub async fn empty_store(location: &str) -> anyhow::Result<()> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        create_database_if_missing(location).await?;
         let (client, connection) = tokio_postgres::connect(location, tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         client
@@ -79,6 +80,23 @@ pub async fn empty_store(location: &str) -> anyhow::Result<()> {
             .await?;
     } else {
         let _ = std::fs::remove_dir_all(location);
+    }
+    Ok(())
+}
+
+/// Creates the benchmark's database through the server's `postgres` database when it does not exist yet.
+async fn create_database_if_missing(location: &str) -> anyhow::Result<()> {
+    let (server, name) = location.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("the URL names no database"))?;
+    let name = name.split('?').next().unwrap_or(name);
+    anyhow::ensure!(
+        name.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_'),
+        "database names are [A-Za-z0-9_]"
+    );
+    let (client, connection) = tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
+    if !exists {
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
     }
     Ok(())
 }
