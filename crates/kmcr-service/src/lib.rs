@@ -230,7 +230,15 @@ impl Service {
             self.authorise(context, Action::Write, "create", &[resource_type], &[resource_type.to_string()]).await?;
         if let Some(query) = if_none_exist {
             match self.find_one(resource_type, query).await? {
-                Match::One(existing) => return Ok(CreateResult::Exists(existing)),
+                Match::One(existing) => {
+                    // The existing resource is returned to the caller: that is a read, and it is audited as one.
+                    let reference = format!("{resource_type}/{}", existing.id);
+                    let patients = patient_of(resource_type, &existing.id);
+                    let record =
+                        audit_record(context, "create-exists", vec![reference], patients, "permitted", &decision);
+                    self.store.append_audit(record).await?;
+                    return Ok(CreateResult::Exists(existing));
+                }
                 Match::None => {}
                 Match::Many => {
                     return Err(ServiceError::PreconditionFailed(
