@@ -17,7 +17,7 @@ pub struct RunningServer {
 
 /// Clients: `bench-reader` (read everything) and one writer per ODS code given.
 pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Result<RunningServer> {
-    let store = Store::open(database, &StoreOptions { n_read_connections: 8 }).await?;
+    let store = Store::open(database, &StoreOptions { n_read_connections: 8, ..StoreOptions::default() }).await?;
     let mut clients = vec![ApiClient {
         id: "bench-reader".into(),
         secret: CLIENT_SECRET.into(),

@@ -151,12 +151,18 @@ fn match_conditions(
     request: &SearchRequest,
 ) -> Result<Vec<String>, StoreError> {
     let resource_type = request.resource_type;
+    let driver_idx = choose_driver(&request.criteria);
+    // With a driving criterion the keys come from its index. SQLite has no statistics to see that, and would scan every
+    // resource of the type instead; a unary `+` stops it using the type index for this term.
+    let type_column = match (driver_idx, builder.dialect) {
+        (Some(_), Dialect::Sqlite) => "+r.resource_type",
+        _ => "r.resource_type",
+    };
     let mut conditions = vec![
-        format!("r.resource_type = {}", builder.text(resource_type.as_str())),
+        format!("{type_column} = {}", builder.text(resource_type.as_str())),
         "r.version_id > 0".to_string(),
         format!("r.deleted = {}", builder.false_literal()),
     ];
-    let driver_idx = choose_driver(&request.criteria);
     for (criterion_idx, criterion) in request.criteria.iter().enumerate() {
         let drive = Some(criterion_idx) == driver_idx;
         conditions.push(criterion_condition(builder, params, resource_type, criterion, "r.resource_key", drive)?);

@@ -11,11 +11,13 @@ use crate::Cursor;
 pub struct StoreOptions {
     /// Connections used for reads (SQLite readers, PostgreSQL pool size).
     pub n_read_connections: usize,
+    /// SQLite: past this size the writer empties the write-ahead log itself.
+    pub sqlite_max_wal_bytes: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { n_read_connections: 4 }
+        StoreOptions { n_read_connections: 4, sqlite_max_wal_bytes: 128 * 1024 * 1024 }
     }
 }
 

@@ -59,6 +59,7 @@ impl SqliteStore {
     pub async fn open(data_directory: &Path, options: &StoreOptions) -> Result<SqliteStore, StoreError> {
         let data_directory = data_directory.to_path_buf();
         let n_read_connections = options.n_read_connections.max(1);
+        let max_wal_bytes = options.sqlite_max_wal_bytes;
         tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&data_directory)
                 .map_err(|error| StoreError::Unavailable(format!("cannot create the data directory: {error}")))?;
@@ -66,7 +67,7 @@ impl SqliteStore {
             let mut writer = open_connection(&path, false)?;
             migrate(&mut writer)?;
             let params = register_params(&mut writer)?;
-            let writer = writer::start(writer, params.clone(), path.clone())?;
+            let writer = writer::start(writer, params.clone(), path.clone(), max_wal_bytes)?;
             Ok(SqliteStore {
                 inner: Arc::new(Inner { path, writer, readers: Mutex::new(Vec::new()), n_read_connections, params }),
             })

@@ -36,16 +36,25 @@ pub enum WriteJob {
 }
 
 /// Starts the writer and checkpointer threads; the writer stops when every sender is dropped.
-pub fn start(connection: Connection, params: ParamIds, path: PathBuf) -> Result<SyncSender<WriteJob>, StoreError> {
+///
+/// Past `max_wal_bytes` the writer truncates the WAL itself: under a steady stream of writes a passive checkpoint never
+/// catches up with the end of the WAL, so without this the WAL would grow without bound.
+pub fn start(
+    connection: Connection,
+    params: ParamIds,
+    path: PathBuf,
+    max_wal_bytes: u64,
+) -> Result<SyncSender<WriteJob>, StoreError> {
     connection.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
     let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_JOBS_PER_COMMIT);
     let stopped = Arc::new(AtomicBool::new(false));
     let checkpoint_connection = super::open_connection(&path, false)?;
     let writer_stopped = stopped.clone();
+    let path_for_writer = path.clone();
     std::thread::Builder::new()
         .name("kmcr-sqlite-writer".into())
         .spawn(move || {
-            writer_loop(connection, params, receiver);
+            writer_loop(connection, params, receiver, path_for_writer, max_wal_bytes);
             writer_stopped.store(true, Ordering::SeqCst);
         })
         .map_err(|error| StoreError::Unavailable(format!("cannot start the writer: {error}")))?;
@@ -64,7 +73,16 @@ pub fn start(connection: Connection, params: ParamIds, path: PathBuf) -> Result<
     Ok(sender)
 }
 
-fn writer_loop(mut connection: Connection, params: ParamIds, receiver: Receiver<WriteJob>) {
+fn writer_loop(
+    mut connection: Connection,
+    params: ParamIds,
+    receiver: Receiver<WriteJob>,
+    path: PathBuf,
+    max_wal_bytes: u64,
+) {
+    let mut wal_path = path.into_os_string();
+    wal_path.push("-wal");
+    let wal_path = PathBuf::from(wal_path);
     while let Ok(first) = receiver.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_JOBS_PER_COMMIT {
@@ -74,6 +92,13 @@ fn writer_loop(mut connection: Connection, params: ParamIds, receiver: Receiver<
             }
         }
         commit_group(&mut connection, &params, jobs);
+        let wal_bytes = std::fs::metadata(&wal_path).map_or(0, |metadata| metadata.len());
+        if wal_bytes > max_wal_bytes {
+            // Most frames are already copied by the background checkpointer; this copies the rest and empties the WAL.
+            if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+                tracing::warn!(%error, wal_bytes, "WAL truncation failed");
+            }
+        }
     }
 }
 
