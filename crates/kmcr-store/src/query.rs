@@ -244,10 +244,15 @@ fn criterion_condition(
             )
         }
         None => {
+            // A bare id names a resource of any of the parameter's target types; naming them lets the lookup use
+            // the (resource_type, resource_id) index instead of scanning every resource.
+            let targets = kmcr_fhir_search::SearchParamRegistry::official_r4()
+                .get(resource_type, &criterion.param_code)
+                .map_or(&[][..], |param| param.targets);
             let alternatives = criterion
                 .values
                 .iter()
-                .map(|value| value_condition(builder, criterion, value))
+                .map(|value| value_condition(builder, criterion, value, targets))
                 .collect::<Result<Vec<_>, _>>()?;
             if alternatives.is_empty() {
                 return Err(StoreError::UnsupportedSearch(format!("no value for {}", criterion.param_code)));
@@ -318,6 +323,7 @@ fn value_condition(
     builder: &mut SqlBuilder,
     criterion: &Criterion,
     value: &CriterionValue,
+    targets: &[&str],
 ) -> Result<String, StoreError> {
     let modifier = criterion.modifier;
     Ok(match value {
@@ -347,7 +353,7 @@ fn value_condition(
             date_range_condition(builder, "i.low_ms", "i.high_ms", *prefix, *low_ms, *high_ms)
         }
         CriterionValue::Reference { target_type, target_id, url } => {
-            reference_condition(builder, target_type.as_deref(), target_id.as_deref(), url.as_deref())?
+            reference_condition(builder, target_type.as_deref(), target_id.as_deref(), url.as_deref(), targets)?
         }
         CriterionValue::Quantity { prefix, value, low, high, system, code } => {
             let mut condition = number_condition(builder, *prefix, *value, *low, *high);
@@ -393,6 +399,7 @@ fn reference_condition(
     target_type: Option<&str>,
     target_id: Option<&str>,
     url: Option<&str>,
+    targets: &[&str],
 ) -> Result<String, StoreError> {
     match (target_type, target_id, url) {
         (Some(target_type), Some(target_id), _) => {
@@ -401,6 +408,15 @@ fn reference_condition(
             Ok(format!(
                 "i.target_key = (SELECT t.resource_key FROM resource t WHERE t.resource_type = {target_type} AND \
                  t.resource_id = {target_id})"
+            ))
+        }
+        (None, Some(target_id), _) if !targets.is_empty() => {
+            let types: Vec<String> = targets.iter().map(|target| builder.text(target)).collect();
+            let target_id = builder.text(target_id);
+            Ok(format!(
+                "i.target_key IN (SELECT t.resource_key FROM resource t WHERE t.resource_type IN ({}) AND \
+                 t.resource_id = {target_id})",
+                types.join(", ")
             ))
         }
         (None, Some(target_id), _) => {
