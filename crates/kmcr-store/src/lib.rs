@@ -6,6 +6,7 @@
 
 mod cursor;
 mod include;
+mod paging;
 mod postgres;
 mod query;
 mod schema;

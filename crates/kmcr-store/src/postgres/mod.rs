@@ -117,15 +117,15 @@ impl PostgresStore {
             cursor,
             request.count + 1,
         );
-        let mut resources = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
-        let next_cursor = take_page(&mut resources, request.count).map(|last| Cursor {
+        let rows = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
+        let (resources, next_cursor) = crate::paging::simple_page(rows, request.count, |last| Cursor {
             values: vec![
                 CursorValue::Int(last.last_updated.unix_ms),
                 CursorValue::Int(last.resource_key),
                 CursorValue::Int(last.version_id),
             ],
         });
-        Ok(Page { resources: resources.into_iter().map(|(resource, _)| resource).collect(), next_cursor })
+        Ok(Page { resources, next_cursor })
     }
 
     pub async fn search(&self, request: &SearchRequest, page: &PageRequest) -> Result<SearchOutcome, StoreError> {
@@ -142,22 +142,10 @@ impl PostgresStore {
         }
         let compiled =
             query::compile_search(Dialect::Postgres, &self.params, request, page.cursor.as_ref(), page.count + 1)?;
-        let mut rows =
+        let rows =
             run_resource_query(&client, &compiled.builder.sql, &compiled.builder.values, compiled.n_sort_columns)
                 .await?;
-        let has_more = rows.len() > page.count;
-        rows.truncate(page.count);
-        let next_cursor = if has_more {
-            rows.last().map(|(resource, sort_values)| {
-                let mut values = sort_values.clone();
-                values.push(CursorValue::Int(resource.resource_key));
-                Cursor { values }
-            })
-        } else {
-            None
-        };
-        let total = total.or((page.cursor.is_none() && !has_more).then_some(rows.len() as u64));
-        let matches: Vec<StoredResource> = rows.into_iter().map(|(resource, _)| resource).collect();
+        let (matches, next_cursor, total) = crate::paging::search_page(rows, page, total);
         let mut plan = crate::include::IncludePlan::new(request, &matches);
         while let Some(step) = plan.next_step(&self.params)? {
             let builder = query::compile_include(Dialect::Postgres, &step.source_keys, step.param_id, step.reverse);
@@ -202,10 +190,11 @@ impl PostgresStore {
             after_key,
             request.count + 1,
         );
-        let mut resources = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
-        let next_cursor = take_page(&mut resources, request.count)
-            .map(|last| Cursor { values: vec![CursorValue::Int(last.resource_key)] });
-        Ok(Page { resources: resources.into_iter().map(|(resource, _)| resource).collect(), next_cursor })
+        let rows = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
+        let (resources, next_cursor) = crate::paging::simple_page(rows, request.count, |last| Cursor {
+            values: vec![CursorValue::Int(last.resource_key)],
+        });
+        Ok(Page { resources, next_cursor })
     }
 
     pub async fn append_audit(&self, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
@@ -352,13 +341,4 @@ async fn run_resource_query(
         resources.push((resource, extra));
     }
     Ok(resources)
-}
-
-fn take_page(resources: &mut Vec<(StoredResource, Vec<CursorValue>)>, count: usize) -> Option<StoredResource> {
-    if resources.len() > count {
-        resources.truncate(count);
-        resources.last().map(|(resource, _)| resource.clone())
-    } else {
-        None
-    }
 }

@@ -177,15 +177,15 @@ impl SqliteStore {
                 cursor,
                 request.count + 1,
             );
-            let mut resources = run_resource_query(connection, &builder.sql, &builder.values, 0)?;
-            let next_cursor = take_page(&mut resources, request.count).map(|last| Cursor {
+            let rows = run_resource_query(connection, &builder.sql, &builder.values, 0)?;
+            let (resources, next_cursor) = crate::paging::simple_page(rows, request.count, |last| Cursor {
                 values: vec![
                     CursorValue::Int(last.last_updated.unix_ms),
                     CursorValue::Int(last.resource_key),
                     CursorValue::Int(last.version_id),
                 ],
             });
-            Ok(Page { resources: resources.into_iter().map(|(resource, _)| resource).collect(), next_cursor })
+            Ok(Page { resources, next_cursor })
         })
         .await
     }
@@ -224,10 +224,11 @@ impl SqliteStore {
                 after_key,
                 request.count + 1,
             );
-            let mut resources = run_resource_query(connection, &builder.sql, &builder.values, 0)?;
-            let next_cursor = take_page(&mut resources, request.count)
-                .map(|last| Cursor { values: vec![CursorValue::Int(last.resource_key)] });
-            Ok(Page { resources: resources.into_iter().map(|(resource, _)| resource).collect(), next_cursor })
+            let rows = run_resource_query(connection, &builder.sql, &builder.values, 0)?;
+            let (resources, next_cursor) = crate::paging::simple_page(rows, request.count, |last| Cursor {
+                values: vec![CursorValue::Int(last.resource_key)],
+            });
+            Ok(Page { resources, next_cursor })
         })
         .await
     }
@@ -378,16 +379,6 @@ fn run_resource_query(
     Ok(resources)
 }
 
-/// Cuts the extra row fetched to learn whether another page exists; returns the last row kept when one does.
-fn take_page(resources: &mut Vec<(StoredResource, Vec<CursorValue>)>, count: usize) -> Option<StoredResource> {
-    if resources.len() > count {
-        resources.truncate(count);
-        resources.last().map(|(resource, _)| resource.clone())
-    } else {
-        None
-    }
-}
-
 fn history_cursor(cursor: Option<&Cursor>) -> Result<Option<(i64, i64, i64)>, StoreError> {
     match cursor.map(|cursor| cursor.values.as_slice()) {
         None => Ok(None),
@@ -416,21 +407,9 @@ fn search_blocking(
         return Ok(SearchOutcome { matches: Vec::new(), included: Vec::new(), total, next_cursor: None });
     }
     let compiled = query::compile_search(Dialect::Sqlite, params, request, page.cursor.as_ref(), page.count + 1)?;
-    let mut rows =
+    let rows =
         run_resource_query(connection, &compiled.builder.sql, &compiled.builder.values, compiled.n_sort_columns)?;
-    let has_more = rows.len() > page.count;
-    rows.truncate(page.count);
-    let next_cursor = if has_more {
-        rows.last().map(|(resource, sort_values)| {
-            let mut values = sort_values.clone();
-            values.push(CursorValue::Int(resource.resource_key));
-            Cursor { values }
-        })
-    } else {
-        None
-    };
-    let total = total.or((page.cursor.is_none() && !has_more).then_some(rows.len() as u64));
-    let matches: Vec<StoredResource> = rows.into_iter().map(|(resource, _)| resource).collect();
+    let (matches, next_cursor, total) = crate::paging::search_page(rows, page, total);
     let included = includes_blocking(connection, params, request, &matches)?;
     Ok(SearchOutcome { matches, included, total, next_cursor })
 }
