@@ -2,7 +2,7 @@
 //! page holds, to learn whether another page follows without counting.
 
 use crate::cursor::{Cursor, CursorValue};
-use crate::{PageRequest, StoredResource};
+use crate::{PageRequest, StoreError, StoredResource};
 
 /// Rows as queries return them: the resource, then the sort values after `RESOURCE_COLUMNS`.
 pub type Row = (StoredResource, Vec<CursorValue>);
@@ -41,4 +41,24 @@ pub fn simple_page(
         None
     };
     (rows.into_iter().map(|(resource, _)| resource).collect(), next_cursor)
+}
+
+/// The position a history cursor holds: (last updated, resource key, version) of the last entry returned.
+pub fn history_position(cursor: Option<&Cursor>) -> Result<Option<(i64, i64, i64)>, StoreError> {
+    match cursor.map(|cursor| cursor.values.as_slice()) {
+        None => Ok(None),
+        Some([CursorValue::Int(updated), CursorValue::Int(key), CursorValue::Int(version)]) => {
+            Ok(Some((*updated, *key, *version)))
+        }
+        Some(_) => Err(StoreError::BadCursor),
+    }
+}
+
+/// The position an `$everything` cursor holds: the resource key of the last entry returned.
+pub fn everything_position(cursor: Option<&Cursor>) -> Result<Option<i64>, StoreError> {
+    match cursor.map(|cursor| cursor.values.as_slice()) {
+        None => Ok(None),
+        Some([CursorValue::Int(key)]) => Ok(Some(*key)),
+        Some(_) => Err(StoreError::BadCursor),
+    }
 }

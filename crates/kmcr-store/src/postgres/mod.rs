@@ -102,13 +102,7 @@ impl PostgresStore {
 
     pub async fn history(&self, request: &HistoryRequest) -> Result<Page, StoreError> {
         let client = self.pool.get().await?;
-        let cursor = match request.cursor.as_ref().map(|cursor| cursor.values.as_slice()) {
-            None => None,
-            Some([CursorValue::Int(updated), CursorValue::Int(key), CursorValue::Int(version)]) => {
-                Some((*updated, *key, *version))
-            }
-            Some(_) => return Err(StoreError::BadCursor),
-        };
+        let cursor = crate::paging::history_position(request.cursor.as_ref())?;
         let builder = query::compile_history(
             Dialect::Postgres,
             request.resource_type,
@@ -177,11 +171,7 @@ impl PostgresStore {
         if patient_keys.is_empty() {
             return Ok(Page { resources: Vec::new(), next_cursor: None });
         }
-        let after_key = match request.cursor.as_ref().map(|cursor| cursor.values.as_slice()) {
-            None => None,
-            Some([CursorValue::Int(key)]) => Some(*key),
-            Some(_) => return Err(StoreError::BadCursor),
-        };
+        let after_key = crate::paging::everything_position(request.cursor.as_ref())?;
         let builder = query::compile_everything(
             Dialect::Postgres,
             &patient_keys,

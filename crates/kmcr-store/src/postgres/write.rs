@@ -207,6 +207,7 @@ fn plan_op(
             if !exists {
                 return Ok(outcome);
             }
+            let planned_earlier_in_batch = plan.resources.contains_key(&resource_key);
             let patient_key = plan.resources.get(&resource_key).and_then(|state| state.patient_key);
             plan.versions.push(VersionRow {
                 resource_key,
@@ -219,7 +220,9 @@ fn plan_op(
             plan.resources
                 .insert(resource_key, FinalState { version_id, deleted: true, source: source.clone(), patient_key });
             plan.clear_index_of.push(resource_key);
-            plan.index.retain(|(key, _, _)| *key != resource_key);
+            if planned_earlier_in_batch {
+                plan.index.retain(|(key, _, _)| *key != resource_key);
+            }
             outcome.version_id = version_id;
             outcome.unchanged = false;
         }
@@ -227,6 +230,7 @@ fn plan_op(
             let patient_key = owning_patient_id
                 .map(|patient_id| *keys.get(&(ResourceType::PATIENT, patient_id)).expect("patient keys are resolved"));
             let json = stamp_and_serialise(resource, &op.id, version_id, now);
+            let planned_earlier_in_batch = plan.resources.contains_key(&resource_key);
             plan.versions.push(VersionRow {
                 resource_key,
                 version_id,
@@ -240,7 +244,11 @@ fn plan_op(
             if exists {
                 plan.clear_index_of.push(resource_key);
             }
-            plan.index.retain(|(key, _, _)| *key != resource_key);
+            // Only a resource written twice in one batch has planned rows to drop; scanning for every op would make a
+            // batch cost the square of its size.
+            if planned_earlier_in_batch {
+                plan.index.retain(|(key, _, _)| *key != resource_key);
+            }
             for row in rows {
                 plan.index.push((resource_key, patient_key, row));
             }

@@ -168,7 +168,7 @@ impl SqliteStore {
     pub async fn history(&self, request: &HistoryRequest) -> Result<Page, StoreError> {
         let request = request.clone();
         self.with_reader(move |connection, _| {
-            let cursor = history_cursor(request.cursor.as_ref())?;
+            let cursor = crate::paging::history_position(request.cursor.as_ref())?;
             let builder = query::compile_history(
                 Dialect::Sqlite,
                 request.resource_type,
@@ -211,11 +211,7 @@ impl SqliteStore {
             if patient_keys.is_empty() {
                 return Ok(Page { resources: Vec::new(), next_cursor: None });
             }
-            let after_key = match request.cursor.as_ref().map(|cursor| cursor.values.as_slice()) {
-                None => None,
-                Some([CursorValue::Int(key)]) => Some(*key),
-                Some(_) => return Err(StoreError::BadCursor),
-            };
+            let after_key = crate::paging::everything_position(request.cursor.as_ref())?;
             let builder = query::compile_everything(
                 Dialect::Sqlite,
                 &patient_keys,
@@ -377,16 +373,6 @@ fn run_resource_query(
         resources.push((resource, extra));
     }
     Ok(resources)
-}
-
-fn history_cursor(cursor: Option<&Cursor>) -> Result<Option<(i64, i64, i64)>, StoreError> {
-    match cursor.map(|cursor| cursor.values.as_slice()) {
-        None => Ok(None),
-        Some([CursorValue::Int(updated), CursorValue::Int(key), CursorValue::Int(version)]) => {
-            Ok(Some((*updated, *key, *version)))
-        }
-        Some(_) => Err(StoreError::BadCursor),
-    }
 }
 
 fn search_blocking(

@@ -218,3 +218,30 @@ async fn the_sqlite_write_ahead_log_stays_bounded_under_continuous_writes() {
     // One group's frames may be added past the limit before the writer empties the log.
     assert!(largest_wal_bytes < 4 * max_wal_bytes, "the WAL reached {largest_wal_bytes} bytes");
 }
+
+#[tokio::test]
+async fn a_resource_written_twice_in_one_batch_keeps_only_its_last_index_rows() {
+    for test in stores().await {
+        let store = &test.store;
+        let ops = vec![
+            put(patient("twice", "Smith"), "RWF", Precondition::None),
+            put(patient("twice", "Jones"), "RWF", Precondition::None),
+        ];
+        let outcomes = store.write(ops, None).await.unwrap();
+        assert_eq!(outcomes[1].version_id, 2, "{}", test.name);
+        for (family, n_expected) in [("smith", 0), ("jones", 1)] {
+            let params = vec![("family".to_string(), family.to_string())];
+            let request = kmcr_fhir_search::parse_search(
+                SearchParamRegistry::official_r4(),
+                resource_type("Patient"),
+                &params,
+                false,
+                10,
+            )
+            .unwrap();
+            let page = kmcr_store::PageRequest { count: 10, cursor: None, want_total: false };
+            let found = store.search(&request, &page).await.unwrap();
+            assert_eq!(found.matches.len(), n_expected, "{}: family={family}", test.name);
+        }
+    }
+}
