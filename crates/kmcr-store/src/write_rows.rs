@@ -1,10 +1,11 @@
 //! What a write puts into the tables, worked out without touching the database (shared by both backends).
 
-use kmcr_fhir::{Instant, ResourceId, ResourceType};
+use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
 use kmcr_fhir_search::{IndexEntry, IndexValue};
 use serde_json::{Map, Value};
 
 use crate::query::ParamIds;
+use crate::{Precondition, WriteAction, WriteOp};
 
 /// One search index row, before its reference target (if any) has a key.
 #[derive(Clone, Debug)]
@@ -59,23 +60,104 @@ pub fn index_rows(params: &ParamIds, resource_type: ResourceType, entries: Vec<I
     rows
 }
 
-/// Sets `id`, `meta.versionId` and `meta.lastUpdated` as the store assigns them, and returns the JSON text to store.
-pub fn stamp_and_serialise(mut resource: Value, id: &ResourceId, version_id: i64, last_updated: Instant) -> String {
-    let object = resource.as_object_mut().expect("resources are validated as objects before they reach the store");
-    object.insert("id".into(), Value::String(id.as_str().to_string()));
-    let meta = object.entry("meta").or_insert_with(|| Value::Object(Map::new()));
-    if !meta.is_object() {
-        *meta = Value::Object(Map::new());
+/// A write made ready for the database on the caller's thread, so that the one writer only assigns versions and runs
+/// statements.
+#[derive(Debug)]
+pub struct PreparedOp {
+    pub resource_type: ResourceType,
+    pub id: ResourceId,
+    pub precondition: Precondition,
+    pub writer_ods_code: OdsCode,
+    pub action: PreparedAction,
+}
+
+#[derive(Debug)]
+pub enum PreparedAction {
+    Put { body: BodyTemplate, rows: Vec<IndexRow>, owning_patient_id: Option<String> },
+    Delete,
+}
+
+pub fn prepare(params: &ParamIds, ops: Vec<WriteOp>) -> Vec<PreparedOp> {
+    ops.into_iter()
+        .map(|op| {
+            let action = match op.action {
+                WriteAction::Put { resource, index_entries, owning_patient_id } => PreparedAction::Put {
+                    body: BodyTemplate::new(resource, op.resource_type, &op.id),
+                    rows: index_rows(params, op.resource_type, index_entries),
+                    owning_patient_id,
+                },
+                WriteAction::Delete => PreparedAction::Delete,
+            };
+            PreparedOp {
+                resource_type: op.resource_type,
+                id: op.id,
+                precondition: op.precondition,
+                writer_ods_code: op.writer_ods_code,
+                action,
+            }
+        })
+        .collect()
+}
+
+/// The JSON text of a resource with the two values only the writer knows left out: `meta.versionId` and
+/// `meta.lastUpdated`. Serialised once, ahead of the writer; rendering is two copies.
+///
+/// The text is `resourceType`, `id`, `meta` (versionId and lastUpdated first, then the sender's own meta elements),
+/// then the other elements in the order sent.
+#[derive(Clone, Debug)]
+pub struct BodyTemplate {
+    /// Up to and including the opening quote of the versionId value.
+    head: String,
+    /// From the closing quote of the lastUpdated value to the end.
+    tail: String,
+}
+
+impl BodyTemplate {
+    pub fn new(resource: Value, resource_type: ResourceType, id: &ResourceId) -> BodyTemplate {
+        let Value::Object(mut object) = resource else {
+            unreachable!("resources are validated as objects before they reach the store")
+        };
+        object.shift_remove("resourceType");
+        object.shift_remove("id");
+        let mut meta = match object.shift_remove("meta") {
+            Some(Value::Object(meta)) => meta,
+            _ => Map::new(),
+        };
+        meta.shift_remove("versionId");
+        meta.shift_remove("lastUpdated");
+        let mut head = String::with_capacity(64);
+        head.push_str("{\"resourceType\":");
+        head.push_str(&Value::String(resource_type.as_str().to_string()).to_string());
+        head.push_str(",\"id\":");
+        head.push_str(&Value::String(id.as_str().to_string()).to_string());
+        head.push_str(",\"meta\":{\"versionId\":\"");
+        let mut tail = String::from("\"");
+        push_members(&mut tail, &meta);
+        tail.push('}');
+        push_members(&mut tail, &object);
+        tail.push('}');
+        BodyTemplate { head, tail }
     }
-    let meta = meta.as_object_mut().expect("meta was just made an object");
-    meta.insert("versionId".into(), Value::String(version_id.to_string()));
-    meta.insert("lastUpdated".into(), Value::String(last_updated.to_string()));
-    // resourceType first, as every FHIR server writes it; serde_json keeps insertion order.
-    if let Some(resource_type) = object.shift_remove("resourceType") {
-        let mut ordered = Map::with_capacity(object.len() + 1);
-        ordered.insert("resourceType".into(), resource_type);
-        ordered.extend(std::mem::take(object));
-        *object = ordered;
+
+    /// The JSON text as stored and returned.
+    pub fn render(&self, version_id: i64, last_updated: Instant) -> String {
+        let last_updated = last_updated.to_string();
+        let mut text = String::with_capacity(self.head.len() + self.tail.len() + last_updated.len() + 40);
+        text.push_str(&self.head);
+        text.push_str(&version_id.to_string());
+        text.push_str("\",\"lastUpdated\":\"");
+        text.push_str(&last_updated);
+        text.push_str(&self.tail);
+        text
     }
-    serde_json::to_string(&resource).expect("a JSON value always serialises")
+}
+
+/// `,"key":value` for every member of `object`, in order.
+fn push_members(text: &mut String, object: &Map<String, Value>) {
+    if object.is_empty() {
+        return;
+    }
+    let members = serde_json::to_string(object).expect("a JSON value always serialises");
+    text.push(',');
+    text.push_str(&members[1..members.len() - 1]);
 }

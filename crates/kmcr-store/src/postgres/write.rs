@@ -8,8 +8,8 @@ use kmcr_fhir::{Instant, ResourceType};
 use tokio_postgres::Transaction;
 
 use crate::query::ParamIds;
-use crate::write_rows::{INDEX_TABLES, IndexRow, index_rows, stamp_and_serialise};
-use crate::{Precondition, StoreError, WriteAction, WriteOp, WriteOutcome};
+use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp, prepare};
+use crate::{Precondition, StoreError, WriteOp, WriteOutcome};
 
 /// Serialises appends to the audit chain across every node.
 const AUDIT_LOCK_ID: i64 = 0x4b4d_4352_0002;
@@ -57,24 +57,13 @@ pub async fn write_batch(
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let transaction = client.transaction().await?;
     let now = Instant::now();
-    let prepared: Vec<(WriteOp, Vec<IndexRow>)> = ops
-        .into_iter()
-        .map(|mut op| {
-            let rows = match &mut op.action {
-                WriteAction::Put { index_entries, .. } => {
-                    index_rows(params, op.resource_type, std::mem::take(index_entries))
-                }
-                WriteAction::Delete => Vec::new(),
-            };
-            (op, rows)
-        })
-        .collect();
+    let prepared = prepare(params, ops);
     let mut states = fetch_states(&transaction, &prepared).await?;
     let keys = resolve_keys(&transaction, &prepared).await?;
     let mut plan = Plan::default();
     let mut outcomes = Vec::with_capacity(prepared.len());
-    for (op, rows) in prepared {
-        outcomes.push(plan_op(&keys, &mut states, &mut plan, op, rows, now)?);
+    for op in prepared {
+        outcomes.push(plan_op(&keys, &mut states, &mut plan, op, now)?);
     }
     // Two writers racing for the same version surface here as StoreError::ConcurrentWrite (a 409 to the client).
     execute_plan(&transaction, plan, now).await?;
@@ -87,10 +76,10 @@ pub async fn write_batch(
 
 async fn fetch_states(
     transaction: &Transaction<'_>,
-    prepared: &[(WriteOp, Vec<IndexRow>)],
+    prepared: &[PreparedOp],
 ) -> Result<HashMap<(ResourceType, String), State>, StoreError> {
-    let types: Vec<&str> = prepared.iter().map(|(op, _)| op.resource_type.as_str()).collect();
-    let ids: Vec<&str> = prepared.iter().map(|(op, _)| op.id.as_str()).collect();
+    let types: Vec<&str> = prepared.iter().map(|op| op.resource_type.as_str()).collect();
+    let ids: Vec<&str> = prepared.iter().map(|op| op.id.as_str()).collect();
     let rows = transaction
         .query(
             "SELECT r.resource_type, r.resource_id, r.resource_key, r.version_id, r.deleted, r.source_ods_code FROM \
@@ -113,12 +102,13 @@ async fn fetch_states(
 /// Keys of every resource the batch writes or refers to, creating placeholders for those never seen.
 async fn resolve_keys(
     transaction: &Transaction<'_>,
-    prepared: &[(WriteOp, Vec<IndexRow>)],
+    prepared: &[PreparedOp],
 ) -> Result<HashMap<(ResourceType, String), i64>, StoreError> {
     let mut wanted: Vec<(ResourceType, String)> = Vec::new();
-    for (op, rows) in prepared {
+    for op in prepared {
         wanted.push((op.resource_type, op.id.as_str().to_string()));
-        if let WriteAction::Put { owning_patient_id: Some(patient_id), .. } = &op.action {
+        let PreparedAction::Put { owning_patient_id, rows, .. } = &op.action else { continue };
+        if let Some(patient_id) = owning_patient_id {
             wanted.push((ResourceType::PATIENT, patient_id.clone()));
         }
         for row in rows {
@@ -160,8 +150,7 @@ fn plan_op(
     keys: &HashMap<(ResourceType, String), i64>,
     states: &mut HashMap<(ResourceType, String), State>,
     plan: &mut Plan,
-    op: WriteOp,
-    rows: Vec<IndexRow>,
+    op: PreparedOp,
     now: Instant,
 ) -> Result<WriteOutcome, StoreError> {
     let state_key = (op.resource_type, op.id.as_str().to_string());
@@ -203,7 +192,7 @@ fn plan_op(
         json: None,
     };
     match op.action {
-        WriteAction::Delete => {
+        PreparedAction::Delete => {
             if !exists {
                 return Ok(outcome);
             }
@@ -226,10 +215,10 @@ fn plan_op(
             outcome.version_id = version_id;
             outcome.unchanged = false;
         }
-        WriteAction::Put { resource, owning_patient_id, .. } => {
+        PreparedAction::Put { body, rows, owning_patient_id } => {
             let patient_key = owning_patient_id
                 .map(|patient_id| *keys.get(&(ResourceType::PATIENT, patient_id)).expect("patient keys are resolved"));
-            let json = stamp_and_serialise(resource, &op.id, version_id, now);
+            let json = body.render(version_id, now);
             let planned_earlier_in_batch = plan.resources.contains_key(&resource_key);
             plan.versions.push(VersionRow {
                 resource_key,

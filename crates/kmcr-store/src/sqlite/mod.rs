@@ -67,7 +67,7 @@ impl SqliteStore {
             let mut writer = open_connection(&path, false)?;
             migrate(&mut writer)?;
             let params = register_params(&mut writer)?;
-            let writer = writer::start(writer, params.clone(), path.clone(), max_wal_bytes)?;
+            let writer = writer::start(writer, path.clone(), max_wal_bytes)?;
             Ok(SqliteStore {
                 inner: Arc::new(Inner { path, writer, readers: Mutex::new(Vec::new()), n_read_connections, params }),
             })
@@ -122,6 +122,7 @@ impl SqliteStore {
     }
 
     pub async fn write(&self, ops: Vec<WriteOp>, audit: Option<AuditRecord>) -> Result<Vec<WriteOutcome>, StoreError> {
+        let ops = crate::write_rows::prepare(&self.inner.params, ops);
         self.send_to_writer(|reply| writer::WriteJob::Batch { ops, audit, reply }).await
     }
 

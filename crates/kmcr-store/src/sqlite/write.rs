@@ -6,9 +6,8 @@ use kmcr_audit::{AuditRecord, ChainedAuditEntry, GENESIS_HASH};
 use kmcr_fhir::{Instant, ResourceType};
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::query::ParamIds;
-use crate::write_rows::{INDEX_TABLES, IndexRow, index_rows, stamp_and_serialise};
-use crate::{Precondition, StoreError, WriteAction, WriteOp, WriteOutcome};
+use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp};
+use crate::{Precondition, StoreError, WriteOutcome};
 
 /// Keys looked up or created during one batch.
 type KeyCache = HashMap<(ResourceType, String), i64>;
@@ -23,15 +22,14 @@ struct Current {
 /// Applies one batch inside the caller's transaction (a savepoint of the writer's group commit).
 pub fn write_ops(
     connection: &Connection,
-    params: &ParamIds,
-    ops: Vec<WriteOp>,
+    ops: Vec<PreparedOp>,
     audit: Option<AuditRecord>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let now = Instant::now();
     let mut keys = KeyCache::new();
     let mut outcomes = Vec::with_capacity(ops.len());
     for op in ops {
-        outcomes.push(apply(connection, params, &mut keys, op, now)?);
+        outcomes.push(apply(connection, &mut keys, op, now)?);
     }
     if let Some(audit) = audit {
         append_audit(connection, audit)?;
@@ -41,9 +39,8 @@ pub fn write_ops(
 
 fn apply(
     transaction: &Connection,
-    params: &ParamIds,
     keys: &mut KeyCache,
-    op: WriteOp,
+    op: PreparedOp,
     now: Instant,
 ) -> Result<WriteOutcome, StoreError> {
     let current = current_state(transaction, op.resource_type, op.id.as_str())?;
@@ -71,20 +68,20 @@ fn apply(
     };
     let resource_key = match &current {
         Some(current) => Some(current.resource_key),
-        None if matches!(op.action, WriteAction::Delete) => return Ok(unchanged),
+        None if matches!(op.action, PreparedAction::Delete) => return Ok(unchanged),
         None => None,
     };
     let version_id = existing_version + 1;
     let had_index_rows = exists;
     match op.action {
-        WriteAction::Delete => {
+        PreparedAction::Delete => {
             let Some(resource_key) = resource_key.filter(|_| exists) else { return Ok(unchanged) };
             insert_version(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None, None)?;
             update_resource(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None)?;
             delete_index_rows(transaction, resource_key)?;
             Ok(WriteOutcome { version_id, deleted: true, unchanged: false, ..unchanged })
         }
-        WriteAction::Put { resource, index_entries, owning_patient_id } => {
+        PreparedAction::Put { body, rows, owning_patient_id } => {
             // A Patient belongs to itself: its key is known only once its row exists.
             let owns_itself =
                 op.resource_type == ResourceType::PATIENT && owning_patient_id.as_deref() == Some(op.id.as_str());
@@ -93,7 +90,7 @@ fn apply(
                 Some(patient_id) => Some(resolve_key(transaction, keys, ResourceType::PATIENT, &patient_id)?),
                 None => None,
             };
-            let json = stamp_and_serialise(resource, &op.id, version_id, now);
+            let json = body.render(version_id, now);
             let source = op.writer_ods_code.as_str();
             // A resource never seen gets its row in one insert; one seen before (or referenced) is updated.
             let resource_key = match resource_key {
@@ -116,7 +113,6 @@ fn apply(
             if had_index_rows {
                 delete_index_rows(transaction, resource_key)?;
             }
-            let rows = index_rows(params, op.resource_type, index_entries);
             insert_index_rows(transaction, keys, resource_key, patient_key, rows)?;
             Ok(WriteOutcome {
                 resource_type: op.resource_type,
@@ -132,7 +128,7 @@ fn apply(
     }
 }
 
-fn check_precondition(op: &WriteOp, existing_version: i64, exists: bool) -> Result<(), StoreError> {
+fn check_precondition(op: &PreparedOp, existing_version: i64, exists: bool) -> Result<(), StoreError> {
     match op.precondition {
         Precondition::None => Ok(()),
         Precondition::MustNotExist if existing_version > 0 => {

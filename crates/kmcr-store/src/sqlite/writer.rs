@@ -16,8 +16,8 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::write;
-use crate::query::ParamIds;
-use crate::{StoreError, WriteOp, WriteOutcome};
+use crate::write_rows::PreparedOp;
+use crate::{StoreError, WriteOutcome};
 
 /// Jobs committed together at most; the queue holds at most this many waiting.
 const MAX_JOBS_PER_COMMIT: usize = 64;
@@ -25,7 +25,7 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 
 pub enum WriteJob {
     Batch {
-        ops: Vec<WriteOp>,
+        ops: Vec<PreparedOp>,
         audit: Option<AuditRecord>,
         reply: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
     },
@@ -39,12 +39,7 @@ pub enum WriteJob {
 ///
 /// Past `max_wal_bytes` the writer truncates the WAL itself: under a steady stream of writes a passive checkpoint never
 /// catches up with the end of the WAL, so without this the WAL would grow without bound.
-pub fn start(
-    connection: Connection,
-    params: ParamIds,
-    path: PathBuf,
-    max_wal_bytes: u64,
-) -> Result<SyncSender<WriteJob>, StoreError> {
+pub fn start(connection: Connection, path: PathBuf, max_wal_bytes: u64) -> Result<SyncSender<WriteJob>, StoreError> {
     connection.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
     let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_JOBS_PER_COMMIT);
     let stopped = Arc::new(AtomicBool::new(false));
@@ -54,7 +49,7 @@ pub fn start(
     std::thread::Builder::new()
         .name("kmcr-sqlite-writer".into())
         .spawn(move || {
-            writer_loop(connection, params, receiver, path_for_writer, max_wal_bytes);
+            writer_loop(connection, receiver, path_for_writer, max_wal_bytes);
             writer_stopped.store(true, Ordering::SeqCst);
         })
         .map_err(|error| StoreError::Unavailable(format!("cannot start the writer: {error}")))?;
@@ -73,13 +68,7 @@ pub fn start(
     Ok(sender)
 }
 
-fn writer_loop(
-    mut connection: Connection,
-    params: ParamIds,
-    receiver: Receiver<WriteJob>,
-    path: PathBuf,
-    max_wal_bytes: u64,
-) {
+fn writer_loop(mut connection: Connection, receiver: Receiver<WriteJob>, path: PathBuf, max_wal_bytes: u64) {
     let mut wal_path = path.into_os_string();
     wal_path.push("-wal");
     let wal_path = PathBuf::from(wal_path);
@@ -91,7 +80,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        commit_group(&mut connection, &params, jobs);
+        commit_group(&mut connection, jobs);
         let wal_bytes = std::fs::metadata(&wal_path).map_or(0, |metadata| metadata.len());
         if wal_bytes > max_wal_bytes {
             // Most frames are already copied by the background checkpointer; this copies the rest and empties the WAL.
@@ -107,7 +96,7 @@ enum Done {
     Audit(oneshot::Sender<Result<ChainedAuditEntry, StoreError>>, Result<ChainedAuditEntry, StoreError>),
 }
 
-fn commit_group(connection: &mut Connection, params: &ParamIds, jobs: Vec<WriteJob>) {
+fn commit_group(connection: &mut Connection, jobs: Vec<WriteJob>) {
     if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
         let error = StoreError::from(error);
         for job in jobs {
@@ -117,7 +106,7 @@ fn commit_group(connection: &mut Connection, params: &ParamIds, jobs: Vec<WriteJ
     }
     let mut done = Vec::with_capacity(jobs.len());
     for job in jobs {
-        done.push(run_in_savepoint(connection, params, job));
+        done.push(run_in_savepoint(connection, job));
     }
     match connection.execute_batch("COMMIT") {
         Ok(()) => {
@@ -142,7 +131,7 @@ fn commit_group(connection: &mut Connection, params: &ParamIds, jobs: Vec<WriteJ
 }
 
 /// Runs one job; a failed job is rolled back to its savepoint and leaves the others untouched.
-fn run_in_savepoint(connection: &Connection, params: &ParamIds, job: WriteJob) -> Done {
+fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
     if let Err(error) = connection.execute_batch("SAVEPOINT job") {
         let error = StoreError::from(error);
         return match job {
@@ -152,7 +141,7 @@ fn run_in_savepoint(connection: &Connection, params: &ParamIds, job: WriteJob) -
     }
     let (done, failed) = match job {
         WriteJob::Batch { ops, audit, reply } => {
-            let result = write::write_ops(connection, params, ops, audit);
+            let result = write::write_ops(connection, ops, audit);
             let failed = result.is_err();
             (Done::Batch(reply, result), failed)
         }

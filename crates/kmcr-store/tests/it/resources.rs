@@ -67,6 +67,34 @@ async fn every_version_is_kept_and_read_back() {
 }
 
 #[tokio::test]
+async fn the_store_sets_version_and_time_and_keeps_everything_else_sent() {
+    for test in stores().await {
+        let mut sent = patient("p-meta", "Smith");
+        sent["meta"] = json!({
+            "versionId": "99",
+            "lastUpdated": "2001-01-01T00:00:00Z",
+            "profile": ["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"],
+            "security": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R" }],
+        });
+        sent["gender"] = json!("female");
+        let written = test.store.write(vec![put(sent.clone(), "RWF", Precondition::None)], None).await.unwrap();
+        let stored = test.store.read(resource_type("Patient"), &id("p-meta")).await.unwrap().unwrap();
+        assert_eq!(written[0].json, stored.json, "{}: the write answers with what is stored", test.name);
+        let mut body: Value = serde_json::from_str(stored.json.as_deref().unwrap()).unwrap();
+        assert_eq!(body["meta"]["versionId"], "1", "{}", test.name);
+        assert_eq!(body["meta"]["lastUpdated"], stored.last_updated.to_string(), "{}", test.name);
+        for element in ["meta", "id"] {
+            body.as_object_mut().unwrap().remove(element);
+            sent.as_object_mut().unwrap().remove(element);
+        }
+        assert_eq!(body, sent, "{}: every other element is kept as sent", test.name);
+        let meta_sent = &serde_json::from_str::<Value>(stored.json.as_deref().unwrap()).unwrap()["meta"];
+        assert_eq!(meta_sent["profile"][0], "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient");
+        assert_eq!(meta_sent["security"][0]["code"], "R", "{}", test.name);
+    }
+}
+
+#[tokio::test]
 async fn deletion_is_a_version_and_history_survives_it() {
     for test in stores().await {
         let store = &test.store;
