@@ -45,78 +45,86 @@ CREATE TABLE search_param (
 );
 
 -- Search index rows of the current version of each resource. patient_key is the patient the resource belongs to
--- (its own key for a Patient), kept on every row so that tables can be partitioned by it.
+-- (its own key for a Patient), kept on every row so that tables can be partitioned by it. Rows are clustered by
+-- resource (on SQLite WITHOUT ROWID: one b-tree fewer per table to write); ordinal tells a resource's rows apart.
 CREATE TABLE idx_token (
     resource_key {bigint} NOT NULL,
     param_id {bigint} NOT NULL,
+    ordinal {bigint} NOT NULL,
     system {ctext},
     code {ctext},
     display_text TEXT,
-    patient_key {bigint}
-);
+    patient_key {bigint},
+    PRIMARY KEY (resource_key, param_id, ordinal)
+) {without_rowid};
 CREATE INDEX idx_token_by_code ON idx_token (param_id, code, system);
-CREATE INDEX idx_token_by_resource ON idx_token (resource_key, param_id);
 
 CREATE TABLE idx_string (
     resource_key {bigint} NOT NULL,
     param_id {bigint} NOT NULL,
+    ordinal {bigint} NOT NULL,
     normalized {ctext} NOT NULL,
     exact {ctext} NOT NULL,
-    patient_key {bigint}
-);
+    patient_key {bigint},
+    PRIMARY KEY (resource_key, param_id, ordinal)
+) {without_rowid};
 CREATE INDEX idx_string_by_value ON idx_string (param_id, normalized);
-CREATE INDEX idx_string_by_resource ON idx_string (resource_key, param_id);
 
 CREATE TABLE idx_date (
     resource_key {bigint} NOT NULL,
     param_id {bigint} NOT NULL,
+    ordinal {bigint} NOT NULL,
     low_ms {bigint} NOT NULL,
     high_ms {bigint} NOT NULL,
-    patient_key {bigint}
-);
+    patient_key {bigint},
+    PRIMARY KEY (resource_key, param_id, ordinal)
+) {without_rowid};
 CREATE INDEX idx_date_by_low ON idx_date (param_id, low_ms);
-CREATE INDEX idx_date_by_resource ON idx_date (resource_key, param_id);
 
 CREATE TABLE idx_reference (
     resource_key {bigint} NOT NULL,
     param_id {bigint} NOT NULL,
+    ordinal {bigint} NOT NULL,
     target_key {bigint},
     url {ctext},
-    patient_key {bigint}
-);
+    patient_key {bigint},
+    PRIMARY KEY (resource_key, param_id, ordinal)
+) {without_rowid};
 CREATE INDEX idx_reference_by_target ON idx_reference (param_id, target_key) WHERE target_key IS NOT NULL;
 CREATE INDEX idx_reference_by_url ON idx_reference (param_id, url) WHERE url IS NOT NULL;
-CREATE INDEX idx_reference_by_resource ON idx_reference (resource_key, param_id);
 CREATE INDEX idx_reference_by_patient ON idx_reference (patient_key, target_key) WHERE patient_key IS NOT NULL;
 
 CREATE TABLE idx_quantity (
     resource_key {bigint} NOT NULL,
     param_id {bigint} NOT NULL,
+    ordinal {bigint} NOT NULL,
     value {real} NOT NULL,
     system {ctext},
     code {ctext},
-    patient_key {bigint}
-);
+    patient_key {bigint},
+    PRIMARY KEY (resource_key, param_id, ordinal)
+) {without_rowid};
 CREATE INDEX idx_quantity_by_value ON idx_quantity (param_id, value);
-CREATE INDEX idx_quantity_by_resource ON idx_quantity (resource_key, param_id);
 
 CREATE TABLE idx_number (
     resource_key {bigint} NOT NULL,
     param_id {bigint} NOT NULL,
+    ordinal {bigint} NOT NULL,
     value {real} NOT NULL,
-    patient_key {bigint}
-);
+    patient_key {bigint},
+    PRIMARY KEY (resource_key, param_id, ordinal)
+) {without_rowid};
 CREATE INDEX idx_number_by_value ON idx_number (param_id, value);
-CREATE INDEX idx_number_by_resource ON idx_number (resource_key, param_id);
 
 CREATE TABLE idx_uri (
     resource_key {bigint} NOT NULL,
     param_id {bigint} NOT NULL,
+    ordinal {bigint} NOT NULL,
     uri {ctext} NOT NULL,
-    patient_key {bigint}
-);
+    patient_key {bigint},
+    PRIMARY KEY (resource_key, param_id, ordinal)
+) {without_rowid};
 CREATE INDEX idx_uri_by_value ON idx_uri (param_id, uri);
-CREATE INDEX idx_uri_by_resource ON idx_uri (resource_key, param_id);
 
 -- The audit chain: append-only; each entry carries the hash of the one before.
 CREATE TABLE audit_entry (
@@ -128,12 +136,23 @@ CREATE TABLE audit_entry (
 );
 "#;
 
+/// How one backend spells the placeholders of the migrations.
+pub struct Spelling {
+    pub key: &'static str,
+    pub bigint: &'static str,
+    pub real: &'static str,
+    pub boolean: &'static str,
+    pub ctext: &'static str,
+    pub without_rowid: &'static str,
+}
+
 /// Spells the placeholder types of a migration for one backend.
-pub fn render(statements: &str, key: &str, bigint: &str, real: &str, boolean: &str, ctext: &str) -> String {
+pub fn render(statements: &str, spelling: &Spelling) -> String {
     statements
-        .replace("{ctext}", ctext)
-        .replace("{key}", key)
-        .replace("{bigint}", bigint)
-        .replace("{real}", real)
-        .replace("{bool}", boolean)
+        .replace("{without_rowid}", spelling.without_rowid)
+        .replace("{ctext}", spelling.ctext)
+        .replace("{key}", spelling.key)
+        .replace("{bigint}", spelling.bigint)
+        .replace("{real}", spelling.real)
+        .replace("{bool}", spelling.boolean)
 }

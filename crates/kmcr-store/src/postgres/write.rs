@@ -55,11 +55,12 @@ pub async fn write_batch(
     ops: Vec<WriteOp>,
     audit: Option<AuditRecord>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    let transaction = client.transaction().await?;
-    let now = Instant::now();
     let prepared = prepare(params, ops);
+    let transaction = client.transaction().await?;
     let mut states = fetch_states(&transaction, &prepared).await?;
     let keys = resolve_keys(&transaction, &prepared).await?;
+    // The time is taken once the rows are locked, so a version is never stamped earlier than the one before it.
+    let now = Instant::now();
     let mut plan = Plan::default();
     let mut outcomes = Vec::with_capacity(prepared.len());
     for op in prepared {
@@ -306,14 +307,16 @@ async fn insert_index_rows(
     transaction: &Transaction<'_>,
     rows: Vec<(i64, Option<i64>, IndexRow)>,
 ) -> Result<(), StoreError> {
-    let mut tokens = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut strings = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut dates = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut references = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut quantities = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut numbers = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut uris = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (key, patient_key, row) in rows {
+    // The last column of each is the row's ordinal: its place in the batch, unique for each resource.
+    let mut tokens = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut strings = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut dates = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut references = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut quantities = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut numbers = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut uris = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (ordinal, (key, patient_key, row)) in rows.into_iter().enumerate() {
+        let ordinal = ordinal as i64;
         match row {
             IndexRow::Token { param_id, system, code, display_text } => {
                 tokens.0.push(key);
@@ -322,6 +325,7 @@ async fn insert_index_rows(
                 tokens.3.push(code);
                 tokens.4.push(display_text);
                 tokens.5.push(patient_key);
+                tokens.6.push(ordinal);
             }
             IndexRow::String { param_id, normalized, exact } => {
                 strings.0.push(key);
@@ -329,6 +333,7 @@ async fn insert_index_rows(
                 strings.2.push(normalized);
                 strings.3.push(exact);
                 strings.4.push(patient_key);
+                strings.5.push(ordinal);
             }
             IndexRow::Date { param_id, low_ms, high_ms } => {
                 dates.0.push(key);
@@ -336,6 +341,7 @@ async fn insert_index_rows(
                 dates.2.push(low_ms);
                 dates.3.push(high_ms);
                 dates.4.push(patient_key);
+                dates.5.push(ordinal);
             }
             IndexRow::Reference { param_id, target, url } => {
                 references.0.push(key);
@@ -344,6 +350,7 @@ async fn insert_index_rows(
                 references.3.push(target.map(|(_, target_id)| target_id));
                 references.4.push(url);
                 references.5.push(patient_key);
+                references.6.push(ordinal);
             }
             IndexRow::Quantity { param_id, value, system, code } => {
                 quantities.0.push(key);
@@ -352,45 +359,49 @@ async fn insert_index_rows(
                 quantities.3.push(system);
                 quantities.4.push(code);
                 quantities.5.push(patient_key);
+                quantities.6.push(ordinal);
             }
             IndexRow::Number { param_id, value } => {
                 numbers.0.push(key);
                 numbers.1.push(param_id);
                 numbers.2.push(value);
                 numbers.3.push(patient_key);
+                numbers.4.push(ordinal);
             }
             IndexRow::Uri { param_id, uri } => {
                 uris.0.push(key);
                 uris.1.push(param_id);
                 uris.2.push(uri);
                 uris.3.push(patient_key);
+                uris.4.push(ordinal);
             }
         }
     }
     if !tokens.0.is_empty() {
         transaction
             .execute(
-                "INSERT INTO idx_token (resource_key, param_id, system, code, display_text, patient_key) SELECT * FROM \
-                 unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])",
-                &[&tokens.0, &tokens.1, &tokens.2, &tokens.3, &tokens.4, &tokens.5],
+                "INSERT INTO idx_token (resource_key, param_id, system, code, display_text, patient_key, ordinal) SELECT \
+                 * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], \
+                 $7::bigint[])",
+                &[&tokens.0, &tokens.1, &tokens.2, &tokens.3, &tokens.4, &tokens.5, &tokens.6],
             )
             .await?;
     }
     if !strings.0.is_empty() {
         transaction
             .execute(
-                "INSERT INTO idx_string (resource_key, param_id, normalized, exact, patient_key) SELECT * FROM \
-                 unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])",
-                &[&strings.0, &strings.1, &strings.2, &strings.3, &strings.4],
+                "INSERT INTO idx_string (resource_key, param_id, normalized, exact, patient_key, ordinal) SELECT * FROM \
+                 unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])",
+                &[&strings.0, &strings.1, &strings.2, &strings.3, &strings.4, &strings.5],
             )
             .await?;
     }
     if !dates.0.is_empty() {
         transaction
             .execute(
-                "INSERT INTO idx_date (resource_key, param_id, low_ms, high_ms, patient_key) SELECT * FROM \
-                 unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])",
-                &[&dates.0, &dates.1, &dates.2, &dates.3, &dates.4],
+                "INSERT INTO idx_date (resource_key, param_id, low_ms, high_ms, patient_key, ordinal) SELECT * FROM \
+                 unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])",
+                &[&dates.0, &dates.1, &dates.2, &dates.3, &dates.4, &dates.5],
             )
             .await?;
     }
@@ -398,38 +409,55 @@ async fn insert_index_rows(
         // Targets were given keys by resolve_keys; the join turns (type, id) into that key.
         transaction
             .execute(
-                "INSERT INTO idx_reference (resource_key, param_id, target_key, url, patient_key) SELECT u.k, u.p, \
-                 t.resource_key, u.url, u.pk FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
-                 $5::text[], $6::bigint[]) AS u(k, p, tt, ti, url, pk) LEFT JOIN resource t ON t.resource_type = \
-                 u.tt AND t.resource_id = u.ti",
-                &[&references.0, &references.1, &references.2, &references.3, &references.4, &references.5],
+                "INSERT INTO idx_reference (resource_key, param_id, target_key, url, patient_key, ordinal) SELECT u.k, \
+                 u.p, t.resource_key, u.url, u.pk, u.o FROM unnest($1::bigint[], $2::bigint[], $3::text[], \
+                 $4::text[], $5::text[], $6::bigint[], $7::bigint[]) AS u(k, p, tt, ti, url, pk, o) LEFT JOIN \
+                 resource t ON t.resource_type = u.tt AND t.resource_id = u.ti",
+                &[
+                    &references.0,
+                    &references.1,
+                    &references.2,
+                    &references.3,
+                    &references.4,
+                    &references.5,
+                    &references.6,
+                ],
             )
             .await?;
     }
     if !quantities.0.is_empty() {
         transaction
             .execute(
-                "INSERT INTO idx_quantity (resource_key, param_id, value, system, code, patient_key) SELECT * FROM \
-                 unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::text[], $6::bigint[])",
-                &[&quantities.0, &quantities.1, &quantities.2, &quantities.3, &quantities.4, &quantities.5],
+                "INSERT INTO idx_quantity (resource_key, param_id, value, system, code, patient_key, ordinal) SELECT * \
+                 FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::text[], $6::bigint[], \
+                 $7::bigint[])",
+                &[
+                    &quantities.0,
+                    &quantities.1,
+                    &quantities.2,
+                    &quantities.3,
+                    &quantities.4,
+                    &quantities.5,
+                    &quantities.6,
+                ],
             )
             .await?;
     }
     if !numbers.0.is_empty() {
         transaction
             .execute(
-                "INSERT INTO idx_number (resource_key, param_id, value, patient_key) SELECT * FROM unnest($1::bigint[], \
-                 $2::bigint[], $3::float8[], $4::bigint[])",
-                &[&numbers.0, &numbers.1, &numbers.2, &numbers.3],
+                "INSERT INTO idx_number (resource_key, param_id, value, patient_key, ordinal) SELECT * FROM \
+                 unnest($1::bigint[], $2::bigint[], $3::float8[], $4::bigint[], $5::bigint[])",
+                &[&numbers.0, &numbers.1, &numbers.2, &numbers.3, &numbers.4],
             )
             .await?;
     }
     if !uris.0.is_empty() {
         transaction
             .execute(
-                "INSERT INTO idx_uri (resource_key, param_id, uri, patient_key) SELECT * FROM unnest($1::bigint[], \
-                 $2::bigint[], $3::text[], $4::bigint[])",
-                &[&uris.0, &uris.1, &uris.2, &uris.3],
+                "INSERT INTO idx_uri (resource_key, param_id, uri, patient_key, ordinal) SELECT * FROM \
+                 unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])",
+                &[&uris.0, &uris.1, &uris.2, &uris.3, &uris.4],
             )
             .await?;
     }

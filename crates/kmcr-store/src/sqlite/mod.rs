@@ -275,11 +275,14 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         let transaction = connection.transaction()?;
         transaction.execute_batch(&schema::render(
             statements,
-            "INTEGER PRIMARY KEY",
-            "INTEGER",
-            "REAL",
-            "INTEGER",
-            "TEXT",
+            &schema::Spelling {
+                key: "INTEGER PRIMARY KEY",
+                bigint: "INTEGER",
+                real: "REAL",
+                boolean: "INTEGER",
+                ctext: "TEXT",
+                without_rowid: "WITHOUT ROWID",
+            },
         ))?;
         transaction.execute(
             "INSERT INTO schema_migration (version, applied_ms) VALUES (?1, ?2)",

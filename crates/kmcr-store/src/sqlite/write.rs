@@ -267,26 +267,27 @@ fn insert_index_rows(
     patient_key: Option<i64>,
     rows: Vec<IndexRow>,
 ) -> Result<(), StoreError> {
-    for row in rows {
+    for (ordinal, row) in rows.into_iter().enumerate() {
+        let ordinal = ordinal as i64;
         match row {
             IndexRow::Token { param_id, system, code, display_text } => transaction
                 .prepare_cached(
-                    "INSERT INTO idx_token (resource_key, param_id, system, code, display_text, patient_key) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO idx_token (resource_key, param_id, ordinal, system, code, display_text, patient_key) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
-                .execute((resource_key, param_id, system, code, display_text, patient_key))?,
+                .execute((resource_key, param_id, ordinal, system, code, display_text, patient_key))?,
             IndexRow::String { param_id, normalized, exact } => transaction
                 .prepare_cached(
-                    "INSERT INTO idx_string (resource_key, param_id, normalized, exact, patient_key) VALUES \
-                     (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO idx_string (resource_key, param_id, ordinal, normalized, exact, patient_key) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute((resource_key, param_id, normalized, exact, patient_key))?,
+                .execute((resource_key, param_id, ordinal, normalized, exact, patient_key))?,
             IndexRow::Date { param_id, low_ms, high_ms } => transaction
                 .prepare_cached(
-                    "INSERT INTO idx_date (resource_key, param_id, low_ms, high_ms, patient_key) VALUES \
-                     (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO idx_date (resource_key, param_id, ordinal, low_ms, high_ms, patient_key) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute((resource_key, param_id, low_ms, high_ms, patient_key))?,
+                .execute((resource_key, param_id, ordinal, low_ms, high_ms, patient_key))?,
             IndexRow::Reference { param_id, target, url } => {
                 let target_key = match target {
                     Some((target_type, target_id)) => Some(resolve_key(transaction, keys, target_type, &target_id)?),
@@ -294,27 +295,27 @@ fn insert_index_rows(
                 };
                 transaction
                     .prepare_cached(
-                        "INSERT INTO idx_reference (resource_key, param_id, target_key, url, patient_key) VALUES \
-                         (?1, ?2, ?3, ?4, ?5)",
+                        "INSERT INTO idx_reference (resource_key, param_id, ordinal, target_key, url, patient_key) VALUES \
+                         (?1, ?2, ?3, ?4, ?5, ?6)",
                     )?
-                    .execute((resource_key, param_id, target_key, url, patient_key))?
+                    .execute((resource_key, param_id, ordinal, target_key, url, patient_key))?
             }
             IndexRow::Quantity { param_id, value, system, code } => transaction
                 .prepare_cached(
-                    "INSERT INTO idx_quantity (resource_key, param_id, value, system, code, patient_key) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO idx_quantity (resource_key, param_id, ordinal, value, system, code, patient_key) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
-                .execute((resource_key, param_id, value, system, code, patient_key))?,
+                .execute((resource_key, param_id, ordinal, value, system, code, patient_key))?,
             IndexRow::Number { param_id, value } => transaction
                 .prepare_cached(
-                    "INSERT INTO idx_number (resource_key, param_id, value, patient_key) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO idx_number (resource_key, param_id, ordinal, value, patient_key) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
-                .execute((resource_key, param_id, value, patient_key))?,
+                .execute((resource_key, param_id, ordinal, value, patient_key))?,
             IndexRow::Uri { param_id, uri } => transaction
                 .prepare_cached(
-                    "INSERT INTO idx_uri (resource_key, param_id, uri, patient_key) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO idx_uri (resource_key, param_id, ordinal, uri, patient_key) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
-                .execute((resource_key, param_id, uri, patient_key))?,
+                .execute((resource_key, param_id, ordinal, uri, patient_key))?,
         };
     }
     Ok(())
