@@ -419,7 +419,7 @@ fn audit_record(
 
 /// A fresh server-assigned id (UUID v4 form).
 pub fn new_resource_id() -> ResourceId {
-    let mut bytes = [0u8; 16];
+    let mut bytes = [0u8; 10];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    ResourceId::new_random(bytes)
+    ResourceId::new_time_ordered(kmcr_fhir::Instant::now().unix_ms.max(0) as u64, bytes)
 }

@@ -1,0 +1,25 @@
+//! Readers for record-linkage sets that someone else wrote, each record with the truth of who it is, so that linking
+//! can be judged on data no one here chose. FEBRL CSV (`rec-12-org`, `rec-12-dup-0`: the number is the person) and
+//! Splink's person sets (`cluster` is the person).
+
+mod csv;
+mod febrl;
+
+pub use febrl::read_febrl;
+
+use kmcr_mpi::Demographics;
+
+/// Records and, for each, the id of the true person.
+#[derive(Clone, Debug, Default)]
+pub struct LabelledRecords {
+    pub records: Vec<Demographics>,
+    pub truth: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkageSetError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path} line {line}: {message}")]
+    Format { path: String, line: usize, message: String },
+}

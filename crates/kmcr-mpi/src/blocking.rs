@@ -1,0 +1,69 @@
+//! Blocking: only records that share a key under at least one rule are compared, so the work grows with the number
+//! of records, not with its square. The rules are ordered; a pair is produced once, by the first rule it shares.
+//! Each rule tolerates the errors the others cannot: a typo in the surname, a wrong birth date, swapped names, a move.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use crate::record::PreparedRecord;
+
+pub const N_RULES: usize = 6;
+
+/// The rules' names, in order, for reports.
+pub const RULE_NAMES: [&str; N_RULES] = [
+    "identifier",
+    "birth date",
+    "forename and surname sounds (either order)",
+    "surname sound and postcode",
+    "forename sound, birth year and postcode district",
+    "phone",
+];
+
+/// The fields each rule requires to agree (or nearly), by index in `FIELDS`: training leaves them out.
+pub const RULE_FIELDS: [&[usize]; N_RULES] = [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8]];
+
+/// A block larger than this is skipped: a key that many records share says too little to be worth the pairs.
+pub const MAX_BLOCK_SIZE: usize = 2_000;
+
+/// The record's key under each rule, `None` where it lacks the values a rule needs.
+pub type BlockingKeys = [Option<u64>; N_RULES];
+
+pub fn blocking_keys(record: &PreparedRecord) -> BlockingKeys {
+    let names_in_either_order = match (record.forename_soundex, record.surname_soundex) {
+        (Some(forename), Some(surname)) => Some(key(2, &(forename.min(surname), forename.max(surname)))),
+        _ => None,
+    };
+    let district = record.postcode.as_deref().and_then(crate::normalise::postcode_district);
+    [
+        record.identifier.as_deref().map(|identifier| key(0, &identifier)),
+        record.birth_date.map(|date| key(1, &date)),
+        names_in_either_order,
+        match (record.surname_soundex, record.postcode.as_deref()) {
+            (Some(surname), Some(postcode)) => Some(key(3, &(surname, postcode))),
+            _ => None,
+        },
+        match (record.forename_soundex, record.birth_date, district) {
+            (Some(forename), Some(date), Some(district)) => Some(key(4, &(forename, date.year, district))),
+            _ => None,
+        },
+        record.phones.first().map(|phone| key(5, &phone)),
+    ]
+}
+
+fn key(rule_idx: u8, value: &impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    rule_idx.hash(&mut hasher);
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The rules under which two records share a key, as bits (rule 0 is bit 0).
+pub fn shared_rules(first: &BlockingKeys, second: &BlockingKeys) -> u32 {
+    (0..N_RULES)
+        .filter(|&rule_idx| first[rule_idx].is_some() && first[rule_idx] == second[rule_idx])
+        .fold(0, |bits, rule_idx| bits | 1 << rule_idx)
+}
+
+/// True when an earlier rule than `rule_idx` already pairs these two records.
+pub fn paired_by_earlier_rule(first: &BlockingKeys, second: &BlockingKeys, rule_idx: usize) -> bool {
+    (0..rule_idx).any(|earlier| first[earlier].is_some() && first[earlier] == second[earlier])
+}

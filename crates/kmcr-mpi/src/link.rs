@@ -1,0 +1,194 @@
+//! Linking a whole set of records from scratch: prepare, block, compare, train the model on these very pairs, score,
+//! decide, and cluster the links into persons, never joining two different valid NHS numbers.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::blocking::{
+    BlockingKeys, MAX_BLOCK_SIZE, N_RULES, RULE_FIELDS, blocking_keys, paired_by_earlier_rule, shared_rules,
+};
+use crate::compare::{Comparison, compare};
+use crate::decide::{PairDecision, Thresholds, decide};
+use crate::model::{Model, TermFrequencies};
+use crate::record::{Demographics, PreparedRecord};
+use crate::train::{estimate_model, estimate_u};
+
+#[derive(Clone, Debug)]
+pub struct LinkSettings {
+    pub thresholds: Thresholds,
+    /// Random pairs compared to estimate u.
+    pub n_u_samples: usize,
+    pub seed: u64,
+    /// Threads for preparing and comparing (the machine's cores).
+    pub n_threads: usize,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        LinkSettings {
+            thresholds: Thresholds::default(),
+            n_u_samples: 1_000_000,
+            seed: 0x4b4d_4352,
+            n_threads: std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LinkOutcome {
+    /// For each record, in input order, the index of the person it was linked to (persons numbered from 0).
+    pub person_of_record: Vec<u32>,
+    pub n_persons: usize,
+    pub n_pairs_compared: usize,
+    pub n_pairs_linked: usize,
+    pub n_pairs_for_review: usize,
+    /// Links refused because the two records hold different valid NHS numbers.
+    pub n_pairs_apart_on_nhs_number: usize,
+    /// Links not made because joining would have put two different valid NHS numbers in one person.
+    pub n_links_refused_in_clustering: usize,
+    pub model: Model,
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
+pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcome {
+    let mut timings = Vec::new();
+    let mut stage = Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
+        timings.push((name, stage.elapsed()));
+        stage = Instant::now();
+    };
+
+    let prepared: Vec<PreparedRecord> = in_parallel(records, settings.n_threads, PreparedRecord::new);
+    let keys: Vec<BlockingKeys> = in_parallel(&prepared, settings.n_threads, blocking_keys);
+    let frequencies = TermFrequencies::new(&prepared);
+    lap("prepare", &mut timings);
+
+    let pairs = candidate_pairs(&keys);
+    lap("block", &mut timings);
+
+    let comparisons: Vec<Comparison> = in_parallel(&pairs, settings.n_threads, |&(first, second)| {
+        compare(&prepared[first as usize], &prepared[second as usize])
+    });
+    lap("compare", &mut timings);
+
+    let u = estimate_u(&prepared, settings.n_u_samples, settings.seed);
+    let rules_shared: Vec<u32> =
+        pairs.iter().map(|&(first, second)| shared_rules(&keys[first as usize], &keys[second as usize])).collect();
+    let model = estimate_model(&comparisons, &rules_shared, &RULE_FIELDS, u, prepared.len());
+    lap("train", &mut timings);
+
+    let mut links = Vec::new();
+    let (mut n_pairs_for_review, mut n_pairs_apart_on_nhs_number) = (0, 0);
+    for (&(first_idx, second_idx), comparison) in pairs.iter().zip(&comparisons) {
+        let (first, second) = (&prepared[first_idx as usize], &prepared[second_idx as usize]);
+        let score = model.score(comparison, Some((first, second)), Some(&frequencies));
+        match decide(first, second, comparison, &score, &settings.thresholds) {
+            decision if decision.links() => {
+                let certain = decision == PairDecision::LinkOnVerifiedNhsNumber;
+                let weight = if certain { f64::INFINITY } else { score.match_weight };
+                links.push((weight, first_idx, second_idx));
+            }
+            PairDecision::Review => n_pairs_for_review += 1,
+            PairDecision::ApartOnNhsNumber => n_pairs_apart_on_nhs_number += 1,
+            _ => {}
+        }
+    }
+    lap("score", &mut timings);
+
+    let n_pairs_linked = links.len();
+    let (person_of_record, n_persons, n_links_refused_in_clustering) = cluster(&prepared, links);
+    lap("cluster", &mut timings);
+
+    LinkOutcome {
+        person_of_record,
+        n_persons,
+        n_pairs_compared: pairs.len(),
+        n_pairs_linked,
+        n_pairs_for_review,
+        n_pairs_apart_on_nhs_number,
+        n_links_refused_in_clustering,
+        model,
+        timings,
+    }
+}
+
+/// Every pair of records sharing a key under some rule, each pair once (by the first rule it shares).
+fn candidate_pairs(keys: &[BlockingKeys]) -> Vec<(u32, u32)> {
+    let mut pairs = Vec::new();
+    for rule_idx in 0..N_RULES {
+        let mut blocks: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (record_idx, record_keys) in keys.iter().enumerate() {
+            if let Some(key) = record_keys[rule_idx] {
+                blocks.entry(key).or_default().push(record_idx as u32);
+            }
+        }
+        for members in blocks.values() {
+            if members.len() < 2 || members.len() > MAX_BLOCK_SIZE {
+                continue;
+            }
+            for (position, &first) in members.iter().enumerate() {
+                for &second in &members[position + 1..] {
+                    if !paired_by_earlier_rule(&keys[first as usize], &keys[second as usize], rule_idx) {
+                        pairs.push((first, second));
+                    }
+                }
+            }
+        }
+    }
+    pairs
+}
+
+/// Joins linked records into persons, strongest links first. A join that would put two different valid NHS numbers
+/// into one person is refused. Returns the person of each record, the number of persons and the refusals.
+fn cluster(prepared: &[PreparedRecord], mut links: Vec<(f64, u32, u32)>) -> (Vec<u32>, usize, usize) {
+    links.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut parent: Vec<u32> = (0..prepared.len() as u32).collect();
+    let mut nhs_number: Vec<_> = prepared.iter().map(|record| record.nhs_number).collect();
+    let mut n_refused = 0;
+    for (_, first, second) in links {
+        let (first_root, second_root) = (find(&mut parent, first), find(&mut parent, second));
+        if first_root == second_root {
+            continue;
+        }
+        match (nhs_number[first_root as usize], nhs_number[second_root as usize]) {
+            (Some(a), Some(b)) if a != b => {
+                n_refused += 1;
+                continue;
+            }
+            (None, known @ Some(_)) => nhs_number[first_root as usize] = known,
+            _ => {}
+        }
+        parent[second_root as usize] = first_root;
+    }
+    let mut person_of_root: HashMap<u32, u32> = HashMap::new();
+    let mut person_of_record = Vec::with_capacity(prepared.len());
+    for record_idx in 0..prepared.len() as u32 {
+        let root = find(&mut parent, record_idx);
+        let n_persons = person_of_root.len() as u32;
+        person_of_record.push(*person_of_root.entry(root).or_insert(n_persons));
+    }
+    (person_of_record, person_of_root.len(), n_refused)
+}
+
+fn find(parent: &mut [u32], mut node: u32) -> u32 {
+    while parent[node as usize] != node {
+        let grandparent = parent[parent[node as usize] as usize];
+        parent[node as usize] = grandparent;
+        node = grandparent;
+    }
+    node
+}
+
+/// `work` applied to every item on `n_threads` threads, results in input order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], n_threads: usize, work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let n_threads = n_threads.max(1);
+    if n_threads == 1 || items.len() < 10_000 {
+        return items.iter().map(work).collect();
+    }
+    let chunk_size = items.len().div_ceil(n_threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk_size).map(|chunk| scope.spawn(|| chunk.iter().map(&work).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|handle| handle.join().expect("linking threads do not panic")).collect()
+    })
+}

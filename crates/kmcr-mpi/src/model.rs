@@ -1,0 +1,174 @@
+//! The Fellegi-Sunter model: for each field and level, m (how often true matches show that level) and u (how often
+//! non-matches do), the share of candidate pairs that are matches, and how common each name and postcode is.
+//! A pair's match weight is the sum of log2(m/u) over its fields; its evidence is that sum field by field.
+
+use std::collections::HashMap;
+
+use crate::compare::{Comparison, FIELDS, MISSING, N_FIELDS, term_value};
+use crate::record::PreparedRecord;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// The share of candidate pairs (pairs that blocking brings together) that are the same person.
+    pub prior_match_probability: f64,
+    /// `m[field][level]`.
+    pub m: Vec<Vec<f64>>,
+    /// `u[field][level]`.
+    pub u: Vec<Vec<f64>>,
+}
+
+/// How many records hold each value of the term-frequency-adjusted fields.
+#[derive(Clone, Debug, Default)]
+pub struct TermFrequencies {
+    counts: Vec<HashMap<Box<str>, u32>>,
+    n_records: usize,
+}
+
+impl TermFrequencies {
+    pub fn new<'a>(records: impl IntoIterator<Item = &'a PreparedRecord>) -> TermFrequencies {
+        let mut frequencies = TermFrequencies { counts: (0..N_FIELDS).map(|_| HashMap::new()).collect(), n_records: 0 };
+        for record in records {
+            frequencies.add(record);
+        }
+        frequencies
+    }
+
+    pub fn add(&mut self, record: &PreparedRecord) {
+        self.n_records += 1;
+        for (field_idx, spec) in FIELDS.iter().enumerate() {
+            if !spec.term_frequency_adjusted {
+                continue;
+            }
+            if let Some(value) = term_value(record, spec.field) {
+                *self.counts[field_idx].entry(value.into()).or_default() += 1;
+            }
+        }
+    }
+
+    /// The share of records holding `value` in the field, or `None` when unknown.
+    fn frequency(&self, field_idx: usize, value: &str) -> Option<f64> {
+        let count = *self.counts.get(field_idx)?.get(value)?;
+        (self.n_records > 0).then(|| f64::from(count) / self.n_records as f64)
+    }
+}
+
+/// One field's part in a pair's score.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FieldEvidence {
+    pub field_idx: usize,
+    /// [`MISSING`] when either record lacks the value.
+    pub level: u8,
+    /// log2 of the Bayes factor: positive for agreement, negative for disagreement, 0 when missing.
+    pub weight: f64,
+}
+
+impl FieldEvidence {
+    pub fn field_name(&self) -> &'static str {
+        FIELDS[self.field_idx].name
+    }
+
+    pub fn level_name(&self) -> &'static str {
+        if self.level == MISSING { "missing" } else { FIELDS[self.field_idx].levels[self.level as usize] }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    /// log2 of the posterior odds: the prior's weight plus every field's.
+    pub match_weight: f64,
+    pub match_probability: f64,
+    pub evidence: [FieldEvidence; N_FIELDS],
+}
+
+/// A term-frequency adjustment never makes a rare value count more than this many times an average exact agreement.
+const MAX_TERM_FREQUENCY_BOOST: f64 = 50.0;
+
+impl Model {
+    /// A starting point for training: agreement likely among matches, disagreement likely among non-matches.
+    pub fn starting_point() -> Model {
+        let mut m = Vec::with_capacity(N_FIELDS);
+        let mut u = Vec::with_capacity(N_FIELDS);
+        for spec in &FIELDS {
+            let n_levels = spec.levels.len();
+            let m_raw: Vec<f64> = (0..n_levels).map(|level| 0.2f64.powi(level as i32)).collect();
+            let u_raw: Vec<f64> = (0..n_levels).map(|level| 0.2f64.powi((n_levels - 1 - level) as i32)).collect();
+            m.push(normalised(m_raw));
+            u.push(normalised(u_raw));
+        }
+        Model { prior_match_probability: 0.1, m, u }
+    }
+
+    /// The weight of one level of one field, before any term-frequency adjustment.
+    ///
+    /// A partial agreement never counts against a pair more than full disagreement does: with few examples of a
+    /// level among the training pairs, EM can leave its m so small that it would.
+    pub fn level_weight(&self, field_idx: usize, level: u8) -> f64 {
+        if level == MISSING {
+            return 0.0;
+        }
+        let raw = |level: usize| (self.m[field_idx][level] / self.u[field_idx][level]).log2();
+        let last_level = self.m[field_idx].len() - 1;
+        let weight = raw(level as usize);
+        if (level as usize) < last_level { weight.max(raw(last_level)) } else { weight }
+    }
+
+    pub fn prior_weight(&self) -> f64 {
+        let prior = self.prior_match_probability.clamp(1e-9, 1.0 - 1e-9);
+        (prior / (1.0 - prior)).log2()
+    }
+
+    /// The score of a compared pair; with term frequencies, exact agreement on a common value counts for less.
+    pub fn score(
+        &self,
+        comparison: &Comparison,
+        pair: Option<(&PreparedRecord, &PreparedRecord)>,
+        frequencies: Option<&TermFrequencies>,
+    ) -> Score {
+        let mut evidence = [FieldEvidence { field_idx: 0, level: MISSING, weight: 0.0 }; N_FIELDS];
+        let mut match_weight = self.prior_weight();
+        for (field_idx, &level) in comparison.iter().enumerate() {
+            let mut weight = self.level_weight(field_idx, level);
+            if level == 0
+                && FIELDS[field_idx].term_frequency_adjusted
+                && let (Some((first, second)), Some(frequencies)) = (pair, frequencies)
+            {
+                weight += self.term_frequency_adjustment(field_idx, first, second, frequencies);
+            }
+            evidence[field_idx] = FieldEvidence { field_idx, level, weight };
+            match_weight += weight;
+        }
+        Score { match_weight, match_probability: probability(match_weight), evidence }
+    }
+
+    /// log2(u / frequency of the shared value): the average exact agreement replaced by this value's own chance.
+    fn term_frequency_adjustment(
+        &self,
+        field_idx: usize,
+        first: &PreparedRecord,
+        second: &PreparedRecord,
+        frequencies: &TermFrequencies,
+    ) -> f64 {
+        let field = FIELDS[field_idx].field;
+        let (Some(first_value), Some(second_value)) = (term_value(first, field), term_value(second, field)) else {
+            return 0.0;
+        };
+        let frequency =
+            match (frequencies.frequency(field_idx, first_value), frequencies.frequency(field_idx, second_value)) {
+                (Some(first), Some(second)) => first.max(second),
+                (Some(known), None) | (None, Some(known)) => known,
+                (None, None) => return 0.0,
+            };
+        let u_exact = self.u[field_idx][0];
+        (u_exact / frequency.max(u_exact / MAX_TERM_FREQUENCY_BOOST)).log2()
+    }
+}
+
+pub fn probability(match_weight: f64) -> f64 {
+    let odds = match_weight.exp2();
+    if odds.is_infinite() { 1.0 } else { odds / (1.0 + odds) }
+}
+
+pub fn normalised(values: Vec<f64>) -> Vec<f64> {
+    let total: f64 = values.iter().sum();
+    values.into_iter().map(|value| value / total).collect()
+}

@@ -1,0 +1,5 @@
+//! The master patient index core against the errors it must see through and the rules it must never break.
+
+mod errors;
+mod nhs_numbers;
+mod population;
