@@ -10,6 +10,7 @@ pub mod blocking;
 pub mod compare;
 pub mod decide;
 pub mod evaluate;
+pub mod index;
 pub mod link;
 pub mod model;
 pub mod names;
@@ -20,6 +21,7 @@ pub mod train;
 
 pub use compare::{Comparison, FIELDS, Field, MISSING, N_FIELDS, compare};
 pub use decide::{MatchGrade, PairDecision, Thresholds, decide};
-pub use link::{LinkOutcome, LinkSettings, link_all};
+pub use index::{LinkReason, ManualDecision, ManualDecisions, PersonIndex, PersonMatch, Placement};
+pub use link::{LinkOutcome, LinkSettings, link_all, train};
 pub use model::{FieldEvidence, Model, Score, TermFrequencies};
 pub use record::{Demographics, PreparedRecord, Sex};

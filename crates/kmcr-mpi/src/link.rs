@@ -112,6 +112,30 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
     }
 }
 
+/// Trains a model on a set of records (the same steps as [`link_all`], without deciding): for the live index.
+pub fn train(records: &[Demographics], settings: &LinkSettings) -> Model {
+    let prepared: Vec<PreparedRecord> = in_parallel(records, settings.n_threads, PreparedRecord::new);
+    let keys: Vec<BlockingKeys> = in_parallel(&prepared, settings.n_threads, blocking_keys);
+    let pairs = candidate_pairs(&keys);
+    let comparisons: Vec<Comparison> = in_parallel(&pairs, settings.n_threads, |&(first, second)| {
+        compare(&prepared[first as usize], &prepared[second as usize])
+    });
+    train_from_pairs(&prepared, &keys, &pairs, &comparisons, settings)
+}
+
+fn train_from_pairs(
+    prepared: &[PreparedRecord],
+    keys: &[BlockingKeys],
+    pairs: &[(u32, u32)],
+    comparisons: &[Comparison],
+    settings: &LinkSettings,
+) -> Model {
+    let u = estimate_u(prepared, settings.n_u_samples, settings.seed);
+    let rules_shared: Vec<u32> =
+        pairs.iter().map(|&(first, second)| shared_rules(&keys[first as usize], &keys[second as usize])).collect();
+    estimate_model(comparisons, &rules_shared, &RULE_FIELDS, u, prepared.len())
+}
+
 /// Every pair of records sharing a key under some rule, each pair once (by the first rule it shares).
 fn candidate_pairs(keys: &[BlockingKeys]) -> Vec<(u32, u32)> {
     let mut pairs = Vec::new();

@@ -18,10 +18,16 @@ pub struct Model {
 }
 
 /// How many records hold each value of the term-frequency-adjusted fields.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TermFrequencies {
     counts: Vec<HashMap<Box<str>, u32>>,
     n_records: usize,
+}
+
+impl Default for TermFrequencies {
+    fn default() -> Self {
+        TermFrequencies { counts: (0..N_FIELDS).map(|_| HashMap::new()).collect(), n_records: 0 }
+    }
 }
 
 impl TermFrequencies {
@@ -41,6 +47,23 @@ impl TermFrequencies {
             }
             if let Some(value) = term_value(record, spec.field) {
                 *self.counts[field_idx].entry(value.into()).or_default() += 1;
+            }
+        }
+    }
+
+    pub fn remove(&mut self, record: &PreparedRecord) {
+        self.n_records = self.n_records.saturating_sub(1);
+        for (field_idx, spec) in FIELDS.iter().enumerate() {
+            if !spec.term_frequency_adjusted {
+                continue;
+            }
+            if let Some(value) = term_value(record, spec.field)
+                && let Some(count) = self.counts[field_idx].get_mut(value)
+            {
+                *count -= 1;
+                if *count == 0 {
+                    self.counts[field_idx].remove(value);
+                }
             }
         }
     }
@@ -96,6 +119,38 @@ impl Model {
             u.push(normalised(u_raw));
         }
         Model { prior_match_probability: 0.1, m, u }
+    }
+
+    /// The model used before there are enough records to train on: m from typical error rates in health records,
+    /// u from how many distinct values each field has in a population, and the given prior (about one over the
+    /// number of people expected). Levels in [`FIELDS`] order; each row sums to 1.
+    pub fn untrained(prior_match_probability: f64) -> Model {
+        #[rustfmt::skip]
+        let table: [(&[f64], &[f64]); N_FIELDS] = [
+            // identifier: exact, one slip, different
+            (&[0.95, 0.03, 0.02], &[1e-7, 1e-5, 1.0]),
+            // forename: exact, swapped, variant, close, similar or initial, different
+            (&[0.86, 0.005, 0.05, 0.04, 0.03, 0.015], &[0.01, 1e-5, 0.002, 0.004, 0.05, 1.0]),
+            // surname: exact, close, similar, different
+            (&[0.9, 0.05, 0.02, 0.03], &[0.002, 0.002, 0.02, 1.0]),
+            // birth date: exact, transposed, one digit slip, same year and month, different
+            (&[0.95, 0.01, 0.025, 0.005, 0.01], &[3.4e-5, 1e-6, 3e-4, 1e-3, 1.0]),
+            // sex: same, different
+            (&[0.98, 0.02], &[0.5, 0.5]),
+            // postcode: exact, sector, district, area, different
+            (&[0.8, 0.04, 0.06, 0.05, 0.05], &[1e-4, 2e-3, 0.01, 0.05, 1.0]),
+            // address: exact, close, different
+            (&[0.75, 0.1, 0.15], &[1e-4, 1e-3, 1.0]),
+            // locality: exact, close, different
+            (&[0.85, 0.05, 0.1], &[0.05, 0.01, 1.0]),
+            // phone: shared, different
+            (&[0.6, 0.4], &[1e-6, 1.0]),
+        ];
+        Model {
+            prior_match_probability,
+            m: table.iter().map(|(m, _)| normalised(m.to_vec())).collect(),
+            u: table.iter().map(|(_, u)| normalised(u.to_vec())).collect(),
+        }
     }
 
     /// The weight of one level of one field, before any term-frequency adjustment.
