@@ -5,6 +5,7 @@
 //! records the audit entry before it calls in here.
 
 mod cursor;
+mod identity;
 mod include;
 mod paging;
 mod postgres;
@@ -15,6 +16,9 @@ mod types;
 mod write_rows;
 
 pub use cursor::Cursor;
+pub use identity::{
+    IdentityWrite, LinkChange, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair, ReviewStatus, Unlink,
+};
 pub use types::*;
 
 use kmcr_audit::{AuditRecord, ChainedAuditEntry};
@@ -61,7 +65,41 @@ impl Store {
 
     /// Applies every operation or none, in order, and appends `audit` in the same database transaction.
     pub async fn write(&self, ops: Vec<WriteOp>, audit: Option<AuditRecord>) -> Result<Vec<WriteOutcome>, StoreError> {
-        dispatch!(self, store => store.write(ops, audit))
+        self.write_with_identity(ops, IdentityWrite::default(), audit).await
+    }
+
+    /// [`Store::write`], with changes to the person index in the same transaction.
+    pub async fn write_with_identity(
+        &self,
+        ops: Vec<WriteOp>,
+        identity: IdentityWrite,
+        audit: Option<AuditRecord>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        dispatch!(self, store => store.write(ops, identity, audit))
+    }
+
+    /// Every link of the person index, by Patient id.
+    pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
+        dispatch!(self, store => store.person_links())
+    }
+
+    /// Review pairs after `after_review_id`, oldest first, of one status or all.
+    pub async fn reviews(
+        &self,
+        status: Option<ReviewStatus>,
+        after_review_id: i64,
+        limit: usize,
+    ) -> Result<Vec<Review>, StoreError> {
+        dispatch!(self, store => store.reviews(status, after_review_id, limit))
+    }
+
+    pub async fn review(&self, review_id: i64) -> Result<Option<Review>, StoreError> {
+        dispatch!(self, store => store.review(review_id))
+    }
+
+    /// Every change of a Patient's person, oldest first.
+    pub async fn link_history(&self, patient_id: &str) -> Result<Vec<LinkHistoryEntry>, StoreError> {
+        dispatch!(self, store => store.link_history(patient_id))
     }
 
     /// The current version, including a deleted one (`deleted` true, no body). `None` when never stored.

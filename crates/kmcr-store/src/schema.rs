@@ -4,7 +4,7 @@
 //! `{bigint}`, `{real}`, `{bool}`, `{ctext}` (text compared byte by byte). A migration, once released, never changes: add a new one.
 
 /// (version, statements) in order of application.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1)];
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
 
 const MIGRATION_1: &str = r#"
 -- The identity of every resource KMCR has stored or seen referenced. version_id 0 marks a resource that is only
@@ -134,6 +134,51 @@ CREATE TABLE audit_entry (
     previous_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
+"#;
+
+const MIGRATION_2: &str = r#"
+-- The person index: the person of each source Patient, why, and the Patient version matched.
+CREATE TABLE mpi_record (
+    patient_id {ctext} PRIMARY KEY,
+    person_id {ctext} NOT NULL,
+    patient_version_id {bigint} NOT NULL,
+    reason TEXT NOT NULL,
+    linked_through {ctext},
+    score {real},
+    evidence TEXT,
+    updated_ms {bigint} NOT NULL
+);
+CREATE INDEX mpi_record_by_person ON mpi_record (person_id);
+
+-- Every change of a record's person, oldest first: nothing a link, a merge or an unmerge does is lost.
+CREATE TABLE mpi_link_history (
+    sequence {key},
+    patient_id {ctext} NOT NULL,
+    person_id_before {ctext},
+    person_id_after {ctext},
+    reason TEXT NOT NULL,
+    linked_through {ctext},
+    score {real},
+    evidence TEXT,
+    actor TEXT NOT NULL,
+    recorded_ms {bigint} NOT NULL
+);
+CREATE INDEX mpi_link_history_by_patient ON mpi_link_history (patient_id, sequence);
+
+-- Pairs in the review band, and what a person decided about them (decisions stick when records are re-matched).
+CREATE TABLE mpi_review (
+    review_id {key},
+    first_patient_id {ctext} NOT NULL,
+    second_patient_id {ctext} NOT NULL,
+    score {real} NOT NULL,
+    evidence TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_ms {bigint} NOT NULL,
+    decided_by TEXT,
+    decided_ms {bigint},
+    UNIQUE (first_patient_id, second_patient_id)
+);
+CREATE INDEX mpi_review_by_status ON mpi_review (status, review_id);
 "#;
 
 /// How one backend spells the placeholders of the migrations.

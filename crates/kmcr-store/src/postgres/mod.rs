@@ -1,5 +1,6 @@
 //! The production backend: PostgreSQL through a connection pool. Any number of KMCR nodes may share one database.
 
+mod identity;
 mod write;
 
 use kmcr_audit::{AuditRecord, ChainedAuditEntry};
@@ -14,6 +15,7 @@ use crate::{
     Cursor, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError, StoreOptions,
     StoredResource, WriteOp, WriteOutcome, schema,
 };
+use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus};
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -62,9 +64,39 @@ impl PostgresStore {
         Ok(PostgresStore { pool, params: Arc::new(params) })
     }
 
-    pub async fn write(&self, ops: Vec<WriteOp>, audit: Option<AuditRecord>) -> Result<Vec<WriteOutcome>, StoreError> {
+    pub async fn write(
+        &self,
+        ops: Vec<WriteOp>,
+        identity: IdentityWrite,
+        audit: Option<AuditRecord>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut client = self.pool.get().await?;
-        write::write_batch(&mut client, &self.params, ops, audit).await
+        write::write_batch(&mut client, &self.params, ops, identity, audit).await
+    }
+
+    pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
+        let client = self.pool.get().await?;
+        identity::person_links(&**client).await
+    }
+
+    pub async fn reviews(
+        &self,
+        status: Option<ReviewStatus>,
+        after_review_id: i64,
+        limit: usize,
+    ) -> Result<Vec<Review>, StoreError> {
+        let client = self.pool.get().await?;
+        identity::reviews(&**client, status, after_review_id, limit).await
+    }
+
+    pub async fn review(&self, review_id: i64) -> Result<Option<Review>, StoreError> {
+        let client = self.pool.get().await?;
+        identity::review(&**client, review_id).await
+    }
+
+    pub async fn link_history(&self, patient_id: &str) -> Result<Vec<LinkHistoryEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        identity::link_history(&**client, patient_id).await
     }
 
     pub async fn read(

@@ -9,7 +9,7 @@ use tokio_postgres::Transaction;
 
 use crate::query::ParamIds;
 use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp, prepare};
-use crate::{Precondition, StoreError, WriteOp, WriteOutcome};
+use crate::{IdentityWrite, Precondition, StoreError, WriteOp, WriteOutcome};
 
 /// Serialises appends to the audit chain across every node.
 const AUDIT_LOCK_ID: i64 = 0x4b4d_4352_0002;
@@ -53,6 +53,7 @@ pub async fn write_batch(
     client: &mut deadpool_postgres::Object,
     params: &ParamIds,
     ops: Vec<WriteOp>,
+    identity: IdentityWrite,
     audit: Option<AuditRecord>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let prepared = prepare(params, ops);
@@ -68,6 +69,9 @@ pub async fn write_batch(
     }
     // Two writers racing for the same version surface here as StoreError::ConcurrentWrite (a 409 to the client).
     execute_plan(&transaction, plan, now).await?;
+    if !identity.is_empty() {
+        super::identity::apply(&transaction, identity, now).await?;
+    }
     if let Some(audit) = audit {
         append_audit(&transaction, audit).await?;
     }

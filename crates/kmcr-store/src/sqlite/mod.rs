@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite database file (WAL) under the data directory, one writer thread committing in
 //! groups (see `writer`), a pool of readers.
 
+mod identity;
 mod write;
 mod writer;
 
@@ -18,6 +19,7 @@ use crate::{
     Cursor, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError, StoreOptions,
     StoredResource, WriteOp, WriteOutcome, schema,
 };
+use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -121,9 +123,36 @@ impl SqliteStore {
         .expect("store tasks do not panic")
     }
 
-    pub async fn write(&self, ops: Vec<WriteOp>, audit: Option<AuditRecord>) -> Result<Vec<WriteOutcome>, StoreError> {
+    pub async fn write(
+        &self,
+        ops: Vec<WriteOp>,
+        identity: IdentityWrite,
+        audit: Option<AuditRecord>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let ops = crate::write_rows::prepare(&self.inner.params, ops);
-        self.send_to_writer(|reply| writer::WriteJob::Batch { ops, audit, reply }).await
+        self.send_to_writer(|reply| writer::WriteJob::Batch { ops, identity, audit, reply }).await
+    }
+
+    pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
+        self.with_reader(|connection, _| identity::person_links(connection)).await
+    }
+
+    pub async fn reviews(
+        &self,
+        status: Option<ReviewStatus>,
+        after_review_id: i64,
+        limit: usize,
+    ) -> Result<Vec<Review>, StoreError> {
+        self.with_reader(move |connection, _| identity::reviews(connection, status, after_review_id, limit)).await
+    }
+
+    pub async fn review(&self, review_id: i64) -> Result<Option<Review>, StoreError> {
+        self.with_reader(move |connection, _| identity::review(connection, review_id)).await
+    }
+
+    pub async fn link_history(&self, patient_id: &str) -> Result<Vec<LinkHistoryEntry>, StoreError> {
+        let patient_id = patient_id.to_string();
+        self.with_reader(move |connection, _| identity::link_history(connection, &patient_id)).await
     }
 
     pub async fn read(

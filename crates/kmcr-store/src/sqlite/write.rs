@@ -7,7 +7,7 @@ use kmcr_fhir::{Instant, ResourceType};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp};
-use crate::{Precondition, StoreError, WriteOutcome};
+use crate::{IdentityWrite, Precondition, StoreError, WriteOutcome};
 
 /// Keys looked up or created during one batch.
 type KeyCache = HashMap<(ResourceType, String), i64>;
@@ -23,6 +23,7 @@ struct Current {
 pub fn write_ops(
     connection: &Connection,
     ops: Vec<PreparedOp>,
+    identity: IdentityWrite,
     audit: Option<AuditRecord>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let now = Instant::now();
@@ -30,6 +31,9 @@ pub fn write_ops(
     let mut outcomes = Vec::with_capacity(ops.len());
     for op in ops {
         outcomes.push(apply(connection, &mut keys, op, now)?);
+    }
+    if !identity.is_empty() {
+        super::identity::apply(connection, identity, now)?;
     }
     if let Some(audit) = audit {
         append_audit(connection, audit)?;

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use super::write;
 use crate::write_rows::PreparedOp;
-use crate::{StoreError, WriteOutcome};
+use crate::{IdentityWrite, StoreError, WriteOutcome};
 
 /// Jobs committed together at most; the queue holds at most this many waiting.
 const MAX_JOBS_PER_COMMIT: usize = 64;
@@ -26,6 +26,7 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 pub enum WriteJob {
     Batch {
         ops: Vec<PreparedOp>,
+        identity: IdentityWrite,
         audit: Option<AuditRecord>,
         reply: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
     },
@@ -140,8 +141,8 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
         };
     }
     let (done, failed) = match job {
-        WriteJob::Batch { ops, audit, reply } => {
-            let result = write::write_ops(connection, ops, audit);
+        WriteJob::Batch { ops, identity, audit, reply } => {
+            let result = write::write_ops(connection, ops, identity, audit);
             let failed = result.is_err();
             (Done::Batch(reply, result), failed)
         }

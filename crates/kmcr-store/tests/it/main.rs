@@ -4,6 +4,7 @@
 //! PostgreSQL cannot be reached, the suite fails rather than skipping it.
 
 mod backends;
+mod identity;
 mod official_examples;
 mod resources;
 mod search;

@@ -1,0 +1,143 @@
+//! The person index on SQLite: applied inside the writer's transaction, read from the reader pool.
+
+use kmcr_fhir::Instant;
+use rusqlite::{Connection, OptionalExtension, Row};
+
+use crate::StoreError;
+use crate::identity::{self as sql, IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, ordered};
+
+pub fn apply(connection: &Connection, identity: IdentityWrite, now: Instant) -> Result<(), StoreError> {
+    let now_ms = now.unix_ms;
+    for change in identity.changes {
+        let link = &change.link;
+        connection.prepare_cached(sql::UPSERT_LINK)?.execute((
+            &link.patient_id,
+            &link.person_id,
+            link.patient_version_id,
+            &link.reason,
+            &link.linked_through,
+            link.score,
+            &link.evidence,
+            now_ms,
+        ))?;
+        connection.prepare_cached(sql::INSERT_HISTORY)?.execute((
+            &link.patient_id,
+            &change.previous_person_id,
+            Some(&link.person_id),
+            &link.reason,
+            &link.linked_through,
+            link.score,
+            &link.evidence,
+            &change.actor,
+            now_ms,
+        ))?;
+    }
+    for unlink in identity.unlinks {
+        connection.prepare_cached(sql::DELETE_LINK)?.execute([&unlink.patient_id])?;
+        connection.prepare_cached(sql::INSERT_HISTORY)?.execute((
+            &unlink.patient_id,
+            Some(&unlink.previous_person_id),
+            None::<&str>,
+            "deleted",
+            None::<&str>,
+            None::<f64>,
+            None::<&str>,
+            &unlink.actor,
+            now_ms,
+        ))?;
+    }
+    for review in identity.reviews {
+        let (first, second) = ordered(&review.first_patient_id, &review.second_patient_id);
+        connection.prepare_cached(sql::UPSERT_REVIEW)?.execute((
+            first,
+            second,
+            review.score,
+            &review.evidence,
+            now_ms,
+        ))?;
+    }
+    for decision in identity.decisions {
+        let (first, second) = ordered(&decision.first_patient_id, &decision.second_patient_id);
+        connection.prepare_cached(sql::UPSERT_DECISION)?.execute((
+            first,
+            second,
+            decision.status.as_str(),
+            now_ms,
+            &decision.actor,
+        ))?;
+    }
+    Ok(())
+}
+
+pub fn person_links(connection: &Connection) -> Result<Vec<PersonLink>, StoreError> {
+    let mut statement = connection.prepare_cached(sql::SELECT_LINKS)?;
+    let rows = statement.query_map([], |row| {
+        Ok(PersonLink {
+            patient_id: row.get(0)?,
+            person_id: row.get(1)?,
+            patient_version_id: row.get(2)?,
+            reason: row.get(3)?,
+            linked_through: row.get(4)?,
+            score: row.get(5)?,
+            evidence: row.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn reviews(
+    connection: &Connection,
+    status: Option<ReviewStatus>,
+    after_review_id: i64,
+    limit: usize,
+) -> Result<Vec<Review>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM mpi_review WHERE review_id > ?1 AND (?2 IS NULL OR status = ?2) ORDER BY review_id LIMIT ?3",
+        sql::REVIEW_COLUMNS
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows =
+        statement.query_map((after_review_id, status.map(|status| status.as_str()), limit as i64), row_to_review)?;
+    rows.map(|row| row?.ok_or_else(|| StoreError::Corrupt("a review has an unknown status".into()))).collect()
+}
+
+pub fn review(connection: &Connection, review_id: i64) -> Result<Option<Review>, StoreError> {
+    let sql = format!("SELECT {} FROM mpi_review WHERE review_id = ?1", sql::REVIEW_COLUMNS);
+    let found = connection.prepare_cached(&sql)?.query_row([review_id], row_to_review).optional()?;
+    found.map(|review| review.ok_or_else(|| StoreError::Corrupt("a review has an unknown status".into()))).transpose()
+}
+
+fn row_to_review(row: &Row<'_>) -> rusqlite::Result<Option<Review>> {
+    let status: String = row.get(5)?;
+    let Some(status) = ReviewStatus::parse(&status) else { return Ok(None) };
+    Ok(Some(Review {
+        review_id: row.get(0)?,
+        first_patient_id: row.get(1)?,
+        second_patient_id: row.get(2)?,
+        score: row.get(3)?,
+        evidence: row.get(4)?,
+        status,
+        created_ms: row.get(6)?,
+        decided_by: row.get(7)?,
+        decided_ms: row.get(8)?,
+    }))
+}
+
+pub fn link_history(connection: &Connection, patient_id: &str) -> Result<Vec<LinkHistoryEntry>, StoreError> {
+    let mut statement = connection.prepare_cached(sql::SELECT_HISTORY)?;
+    let rows = statement.query_map([patient_id], |row| {
+        Ok(LinkHistoryEntry {
+            sequence: row.get(0)?,
+            patient_id: row.get(1)?,
+            person_id_before: row.get(2)?,
+            person_id_after: row.get(3)?,
+            reason: row.get(4)?,
+            linked_through: row.get(5)?,
+            score: row.get(6)?,
+            evidence: row.get(7)?,
+            actor: row.get(8)?,
+            recorded_ms: row.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
