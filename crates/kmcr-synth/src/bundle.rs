@@ -9,10 +9,10 @@ use crate::codes::{
 };
 use crate::date::as_at_day;
 use crate::fhir::{organisation_reference, reference, urn_uuid};
-use crate::identity::{NhsNumberStatus, SourcePatientRecord, recorded_patient};
+use crate::identity::{NhsNumberStatus, RecordedAddress, RecordedDemographics, SourcePatientRecord, recorded_patient};
 use crate::json::Json;
 use crate::organisations::Organisation;
-use crate::person::{Address, Demographics, Person, Source};
+use crate::person::{Person, Source};
 use crate::rng::{Rng, stream};
 
 pub(crate) const UK_CORE_PATIENT_PROFILE: &str = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient";
@@ -177,7 +177,7 @@ fn patient_resource(person: &Person, organisation: &Organisation, record: Source
         identifiers.push(identifier);
     }
     identifiers.push(object! { "system": identifier_system, "value": identifier_value });
-    let Demographics { title, given_names, family_name, gender, birth_date, address, mobile_phone, home_phone } =
+    let RecordedDemographics { title, given_names, family_name, gender, birth_date, address, mobile_phone, home_phone } =
         demographics;
     let mut name = object! { "use": "official", "family": family_name, "given": given_names };
     if let Some(title) = title {
@@ -201,12 +201,15 @@ fn patient_resource(person: &Person, organisation: &Organisation, record: Source
         patient.set("telecom", telecom);
     }
     patient.set("gender", gender.as_fhir());
-    patient.set("birthDate", birth_date.to_fhir());
-    let Address { lines, city, district, postal_code } = address;
-    patient.set(
-        "address",
-        array![object! { "use": "home", "line": lines, "city": city, "district": district, "postalCode": postal_code }],
-    );
+    if let Some(birth_date) = birth_date {
+        patient.set("birthDate", birth_date.to_fhir());
+    }
+    let RecordedAddress { lines, city, district, postal_code } = address;
+    let mut address = object! { "use": "home", "line": lines, "city": city, "district": district };
+    if let Some(postal_code) = postal_code {
+        address.set("postalCode", postal_code);
+    }
+    patient.set("address", array![address]);
     patient.set("generalPractitioner", array![organisation_reference(person.gp_practice)]);
     patient.set("managingOrganization", organisation_reference(organisation));
     patient

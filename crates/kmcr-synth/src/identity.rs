@@ -1,17 +1,19 @@
 //! Identity: NHS numbers, each organisation's own patient identifiers, and the truth of which source patient records
 //! are the same person.
 //!
-//! Each source's copy of a person's demographics passes through [`recorded_demographics`], which for now copies the
-//! truth exactly. Identity errors (typing slips, nicknames, swapped names, transposed dates, an old address) belong
-//! there, drawn from the per-source identity stream so that adding them changes nothing else.
+//! Each source's copy of a person's demographics passes through [`recorded_demographics`], which adds that source's
+//! identity errors (`identity_errors.rs`), drawn from the per-source identity stream so that they change nothing else
+//! in the generated data. The truth itself is never altered.
 
 use std::sync::OnceLock;
 
 use kmcr_fhir::NhsNumber;
 
 use crate::SynthConfig;
+use crate::date::Date;
+use crate::identity_errors::{IdentityError, add_identity_errors, identity_error_rates};
 use crate::organisations::{Organisation, OrganisationKind};
-use crate::person::{Demographics, Person, Source};
+use crate::person::{Address, Demographics, Gender, Person, Source};
 use crate::rng::{Rng, hash_words, permute_below, stream};
 
 /// The most people one seed can hold: the NHS numbers 999 000 000x to 999 999 999x that have a check digit.
@@ -80,7 +82,61 @@ pub struct SourcePatientRecord {
     /// The NHS number the source holds, if any (ambulance and social care records sometimes have none).
     pub nhs_number: Option<NhsNumber>,
     pub nhs_number_status: NhsNumberStatus,
-    pub demographics: Demographics,
+    /// The person as this source recorded them, errors included: what its Patient resource says.
+    pub demographics: RecordedDemographics,
+    /// The errors this source made, in the order they were made; empty when it recorded the truth exactly.
+    pub identity_errors: Vec<IdentityError>,
+}
+
+/// Who a person is as one source recorded it: the truth with that source's errors, and without what it never took
+/// down.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RecordedDemographics {
+    pub title: Option<String>,
+    /// First name, then middle names; never empty, though a name may be a single initial.
+    pub given_names: Vec<String>,
+    pub family_name: String,
+    pub gender: Gender,
+    pub birth_date: Option<Date>,
+    pub address: RecordedAddress,
+    pub mobile_phone: Option<String>,
+    pub home_phone: Option<String>,
+}
+
+/// A postal address as a source recorded it, perhaps without its postcode.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RecordedAddress {
+    pub lines: Vec<String>,
+    pub city: String,
+    pub district: String,
+    pub postal_code: Option<String>,
+}
+
+impl From<&Demographics> for RecordedDemographics {
+    /// The truth recorded exactly.
+    fn from(truth: &Demographics) -> RecordedDemographics {
+        RecordedDemographics {
+            title: truth.title.clone(),
+            given_names: truth.given_names.clone(),
+            family_name: truth.family_name.clone(),
+            gender: truth.gender,
+            birth_date: Some(truth.birth_date),
+            address: RecordedAddress::from(&truth.address),
+            mobile_phone: truth.mobile_phone.clone(),
+            home_phone: truth.home_phone.clone(),
+        }
+    }
+}
+
+impl From<&Address> for RecordedAddress {
+    fn from(address: &Address) -> RecordedAddress {
+        RecordedAddress {
+            lines: address.lines.clone(),
+            city: address.city.clone(),
+            district: address.district.clone(),
+            postal_code: Some(address.postal_code.clone()),
+        }
+    }
 }
 
 /// The truth about one person: who they are and which source patient records are theirs.
@@ -88,15 +144,21 @@ pub struct SourcePatientRecord {
 pub struct PersonTruth {
     pub person_idx: usize,
     pub nhs_number: NhsNumber,
+    /// The person's real details, as the national register holds them; no source's error touches them.
     pub demographics: Demographics,
+    /// The person's twin, when they are one of twins and the twin is among the people generated: same family name,
+    /// birth date, address and home phone, another first name and NHS number.
+    pub twin_person_idx: Option<usize>,
+    /// Every source patient record of the person, in the order of [`crate::person_bundles`].
     pub source_records: Vec<SourcePatientRecord>,
 }
 
-pub(crate) fn person_truth(person: &Person) -> PersonTruth {
+pub(crate) fn person_truth(config: &SynthConfig, person: &Person) -> PersonTruth {
     PersonTruth {
         person_idx: person.idx,
         nhs_number: person.nhs_number,
         demographics: person.demographics.clone(),
+        twin_person_idx: person.twin_person_idx.filter(|twin_idx| *twin_idx < config.n_people),
         source_records: person.sources.iter().map(|source| recorded_patient(person, source)).collect(),
     }
 }
@@ -105,13 +167,15 @@ pub(crate) fn person_truth(person: &Person) -> PersonTruth {
 pub(crate) fn recorded_patient(person: &Person, source: &Source) -> SourcePatientRecord {
     let mut rng = Rng::from_words(&[person.seed, person.idx as u64, stream::IDENTITY, source.organisation_idx as u64]);
     let (nhs_number, nhs_number_status) = recorded_nhs_number(&mut rng, person, source.organisation);
+    let (demographics, identity_errors) = recorded_demographics(&mut rng, person, source.organisation);
     SourcePatientRecord {
         ods_code: source.organisation.ods_code.to_string(),
         identifier_system: source.organisation.patient_id_system.to_string(),
         identifier_value: local_patient_id(person.seed, source, person.idx),
         nhs_number,
         nhs_number_status,
-        demographics: recorded_demographics(&mut rng, &person.demographics, source.organisation),
+        demographics,
+        identity_errors,
     }
 }
 
@@ -136,13 +200,16 @@ fn recorded_nhs_number(
     }
 }
 
-/// A source's copy of the person's demographics. For now every source records the truth exactly.
+/// A source's copy of the person's demographics, with the errors that kind of source makes, each drawn independently
+/// from this source's identity stream.
 pub(crate) fn recorded_demographics(
-    _rng: &mut Rng,
-    truth: &Demographics,
-    _organisation: &Organisation,
-) -> Demographics {
-    truth.clone()
+    rng: &mut Rng,
+    person: &Person,
+    organisation: &Organisation,
+) -> (RecordedDemographics, Vec<IdentityError>) {
+    let mut recorded = RecordedDemographics::from(&person.demographics);
+    let errors = add_identity_errors(rng, person, identity_error_rates(organisation.kind), &mut recorded);
+    (recorded, errors)
 }
 
 impl SynthConfig {
@@ -167,5 +234,19 @@ mod tests {
             assert!(seen.insert(number));
         }
         assert!(max_people() > 900_000);
+    }
+
+    #[test]
+    fn recording_a_person_leaves_their_truth_untouched() {
+        let config = SynthConfig { seed: 11, n_people: 2_000 };
+        for person_idx in 0..2_000 {
+            let person = Person::generate(&config, person_idx);
+            let before = person.demographics.clone();
+            for source in &person.sources {
+                recorded_patient(&person, source);
+            }
+            assert_eq!(person.demographics, before, "person {person_idx}");
+            assert_eq!(person_truth(&config, &person).demographics, before);
+        }
     }
 }

@@ -17,6 +17,11 @@
 //! [`person_bundles`] gives `serde_json::Value`s; [`person_bundle_texts`] gives the same Bundles as JSON text, several
 //! times faster, for loading large populations. [`person_truth`] tells which source patient records are one person,
 //! for testing patient matching.
+//!
+//! Each source records the person with the errors real sources make (typing slips, nicknames, transposed birth dates,
+//! old addresses, missing values; rates by kind of organisation in [`identity_error_rates`]), and about 3% of people
+//! are twins (people `2k` and `2k + 1`), sharing family name, birth date, address and home phone: the hard cases for a
+//! master patient index. The truth is never altered.
 
 #[macro_use]
 mod macros;
@@ -27,6 +32,7 @@ pub mod codes;
 mod date;
 mod fhir;
 mod identity;
+mod identity_errors;
 mod json;
 mod names;
 mod organisations;
@@ -34,13 +40,21 @@ mod person;
 mod places;
 mod records;
 mod rng;
+mod short_names;
 
 use serde_json::Value;
 
 pub use date::{Date, RECORDS_AS_AT};
-pub use identity::{NhsNumberStatus, PersonTruth, SourcePatientRecord, max_people};
+pub use identity::{
+    NhsNumberStatus, PersonTruth, RecordedAddress, RecordedDemographics, SourcePatientRecord, max_people,
+};
+pub use identity_errors::{
+    AMBULANCE_ERROR_RATES, COUNCIL_ERROR_RATES, GP_PRACTICE_ERROR_RATES, HOSPITAL_ERROR_RATES, IdentityError,
+    IdentityErrorRates, day_and_month_transposed, identity_error_rates,
+};
 pub use organisations::{Organisation, OrganisationKind, organisation, organisations};
-pub use person::{Address, Demographics, Gender};
+pub use person::{Address, Demographics, Gender, TWIN_PAIR_CHANCE};
+pub use short_names::short_forms;
 
 use bundle::SourceWriter;
 use person::Person;
@@ -114,9 +128,11 @@ fn build_person_bundles(config: &SynthConfig, person_idx: usize) -> Vec<(&'stati
         .collect()
 }
 
-/// The truth about person `person_idx`: their real demographics and NHS number, and which source patient records
-/// (organisation and local identifier) in [`person_bundles`] are theirs, with what each source recorded.
+/// The truth about person `person_idx`: their real demographics and NHS number, their twin if any, and every source
+/// patient record of theirs in [`person_bundles`] (organisation, local identifier, NHS number if held) with the
+/// demographics as that source recorded them and the errors it made, so that linking can be evaluated without
+/// parsing FHIR.
 pub fn person_truth(config: &SynthConfig, person_idx: usize) -> PersonTruth {
     config.assert_person(person_idx);
-    identity::person_truth(&Person::generate(config, person_idx))
+    identity::person_truth(config, &Person::generate(config, person_idx))
 }

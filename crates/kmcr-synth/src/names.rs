@@ -88,6 +88,72 @@ pub(crate) fn given_name(rng: &mut Rng, heritage: Heritage, female: bool, birth_
     rng.pick_copy(if female { women } else { male })
 }
 
+/// A family's name in the form for a man or a woman of that family: Kowalski and Kowalska, Ivanov and Ivanova; in
+/// Sikh families Singh and Kaur; Miah and Begum in Bangladeshi families. A twin brother or sister takes this form.
+pub(crate) fn family_name_for_sex(family_name: &str, female: bool) -> &str {
+    let gendered = ENGLISH_SURNAMES
+        .iter()
+        .chain(SCOTTISH_SURNAMES)
+        .chain(WELSH_SURNAMES)
+        .chain(IRISH_SURNAMES)
+        .chain(NEPALI_SURNAMES)
+        .chain(POLISH_SURNAMES)
+        .chain(EASTERN_EUROPEAN_SURNAMES)
+        .chain(WEST_AFRICAN_SURNAMES)
+        .chain(CHINESE_SURNAMES)
+        .map(|((masculine, feminine), _)| (*masculine, *feminine))
+        .chain([("Singh", "Kaur"), ("Miah", "Begum")])
+        .find(|(masculine, feminine)| masculine != feminine && (*masculine == family_name || *feminine == family_name));
+    match gendered {
+        // Bibi, like Begum, is a woman's name; her brother most often carries the family's name, here Khan.
+        None if family_name == "Bibi" && !female => "Khan",
+        Some((masculine, feminine)) => {
+            if female {
+                feminine
+            } else {
+                masculine
+            }
+        }
+        None => family_name,
+    }
+}
+
+/// Every given name any heritage can be given, for tests of the tables that refer to them.
+#[cfg(test)]
+pub(crate) fn every_given_name() -> impl Iterator<Item = &'static str> {
+    [
+        ENGLISH_MALE_BEFORE_1950,
+        ENGLISH_FEMALE_BEFORE_1950,
+        ENGLISH_MALE_1950S_TO_70S,
+        ENGLISH_FEMALE_1950S_TO_70S,
+        ENGLISH_MALE_1980S_TO_90S,
+        ENGLISH_FEMALE_1980S_TO_90S,
+        ENGLISH_MALE_SINCE_2000,
+        ENGLISH_FEMALE_SINCE_2000,
+        SCOTTISH_MALE,
+        SCOTTISH_FEMALE,
+        WELSH_MALE,
+        WELSH_FEMALE,
+        IRISH_MALE,
+        IRISH_FEMALE,
+        SOUTH_ASIAN_MALE,
+        SOUTH_ASIAN_FEMALE,
+        NEPALI_MALE,
+        NEPALI_FEMALE,
+        POLISH_MALE,
+        POLISH_FEMALE,
+        EASTERN_EUROPEAN_MALE,
+        EASTERN_EUROPEAN_FEMALE,
+        WEST_AFRICAN_MALE,
+        WEST_AFRICAN_FEMALE,
+        CHINESE_MALE,
+        CHINESE_FEMALE,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+}
+
 #[derive(Clone, Copy)]
 enum Sex {
     Any,
@@ -1027,3 +1093,20 @@ const CHINESE_MALE: &[&str] =
     &["Wei", "Jun", "Hao", "Ming", "Jie", "Lei", "Tao", "Yong", "Kai", "Jian", "Bo", "Long", "Peng", "Hui", "Qiang"];
 const CHINESE_FEMALE: &[&str] =
     &["Mei", "Li", "Xiu", "Ying", "Hui", "Jing", "Yan", "Fang", "Lan", "Xin", "Qing", "Na", "Ling", "Yu", "Hong"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_family_name_takes_the_form_for_each_sex() {
+        assert_eq!(family_name_for_sex("Kowalski", true), "Kowalska");
+        assert_eq!(family_name_for_sex("Ivanova", false), "Ivanov");
+        assert_eq!(family_name_for_sex("Singh", true), "Kaur");
+        assert_eq!(family_name_for_sex("Begum", false), "Miah");
+        assert_eq!(family_name_for_sex("Bibi", false), "Khan");
+        assert_eq!(family_name_for_sex("Khan", true), "Khan");
+        assert_eq!(family_name_for_sex("Smith", true), "Smith");
+        assert_eq!(family_name_for_sex("Nowak", false), "Nowak");
+    }
+}

@@ -1,5 +1,6 @@
 //! The true person: who they are, where they live, what is wrong with them and which organisations hold records about
-//! them. Everything here is drawn from the person's own random stream, so any person can be made on their own.
+//! them. Everything here is drawn from the person's own random stream, so any person can be made on their own. The
+//! second of twins (person `2k + 1`) first replays the start of the first twin's stream to take what they share.
 
 use kmcr_fhir::NhsNumber;
 
@@ -7,11 +8,12 @@ use crate::SynthConfig;
 use crate::clinical::{CHRONIC_CONDITIONS, ChronicSpec, age_band};
 use crate::codes::{Code, allergies};
 use crate::date::{Date, RECORDS_AS_AT, as_at_day};
-use crate::identity::nhs_number;
-use crate::names::{HERITAGES, Heritage, given_name, surname};
+use crate::identity::{max_people, nhs_number};
+use crate::names::{HERITAGES, Heritage, family_name_for_sex, given_name, surname};
 use crate::organisations::{Organisation, OrganisationKind, organisation, organisation_index, organisations};
-use crate::places::{Town, address_lines, heritage_weight_factor, pick_town, postcode};
+use crate::places::{Town, address_lines, heritage_weight_factor, pick_town, postcode, previous_address};
 use crate::rng::{Rng, stream};
+use crate::short_names::are_forms_of_one_name;
 
 /// Administrative gender as FHIR writes it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -118,25 +120,97 @@ pub(crate) struct Person {
     pub nhs_number: NhsNumber,
     pub demographics: Demographics,
     pub heritage: Heritage,
+    pub town: &'static Town,
     pub birth_day: i64,
     pub age_years: u32,
     pub gp_practice: &'static Organisation,
+    /// The other twin, when the person is one of twins (people `2k` and `2k + 1`).
+    pub twin_person_idx: Option<usize>,
     pub health: Health,
     pub sources: Vec<Source>,
+}
+
+/// About 1.5% of maternities in England and Wales are multiple births, nearly all twins (ONS birth characteristics):
+/// a pair of people `2k`, `2k + 1` are twins with about twice that chance, since two births are one maternity.
+pub const TWIN_PAIR_CHANCE: f64 = 0.03;
+
+/// A third of twins are identical and so of one sex; the rest are of one sex half the time.
+const TWINS_OF_ONE_SEX_CHANCE: f64 = 2.0 / 3.0;
+
+/// Who the person is from birth, and where they live: what twins share, apart from sex and names.
+struct Born {
+    town: &'static Town,
+    heritage: Heritage,
+    female: bool,
+    birth_day: i64,
+    age_years: u32,
+    demographics: Demographics,
+    gp_practice: &'static Organisation,
+}
+
+impl Born {
+    /// The first draws of the person's own stream, in the order they have always been made, so that a person who is
+    /// not a twin comes out as before twins existed.
+    fn draw(rng: &mut Rng) -> Born {
+        let town = pick_town(rng);
+        let heritage = pick_heritage(rng, town);
+        let age_years = pick_age(rng);
+        let female = rng.chance(if age_years >= 80 { 0.6 } else { 0.505 });
+        let birth_day = as_at_day() - i64::from(age_years) * 365 - (i64::from(age_years) / 4) - rng.between(0, 364);
+        let birth_date = Date::from_day_number(birth_day);
+        let age_years = birth_date.years_until(RECORDS_AS_AT);
+        let demographics = pick_demographics(rng, town, heritage, female, birth_date, age_years);
+        let gp_practice = organisation(rng.pick_copy(town.gp_practices)).expect("towns name the region's practices");
+        Born { town, heritage, female, birth_day, age_years, demographics, gp_practice }
+    }
+
+    /// The second of twins: the first twin's family name (in the form for their own sex), birth date, address, home
+    /// phone and practice, with their own sex, given names, title and mobile, drawn from their own stream.
+    fn twin_of(first: &Born, rng: &mut Rng) -> Born {
+        let female = if rng.chance(TWINS_OF_ONE_SEX_CHANCE) { first.female } else { !first.female };
+        let Demographics { given_names: first_given_names, family_name, birth_date, address, home_phone, .. } =
+            &first.demographics;
+        let given_heritage = given_name_heritage(rng, first.heritage, first.age_years);
+        let first_name = loop {
+            let name = given_name(rng, given_heritage, female, birth_date.year);
+            // Parents do not give twins one name, nor William and Bill.
+            if !are_forms_of_one_name(name, &first_given_names[0]) {
+                break name;
+            }
+        };
+        let mut given_names = vec![first_name.to_string()];
+        if rng.chance(middle_name_chance(first.heritage)) {
+            let middle = given_name(rng, given_heritage, female, birth_date.year);
+            if middle != first_name {
+                given_names.push(middle.to_string());
+            }
+        }
+        let demographics = Demographics {
+            title: pick_title(rng, female, first.age_years),
+            given_names,
+            family_name: family_name_for_sex(family_name, female).to_string(),
+            gender: if female { Gender::Female } else { Gender::Male },
+            birth_date: *birth_date,
+            address: address.clone(),
+            mobile_phone: pick_mobile_phone(rng, first.age_years),
+            home_phone: home_phone.clone(),
+        };
+        Born { female, demographics, ..*first }
+    }
 }
 
 impl Person {
     pub(crate) fn generate(config: &SynthConfig, person_idx: usize) -> Person {
         let mut rng = Rng::from_words(&[config.seed, person_idx as u64, stream::PERSON]);
-        let town = pick_town(&mut rng);
-        let heritage = pick_heritage(&mut rng, town);
-        let age_years = pick_age(&mut rng);
-        let female = rng.chance(if age_years >= 80 { 0.6 } else { 0.505 });
-        let birth_day = as_at_day() - i64::from(age_years) * 365 - (i64::from(age_years) / 4) - rng.between(0, 364);
-        let birth_date = Date::from_day_number(birth_day);
-        let age_years = birth_date.years_until(RECORDS_AS_AT);
-        let demographics = pick_demographics(&mut rng, town, heritage, female, birth_date, age_years);
-        let gp_practice = organisation(rng.pick_copy(town.gp_practices)).expect("towns name the region's practices");
+        let twin_person_idx = twin_person_idx(config.seed, person_idx);
+        let born = match twin_person_idx {
+            Some(first_idx) if first_idx < person_idx => {
+                let first = Born::draw(&mut Rng::from_words(&[config.seed, first_idx as u64, stream::PERSON]));
+                Born::twin_of(&first, &mut rng)
+            }
+            _ => Born::draw(&mut rng),
+        };
+        let Born { town, heritage, female, birth_day, age_years, demographics, gp_practice } = born;
         let health = pick_health(&mut rng, age_years, female, birth_day);
         let mut health = health;
         let sources = pick_sources(&mut rng, town, gp_practice, age_years, &health);
@@ -147,12 +221,22 @@ impl Person {
             nhs_number: nhs_number(config.seed, person_idx),
             demographics,
             heritage,
+            town,
             birth_day,
             age_years,
             gp_practice,
+            twin_person_idx,
             health,
             sources,
         }
+    }
+
+    /// The address the person lived at before their last move, which some sources still hold. Drawn from a stream of
+    /// the household (twins share it), so every source that holds an old address holds the same one.
+    pub(crate) fn previous_address(&self) -> Address {
+        let household_idx = self.twin_person_idx.map_or(self.idx, |twin_idx| twin_idx.min(self.idx));
+        let mut rng = Rng::from_words(&[self.seed, household_idx as u64, stream::PREVIOUS_ADDRESS]);
+        previous_address(&mut rng, self.town, &self.demographics.address)
     }
 
     pub(crate) fn is_female(&self) -> bool {
@@ -205,6 +289,26 @@ fn pick_heritage(rng: &mut Rng, town: &Town) -> Heritage {
     *rng.weighted(&weighted)
 }
 
+/// The person's twin, if they have one: people `2k` and `2k + 1` are twins by a draw from a stream of the pair alone.
+fn twin_person_idx(seed: u64, person_idx: usize) -> Option<usize> {
+    let pair_idx = person_idx / 2;
+    let other_idx = person_idx ^ 1;
+    let twins = Rng::from_words(&[seed, pair_idx as u64, stream::TWINS]).chance(TWIN_PAIR_CHANCE);
+    (twins && other_idx < max_people()).then_some(other_idx)
+}
+
+/// Children of families settled here for a generation are often given English names.
+fn given_name_heritage(rng: &mut Rng, heritage: Heritage, age_years: u32) -> Heritage {
+    if heritage != Heritage::English && age_years < 30 && rng.chance(0.2) { Heritage::English } else { heritage }
+}
+
+fn middle_name_chance(heritage: Heritage) -> f64 {
+    match heritage {
+        Heritage::English | Heritage::Scottish | Heritage::Welsh | Heritage::Irish => 0.55,
+        _ => 0.2,
+    }
+}
+
 fn pick_demographics(
     rng: &mut Rng,
     town: &Town,
@@ -213,16 +317,10 @@ fn pick_demographics(
     birth_date: Date,
     age_years: u32,
 ) -> Demographics {
-    // Children of families settled here for a generation are often given English names.
-    let given_heritage =
-        if heritage != Heritage::English && age_years < 30 && rng.chance(0.2) { Heritage::English } else { heritage };
+    let given_heritage = given_name_heritage(rng, heritage, age_years);
     let first = given_name(rng, given_heritage, female, birth_date.year);
     let mut given_names = vec![first.to_string()];
-    let middle_name_chance = match heritage {
-        Heritage::English | Heritage::Scottish | Heritage::Welsh | Heritage::Irish => 0.55,
-        _ => 0.2,
-    };
-    if rng.chance(middle_name_chance) {
+    if rng.chance(middle_name_chance(heritage)) {
         let middle = given_name(rng, given_heritage, female, birth_date.year);
         if middle != first {
             given_names.push(middle.to_string());
@@ -236,13 +334,7 @@ fn pick_demographics(
         district: "Kent".to_string(),
         postal_code: postcode(rng, district),
     };
-    let mobile_chance = match age_years {
-        0..=12 => 0.0,
-        13..=17 => 0.6,
-        18..=69 => 0.92,
-        _ => 0.6,
-    };
-    let mobile_phone = rng.chance(mobile_chance).then(|| drama_number(rng, "07700 900"));
+    let mobile_phone = pick_mobile_phone(rng, age_years);
     let home_phone_chance = if age_years >= 65 { 0.7 } else { 0.25 };
     let home_phone = rng.chance(home_phone_chance).then(|| drama_number(rng, "01632 960"));
     Demographics {
@@ -255,6 +347,16 @@ fn pick_demographics(
         mobile_phone,
         home_phone,
     }
+}
+
+fn pick_mobile_phone(rng: &mut Rng, age_years: u32) -> Option<String> {
+    let mobile_chance = match age_years {
+        0..=12 => 0.0,
+        13..=17 => 0.6,
+        18..=69 => 0.92,
+        _ => 0.6,
+    };
+    rng.chance(mobile_chance).then(|| drama_number(rng, "07700 900"))
 }
 
 /// A number in an Ofcom range kept for drama (07700 900000-900999, 01632 960000-960999): never a real line.

@@ -2,6 +2,7 @@
 
 use crate::date::push_number;
 use crate::names::Heritage;
+use crate::person::Address;
 use crate::rng::Rng;
 
 /// A town, weighted by population (thousands), with the organisations that serve it.
@@ -118,6 +119,40 @@ pub(crate) fn address_lines(rng: &mut Rng) -> Vec<String> {
     } else {
         vec![numbered_street(rng, street)]
     }
+}
+
+/// The address the person lived at before their last move: usually elsewhere in the same town, sometimes in another
+/// town of the same postcode area (Rochester to Chatham, Deal to Dover), always another street and another postcode.
+pub(crate) fn previous_address(rng: &mut Rng, town: &'static Town, current: &Address) -> Address {
+    /// Most house moves are short: within the same town.
+    const MOVED_WITHIN_TOWN_CHANCE: f64 = 0.7;
+    let area = postcode_area(town.postcode_districts[0]);
+    let neighbours: Vec<&'static Town> =
+        TOWNS.iter().filter(|other| postcode_area(other.postcode_districts[0]) == area).collect();
+    let from_town = if rng.chance(MOVED_WITHIN_TOWN_CHANCE) { town } else { rng.pick_copy(&neighbours) };
+    loop {
+        let lines = address_lines(rng);
+        let district = rng.pick_copy(from_town.postcode_districts);
+        let postal_code = postcode(rng, district);
+        if street_of(&lines) != street_of(&current.lines) && postal_code != current.postal_code {
+            return Address {
+                lines,
+                city: from_town.name.to_string(),
+                district: current.district.clone(),
+                postal_code,
+            };
+        }
+    }
+}
+
+/// The letters that begin a postcode district: the postcode area (`ME` of `ME14`).
+fn postcode_area(district: &str) -> &str {
+    district.trim_end_matches(|character: char| character.is_ascii_digit())
+}
+
+/// The street of an address: its last line without the house number.
+fn street_of(lines: &[String]) -> Option<&str> {
+    lines.last().map(|line| line.trim_start_matches(|character: char| character.is_ascii_digit()).trim_start())
 }
 
 fn numbered_street(rng: &mut Rng, street: &str) -> String {

@@ -27,6 +27,8 @@ pub(crate) mod stream {
     pub const NHS_NUMBER_PERMUTATION: u64 = 5;
     pub const LOCAL_ID_PERMUTATION: u64 = 6;
     pub const ORGANISATIONS: u64 = 7;
+    pub const TWINS: u64 = 8;
+    pub const PREVIOUS_ADDRESS: u64 = 9;
 }
 
 /// xoshiro256** (Blackman and Vigna), seeded from a hash of words.

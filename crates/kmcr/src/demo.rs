@@ -1,13 +1,15 @@
 //! The demo: API clients for each synthetic source organisation and a viewer, and a synthetic population loaded
 //! through the service layer as each organisation would send it.
 
+use std::borrow::Cow;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 use kmcr_access::{Principal, Scope};
 use kmcr_fhir::OdsCode;
 use kmcr_service::{RequestContext, Service};
-use kmcr_synth::{SourceBundle, SynthConfig};
+use kmcr_synth::{PersonTruth, SourceBundle, SynthConfig};
 
 use crate::config::{RawClient, RawSettings, Secret};
 
@@ -80,7 +82,8 @@ async fn load(service: &Service, source: SourceBundle) -> anyhow::Result<usize> 
     Ok(n_entries)
 }
 
-/// `kmcr synth`: one file per source Bundle, named by person and organisation.
+/// `kmcr synth`: one file per source Bundle, named by person and organisation, and `truth.csv` beside them (see
+/// [`write_truth_rows`]), so that patient matching over the files can be scored.
 pub fn write_synthetic_population(out: &Path, n_people: usize, seed: u64) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let write = |name: String, source: &SourceBundle| -> anyhow::Result<()> {
@@ -91,12 +94,94 @@ pub fn write_synthetic_population(out: &Path, n_people: usize, seed: u64) -> any
     for source in kmcr_synth::organisation_bundles() {
         write(format!("organisation-{}.json", source.source_ods_code), &source)?;
     }
+    let truth_path = out.join("truth.csv");
+    let truth_file =
+        std::fs::File::create(&truth_path).with_context(|| format!("cannot create {}", truth_path.display()))?;
+    let mut truth = std::io::BufWriter::new(truth_file);
+    truth.write_all(TRUTH_HEADER.as_bytes())?;
     let config = SynthConfig { seed, n_people };
     for person_idx in 0..n_people {
         for source in kmcr_synth::person_bundles(&config, person_idx) {
             write(format!("person-{person_idx:07}-{}.json", source.source_ods_code), &source)?;
         }
+        write_truth_rows(&mut truth, &kmcr_synth::person_truth(&config, person_idx))
+            .with_context(|| format!("cannot write {}", truth_path.display()))?;
     }
-    println!("Wrote {n_people} synthetic people to {}", out.display());
+    truth.flush().with_context(|| format!("cannot write {}", truth_path.display()))?;
+    println!("Wrote {n_people} synthetic people to {}, with truth.csv", out.display());
     Ok(())
+}
+
+const TRUTH_HEADER: &str = "person_idx,nhs_number,ods_code,identifier_system,identifier_value\n";
+
+/// One row of `truth.csv` per source patient record of the person: the person, their true NHS number (even where that
+/// source did not record it) and the record's organisation and local identifier, as in its Patient resource.
+fn write_truth_rows(out: &mut impl Write, truth: &PersonTruth) -> std::io::Result<()> {
+    let nhs_number = truth.nhs_number.as_digits();
+    for record in &truth.source_records {
+        writeln!(
+            out,
+            "{},{},{},{},{}",
+            truth.person_idx,
+            nhs_number,
+            csv_field(&record.ods_code),
+            csv_field(&record.identifier_system),
+            csv_field(&record.identifier_value)
+        )?;
+    }
+    Ok(())
+}
+
+/// A CSV field (RFC 4180): quoted, with quotes doubled, only when it holds a comma, a quote or a line break.
+fn csv_field(value: &str) -> Cow<'_, str> {
+    if value.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", value.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_they_must_be() {
+        assert_eq!(csv_field("https://fhir.example/Id/mrn"), "https://fhir.example/Id/mrn");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn synth_writes_a_truth_row_for_every_source_patient_record() {
+        let out = std::env::temp_dir().join(format!("kmcr-synth-truth-test-{}", std::process::id()));
+        let n_people = 12;
+        write_synthetic_population(&out, n_people, 7).expect("writes");
+        let truth = std::fs::read_to_string(out.join("truth.csv")).expect("truth.csv is written");
+        let mut lines = truth.lines();
+        assert_eq!(lines.next(), Some(TRUTH_HEADER.trim_end()));
+        let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
+        let n_bundle_files = std::fs::read_dir(&out)
+            .expect("the directory is readable")
+            .filter(|entry| entry.as_ref().expect("an entry").file_name().to_string_lossy().starts_with("person-"))
+            .count();
+        assert_eq!(rows.len(), n_bundle_files, "one row per source Patient");
+        for row in &rows {
+            assert_eq!(row.len(), 5);
+            let person_idx: usize = row[0].parse().expect("a person index");
+            assert!(person_idx < n_people);
+            assert!(kmcr_fhir::NhsNumber::parse(row[1]).is_ok());
+            let bundle_path = out.join(format!("person-{person_idx:07}-{}.json", row[2]));
+            let bundle: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&bundle_path).expect("the row's bundle exists")).expect("JSON");
+            let identifiers = &bundle["entry"][0]["resource"]["identifier"];
+            let local = identifiers
+                .as_array()
+                .expect("identifiers")
+                .iter()
+                .any(|identifier| identifier["system"] == row[3] && identifier["value"] == row[4]);
+            assert!(local, "the row names the Patient's own identifier");
+        }
+        std::fs::remove_dir_all(&out).expect("removes the test directory");
+    }
 }

@@ -1,6 +1,6 @@
 //! Helpers shared by the tests: one seed, walking bundles, counting items.
 
-use kmcr_synth::{SourceBundle, SynthConfig, person_bundles};
+use kmcr_synth::{Date, RECORDS_AS_AT, SourceBundle, SynthConfig, person_bundles};
 use serde_json::Value;
 
 /// The seed of every test; failures name it so they can be reproduced.
@@ -50,4 +50,13 @@ pub fn patient(bundle: &Value) -> &Value {
     let entry = entries(bundle).first().expect("the Patient comes first");
     assert_eq!(resource_type(entry), "Patient");
     &entry["resource"]
+}
+
+/// Age in whole years on the day the records are extracted.
+pub fn age_on_records_date(birth_date: Date) -> u32 {
+    let mut years = RECORDS_AS_AT.year - birth_date.year;
+    if (RECORDS_AS_AT.month, RECORDS_AS_AT.day) < (birth_date.month, birth_date.day) {
+        years -= 1;
+    }
+    years as u32
 }

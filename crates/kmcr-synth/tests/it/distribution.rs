@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kmcr_synth::{OrganisationKind, RECORDS_AS_AT, organisation, person_truth};
 
-use crate::common::{SEED, config, entries, n_items, people, resource_type};
+use crate::common::{SEED, age_on_records_date, config, entries, n_items, people, resource_type};
 
 fn age_band(age: u32) -> &'static str {
     match age {
@@ -15,14 +15,6 @@ fn age_band(age: u32) -> &'static str {
         65..=79 => "65-79",
         _ => "80+",
     }
-}
-
-fn age_of(birth_date: kmcr_synth::Date) -> u32 {
-    let mut years = RECORDS_AS_AT.year - birth_date.year;
-    if (RECORDS_AS_AT.month, RECORDS_AS_AT.day) < (birth_date.month, birth_date.day) {
-        years -= 1;
-    }
-    years as u32
 }
 
 #[test]
@@ -36,7 +28,7 @@ fn items_per_person_average_about_sixty_and_grow_with_age() {
     for (person_idx, bundles) in people(n_people) {
         let n = n_items(&bundles);
         n_total += n;
-        let age = age_of(person_truth(&config, person_idx).demographics.birth_date);
+        let age = age_on_records_date(person_truth(&config, person_idx).demographics.birth_date);
         let band = by_band.entry(age_band(age)).or_default();
         band.0 += 1;
         band.1 += n;
@@ -76,7 +68,8 @@ fn items_per_person_average_about_sixty_and_grow_with_age() {
 fn ages_follow_a_plausible_pyramid() {
     let n_people = 5_000;
     let config = config(n_people);
-    let ages: Vec<u32> = (0..n_people).map(|idx| age_of(person_truth(&config, idx).demographics.birth_date)).collect();
+    let ages: Vec<u32> =
+        (0..n_people).map(|idx| age_on_records_date(person_truth(&config, idx).demographics.birth_date)).collect();
     let share =
         |predicate: &dyn Fn(u32) -> bool| ages.iter().filter(|age| predicate(**age)).count() as f64 / n_people as f64;
     let children = share(&|age| age < 18);
@@ -111,7 +104,7 @@ fn services_and_safeguarding_flags_reach_their_real_shares() {
     let mut respect_forms = 0;
     let config = config(n_people);
     for (person_idx, bundles) in people(n_people) {
-        let adult = age_of(person_truth(&config, person_idx).demographics.birth_date) >= 18;
+        let adult = age_on_records_date(person_truth(&config, person_idx).demographics.birth_date) >= 18;
         if adult {
             n_adults += 1
         } else {

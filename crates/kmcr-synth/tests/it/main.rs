@@ -4,6 +4,8 @@ mod common;
 mod determinism;
 mod distribution;
 mod identity;
+mod identity_errors;
 mod references;
 mod timing;
+mod twins;
 mod validity;
