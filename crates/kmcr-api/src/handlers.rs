@@ -20,6 +20,7 @@ use crate::auth::Caller;
 use crate::responses::{ReturnPreference, error_response, fhir_json, resource_response, write_response};
 
 mod bundles;
+pub mod matching;
 
 use bundles::{history_bundle, page_bundle, search_bundle};
 

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_history", get(handlers::history_system))
         .route("/{resource_type}", get(handlers::search_get).post(handlers::create).put(handlers::conditional_update))
         .route("/{resource_type}/_search", post(handlers::search_post))
+        .route("/Patient/$match", post(handlers::matching::patient_match))
         .route("/{resource_type}/_history", get(handlers::history_type))
         .route("/{resource_type}/{id}", get(handlers::read).put(handlers::update).delete(handlers::delete))
         .route("/{resource_type}/{id}/_history", get(handlers::history_instance))
@@ -53,6 +54,9 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/", post(handlers::bundle))
         .nest("/fhir", fhir)
         .route("/oauth/token", post(auth::token))
+        .route("/mpi/reviews", get(handlers::matching::reviews))
+        .route("/mpi/reviews/{review_id}", post(handlers::matching::decide))
+        .route("/mpi/patients/{id}/history", get(handlers::matching::link_history))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use kmcr_access::Scope;
 use kmcr_api::{ApiClient, AppState, TokenSigner, router};
 use kmcr_fhir::OdsCode;
+use kmcr_service::identity::IdentitySettings;
 use kmcr_service::{Limits, Service};
 use kmcr_store::{Store, StoreOptions};
 
@@ -35,7 +36,7 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let state = AppState {
-        service: Service::new(store, Limits::default()),
+        service: Service::start(store, Limits::default(), IdentitySettings::default()).await?,
         clients: Arc::new(clients),
         signer: Arc::new(TokenSigner::new(vec![9; 32], 86_400)),
         fhir_base_url: format!("http://{address}/fhir"),

@@ -162,6 +162,7 @@ pub const ALL_RESOURCE_TYPES: &[&str] = &[
 
 impl ResourceType {
     pub const PATIENT: ResourceType = ResourceType("Patient");
+    pub const PERSON: ResourceType = ResourceType("Person");
     pub const BUNDLE: ResourceType = ResourceType("Bundle");
     pub const ORGANIZATION: ResourceType = ResourceType("Organization");
 

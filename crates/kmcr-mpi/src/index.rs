@@ -224,6 +224,11 @@ impl PersonIndex {
         })
     }
 
+    /// Takes a record out (its source deleted it); returns the person it was in.
+    pub fn forget(&mut self, record_id: &str) -> Option<String> {
+        self.remove(record_id)
+    }
+
     /// Persons who may be the one described, best first, at most `count`, none below the review threshold.
     pub fn search(&self, demographics: &Demographics, count: usize) -> Vec<PersonMatch> {
         let prepared = PreparedRecord::new(demographics);

@@ -68,10 +68,14 @@ impl TermFrequencies {
         }
     }
 
-    /// The share of records holding `value` in the field, or `None` when unknown.
+    /// The share of records holding `value` in the field, or `None` when unknown. A handful of records says nothing
+    /// about how common a name is: below [`MIN_RECORDS_FOR_FREQUENCIES`] there is no adjustment.
     fn frequency(&self, field_idx: usize, value: &str) -> Option<f64> {
+        if self.n_records < MIN_RECORDS_FOR_FREQUENCIES {
+            return None;
+        }
         let count = *self.counts.get(field_idx)?.get(value)?;
-        (self.n_records > 0).then(|| f64::from(count) / self.n_records as f64)
+        Some(f64::from(count) / self.n_records as f64)
     }
 }
 
@@ -102,6 +106,8 @@ pub struct Score {
     pub match_probability: f64,
     pub evidence: [FieldEvidence; N_FIELDS],
 }
+
+pub const MIN_RECORDS_FOR_FREQUENCIES: usize = 1_000;
 
 /// A term-frequency adjustment never makes a rare value count more than this many times an average exact agreement.
 const MAX_TERM_FREQUENCY_BOOST: f64 = 50.0;
@@ -137,12 +143,12 @@ impl Model {
             (&[0.95, 0.01, 0.025, 0.005, 0.01], &[3.4e-5, 1e-6, 3e-4, 1e-3, 1.0]),
             // sex: same, different
             (&[0.98, 0.02], &[0.5, 0.5]),
-            // postcode: exact, sector, district, area, different
-            (&[0.8, 0.04, 0.06, 0.05, 0.05], &[1e-4, 2e-3, 0.01, 0.05, 1.0]),
+            // postcode: exact, sector, district, area, different (people move: one source's address is often old)
+            (&[0.7, 0.04, 0.06, 0.05, 0.15], &[1e-4, 2e-3, 0.01, 0.05, 1.0]),
             // address: exact, close, different
-            (&[0.75, 0.1, 0.15], &[1e-4, 1e-3, 1.0]),
+            (&[0.7, 0.1, 0.2], &[1e-4, 1e-3, 1.0]),
             // locality: exact, close, different
-            (&[0.85, 0.05, 0.1], &[0.05, 0.01, 1.0]),
+            (&[0.8, 0.05, 0.15], &[0.05, 0.01, 1.0]),
             // phone: shared, different
             (&[0.6, 0.4], &[1e-6, 1.0]),
         ];

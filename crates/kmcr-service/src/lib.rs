@@ -4,6 +4,8 @@
 
 mod bundle;
 mod error;
+pub mod identity;
+mod matching;
 pub mod references;
 
 use kmcr_access::{Action, Decision, Principal, decide};
@@ -17,6 +19,7 @@ use kmcr_store::{
 use serde_json::Value;
 
 pub use error::{ServiceError, error_status_line, operation_outcome, outcome_with};
+pub use matching::{PatientMatch, ReviewView};
 
 /// Bounds on what one request may ask for.
 #[derive(Clone, Debug)]
@@ -43,6 +46,7 @@ pub struct RequestContext {
 pub struct Service {
     store: Store,
     limits: Limits,
+    identity: std::sync::Arc<identity::Identity>,
 }
 
 /// A page of search results with the parsed request, so the caller can build links and report ignored parameters.
@@ -58,8 +62,14 @@ pub enum CreateResult {
 }
 
 impl Service {
-    pub fn new(store: Store, limits: Limits) -> Service {
-        Service { store, limits }
+    /// Starts the service: rebuilds the person index from the store (matching any Patient not yet linked).
+    pub async fn start(
+        store: Store,
+        limits: Limits,
+        identity_settings: identity::IdentitySettings,
+    ) -> Result<Service, ServiceError> {
+        let identity = identity::Identity::start(store.clone(), identity_settings).await?;
+        Ok(Service { store, limits, identity })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -152,7 +162,8 @@ impl Service {
         lenient: bool,
         cursor: Option<&str>,
     ) -> Result<SearchResult, ServiceError> {
-        let request = self.parse_search(resource_type, params, lenient)?;
+        let params = matching::expand_patient_references(params, |id| self.identity.linked_patients(id));
+        let request = self.parse_search(resource_type, &params, lenient)?;
         let mut types = vec![resource_type];
         types.extend(request.includes.iter().filter_map(|include| include.target_type));
         types.extend(request.revincludes.iter().map(|include| include.source_type));
@@ -200,7 +211,23 @@ impl Service {
     }
 
     /// `Patient/$everything`: the patient's compartment, and what it refers to, in pages.
-    pub async fn everything(&self, context: &RequestContext, request: EverythingRequest) -> Result<Page, ServiceError> {
+    pub async fn everything(
+        &self,
+        context: &RequestContext,
+        mut request: EverythingRequest,
+    ) -> Result<Page, ServiceError> {
+        // The person's record: every source Patient linked to the one asked for, that one first.
+        if let Some(asked) = request.patient_ids.first().cloned() {
+            let mut linked = vec![asked.clone()];
+            linked.extend(
+                self.identity
+                    .linked_patients(asked.as_str())
+                    .into_iter()
+                    .filter(|id| id != asked.as_str())
+                    .filter_map(|id| ResourceId::parse(&id).ok()),
+            );
+            request.patient_ids = linked;
+        }
         let everything_types: Vec<ResourceType> = ResourceType::all().collect();
         let patients: Vec<String> = request.patient_ids.iter().map(|id| format!("Patient/{id}")).collect();
         let decision = self.authorise(context, Action::Read, "everything", &everything_types, &patients).await?;
@@ -341,6 +368,7 @@ impl Service {
         if let Some(object) = resource.as_object_mut() {
             object.insert("id".into(), Value::String(id.as_str().to_string()));
         }
+        tag_source_organisation(&mut resource, &context.principal.ods_code);
         let registry = SearchParamRegistry::official_r4();
         let index_entries = extract_index_entries(registry, &resource);
         let owning_patient_id = kmcr_fhir_search::owning_patient_id(resource_type, Some(id.as_str()), &index_entries);
@@ -371,7 +399,18 @@ impl Service {
             .into_iter()
             .collect();
         let record = audit_record(context, action, resources, patients, "permitted", decision);
-        Ok(self.store.write(ops, Some(record)).await?)
+        let outcomes = self.store.write(ops, Some(record)).await?;
+        let written_patients: Vec<identity::WrittenPatient> = outcomes
+            .iter()
+            .filter(|outcome| outcome.resource_type == ResourceType::PATIENT && !outcome.unchanged)
+            .map(|outcome| identity::WrittenPatient {
+                id: outcome.id.to_string(),
+                version_id: outcome.version_id,
+                json: if outcome.deleted { None } else { outcome.json.clone() },
+            })
+            .collect();
+        self.identity.patients_written(written_patients).await?;
+        Ok(outcomes)
     }
 
     async fn find_one(&self, resource_type: ResourceType, query: &[(String, String)]) -> Result<Match, ServiceError> {
@@ -384,6 +423,25 @@ impl Service {
             _ => Match::Many,
         })
     }
+}
+
+/// The system of the `meta.tag` naming the organisation that sent a resource (searchable as `_tag`).
+pub const SOURCE_ORGANISATION_TAG_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
+
+/// Every stored item shows its source organisation: a `meta.tag` with the writer's ODS code, replacing any such tag
+/// the sender set (the server, not the sender, says who sent it).
+fn tag_source_organisation(resource: &mut Value, ods_code: &kmcr_fhir::OdsCode) {
+    let Some(object) = resource.as_object_mut() else { return };
+    let meta = object.entry("meta").or_insert_with(|| Value::Object(Default::default()));
+    let Some(meta) = meta.as_object_mut() else { return };
+    let tags = meta.entry("tag").or_insert_with(|| Value::Array(Vec::new()));
+    let Some(tags) = tags.as_array_mut() else { return };
+    tags.retain(|tag| tag.get("system").and_then(Value::as_str) != Some(SOURCE_ORGANISATION_TAG_SYSTEM));
+    tags.push(serde_json::json!({
+        "system": SOURCE_ORGANISATION_TAG_SYSTEM,
+        "code": ods_code.as_str(),
+        "display": "source organisation",
+    }));
 }
 
 enum Match {

@@ -35,6 +35,11 @@ pub struct RawSettings {
     pub token_lifetime_s: Option<i64>,
     pub max_body_bytes: Option<usize>,
     pub max_page_size: Option<usize>,
+    /// The person index: match probabilities at or above which records link, or go to review.
+    pub link_probability: Option<f64>,
+    pub review_probability: Option<f64>,
+    /// People the region expects to hold (the matcher's prior before it has data to train on).
+    pub expected_population: Option<usize>,
     #[serde(default)]
     pub clients: Vec<RawClient>,
 }
@@ -59,6 +64,7 @@ pub struct Config {
     pub token_lifetime_s: i64,
     pub max_body_bytes: usize,
     pub max_page_size: usize,
+    pub identity: kmcr_service::identity::IdentitySettings,
     pub clients: Vec<ApiClient>,
 }
 
@@ -124,6 +130,17 @@ impl RawSettings {
             }
             clients.push(ApiClient { id: raw.id, secret: raw.secret.0, ods_code, scopes });
         }
+        let mut identity = kmcr_service::identity::IdentitySettings::default();
+        identity.thresholds.link = self.link_probability.unwrap_or(identity.thresholds.link);
+        identity.thresholds.review = self.review_probability.unwrap_or(identity.thresholds.review);
+        identity.expected_population = self.expected_population.unwrap_or(identity.expected_population);
+        let thresholds = identity.thresholds;
+        if !(0.0..=1.0).contains(&thresholds.review) || !(0.0..=1.0).contains(&thresholds.link) {
+            bail!("link_probability and review_probability are probabilities between 0 and 1");
+        }
+        if thresholds.review > thresholds.link {
+            bail!("review_probability must not be above link_probability");
+        }
         Ok(Config {
             listen,
             database: self.database.unwrap_or_else(|| "kmcr-data".to_string()),
@@ -132,6 +149,7 @@ impl RawSettings {
             token_lifetime_s: self.token_lifetime_s.unwrap_or(3600),
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024 * 1024),
             max_page_size: self.max_page_size.unwrap_or(1000),
+            identity,
             clients,
         })
     }

@@ -120,7 +120,8 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the store at {}", redact_url(&config.database)))?;
     let limits = Limits { max_page_size: config.max_page_size, ..Limits::default() };
-    let service = Service::new(store, limits);
+    let service =
+        Service::start(store, limits, config.identity.clone()).await.context("cannot start the person index")?;
     if flags.demo {
         demo::load_demo_population(&service, flags.demo_people.unwrap_or(1000)).await?;
     }

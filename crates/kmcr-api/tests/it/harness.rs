@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use kmcr_access::Scope;
 use kmcr_api::{ApiClient, AppState, TokenSigner, router};
 use kmcr_fhir::OdsCode;
+use kmcr_service::identity::IdentitySettings;
 use kmcr_service::{Limits, Service};
 use kmcr_store::{Store, StoreOptions};
 use serde_json::Value;
@@ -22,12 +23,16 @@ static NEXT_DIRECTORY: AtomicUsize = AtomicUsize::new(0);
 
 pub struct TestApi {
     pub router: Router,
-    directory: std::path::PathBuf,
+    /// `sqlite` or `postgres`, for assertion messages.
+    pub backend: &'static str,
+    directory: Option<std::path::PathBuf>,
 }
 
 impl Drop for TestApi {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.directory);
+        if let Some(directory) = &self.directory {
+            let _ = std::fs::remove_dir_all(directory);
+        }
     }
 }
 
@@ -47,23 +52,53 @@ fn client(id: &str, ods_code: &str, scopes: &[&str]) -> ApiClient {
 }
 
 impl TestApi {
+    /// On a fresh embedded store.
     pub async fn new() -> TestApi {
         let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
         let directory = std::env::temp_dir().join(format!("kmcr-api-test-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&directory);
         let store = Store::open(directory.to_str().unwrap(), &StoreOptions::default()).await.unwrap();
+        TestApi::on_store(store, "sqlite", Some(directory)).await
+    }
+
+    /// On a fresh embedded store and, where `KMCR_TEST_DATABASE_URL` is set (required under CI), on a fresh
+    /// PostgreSQL database.
+    pub async fn on_every_backend() -> Vec<TestApi> {
+        let mut apis = vec![TestApi::new().await];
+        let admin_url = match std::env::var("KMCR_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var("CI").is_ok() => panic!("CI is set but KMCR_TEST_DATABASE_URL is not"),
+            _ => return apis,
+        };
+        let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at KMCR_TEST_DATABASE_URL: {error}"));
+        tokio::spawn(connection);
+        let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
+        let name = format!("kmcr_apitest_{}_{n}", std::process::id());
+        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+        let (base, _) = admin_url.rsplit_once('/').expect("the URL names a database");
+        let store = Store::open(&format!("{base}/{name}"), &StoreOptions::default()).await.unwrap();
+        apis.push(TestApi::on_store(store, "postgres", None).await);
+        apis
+    }
+
+    async fn on_store(store: Store, backend: &'static str, directory: Option<std::path::PathBuf>) -> TestApi {
         let state = AppState {
-            service: Service::new(store, Limits::default()),
+            service: Service::start(store, Limits::default(), IdentitySettings::default()).await.unwrap(),
             clients: Arc::new(vec![
                 client("acute", "RWF", &["system/*.*"]),
                 client("gp", "G82001", &["system/*.*"]),
                 client("viewer", "RVV", &["system/*.read"]),
+                client("ambulance", "RYD", &["system/*.*"]),
+                client("dq-officer", "RWF", &["system/Patient.read", "system/Person.*"]),
             ]),
             signer: Arc::new(TokenSigner::new(vec![42; 32], 600)),
             fhir_base_url: BASE.into(),
             max_body_bytes: MAX_BODY_BYTES,
         };
-        TestApi { router: router(state), directory }
+        TestApi { router: router(state), backend, directory }
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
@@ -87,6 +122,11 @@ impl TestApi {
         reply.body["access_token"].as_str().unwrap().to_string()
     }
 
+    /// A request to any path of the API as `client_id`, with a JSON body when given.
+    pub async fn call(&self, client_id: &str, method: &str, uri: &str, body: Option<&Value>) -> Reply {
+        self.request(client_id, method, uri.to_string(), body, &[]).await
+    }
+
     /// A FHIR request as `client_id`, with a JSON body when given.
     pub async fn fhir(
         &self,
@@ -96,11 +136,19 @@ impl TestApi {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
+        self.request(client_id, method, format!("/fhir/{path}"), body, headers).await
+    }
+
+    async fn request(
+        &self,
+        client_id: &str,
+        method: &str,
+        uri: String,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let token = self.token(client_id).await;
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(format!("/fhir/{path}"))
-            .header("authorization", format!("Bearer {token}"));
+        let mut builder = Request::builder().method(method).uri(uri).header("authorization", format!("Bearer {token}"));
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }

@@ -89,10 +89,11 @@ fn a_record_in_the_review_band_is_offered_for_review_not_linked() {
     let decisions = ManualDecisions::default();
     let record = person(&mut draws);
     let person_id = place(&mut index, "gp-3", &record, &decisions);
-    // Same name and birth date, same town, but another district's postcode, another street and no phone.
+    // Same name, sex and birth date, but another town in another postcode area, another street, and no phone.
     let mut vague = record.clone();
-    vague.postcode = Some("ME99 1AA".into());
+    vague.postcode = Some("CT20 1AA".into());
     vague.address_line = Some("1 harbour view".into());
+    vague.locality = Some("folkestone".into());
     vague.phones.clear();
     let placement = index.place("ambulance-3", &vague, &decisions, || "person-of-ambulance-3".into());
     assert_ne!(placement.person_id, person_id, "not linked on name and birth date alone");

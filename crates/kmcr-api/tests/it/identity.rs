@@ -1,0 +1,330 @@
+//! One person across sources, as a client sees it, on both backends: linking on a verified NHS number, the Person
+//! resource, `$everything` and searches reaching every linked record, `$match`, the review queue with decisions that
+//! stick, merges and unmerges kept as history, and re-evaluation when demographics change.
+
+use axum::http::StatusCode;
+use kmcr_fhir::NhsNumber;
+use serde_json::{Value, json};
+
+use crate::harness::TestApi;
+
+const VERIFICATION_STATUS: &str =
+    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
+
+/// A valid NHS number in the test range from six digits.
+fn nhs_number(middle: u32) -> String {
+    (0..)
+        .map(|step| {
+            let digits: Vec<u8> = format!("999{:06}", middle + step).bytes().map(|byte| byte - b'0').collect();
+            NhsNumber::from_first_nine_digits(digits.try_into().unwrap())
+        })
+        .find_map(|number| number)
+        .unwrap()
+        .as_digits()
+}
+
+fn patient(nhs: Option<(&str, bool)>, given: &str, family: &str, birth_date: &str, postcode: &str) -> Value {
+    let mut patient = json!({
+        "resourceType": "Patient",
+        "name": [{ "use": "official", "family": family, "given": [given] }],
+        "gender": "female",
+        "birthDate": birth_date,
+        "address": [{ "use": "home", "line": ["12 Tonbridge Road"], "city": "Maidstone", "postalCode": postcode }],
+    });
+    if let Some((number, verified)) = nhs {
+        let mut identifier = json!({ "system": "https://fhir.nhs.uk/Id/nhs-number", "value": number });
+        if verified {
+            identifier["extension"] = json!([{ "url": VERIFICATION_STATUS, "valueCodeableConcept": { "coding": [{
+                "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "code": "01" }] } }]);
+        }
+        patient["identifier"] = json!([identifier]);
+    }
+    patient
+}
+
+async fn create(api: &TestApi, client: &str, resource: &Value) -> String {
+    let reply = api.fhir(client, "POST", resource["resourceType"].as_str().unwrap(), Some(resource), &[]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}: {}", api.backend, reply.body);
+    reply.body["id"].as_str().unwrap().to_string()
+}
+
+async fn person_of(api: &TestApi, patient_id: &str) -> (String, Value) {
+    let history = api.call("viewer", "GET", &format!("/mpi/patients/{patient_id}/history"), None).await;
+    assert_eq!(history.status, StatusCode::OK, "{}: {}", api.backend, history.body);
+    let person_id = history.body["person"].as_str().expect("every Patient has a person").to_string();
+    let person = api.fhir("viewer", "GET", &format!("Person/{person_id}"), None, &[]).await;
+    assert_eq!(person.status, StatusCode::OK, "{}: {}", api.backend, person.body);
+    (person_id, person.body)
+}
+
+fn linked_patients(person: &Value) -> Vec<String> {
+    let mut patients: Vec<String> = person["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|link| link["target"]["reference"].as_str().unwrap().trim_start_matches("Patient/").to_string())
+        .collect();
+    patients.sort();
+    patients
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn sources_sharing_a_verified_nhs_number_are_one_person_whose_record_reaches_every_source() {
+    for api in TestApi::on_every_backend().await {
+        let number = nhs_number(100_001);
+        let gp_patient =
+            create(&api, "gp", &patient(Some((&number, true)), "Margaret", "Ashdown", "1948-03-02", "ME15 6AA")).await;
+        let acute_patient =
+            create(&api, "acute", &patient(Some((&number, true)), "Peggy", "Ashdown", "1948-03-02", "ME16 9QQ")).await;
+        let gp_observation = create(
+            &api,
+            "gp",
+            &json!({
+                "resourceType": "Observation", "status": "final",
+                "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "271649006" }] },
+                "subject": { "reference": format!("Patient/{gp_patient}") }, "effectiveDateTime": "2026-01-05",
+            }),
+        )
+        .await;
+        let acute_condition = create(
+            &api,
+            "acute",
+            &json!({
+                "resourceType": "Condition",
+                "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "38341003" }] },
+                "subject": { "reference": format!("Patient/{acute_patient}") },
+            }),
+        )
+        .await;
+
+        let (_, person) = person_of(&api, &acute_patient).await;
+        assert_eq!(
+            linked_patients(&person),
+            sorted(vec![gp_patient.clone(), acute_patient.clone()]),
+            "{}",
+            api.backend
+        );
+        assert!(person["link"].as_array().unwrap().iter().all(|link| link["assurance"] == "level4"), "{}", api.backend);
+
+        let everything = api.fhir("viewer", "GET", &format!("Patient/{acute_patient}/$everything"), None, &[]).await;
+        let sources: Vec<(String, String)> = everything.body["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| {
+                let resource = &entry["resource"];
+                let source = resource["meta"]["tag"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|tag| tag["system"] == "https://fhir.nhs.uk/Id/ods-organization-code")
+                    .unwrap()["code"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                (format!("{}/{}", resource["resourceType"].as_str().unwrap(), resource["id"].as_str().unwrap()), source)
+            })
+            .collect();
+        for (item, source) in [
+            (format!("Observation/{gp_observation}"), "G82001"),
+            (format!("Condition/{acute_condition}"), "RWF"),
+            (format!("Patient/{gp_patient}"), "G82001"),
+            (format!("Patient/{acute_patient}"), "RWF"),
+        ] {
+            assert!(
+                sources.contains(&(item.clone(), source.to_string())),
+                "{}: {item} from {source} in {sources:?}",
+                api.backend
+            );
+        }
+
+        let search = api.fhir("viewer", "GET", &format!("Observation?patient={acute_patient}"), None, &[]).await;
+        let found: Vec<&str> = search.body["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["resource"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            found,
+            vec![gp_observation.as_str()],
+            "{}: a search by the hospital's patient finds the GP's item",
+            api.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn different_valid_nhs_numbers_are_never_one_person_and_match_grades_say_how_sure() {
+    for api in TestApi::on_every_backend().await {
+        let first = create(
+            &api,
+            "gp",
+            &patient(Some((&nhs_number(200_001), true)), "Ann", "Brookfield", "1990-07-01", "ME14 1AB"),
+        )
+        .await;
+        let second = create(
+            &api,
+            "acute",
+            &patient(Some((&nhs_number(200_101), true)), "Ann", "Brookfield", "1990-07-01", "ME14 1AB"),
+        )
+        .await;
+        assert_ne!(person_of(&api, &first).await.0, person_of(&api, &second).await.0, "{}", api.backend);
+
+        let parameters = |only_certain: bool| {
+            json!({ "resourceType": "Parameters", "parameter": [
+                { "name": "resource", "resource": patient(Some((&nhs_number(200_001), true)), "Ann", "Brookfield", "1990-07-01", "ME14 1AB") },
+                { "name": "onlyCertainMatches", "valueBoolean": only_certain },
+                { "name": "count", "valueInteger": 5 },
+            ]})
+        };
+        let reply = api.fhir("viewer", "POST", "Patient/$match", Some(&parameters(false)), &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}: {}", api.backend, reply.body);
+        let grades: Vec<(String, String)> = reply.body["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| {
+                (
+                    entry["resource"]["id"].as_str().unwrap().to_string(),
+                    entry["search"]["extension"][0]["valueCode"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            grades,
+            vec![(first.clone(), "certain".to_string())],
+            "{}: the other NHS number is certainly not",
+            api.backend
+        );
+
+        let unverified = json!({ "resourceType": "Parameters", "parameter": [
+            { "name": "resource", "resource": patient(None, "Ann", "Brookfield", "1990-07-01", "ME14 1AB") },
+            { "name": "onlyCertainMatches", "valueBoolean": true },
+        ]});
+        let reply = api.fhir("viewer", "POST", "Patient/$match", Some(&unverified), &[]).await;
+        assert_eq!(reply.body["total"], 0, "{}: demographics alone are never certain", api.backend);
+    }
+}
+
+#[tokio::test]
+async fn a_review_decision_links_and_sticks_when_the_record_is_matched_again() {
+    for api in TestApi::on_every_backend().await {
+        let gp_patient = create(
+            &api,
+            "gp",
+            &patient(Some((&nhs_number(300_001), true)), "Imogen", "Hartwell", "1975-11-23", "ME15 6AA"),
+        )
+        .await;
+        // The ambulance crew recorded no NHS number and an address in another area: a possible match only.
+        let mut roadside = patient(None, "Imogen", "Hartwell", "1975-11-23", "CT20 1AA");
+        roadside["address"][0]["line"] = json!(["1 Harbour View"]);
+        roadside["address"][0]["city"] = json!("Folkestone");
+        let ambulance_patient = create(&api, "ambulance", &roadside).await;
+        assert_ne!(
+            person_of(&api, &ambulance_patient).await.0,
+            person_of(&api, &gp_patient).await.0,
+            "{}",
+            api.backend
+        );
+
+        let queue = api.call("dq-officer", "GET", "/mpi/reviews?status=open", None).await;
+        assert_eq!(queue.status, StatusCode::OK, "{}: {}", api.backend, queue.body);
+        let reviews = queue.body["reviews"].as_array().unwrap();
+        assert_eq!(reviews.len(), 1, "{}: {}", api.backend, queue.body);
+        let review = &reviews[0];
+        let side_by_side = sorted(vec![
+            review["first"]["id"].as_str().unwrap().into(),
+            review["second"]["id"].as_str().unwrap().into(),
+        ]);
+        assert_eq!(side_by_side, sorted(vec![gp_patient.clone(), ambulance_patient.clone()]), "{}", api.backend);
+        assert!(
+            review["evidence"]["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|field| field["field"] == "birth date" && field["level"] == "exact"),
+            "{}",
+            api.backend
+        );
+
+        let viewer_decides = api
+            .call("viewer", "POST", &format!("/mpi/reviews/{}", review["id"]), Some(&json!({ "decision": "link" })))
+            .await;
+        assert_eq!(viewer_decides.status, StatusCode::FORBIDDEN, "{}: deciding needs Person write", api.backend);
+        let decided = api
+            .call("dq-officer", "POST", &format!("/mpi/reviews/{}", review["id"]), Some(&json!({ "decision": "link" })))
+            .await;
+        assert_eq!(
+            (decided.status, decided.body["status"].as_str()),
+            (StatusCode::OK, Some("linked")),
+            "{}: {}",
+            api.backend,
+            decided.body
+        );
+        let (person_id, person) = person_of(&api, &ambulance_patient).await;
+        assert_eq!(
+            linked_patients(&person),
+            sorted(vec![gp_patient.clone(), ambulance_patient.clone()]),
+            "{}",
+            api.backend
+        );
+
+        // The crew's record is updated (a phone added): matched again, the decision holds.
+        let mut updated = roadside.clone();
+        updated["id"] = json!(ambulance_patient);
+        updated["telecom"] = json!([{ "system": "phone", "value": "07700 900123" }]);
+        let reply = api.fhir("ambulance", "PUT", &format!("Patient/{ambulance_patient}"), Some(&updated), &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", api.backend);
+        assert_eq!(person_of(&api, &ambulance_patient).await.0, person_id, "{}", api.backend);
+        assert!(
+            api.call("dq-officer", "GET", "/mpi/reviews?status=open", None).await.body["reviews"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{}",
+            api.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_merge_and_an_unmerge_are_kept_as_history_and_an_update_re_evaluates_links() {
+    for api in TestApi::on_every_backend().await {
+        // A duplicate registration at one practice: different enough not to link on its own.
+        let kept = create(&api, "gp", &patient(None, "Rosalind", "Thornwick", "1961-02-14", "ME15 6AA")).await;
+        let mut duplicate_body = patient(None, "Ros", "Thornwyck", "1961-04-02", "TN9 1AA");
+        let duplicate = create(&api, "gp", &duplicate_body).await;
+        let (kept_person, _) = person_of(&api, &kept).await;
+        let (duplicate_person, _) = person_of(&api, &duplicate).await;
+        assert_ne!(kept_person, duplicate_person, "{}", api.backend);
+
+        duplicate_body["id"] = json!(duplicate);
+        duplicate_body["link"] =
+            json!([{ "other": { "reference": format!("Patient/{kept}") }, "type": "replaced-by" }]);
+        api.fhir("gp", "PUT", &format!("Patient/{duplicate}"), Some(&duplicate_body), &[]).await;
+        assert_eq!(person_of(&api, &duplicate).await.0, kept_person, "{}: merged", api.backend);
+
+        duplicate_body.as_object_mut().unwrap().remove("link");
+        api.fhir("gp", "PUT", &format!("Patient/{duplicate}"), Some(&duplicate_body), &[]).await;
+        assert_ne!(person_of(&api, &duplicate).await.0, kept_person, "{}: unmerged", api.backend);
+
+        let history = api.call("viewer", "GET", &format!("/mpi/patients/{duplicate}/history"), None).await;
+        let reasons: Vec<&str> =
+            history.body["history"].as_array().unwrap().iter().map(|entry| entry["reason"].as_str().unwrap()).collect();
+        assert_eq!(reasons, vec!["new-person", "merge", "new-person"], "{}: {}", api.backend, history.body);
+
+        // The kept record is corrected to a different person altogether: it is matched again, on its own.
+        let mut corrected =
+            patient(Some((&nhs_number(400_001), true)), "Zebedee", "Quillfeather", "2001-09-09", "CT1 1AA");
+        corrected["id"] = json!(kept);
+        api.fhir("gp", "PUT", &format!("Patient/{kept}"), Some(&corrected), &[]).await;
+        let (_, person) = person_of(&api, &kept).await;
+        assert_eq!(linked_patients(&person), vec![kept.clone()], "{}", api.backend);
+    }
+}

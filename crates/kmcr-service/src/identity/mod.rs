@@ -1,0 +1,388 @@
+//! One person across every source: the live person index behind the service.
+//!
+//! Every Patient write is matched here as soon as the store has it: the record is placed with a person (or a new
+//! one), the change and its evidence are stored with its history, pairs in the review band are queued, and the
+//! Person resources whose membership changed are written again. Placing happens in memory under a lock; the stored
+//! changes are written by one task in arrival order, many requests' changes in one transaction, and each request
+//! waits until its own are durable. Anything a crash loses between the Patient write and its link is matched again
+//! at the next start (`reconcile`).
+
+mod demographics;
+mod person;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use kmcr_fhir::{ResourceId, ResourceType};
+use kmcr_fhir_search::{SearchParamRegistry, parse_search};
+use kmcr_mpi::{
+    Demographics, LinkSettings, ManualDecision, ManualDecisions, Model, PersonIndex, PersonMatch, Placement, Score,
+    Thresholds,
+};
+use kmcr_store::{
+    IdentityWrite, LinkChange, PageRequest, PersonLink, ReviewPair, ReviewStatus, Store, StoreError, Unlink,
+};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+pub use demographics::{demographics_of, replaced_by};
+
+/// The organisation the person index writes Person resources as.
+pub const PERSON_INDEX_ODS_CODE: &str = "KMCR";
+/// The actor recorded for links the matcher makes.
+const MATCHER_ACTOR: &str = "kmcr-person-index";
+
+#[derive(Clone, Debug)]
+pub struct IdentitySettings {
+    pub thresholds: Thresholds,
+    /// People the region expects to hold: before there is enough to train on, two random records are taken to be one
+    /// person with probability one over this.
+    pub expected_population: usize,
+    /// Below this many records the built-in model is used; from it, the model is trained on the records at start.
+    pub min_records_to_train: usize,
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        IdentitySettings {
+            thresholds: Thresholds::default(),
+            expected_population: 2_000_000,
+            min_records_to_train: 1_000,
+        }
+    }
+}
+
+pub struct Identity {
+    state: Mutex<State>,
+    queue: mpsc::UnboundedSender<Pending>,
+}
+
+struct State {
+    index: PersonIndex,
+    decisions: ManualDecisions,
+    links: HashMap<String, PersonLink>,
+}
+
+/// Changes to store, the persons whose Person resource they change, and who waits for them.
+struct Pending {
+    identity: IdentityWrite,
+    persons: BTreeSet<String>,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// A Patient as written: its id and version, and its JSON unless it was deleted.
+pub struct WrittenPatient {
+    pub id: String,
+    pub version_id: i64,
+    pub json: Option<String>,
+}
+
+impl Identity {
+    /// Rebuilds the index from the store: stored links, manual decisions, and every current Patient's demographics.
+    /// Patients never linked, or changed since they were, are matched again.
+    pub async fn start(store: Store, settings: IdentitySettings) -> Result<Arc<Identity>, StoreError> {
+        let links: HashMap<String, PersonLink> =
+            store.person_links().await?.into_iter().map(|link| (link.patient_id.clone(), link)).collect();
+        let decisions = load_decisions(&store).await?;
+        let patients = load_patients(&store).await?;
+        let demographics: Vec<Demographics> =
+            patients.iter().map(|(_, _, demographics)| demographics.clone()).collect();
+        let model = if demographics.len() >= settings.min_records_to_train {
+            kmcr_mpi::train(&demographics, &LinkSettings { thresholds: settings.thresholds, ..LinkSettings::default() })
+        } else {
+            Model::untrained(1.0 / settings.expected_population.max(1) as f64)
+        };
+        let mut index = PersonIndex::new(model, settings.thresholds);
+        let mut stale = Vec::new();
+        for (id, version_id, demographics) in &patients {
+            match links.get(id) {
+                Some(link) if link.patient_version_id == *version_id => {
+                    index.restore(id, demographics, &link.person_id)
+                }
+                _ => stale.push(id.clone()),
+            }
+        }
+        tracing::info!(n_records = patients.len(), n_to_match = stale.len(), "person index loaded");
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let identity = Arc::new(Identity { state: Mutex::new(State { index, decisions, links }), queue });
+        tokio::spawn(write_loop(store.clone(), Arc::downgrade(&identity), receiver));
+        identity.reconcile(&store, stale).await?;
+        Ok(identity)
+    }
+
+    /// Matches Patients the store holds but the index has not placed at their current version.
+    async fn reconcile(&self, store: &Store, patient_ids: Vec<String>) -> Result<(), StoreError> {
+        for chunk in patient_ids.chunks(500) {
+            let mut written = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let Ok(id) = ResourceId::parse(id) else { continue };
+                if let Some(stored) = store.read(ResourceType::PATIENT, &id).await? {
+                    written.push(WrittenPatient {
+                        id: id.to_string(),
+                        version_id: stored.version_id,
+                        json: stored.json,
+                    });
+                }
+            }
+            self.patients_written(written).await?;
+        }
+        Ok(())
+    }
+
+    /// Places every Patient just written (or takes a deleted one out) and waits until the changes are stored.
+    pub async fn patients_written(&self, patients: Vec<WrittenPatient>) -> Result<(), StoreError> {
+        if patients.is_empty() {
+            return Ok(());
+        }
+        let pending = {
+            let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut identity = IdentityWrite::default();
+            let mut persons = BTreeSet::new();
+            for patient in patients {
+                state.place_written(patient, &mut identity, &mut persons);
+            }
+            (identity, persons)
+        };
+        self.send(pending.0, pending.1).await
+    }
+
+    async fn send(&self, identity: IdentityWrite, persons: BTreeSet<String>) -> Result<(), StoreError> {
+        let (reply, done) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the person index writer has stopped".into());
+        self.queue.send(Pending { identity, persons, reply }).map_err(|_| stopped())?;
+        done.await.map_err(|_| stopped())?
+    }
+
+    /// The Patient ids of the person `patient_id` belongs to (itself alone when the index does not know it).
+    pub fn linked_patients(&self, patient_id: &str) -> Vec<String> {
+        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match state.index.person_of(patient_id) {
+            Some(person_id) => state.index.members(person_id).into_iter().map(str::to_string).collect(),
+            None => vec![patient_id.to_string()],
+        }
+    }
+
+    pub fn person_of(&self, patient_id: &str) -> Option<String> {
+        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.index.person_of(patient_id).map(str::to_string)
+    }
+
+    /// Persons who may be the one a Patient resource describes, for `$match`.
+    pub fn search(&self, patient: &Value, count: usize) -> Vec<PersonMatch> {
+        let demographics = demographics_of(patient);
+        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.index.search(&demographics, count)
+    }
+
+    /// Records a person's decision about a pair and re-matches both records so that it takes effect at once.
+    pub async fn decide(
+        &self,
+        store: &Store,
+        first_patient_id: &str,
+        second_patient_id: &str,
+        decision: ManualDecision,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let mut written = Vec::new();
+        for id in [first_patient_id, second_patient_id] {
+            let Ok(id) = ResourceId::parse(id) else { continue };
+            if let Some(stored) = store.read(ResourceType::PATIENT, &id).await?
+                && !stored.deleted
+            {
+                written.push(WrittenPatient { id: id.to_string(), version_id: stored.version_id, json: stored.json });
+            }
+        }
+        let (identity, persons) = {
+            let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.decisions.record(first_patient_id, second_patient_id, decision);
+            let mut identity = IdentityWrite::default();
+            identity.decisions.push(kmcr_store::ReviewDecision {
+                first_patient_id: first_patient_id.to_string(),
+                second_patient_id: second_patient_id.to_string(),
+                status: match decision {
+                    ManualDecision::Link => ReviewStatus::Linked,
+                    ManualDecision::KeepApart => ReviewStatus::KeptApart,
+                },
+                actor: actor.to_string(),
+            });
+            let mut persons = BTreeSet::new();
+            for patient in written {
+                state.place_written(patient, &mut identity, &mut persons);
+            }
+            (identity, persons)
+        };
+        self.send(identity, persons).await
+    }
+
+    fn person_json(&self, person_id: &str) -> Option<Value> {
+        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let members = state.index.members(person_id);
+        if members.is_empty() {
+            return None;
+        }
+        let links: Vec<(&str, Option<&PersonLink>)> =
+            members.iter().map(|member| (*member, state.links.get(*member))).collect();
+        Some(person::person_resource(person_id, &links))
+    }
+}
+
+impl State {
+    fn place_written(&mut self, patient: WrittenPatient, identity: &mut IdentityWrite, persons: &mut BTreeSet<String>) {
+        let Some(json) = patient.json.as_deref() else {
+            if let Some(previous) = self.index.forget(&patient.id) {
+                persons.insert(previous.clone());
+                self.links.remove(&patient.id);
+                identity.unlinks.push(Unlink {
+                    patient_id: patient.id,
+                    previous_person_id: previous,
+                    actor: MATCHER_ACTOR.into(),
+                });
+            }
+            return;
+        };
+        let Ok(resource) = serde_json::from_str::<Value>(json) else { return };
+        let demographics = demographics_of(&resource);
+        let merged = replaced_by(&resource)
+            .filter(|survivor| *survivor != patient.id)
+            .and_then(|survivor| self.index.merge_into(&patient.id, &demographics, &survivor));
+        let placement = match merged {
+            Some(placement) => placement,
+            None => self.index.place(&patient.id, &demographics, &self.decisions, new_person_id),
+        };
+        persons.insert(placement.person_id.clone());
+        if let Some(previous) = &placement.previous_person_id {
+            persons.insert(previous.clone());
+        }
+        for (other, score) in &placement.reviews {
+            identity.reviews.push(ReviewPair {
+                first_patient_id: patient.id.clone(),
+                second_patient_id: other.clone(),
+                score: score.match_probability,
+                evidence: evidence_json(score).to_string(),
+            });
+        }
+        let link = link_of(&patient.id, patient.version_id, &placement);
+        let unchanged = self.links.get(&patient.id).is_some_and(|current| {
+            current.person_id == link.person_id && current.patient_version_id == link.patient_version_id
+        });
+        if !unchanged {
+            identity.changes.push(LinkChange {
+                link: link.clone(),
+                previous_person_id: placement.previous_person_id.clone(),
+                actor: MATCHER_ACTOR.into(),
+            });
+        }
+        self.links.insert(patient.id, link);
+    }
+}
+
+fn link_of(patient_id: &str, version_id: i64, placement: &Placement) -> PersonLink {
+    let score = placement.linked_through.as_ref().map(|(_, score)| score);
+    PersonLink {
+        patient_id: patient_id.to_string(),
+        person_id: placement.person_id.clone(),
+        patient_version_id: version_id,
+        reason: placement.reason.code().to_string(),
+        linked_through: placement.linked_through.as_ref().map(|(record, _)| record.clone()),
+        score: score.map(|score| score.match_probability),
+        evidence: score.map(|score| evidence_json(score).to_string()),
+    }
+}
+
+/// The evidence of a score, field by field: what each field's level was and what it weighed (log2 odds).
+pub fn evidence_json(score: &Score) -> Value {
+    let fields: Vec<Value> = score
+        .evidence
+        .iter()
+        .map(|evidence| {
+            json!({
+                "field": evidence.field_name(),
+                "level": evidence.level_name(),
+                "weight": (evidence.weight * 100.0).round() / 100.0,
+            })
+        })
+        .collect();
+    json!({
+        "matchWeight": (score.match_weight * 100.0).round() / 100.0,
+        "matchProbability": score.match_probability,
+        "fields": fields,
+    })
+}
+
+fn new_person_id() -> String {
+    crate::new_resource_id().to_string()
+}
+
+async fn load_decisions(store: &Store) -> Result<ManualDecisions, StoreError> {
+    let mut decisions = ManualDecisions::default();
+    let mut after = 0;
+    loop {
+        let page = store.reviews(None, after, 1_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.review_id;
+        for review in &page {
+            let decision = match review.status {
+                ReviewStatus::Linked => ManualDecision::Link,
+                ReviewStatus::KeptApart => ManualDecision::KeepApart,
+                ReviewStatus::Open => continue,
+            };
+            decisions.record(&review.first_patient_id, &review.second_patient_id, decision);
+        }
+    }
+    Ok(decisions)
+}
+
+/// Every current Patient: id, version and demographics.
+async fn load_patients(store: &Store) -> Result<Vec<(String, i64, Demographics)>, StoreError> {
+    let request = parse_search(SearchParamRegistry::official_r4(), ResourceType::PATIENT, &[], false, 1_000)
+        .map_err(|error| StoreError::UnsupportedSearch(error.to_string()))?;
+    let mut patients = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = PageRequest { count: 1_000, cursor, want_total: false };
+        let outcome = store.search(&request, &page).await?;
+        for stored in outcome.matches {
+            let Some(json) = stored.json.as_deref() else { continue };
+            let Ok(resource) = serde_json::from_str::<Value>(json) else { continue };
+            patients.push((stored.id.to_string(), stored.version_id, demographics_of(&resource)));
+        }
+        match outcome.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(patients)
+}
+
+/// Writes queued changes in arrival order, everything waiting in one transaction with the Person resources they
+/// change, then answers each waiting request.
+async fn write_loop(store: Store, identity: std::sync::Weak<Identity>, mut receiver: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while let Ok(next) = receiver.try_recv() {
+            batch.push(next);
+        }
+        let Some(identity) = identity.upgrade() else { return };
+        let mut merged = IdentityWrite::default();
+        let mut persons = BTreeSet::new();
+        let mut replies = Vec::with_capacity(batch.len());
+        for pending in batch {
+            merged.changes.extend(pending.identity.changes);
+            merged.unlinks.extend(pending.identity.unlinks);
+            merged.reviews.extend(pending.identity.reviews);
+            merged.decisions.extend(pending.identity.decisions);
+            persons.extend(pending.persons);
+            replies.push(pending.reply);
+        }
+        let ops =
+            persons.iter().map(|person_id| person::person_op(person_id, identity.person_json(person_id))).collect();
+        drop(identity);
+        let result = store.write_with_identity(ops, merged, None).await.map(|_| ());
+        if let Err(error) = &result {
+            tracing::error!(%error, "the person index could not store its changes");
+        }
+        for reply in replies {
+            let _ = reply.send(result.clone());
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The person index seen from outside: searches by patient reach every linked source record, `Patient/$match`, the
+//! review queue and a record's link history. Each read passes the access decision and leaves an audit entry.
+
+use kmcr_access::Action;
+use kmcr_fhir::{ResourceId, ResourceType, validate_resource};
+use kmcr_mpi::{ManualDecision, MatchGrade};
+use kmcr_store::{LinkHistoryEntry, Review, ReviewStatus, StoredResource};
+use serde_json::Value;
+
+use crate::{RequestContext, Service, ServiceError, audit_record};
+
+/// `patient=`, `subject=` (and their `:Patient` forms) naming a Patient name every Patient linked to it.
+pub fn expand_patient_references(
+    params: &[(String, String)],
+    linked: impl Fn(&str) -> Vec<String>,
+) -> Vec<(String, String)> {
+    params
+        .iter()
+        .map(|(name, value)| {
+            let (base, modifier) = name.split_once(':').map_or((name.as_str(), None), |(b, m)| (b, Some(m)));
+            let patient_reference = matches!(modifier, None | Some("Patient"))
+                && !base.contains('.')
+                && (base == "patient" || base == "subject");
+            if !patient_reference {
+                return (name.clone(), value.clone());
+            }
+            let mut expanded: Vec<String> = Vec::new();
+            for element in value.split(',') {
+                let id = patient_id_of(element, base == "patient" || modifier == Some("Patient"));
+                match id {
+                    Some(id) => {
+                        for linked_id in linked(id) {
+                            let reference = format!("Patient/{linked_id}");
+                            if !expanded.contains(&reference) {
+                                expanded.push(reference);
+                            }
+                        }
+                    }
+                    None => expanded.push(element.to_string()),
+                }
+            }
+            (name.clone(), expanded.join(","))
+        })
+        .collect()
+}
+
+/// The id in `Patient/id`, `https://.../Patient/id`, or a bare `id` where the parameter can only mean a Patient.
+fn patient_id_of(reference: &str, bare_id_is_patient: bool) -> Option<&str> {
+    if let Some(position) = reference.rfind("Patient/") {
+        let id = &reference[position + "Patient/".len()..];
+        return (!id.is_empty() && !id.contains('/')).then_some(id);
+    }
+    (bare_id_is_patient && ResourceId::parse(reference).is_ok()).then_some(reference)
+}
+
+/// One answer of `$match`: the best-matching record of a person, how well it matched, and why.
+pub struct PatientMatch {
+    pub patient: StoredResource,
+    pub person_id: String,
+    pub match_probability: f64,
+    pub grade: MatchGrade,
+    pub evidence: Value,
+}
+
+/// A review pair with both records, side by side.
+pub struct ReviewView {
+    pub review: Review,
+    pub first: Option<StoredResource>,
+    pub second: Option<StoredResource>,
+}
+
+impl Service {
+    /// `Patient/$match`: persons who may be the one `patient` describes, best first.
+    pub async fn match_patients(
+        &self,
+        context: &RequestContext,
+        patient: &Value,
+        count: usize,
+        only_certain_matches: bool,
+    ) -> Result<Vec<PatientMatch>, ServiceError> {
+        let declared = validate_resource(patient).map_err(ServiceError::from)?;
+        if declared != ResourceType::PATIENT {
+            return Err(ServiceError::Invalid(format!("$match takes a Patient, not a {declared}")));
+        }
+        let decision =
+            self.authorise(context, Action::Read, "match", &[ResourceType::PATIENT], &["Patient".into()]).await?;
+        let count = count.clamp(1, self.limits.max_page_size);
+        let mut answers = Vec::new();
+        for candidate in self.identity.search(patient, count) {
+            if only_certain_matches && candidate.grade != MatchGrade::Certain {
+                continue;
+            }
+            let Ok(id) = ResourceId::parse(&candidate.record_id) else { continue };
+            let Some(stored) = self.store.read(ResourceType::PATIENT, &id).await? else { continue };
+            if stored.deleted {
+                continue;
+            }
+            answers.push(PatientMatch {
+                patient: stored,
+                person_id: candidate.person_id,
+                match_probability: candidate.score.match_probability,
+                grade: candidate.grade,
+                evidence: crate::identity::evidence_json(&candidate.score),
+            });
+        }
+        let patients: Vec<String> = answers.iter().map(|answer| format!("Patient/{}", answer.patient.id)).collect();
+        let record = audit_record(context, "match", patients.clone(), patients, "permitted", &decision);
+        self.store.append_audit(record).await?;
+        Ok(answers)
+    }
+
+    /// Review pairs after `after_review_id`, with both records.
+    pub async fn reviews(
+        &self,
+        context: &RequestContext,
+        status: Option<ReviewStatus>,
+        after_review_id: i64,
+        limit: usize,
+    ) -> Result<Vec<ReviewView>, ServiceError> {
+        let decision = self
+            .authorise(context, Action::Read, "review-list", &[ResourceType::PATIENT, ResourceType::PERSON], &[])
+            .await?;
+        let reviews = self.store.reviews(status, after_review_id, limit.clamp(1, self.limits.max_page_size)).await?;
+        let mut views = Vec::with_capacity(reviews.len());
+        let mut patients = Vec::new();
+        for review in reviews {
+            let first = self.current_patient(&review.first_patient_id).await?;
+            let second = self.current_patient(&review.second_patient_id).await?;
+            patients.extend([
+                format!("Patient/{}", review.first_patient_id),
+                format!("Patient/{}", review.second_patient_id),
+            ]);
+            views.push(ReviewView { review, first, second });
+        }
+        let record = audit_record(context, "review-list", patients.clone(), patients, "permitted", &decision);
+        self.store.append_audit(record).await?;
+        Ok(views)
+    }
+
+    /// A data-quality officer's decision on a review pair: it takes effect at once and sticks.
+    pub async fn decide_review(
+        &self,
+        context: &RequestContext,
+        review_id: i64,
+        decision: ManualDecision,
+    ) -> Result<Review, ServiceError> {
+        let access = self
+            .authorise(
+                context,
+                Action::Write,
+                "review-decide",
+                &[ResourceType::PERSON],
+                &[format!("review/{review_id}")],
+            )
+            .await?;
+        let review = self.store.review(review_id).await?.ok_or(ServiceError::NotFound)?;
+        let actor = format!("{}@{}", context.principal.id, context.principal.ods_code);
+        self.identity
+            .decide(&self.store, &review.first_patient_id, &review.second_patient_id, decision, &actor)
+            .await?;
+        let patients =
+            vec![format!("Patient/{}", review.first_patient_id), format!("Patient/{}", review.second_patient_id)];
+        let record = audit_record(context, "review-decide", patients.clone(), patients, "permitted", &access);
+        self.store.append_audit(record).await?;
+        self.store.review(review_id).await?.ok_or(ServiceError::NotFound)
+    }
+
+    /// Every change of a Patient's person, oldest first.
+    pub async fn link_history(
+        &self,
+        context: &RequestContext,
+        patient_id: &ResourceId,
+    ) -> Result<Vec<LinkHistoryEntry>, ServiceError> {
+        let reference = format!("Patient/{patient_id}");
+        let decision = self
+            .authorise(
+                context,
+                Action::Read,
+                "link-history",
+                &[ResourceType::PATIENT, ResourceType::PERSON],
+                std::slice::from_ref(&reference),
+            )
+            .await?;
+        let history = self.store.link_history(patient_id.as_str()).await?;
+        let record =
+            audit_record(context, "link-history", vec![reference.clone()], vec![reference], "permitted", &decision);
+        self.store.append_audit(record).await?;
+        Ok(history)
+    }
+
+    /// The person a Patient belongs to, if the index knows it.
+    pub fn person_of(&self, patient_id: &str) -> Option<String> {
+        self.identity.person_of(patient_id)
+    }
+
+    async fn current_patient(&self, id: &str) -> Result<Option<StoredResource>, ServiceError> {
+        let Ok(id) = ResourceId::parse(id) else { return Ok(None) };
+        Ok(self.store.read(ResourceType::PATIENT, &id).await?.filter(|stored| !stored.deleted && stored.version_id > 0))
+    }
+}
