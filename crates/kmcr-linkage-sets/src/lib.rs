@@ -1,11 +1,15 @@
 //! Readers for record-linkage sets that someone else wrote, each record with the truth of who it is, so that linking
 //! can be judged on data no one here chose. FEBRL CSV (`rec-12-org`, `rec-12-dup-0`: the number is the person) and
-//! Splink's person sets (`cluster` is the person).
+//! Splink's person sets (`cluster` is the person), and the synthetic population with its truth.
 
 mod csv;
 mod febrl;
+mod splink;
+mod synthetic;
 
 pub use febrl::read_febrl;
+pub use splink::read_splink_parquet;
+pub use synthetic::synthetic;
 
 use kmcr_mpi::Demographics;
 

@@ -6,7 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::record::PreparedRecord;
 
-pub const N_RULES: usize = 6;
+pub const N_RULES: usize = 8;
 
 /// The rules' names, in order, for reports.
 pub const RULE_NAMES: [&str; N_RULES] = [
@@ -16,13 +16,17 @@ pub const RULE_NAMES: [&str; N_RULES] = [
     "surname sound and postcode",
     "forename sound, birth year and postcode district",
     "phone",
+    "surname sound and forename initial",
+    "surname sound and town",
 ];
 
 /// The fields each rule requires to agree (or nearly), by index in `FIELDS`: training leaves them out.
-pub const RULE_FIELDS: [&[usize]; N_RULES] = [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8]];
+pub const RULE_FIELDS: [&[usize]; N_RULES] = [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8], &[1, 2], &[2, 7]];
 
-/// A block larger than this is skipped: a key that many records share says too little to be worth the pairs.
-pub const MAX_BLOCK_SIZE: usize = 2_000;
+/// Per rule, a block larger than this is skipped: a key that many records share says too little to be worth the
+/// pairs. The identifier is never skipped; the coarse rules (a sound and an initial, a sound and a town) are kept
+/// small, since each of their blocks costs the square of its size.
+pub const MAX_BLOCK_SIZE: [usize; N_RULES] = [usize::MAX, 2_000, 1_000, 1_000, 1_000, 100, 300, 300];
 
 /// The record's key under each rule, `None` where it lacks the values a rule needs.
 pub type BlockingKeys = [Option<u64>; N_RULES];
@@ -46,6 +50,14 @@ pub fn blocking_keys(record: &PreparedRecord) -> BlockingKeys {
             _ => None,
         },
         record.phones.first().map(|phone| key(5, &phone)),
+        match (record.surname_soundex, record.forename.as_deref().and_then(|name| name.bytes().next())) {
+            (Some(surname), Some(initial)) => Some(key(6, &(surname, initial))),
+            _ => None,
+        },
+        match (record.surname_soundex, record.locality.as_deref()) {
+            (Some(surname), Some(locality)) => Some(key(7, &(surname, locality))),
+            _ => None,
+        },
     ]
 }
 

@@ -275,8 +275,7 @@ impl PersonIndex {
             .collect();
         let blocked = keys.iter().enumerate().filter_map(|(rule_idx, key)| {
             let members = key.and_then(|key| self.blocks[rule_idx].get(&key))?;
-            // The identifier rule is never skipped; another rule's crowded block says too little to be worth it.
-            (rule_idx == 0 || members.len() <= MAX_BLOCK_SIZE).then_some(members.as_slice())
+            (members.len() <= MAX_BLOCK_SIZE[rule_idx]).then_some(members.as_slice())
         });
         for members in std::iter::once(decided.as_slice()).chain(blocked) {
             for &slot_idx in members {
@@ -284,9 +283,13 @@ impl PersonIndex {
                     continue;
                 }
                 let Some(other) = self.slot_at(slot_idx) else { continue };
+                let manual = decisions.get(record_id, &other.record_id);
+                // Different valid NHS numbers never link: not worth comparing, unless a person decided otherwise.
+                if manual.is_none() && prepared.nhs_numbers_conflict(&other.prepared) {
+                    continue;
+                }
                 let comparison = compare(prepared, &other.prepared);
                 let score = self.model.score(&comparison, Some((prepared, &other.prepared)), Some(&self.frequencies));
-                let manual = decisions.get(record_id, &other.record_id);
                 let decision = match manual {
                     Some(ManualDecision::Link) => PairDecision::LinkOnScore,
                     Some(ManualDecision::KeepApart) => PairDecision::Apart,

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use crate::blocking::{
     BlockingKeys, MAX_BLOCK_SIZE, N_RULES, RULE_FIELDS, blocking_keys, paired_by_earlier_rule, shared_rules,
 };
+use kmcr_fhir::NhsNumber;
+
 use crate::compare::{Comparison, compare};
 use crate::decide::{PairDecision, Thresholds, decide};
 use crate::model::{Model, TermFrequencies};
@@ -63,7 +65,7 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
     let frequencies = TermFrequencies::new(&prepared);
     lap("prepare", &mut timings);
 
-    let pairs = candidate_pairs(&keys);
+    let pairs = candidate_pairs(&prepared, &keys);
     lap("block", &mut timings);
 
     let comparisons: Vec<Comparison> = in_parallel(&pairs, settings.n_threads, |&(first, second)| {
@@ -116,7 +118,7 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
 pub fn train(records: &[Demographics], settings: &LinkSettings) -> Model {
     let prepared: Vec<PreparedRecord> = in_parallel(records, settings.n_threads, PreparedRecord::new);
     let keys: Vec<BlockingKeys> = in_parallel(&prepared, settings.n_threads, blocking_keys);
-    let pairs = candidate_pairs(&keys);
+    let pairs = candidate_pairs(&prepared, &keys);
     let comparisons: Vec<Comparison> = in_parallel(&pairs, settings.n_threads, |&(first, second)| {
         compare(&prepared[first as usize], &prepared[second as usize])
     });
@@ -136,8 +138,21 @@ fn train_from_pairs(
     estimate_model(comparisons, &rules_shared, &RULE_FIELDS, u, prepared.len())
 }
 
-/// Every pair of records sharing a key under some rule, each pair once (by the first rule it shares).
-fn candidate_pairs(keys: &[BlockingKeys]) -> Vec<(u32, u32)> {
+fn push_unless_paired_earlier(
+    pairs: &mut Vec<(u32, u32)>,
+    keys: &[BlockingKeys],
+    rule_idx: usize,
+    first: u32,
+    second: u32,
+) {
+    if !paired_by_earlier_rule(&keys[first as usize], &keys[second as usize], rule_idx) {
+        pairs.push((first.min(second), first.max(second)));
+    }
+}
+
+/// Every pair of records sharing a key under some rule that could be one person, each pair once (by the first rule
+/// it shares).
+fn candidate_pairs(prepared: &[PreparedRecord], keys: &[BlockingKeys]) -> Vec<(u32, u32)> {
     let mut pairs = Vec::new();
     for rule_idx in 0..N_RULES {
         let mut blocks: HashMap<u64, Vec<u32>> = HashMap::new();
@@ -147,13 +162,24 @@ fn candidate_pairs(keys: &[BlockingKeys]) -> Vec<(u32, u32)> {
             }
         }
         for members in blocks.values() {
-            if members.len() < 2 || members.len() > MAX_BLOCK_SIZE {
+            if members.len() < 2 || members.len() > MAX_BLOCK_SIZE[rule_idx] {
                 continue;
             }
-            for (position, &first) in members.iter().enumerate() {
-                for &second in &members[position + 1..] {
-                    if !paired_by_earlier_rule(&keys[first as usize], &keys[second as usize], rule_idx) {
-                        pairs.push((first, second));
+            // Records with different valid NHS numbers can never link: they are not even paired.
+            let mut by_nhs_number: HashMap<Option<NhsNumber>, Vec<u32>> = HashMap::new();
+            for &member in members {
+                by_nhs_number.entry(prepared[member as usize].nhs_number).or_default().push(member);
+            }
+            let without_number = by_nhs_number.get(&None).map_or(&[][..], Vec::as_slice);
+            for (number, group) in &by_nhs_number {
+                for (position, &first) in group.iter().enumerate() {
+                    for &second in &group[position + 1..] {
+                        push_unless_paired_earlier(&mut pairs, keys, rule_idx, first, second);
+                    }
+                    if number.is_some() {
+                        for &second in without_number {
+                            push_unless_paired_earlier(&mut pairs, keys, rule_idx, first, second);
+                        }
                     }
                 }
             }

@@ -6,6 +6,7 @@ static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
 mod demo;
+mod mpi;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +29,10 @@ USAGE:
       Writes a synthetic population as FHIR transaction Bundles, one file per source organisation and person.
   kmcr audit verify [--config FILE] [--database DIR|URL]
       Checks the audit hash chain from its first entry to its last.
+  kmcr mpi evaluate (--febrl FILE | --splink-parquet FILE | --synthetic --people N [--seed S])
+                    [--link-probability P] [--review-probability P] [--match-queries N]
+      Links a labelled set from scratch and prints precision, recall and F1 against its truth, the pairs compared
+      and the time taken; then times $match searches against the persons found.
 
 Configuration: a TOML file (--config or KMCR_CONFIG), then KMCR_LISTEN, KMCR_DATABASE, KMCR_PUBLIC_BASE_URL,
 KMCR_TOKEN_SIGNING_KEY, then flags. Logs: RUST_LOG (default info).
@@ -44,6 +49,12 @@ struct Flags {
     out: Option<PathBuf>,
     people: Option<usize>,
     seed: Option<u64>,
+    febrl: Option<String>,
+    splink_parquet: Option<String>,
+    synthetic: bool,
+    link_probability: Option<f64>,
+    review_probability: Option<f64>,
+    match_queries: Option<usize>,
 }
 
 fn parse_flags() -> anyhow::Result<Flags> {
@@ -60,6 +71,12 @@ fn parse_flags() -> anyhow::Result<Flags> {
             Long("out") => flags.out = Some(parser.value()?.into()),
             Long("people") => flags.people = Some(parser.value()?.parse()?),
             Long("seed") => flags.seed = Some(parser.value()?.parse()?),
+            Long("febrl") => flags.febrl = Some(parser.value()?.string()?),
+            Long("splink-parquet") => flags.splink_parquet = Some(parser.value()?.string()?),
+            Long("synthetic") => flags.synthetic = true,
+            Long("link-probability") => flags.link_probability = Some(parser.value()?.parse()?),
+            Long("review-probability") => flags.review_probability = Some(parser.value()?.parse()?),
+            Long("match-queries") => flags.match_queries = Some(parser.value()?.parse()?),
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -102,11 +119,30 @@ fn main() -> anyhow::Result<()> {
             flags.seed.unwrap_or(1),
         ),
         ["audit", "verify"] => runtime.block_on(verify_audit(flags)),
+        ["mpi", "evaluate"] => mpi_evaluate(&flags),
         _ => {
             eprint!("{USAGE}");
             bail!("unknown command")
         }
     }
+}
+
+fn mpi_evaluate(flags: &Flags) -> anyhow::Result<()> {
+    let set = match (&flags.febrl, &flags.splink_parquet, flags.synthetic) {
+        (Some(path), None, false) => mpi::EvaluationSet::Febrl(path.clone()),
+        (None, Some(path), false) => mpi::EvaluationSet::SplinkParquet(path.clone()),
+        (None, None, true) => mpi::EvaluationSet::Synthetic {
+            seed: flags.seed.unwrap_or(1),
+            n_people: flags.people.context("--synthetic needs --people N")?,
+        },
+        _ => bail!("mpi evaluate takes one of --febrl FILE, --splink-parquet FILE or --synthetic"),
+    };
+    let defaults = kmcr_mpi::Thresholds::default();
+    let thresholds = kmcr_mpi::Thresholds {
+        link: flags.link_probability.unwrap_or(defaults.link),
+        review: flags.review_probability.unwrap_or(defaults.review),
+    };
+    mpi::evaluate(set, thresholds, flags.match_queries.unwrap_or(10_000))
 }
 
 async fn serve(flags: Flags) -> anyhow::Result<()> {

@@ -1,0 +1,39 @@
+use kmcr_linkage_sets::{LabelledRecords, read_splink_parquet, synthetic};
+use kmcr_mpi::evaluate::{PairCounts, pair_counts};
+use kmcr_mpi::{LinkSettings, link_all};
+
+use crate::linkage_path;
+
+fn link_and_count(name: &str, labelled: &LabelledRecords) -> PairCounts {
+    let outcome = link_all(&labelled.records, &LinkSettings::default());
+    let counts = pair_counts(&outcome.person_of_record, &labelled.truth);
+    eprintln!(
+        "{name}: {} records, precision {:.4} recall {:.4} F1 {:.4} ({} false links, {} missed), {} pairs compared",
+        labelled.records.len(),
+        counts.precision(),
+        counts.recall(),
+        counts.f1(),
+        counts.n_false_links(),
+        counts.n_missed_links(),
+        outcome.n_pairs_compared
+    );
+    counts
+}
+
+/// The target here is 0.95; linking reaches 0.86 today (recall is the gap: records with few fields present and
+/// first names that are titles). This holds the ground gained until the target is met.
+#[test]
+fn the_historical_figures_set_links_with_f1_of_at_least_0_85() {
+    let labelled = read_splink_parquet(&linkage_path("historical_figures_with_errors_50k.parquet")).unwrap();
+    assert_eq!(labelled.records.len(), 50_578);
+    let counts = link_and_count("historical figures", &labelled);
+    assert!(counts.precision() >= 0.95, "precision {:.4} is below 0.95", counts.precision());
+    assert!(counts.f1() >= 0.85, "F1 {:.4} is below 0.85", counts.f1());
+}
+
+#[test]
+fn the_synthetic_population_links_with_f1_of_at_least_0_995() {
+    let labelled = synthetic(7, 5_000, 2);
+    let counts = link_and_count("synthetic", &labelled);
+    assert!(counts.f1() >= 0.995, "F1 {:.4} is below 0.995", counts.f1());
+}

@@ -1,0 +1,109 @@
+//! `kmcr mpi evaluate`: links a labelled set from scratch and reports precision, recall and F1 against its truth, the
+//! pairs compared and the time taken; then indexes the persons found and times `$match`-style searches against them.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use kmcr_linkage_sets::LabelledRecords;
+use kmcr_mpi::evaluate::pair_counts;
+use kmcr_mpi::{LinkSettings, PersonIndex, Thresholds, link_all};
+
+pub enum EvaluationSet {
+    Febrl(String),
+    SplinkParquet(String),
+    Synthetic { seed: u64, n_people: usize },
+}
+
+pub fn evaluate(set: EvaluationSet, thresholds: Thresholds, n_match_queries: usize) -> anyhow::Result<()> {
+    let n_threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let started = Instant::now();
+    let (name, labelled) = match &set {
+        EvaluationSet::Febrl(path) => (path.clone(), kmcr_linkage_sets::read_febrl(path).context("reading FEBRL")?),
+        EvaluationSet::SplinkParquet(path) => {
+            (path.clone(), kmcr_linkage_sets::read_splink_parquet(path).context("reading the Parquet set")?)
+        }
+        EvaluationSet::Synthetic { seed, n_people } => (
+            format!("synthetic population, seed {seed}, {n_people} people"),
+            kmcr_linkage_sets::synthetic(*seed, *n_people, n_threads),
+        ),
+    };
+    println!("{name}: {} source records, read in {:.1} s", labelled.records.len(), started.elapsed().as_secs_f64());
+
+    let settings = LinkSettings { thresholds, n_threads, ..LinkSettings::default() };
+    let started = Instant::now();
+    let outcome = link_all(&labelled.records, &settings);
+    let seconds = started.elapsed().as_secs_f64();
+    let stages: Vec<String> =
+        outcome.timings.iter().map(|(stage, duration)| format!("{stage} {:.2} s", duration.as_secs_f64())).collect();
+    println!("  linked from scratch in {seconds:.2} s on {n_threads} threads ({})", stages.join(", "));
+    println!("  pairs compared: {} (of {} possible)", outcome.n_pairs_compared, possible_pairs(labelled.records.len()));
+    let counts = pair_counts(&outcome.person_of_record, &labelled.truth);
+    let n_true_persons = labelled.truth.iter().collect::<std::collections::HashSet<_>>().len();
+    println!("  persons found: {}, true persons: {n_true_persons}", outcome.n_persons);
+    println!(
+        "  precision {:.4}, recall {:.4}, F1 {:.4} ({} false links, {} missed links of {} true pairs)",
+        counts.precision(),
+        counts.recall(),
+        counts.f1(),
+        counts.n_false_links(),
+        counts.n_missed_links(),
+        counts.n_true_pairs
+    );
+    println!(
+        "  pairs linked {}, for review {}, kept apart on different NHS numbers {}, joins refused in clustering {}",
+        outcome.n_pairs_linked,
+        outcome.n_pairs_for_review,
+        outcome.n_pairs_apart_on_nhs_number,
+        outcome.n_links_refused_in_clustering
+    );
+    if n_match_queries > 0 {
+        time_match(&labelled, &outcome.person_of_record, outcome.model.clone(), thresholds, n_match_queries);
+    }
+    Ok(())
+}
+
+/// Indexes every record with the person found, then searches for `n_queries` of them (a record as another source
+/// would send it) and prints the latency of each search: the in-memory part of `Patient/$match`.
+fn time_match(
+    labelled: &LabelledRecords,
+    person_of_record: &[u32],
+    model: kmcr_mpi::Model,
+    thresholds: Thresholds,
+    n_queries: usize,
+) {
+    let started = Instant::now();
+    let mut index = PersonIndex::new(model, thresholds);
+    for (record_idx, (record, person)) in labelled.records.iter().zip(person_of_record).enumerate() {
+        index.restore(&format!("r{record_idx}"), record, &format!("p{person}"));
+    }
+    println!(
+        "  person index: {} records, {} persons, built in {:.1} s",
+        index.n_records(),
+        index.n_persons(),
+        started.elapsed().as_secs_f64()
+    );
+    let step = (labelled.records.len() / n_queries.max(1)).max(1);
+    let mut latencies_us: Vec<f64> = Vec::with_capacity(n_queries);
+    let mut n_found = 0;
+    for record in labelled.records.iter().step_by(step).take(n_queries) {
+        let started = Instant::now();
+        let found = index.search(record, 10);
+        latencies_us.push(started.elapsed().as_secs_f64() * 1e6);
+        n_found += usize::from(!found.is_empty());
+    }
+    latencies_us.sort_by(f64::total_cmp);
+    let percentile = |share: f64| latencies_us[((latencies_us.len() as f64 - 1.0) * share).round() as usize];
+    println!(
+        "  $match search over {} queries: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs; {} found a person",
+        latencies_us.len(),
+        percentile(0.5),
+        percentile(0.99),
+        percentile(1.0),
+        n_found
+    );
+}
+
+fn possible_pairs(n_records: usize) -> u64 {
+    let n = n_records as u64;
+    n * n.saturating_sub(1) / 2
+}
