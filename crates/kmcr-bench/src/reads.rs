@@ -18,11 +18,20 @@ const SEED: u64 = 7;
 /// One person in this many is kept as a query target.
 const SAMPLE_EVERY: usize = 10;
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Query {
+    Everything,
+    Search,
+    Match,
+}
+
 /// A person to query: their GP Patient id and one of their observations' code and date.
 #[derive(Clone)]
 struct Target {
     patient_id: String,
     observation_code: Option<(String, String)>,
+    /// `Patient/$match` Parameters holding the Patient as this source sent it.
+    match_parameters: Bytes,
 }
 
 pub async fn run(options: &Options) -> anyhow::Result<()> {
@@ -113,12 +122,18 @@ fn target_of(bundle: &Value, reply: &Bytes) -> Option<Target> {
     let replies = reply["entry"].as_array()?;
     let mut patient_id = None;
     let mut observation_code = None;
+    let mut match_parameters = None;
     for (entry, reply) in entries.iter().zip(replies) {
         let resource = &entry["resource"];
         match resource["resourceType"].as_str() {
             Some("Patient") => {
                 let location = reply["response"]["location"].as_str()?;
                 patient_id = location.split('/').nth(1).map(str::to_string);
+                let parameters = serde_json::json!({ "resourceType": "Parameters", "parameter": [
+                    { "name": "resource", "resource": resource },
+                    { "name": "count", "valueInteger": 5 },
+                ]});
+                match_parameters = Some(Bytes::from(parameters.to_string()));
             }
             Some("Observation") if observation_code.is_none() => {
                 let coding = &resource["code"]["coding"][0];
@@ -131,15 +146,19 @@ fn target_of(bundle: &Value, reply: &Bytes) -> Option<Target> {
             _ => {}
         }
     }
-    Some(Target { patient_id: patient_id?, observation_code })
+    Some(Target { patient_id: patient_id?, observation_code, match_parameters: match_parameters? })
 }
 
 async fn measure(reader: &FhirClient, targets: &[Target], options: &Options, n_people: usize) -> anyhow::Result<()> {
     let targets = Arc::new(targets.to_vec());
     let searchable: Arc<Vec<Target>> =
         Arc::new(targets.iter().filter(|target| target.observation_code.is_some()).cloned().collect());
-    for (name, use_search) in [("Patient/$everything", false), ("Observation?patient&code&date=ge", true)] {
-        let pool = if use_search { searchable.clone() } else { targets.clone() };
+    for (name, query) in [
+        ("Patient/$everything", Query::Everything),
+        ("Observation?patient&code&date=ge", Query::Search),
+        ("Patient/$match", Query::Match),
+    ] {
+        let pool = if query == Query::Search { searchable.clone() } else { targets.clone() };
         if pool.is_empty() {
             println!("    {name}: no targets");
             continue;
@@ -161,14 +180,17 @@ async fn measure(reader: &FhirClient, targets: &[Target], options: &Options, n_p
                     }
                     // A stride through the sample, so consecutive queries hit different people.
                     let target = &pool[(query_idx * 7919) % pool.len()];
-                    let path = match (&target.observation_code, use_search) {
-                        (Some((code, date)), true) => {
-                            format!("Observation?patient={}&code={code}&date=ge{date}", target.patient_id)
-                        }
-                        _ => format!("Patient/{}/$everything", target.patient_id),
+                    let (method, path, request_body) = match (&target.observation_code, query) {
+                        (Some((code, date)), Query::Search) => (
+                            "GET",
+                            format!("Observation?patient={}&code={code}&date=ge{date}", target.patient_id),
+                            None,
+                        ),
+                        (_, Query::Match) => ("POST", "Patient/$match".to_string(), Some(target.match_parameters.clone())),
+                        _ => ("GET", format!("Patient/{}/$everything", target.patient_id), None),
                     };
                     let sent = std::time::Instant::now();
-                    let body = reader.send("GET", &path, None).await?;
+                    let body = reader.send(method, &path, request_body).await?;
                     let elapsed_us = sent.elapsed().as_micros() as u64;
                     let bundle: Value = serde_json::from_slice(&body)?;
                     n_items.fetch_add(bundle["entry"].as_array().map_or(0, Vec::len), Ordering::Relaxed);

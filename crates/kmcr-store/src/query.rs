@@ -181,7 +181,8 @@ fn choose_driver(criteria: &[Criterion]) -> Option<usize> {
 }
 
 fn driver_rank(criterion: &Criterion) -> Option<u8> {
-    if is_resource_column(&criterion.param_code) || criterion.values.len() > 1 && criterion.chain.is_none() {
+    let several_values = criterion.values.len() > 1 && criterion.chain.is_none();
+    if is_resource_column(&criterion.param_code) || several_values && same_type_references(criterion).is_none() {
         return None;
     }
     if let Some(Modifier::Missing(_) | Modifier::Not | Modifier::Text | Modifier::Contains) = criterion.modifier {
@@ -197,6 +198,27 @@ fn driver_rank(criterion: &Criterion) -> Option<u8> {
         (SearchParamType::Date | SearchParamType::Quantity | SearchParamType::Number, _) => Some(4),
         _ => None,
     }
+}
+
+/// The type and ids when every value of a reference criterion names a resource of one type (`Patient/a,Patient/b`).
+fn same_type_references(criterion: &Criterion) -> Option<(&str, Vec<&str>)> {
+    if criterion.param_type != SearchParamType::Reference || !matches!(criterion.modifier, None | Some(Modifier::Type))
+    {
+        return None;
+    }
+    let mut target_type = None;
+    let mut ids = Vec::with_capacity(criterion.values.len());
+    for value in &criterion.values {
+        let CriterionValue::Reference { target_type: Some(value_type), target_id: Some(id), .. } = value else {
+            return None;
+        };
+        if target_type.is_some_and(|known| known != value_type.as_str()) {
+            return None;
+        }
+        target_type = Some(value_type.as_str());
+        ids.push(id.as_str());
+    }
+    Some((target_type?, ids))
 }
 
 fn is_resource_column(param_code: &str) -> bool {
@@ -249,15 +271,28 @@ fn criterion_condition(
             let targets = kmcr_fhir_search::SearchParamRegistry::official_r4()
                 .get(resource_type, &criterion.param_code)
                 .map_or(&[][..], |param| param.targets);
-            let alternatives = criterion
-                .values
-                .iter()
-                .map(|value| value_condition(builder, criterion, value, targets))
-                .collect::<Result<Vec<_>, _>>()?;
-            if alternatives.is_empty() {
-                return Err(StoreError::UnsupportedSearch(format!("no value for {}", criterion.param_code)));
+            match same_type_references(criterion) {
+                // Several references to one type (a person's linked Patients): one IN list the index can drive.
+                Some((target_type, target_ids)) if target_ids.len() > 1 => {
+                    let target_type = builder.text(target_type);
+                    let ids: Vec<String> = target_ids.iter().map(|id| builder.text(id)).collect();
+                    format!(
+                        "i.target_key IN (SELECT t.resource_key FROM resource t WHERE t.resource_type = {target_type}                          AND t.resource_id IN ({}))",
+                        ids.join(", ")
+                    )
+                }
+                _ => {
+                    let alternatives = criterion
+                        .values
+                        .iter()
+                        .map(|value| value_condition(builder, criterion, value, targets))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if alternatives.is_empty() {
+                        return Err(StoreError::UnsupportedSearch(format!("no value for {}", criterion.param_code)));
+                    }
+                    format!("({})", alternatives.join(" OR "))
+                }
             }
-            format!("({})", alternatives.join(" OR "))
         }
     };
     let negate = criterion.modifier == Some(Modifier::Not);

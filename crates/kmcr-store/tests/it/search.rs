@@ -100,6 +100,9 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ("Observation", "patient=Patient/alice&code=http://loinc.org|8867-4", &["a-hr"]),
     ("Observation", "subject=alice&code=8480-6&date=ge2020-11", &["a10", "a11"]),
     ("Observation", "patient=bob&date=2020-03", &["b2"]),
+    // One person's linked Patients, as the service expands a search by patient: one IN list drives the query.
+    ("Observation", "patient=Patient/alice,Patient/bob&date=2020-03", &["a2", "b2"]),
+    ("Observation", "subject:Patient=alice,bob&date=2020-03", &["a2", "b2"]),
     ("Observation", "patient=alice&date=lt2020-02-15", &["a0"]),
     ("Observation", "patient=alice&value-quantity=gt130", &["a11"]),
     ("Observation", "patient=alice&value-quantity=121||mm[Hg]", &["a1"]),
