@@ -601,14 +601,7 @@ pub fn compile_everything(
     let mut builder = SqlBuilder::new(dialect);
     let keys: Vec<String> = patient_keys.iter().map(|key| builder.int(*key)).collect();
     let keys = keys.join(", ");
-    let mut conditions = vec![
-        format!(
-            "(r.patient_key IN ({keys}) OR r.resource_key IN (SELECT x.target_key FROM idx_reference x WHERE \
-             x.patient_key IN ({keys})))"
-        ),
-        "r.version_id > 0".to_string(),
-        format!("r.deleted = {}", builder.false_literal()),
-    ];
+    let mut conditions = vec!["r.version_id > 0".to_string(), format!("r.deleted = {}", builder.false_literal())];
     if let Some(since_ms) = since_ms {
         conditions.push(format!("r.last_updated_ms >= {}", builder.int(since_ms)));
     }
@@ -620,9 +613,14 @@ pub fn compile_everything(
         conditions.push(format!("r.resource_key > {}", builder.int(after_key)));
     }
     let limit = builder.int(limit as i64);
+    // The keys are gathered first (a materialised CTE), so that no planner walks the whole resource table in key order
+    // looking for the few rows of one person, as PostgreSQL did for `ORDER BY resource_key LIMIT n` with an OR.
     builder.sql = format!(
-        "SELECT {RESOURCE_COLUMNS} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key AND \
-         v.version_id = r.version_id WHERE {} ORDER BY r.resource_key LIMIT {limit}",
+        "WITH person_keys AS MATERIALIZED (SELECT p.resource_key FROM resource p WHERE p.patient_key IN ({keys}) \
+         UNION SELECT x.target_key FROM idx_reference x WHERE x.patient_key IN ({keys}) AND x.target_key IS NOT NULL) \
+         SELECT {RESOURCE_COLUMNS} FROM person_keys k JOIN resource r ON r.resource_key = k.resource_key JOIN \
+         resource_version v ON v.resource_key = r.resource_key AND v.version_id = r.version_id WHERE {} ORDER BY \
+         r.resource_key LIMIT {limit}",
         conditions.join(" AND ")
     );
     builder
