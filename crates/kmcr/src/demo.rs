@@ -15,6 +15,9 @@ use crate::config::{RawClient, RawSettings, Secret};
 
 pub const DEMO_VIEWER_ID: &str = "demo-viewer";
 pub const DEMO_VIEWER_SECRET: &str = "demo-viewer-secret-change-me";
+/// A data-quality officer for the person index's review queue.
+pub const DEMO_DQ_OFFICER_ID: &str = "demo-dq-officer";
+pub const DEMO_DQ_OFFICER_SECRET: &str = "demo-dq-officer-secret-change-me";
 const DEMO_SEED: u64 = 20_261_124;
 
 pub fn add_demo_clients(settings: &mut RawSettings) {
@@ -23,6 +26,12 @@ pub fn add_demo_clients(settings: &mut RawSettings) {
         secret: Secret(DEMO_VIEWER_SECRET.into()),
         ods_code: "RWF".into(),
         scopes: vec!["system/*.read".into()],
+    });
+    settings.clients.push(RawClient {
+        id: DEMO_DQ_OFFICER_ID.into(),
+        secret: Secret(DEMO_DQ_OFFICER_SECRET.into()),
+        ods_code: "RWF".into(),
+        scopes: vec!["system/Patient.read".into(), "system/Person.*".into()],
     });
 }
 
@@ -33,6 +42,10 @@ pub fn print_demo_credentials(public_base_url: &str) {
          {public_base_url}/oauth/token"
     );
     println!("  then: curl -H 'Authorization: Bearer <access_token>' '{public_base_url}/fhir/Patient?_count=5'");
+    println!(
+        "Demo data-quality officer (review queue at /mpi/reviews): id {DEMO_DQ_OFFICER_ID}, secret \
+         {DEMO_DQ_OFFICER_SECRET}"
+    );
 }
 
 fn loader_context(source: &SourceBundle) -> anyhow::Result<RequestContext> {
