@@ -78,7 +78,8 @@ pub async fn empty_store(location: &str) -> anyhow::Result<()> {
         tokio::spawn(connection);
         client
             .batch_execute(
-                "DROP TABLE IF EXISTS resource, resource_version, search_param, idx_token, idx_string, idx_date, \
+                "DROP TABLE IF EXISTS resource, resource_version, search_param, idx_token, idx_string, idx_date, mpi_record, \
+                 mpi_link_history, mpi_review, \
                  idx_reference, idx_quantity, idx_number, idx_uri, audit_entry, schema_migration, bench_raw CASCADE",
             )
             .await?;

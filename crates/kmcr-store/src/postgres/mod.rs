@@ -1,6 +1,7 @@
 //! The production backend: PostgreSQL through a connection pool. Any number of KMCR nodes may share one database.
 
 mod identity;
+mod statistics;
 mod write;
 
 use kmcr_audit::{AuditRecord, ChainedAuditEntry};
@@ -21,6 +22,7 @@ use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus};
 pub struct PostgresStore {
     pool: deadpool_postgres::Pool,
     params: Arc<ParamIds>,
+    statistics: Arc<statistics::Statistics>,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -61,7 +63,7 @@ impl PostgresStore {
         let mut client = pool.get().await?;
         migrate(&mut client).await?;
         let params = register_params(&mut client).await?;
-        Ok(PostgresStore { pool, params: Arc::new(params) })
+        Ok(PostgresStore { pool, params: Arc::new(params), statistics: statistics::Statistics::new() })
     }
 
     pub async fn write(
@@ -70,8 +72,12 @@ impl PostgresStore {
         identity: IdentityWrite,
         audit: Option<AuditRecord>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let n_ops = ops.len() as u64;
         let mut client = self.pool.get().await?;
-        write::write_batch(&mut client, &self.params, ops, identity, audit).await
+        let outcomes = write::write_batch(&mut client, &self.params, ops, identity, audit).await?;
+        drop(client);
+        self.statistics.rows_written(n_ops, &self.pool);
+        Ok(outcomes)
     }
 
     pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
