@@ -186,7 +186,9 @@ async fn measure(reader: &FhirClient, targets: &[Target], options: &Options, n_p
                             format!("Observation?patient={}&code={code}&date=ge{date}", target.patient_id),
                             None,
                         ),
-                        (_, Query::Match) => ("POST", "Patient/$match".to_string(), Some(target.match_parameters.clone())),
+                        (_, Query::Match) => {
+                            ("POST", "Patient/$match".to_string(), Some(target.match_parameters.clone()))
+                        }
                         _ => ("GET", format!("Patient/{}/$everything", target.patient_id), None),
                     };
                     let sent = std::time::Instant::now();
