@@ -23,6 +23,45 @@ pub struct PostgresStore {
     pool: deadpool_postgres::Pool,
     params: Arc<ParamIds>,
     statistics: Arc<statistics::Statistics>,
+    audit_queue: tokio::sync::mpsc::UnboundedSender<PendingAudit>,
+}
+
+type PendingAudit = (AuditRecord, tokio::sync::oneshot::Sender<Result<ChainedAuditEntry, StoreError>>);
+
+/// The audit entries of reads, committed in groups: everything waiting goes into one transaction under one lock, and
+/// each request is answered once its entry is durable. One commit serves many concurrent reads.
+async fn audit_loop(pool: deadpool_postgres::Pool, mut queue: tokio::sync::mpsc::UnboundedReceiver<PendingAudit>) {
+    const MAX_ENTRIES_PER_COMMIT: usize = 256;
+    while let Some(first) = queue.recv().await {
+        let mut pending = vec![first];
+        while pending.len() < MAX_ENTRIES_PER_COMMIT {
+            match queue.try_recv() {
+                Ok(next) => pending.push(next),
+                Err(_) => break,
+            }
+        }
+        let (records, replies): (Vec<AuditRecord>, Vec<_>) = pending.into_iter().unzip();
+        let result = async {
+            let mut client = pool.get().await?;
+            let transaction = client.transaction().await?;
+            let entries = write::append_audits(&transaction, records).await?;
+            transaction.commit().await?;
+            Ok::<_, StoreError>(entries)
+        }
+        .await;
+        match result {
+            Ok(entries) => {
+                for (reply, entry) in replies.into_iter().zip(entries) {
+                    let _ = reply.send(Ok(entry));
+                }
+            }
+            Err(error) => {
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -63,7 +102,9 @@ impl PostgresStore {
         let mut client = pool.get().await?;
         migrate(&mut client).await?;
         let params = register_params(&mut client).await?;
-        Ok(PostgresStore { pool, params: Arc::new(params), statistics: statistics::Statistics::new() })
+        let (audit_queue, receiver) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(audit_loop(pool.clone(), receiver));
+        Ok(PostgresStore { pool, params: Arc::new(params), statistics: statistics::Statistics::new(), audit_queue })
     }
 
     pub async fn write(
@@ -226,11 +267,10 @@ impl PostgresStore {
     }
 
     pub async fn append_audit(&self, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
-        let mut client = self.pool.get().await?;
-        let transaction = client.transaction().await?;
-        let entry = write::append_audit(&transaction, record).await?;
-        transaction.commit().await?;
-        Ok(entry)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let stopped = || StoreError::Unavailable("the audit writer has stopped".into());
+        self.audit_queue.send((record, reply)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     pub async fn audit_entries(&self, after_sequence: i64, limit: usize) -> Result<Vec<ChainedAuditEntry>, StoreError> {

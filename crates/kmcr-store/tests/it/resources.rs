@@ -184,6 +184,33 @@ async fn the_audit_chain_links_every_entry() {
 }
 
 #[tokio::test]
+async fn concurrent_reads_and_writes_leave_one_unbroken_audit_chain() {
+    for test in stores().await {
+        let mut tasks = Vec::new();
+        for n in 0..60 {
+            let store = test.store.clone();
+            tasks.push(tokio::spawn(async move {
+                if n % 10 == 0 {
+                    let op = put(patient(&format!("audited-{n}"), "Smith"), "RWF", Precondition::None);
+                    store.write(vec![op], Some(audit("create"))).await.map(|_| ())
+                } else {
+                    store.append_audit(audit("read")).await.map(|_| ())
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let entries = test.store.audit_entries(0, 100).await.unwrap();
+        assert_eq!(entries.len(), 60, "{}", test.name);
+        let sequences: Vec<i64> = entries.iter().map(|entry| entry.sequence).collect();
+        assert_eq!(sequences, (1..=60).collect::<Vec<_>>(), "{}", test.name);
+        let verified = kmcr_audit::verify_chain(&entries, kmcr_audit::GENESIS_HASH.to_string(), Some(1));
+        assert!(verified.is_ok(), "{}: {verified:?}", test.name);
+    }
+}
+
+#[tokio::test]
 async fn racing_writers_each_succeed_or_see_a_conflict() {
     for test in stores().await {
         let mut writers = Vec::new();
