@@ -19,7 +19,7 @@ use kmcr_store::{
 use serde_json::Value;
 
 pub use error::{ServiceError, error_status_line, operation_outcome, outcome_with};
-pub use matching::{PatientMatch, ReviewView};
+pub use matching::{LinkHistory, PatientMatch, ReviewView};
 
 /// Bounds on what one request may ask for.
 #[derive(Clone, Debug)]

@@ -62,6 +62,12 @@ pub struct PatientMatch {
     pub evidence: Value,
 }
 
+/// A Patient's person (if the index knows the Patient) and every change of it.
+pub struct LinkHistory {
+    pub person_id: Option<String>,
+    pub entries: Vec<LinkHistoryEntry>,
+}
+
 /// A review pair with both records, side by side.
 pub struct ReviewView {
     pub review: Review,
@@ -165,12 +171,12 @@ impl Service {
         self.store.review(review_id).await?.ok_or(ServiceError::NotFound)
     }
 
-    /// Every change of a Patient's person, oldest first.
+    /// The Patient's person now, and every change of it, oldest first.
     pub async fn link_history(
         &self,
         context: &RequestContext,
         patient_id: &ResourceId,
-    ) -> Result<Vec<LinkHistoryEntry>, ServiceError> {
+    ) -> Result<LinkHistory, ServiceError> {
         let reference = format!("Patient/{patient_id}");
         let decision = self
             .authorise(
@@ -185,12 +191,7 @@ impl Service {
         let record =
             audit_record(context, "link-history", vec![reference.clone()], vec![reference], "permitted", &decision);
         self.store.append_audit(record).await?;
-        Ok(history)
-    }
-
-    /// The person a Patient belongs to, if the index knows it.
-    pub fn person_of(&self, patient_id: &str) -> Option<String> {
-        self.identity.person_of(patient_id)
+        Ok(LinkHistory { person_id: self.identity.person_of(patient_id.as_str()), entries: history })
     }
 
     async fn current_patient(&self, id: &str) -> Result<Option<StoredResource>, ServiceError> {

@@ -119,6 +119,7 @@ pub async fn link_history(State(state): State<AppState>, caller: Caller, Path(id
     let id = resource_id(&id)?;
     let history = state.service.link_history(&context(caller), &id).await.map_err(error_response)?;
     let entries: Vec<Value> = history
+        .entries
         .iter()
         .map(|entry| {
             json!({
@@ -134,7 +135,7 @@ pub async fn link_history(State(state): State<AppState>, caller: Caller, Path(id
             })
         })
         .collect();
-    let body = json!({ "patient": id.as_str(), "person": state.service.person_of(id.as_str()), "history": entries });
+    let body = json!({ "patient": id.as_str(), "person": history.person_id, "history": entries });
     Ok(fhir_json(StatusCode::OK, body.to_string()))
 }
 

@@ -3,6 +3,27 @@
 mod febrl;
 mod others;
 
+use kmcr_linkage_sets::LabelledRecords;
+use kmcr_mpi::evaluate::{PairCounts, pair_counts};
+use kmcr_mpi::{LinkSettings, link_all};
+
+/// Links a set from scratch and counts pairs against its truth, printing the figures.
+pub fn link_and_count(name: &str, labelled: &LabelledRecords) -> PairCounts {
+    let outcome = link_all(&labelled.records, &LinkSettings::default());
+    let counts = pair_counts(&outcome.person_of_record, &labelled.truth);
+    eprintln!(
+        "{name}: {} records, precision {:.4} recall {:.4} F1 {:.4} ({} false links, {} missed), {} pairs compared",
+        labelled.records.len(),
+        counts.precision(),
+        counts.recall(),
+        counts.f1(),
+        counts.n_false_links(),
+        counts.n_missed_links(),
+        outcome.n_pairs_compared
+    );
+    counts
+}
+
 /// `../shared/data/linkage/<name>` from this crate.
 pub fn linkage_path(name: &str) -> String {
     format!("{}/../../../shared/data/linkage/{name}", env!("CARGO_MANIFEST_DIR"))

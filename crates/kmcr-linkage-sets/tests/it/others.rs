@@ -1,24 +1,6 @@
-use kmcr_linkage_sets::{LabelledRecords, read_splink_parquet, synthetic};
-use kmcr_mpi::evaluate::{PairCounts, pair_counts};
-use kmcr_mpi::{LinkSettings, link_all};
+use kmcr_linkage_sets::{read_splink_parquet, synthetic};
 
-use crate::linkage_path;
-
-fn link_and_count(name: &str, labelled: &LabelledRecords) -> PairCounts {
-    let outcome = link_all(&labelled.records, &LinkSettings::default());
-    let counts = pair_counts(&outcome.person_of_record, &labelled.truth);
-    eprintln!(
-        "{name}: {} records, precision {:.4} recall {:.4} F1 {:.4} ({} false links, {} missed), {} pairs compared",
-        labelled.records.len(),
-        counts.precision(),
-        counts.recall(),
-        counts.f1(),
-        counts.n_false_links(),
-        counts.n_missed_links(),
-        outcome.n_pairs_compared
-    );
-    counts
-}
+use crate::{link_and_count, linkage_path};
 
 /// The target here is 0.95; linking reaches 0.86 today (recall is the gap: records with few fields present and
 /// first names that are titles). This holds the ground gained until the target is met.

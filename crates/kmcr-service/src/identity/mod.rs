@@ -84,47 +84,38 @@ impl Identity {
         let links: HashMap<String, PersonLink> =
             store.person_links().await?.into_iter().map(|link| (link.patient_id.clone(), link)).collect();
         let decisions = load_decisions(&store).await?;
-        let patients = load_patients(&store).await?;
-        let demographics: Vec<Demographics> =
-            patients.iter().map(|(_, _, demographics)| demographics.clone()).collect();
+        let patients = load_patients(&store, &links).await?;
+        let demographics: Vec<Demographics> = patients.iter().map(|patient| patient.demographics.clone()).collect();
         let model = if demographics.len() >= settings.min_records_to_train {
             kmcr_mpi::train(&demographics, &LinkSettings { thresholds: settings.thresholds, ..LinkSettings::default() })
         } else {
             Model::untrained(1.0 / settings.expected_population.max(1) as f64)
         };
         let mut index = PersonIndex::new(model, settings.thresholds);
+        let n_records = patients.len();
         let mut stale = Vec::new();
-        for (id, version_id, demographics) in &patients {
-            match links.get(id) {
-                Some(link) if link.patient_version_id == *version_id => {
-                    index.restore(id, demographics, &link.person_id)
+        for patient in patients {
+            match (patient.stale_json, links.get(&patient.id)) {
+                (Some(json), _) => {
+                    stale.push(WrittenPatient { id: patient.id, version_id: patient.version_id, json: Some(json) })
                 }
-                _ => stale.push(id.clone()),
+                (None, Some(link)) => index.restore(&patient.id, &patient.demographics, &link.person_id),
+                (None, None) => unreachable!("a Patient without a link is loaded with its JSON"),
             }
         }
-        tracing::info!(n_records = patients.len(), n_to_match = stale.len(), "person index loaded");
+        tracing::info!(n_records, n_to_match = stale.len(), "person index loaded");
         let (queue, receiver) = mpsc::unbounded_channel();
         let identity = Arc::new(Identity { state: Mutex::new(State { index, decisions, links }), queue });
         tokio::spawn(write_loop(store.clone(), Arc::downgrade(&identity), receiver));
-        identity.reconcile(&store, stale).await?;
+        identity.reconcile(stale).await?;
         Ok(identity)
     }
 
     /// Matches Patients the store holds but the index has not placed at their current version.
-    async fn reconcile(&self, store: &Store, patient_ids: Vec<String>) -> Result<(), StoreError> {
-        for chunk in patient_ids.chunks(500) {
-            let mut written = Vec::with_capacity(chunk.len());
-            for id in chunk {
-                let Ok(id) = ResourceId::parse(id) else { continue };
-                if let Some(stored) = store.read(ResourceType::PATIENT, &id).await? {
-                    written.push(WrittenPatient {
-                        id: id.to_string(),
-                        version_id: stored.version_id,
-                        json: stored.json,
-                    });
-                }
-            }
-            self.patients_written(written).await?;
+    async fn reconcile(&self, mut patients: Vec<WrittenPatient>) -> Result<(), StoreError> {
+        while !patients.is_empty() {
+            let rest = patients.split_off(patients.len().min(500));
+            self.patients_written(std::mem::replace(&mut patients, rest)).await?;
         }
         Ok(())
     }
@@ -333,7 +324,15 @@ async fn load_decisions(store: &Store) -> Result<ManualDecisions, StoreError> {
 }
 
 /// Every current Patient: id, version and demographics.
-async fn load_patients(store: &Store) -> Result<Vec<(String, i64, Demographics)>, StoreError> {
+/// A current Patient as loaded at start; its JSON is kept only when it must be matched again.
+struct LoadedPatient {
+    id: String,
+    version_id: i64,
+    demographics: Demographics,
+    stale_json: Option<String>,
+}
+
+async fn load_patients(store: &Store, links: &HashMap<String, PersonLink>) -> Result<Vec<LoadedPatient>, StoreError> {
     let request = parse_search(SearchParamRegistry::official_r4(), ResourceType::PATIENT, &[], false, 1_000)
         .map_err(|error| StoreError::UnsupportedSearch(error.to_string()))?;
     let mut patients = Vec::new();
@@ -342,9 +341,17 @@ async fn load_patients(store: &Store) -> Result<Vec<(String, i64, Demographics)>
         let page = PageRequest { count: 1_000, cursor, want_total: false };
         let outcome = store.search(&request, &page).await?;
         for stored in outcome.matches {
-            let Some(json) = stored.json.as_deref() else { continue };
-            let Ok(resource) = serde_json::from_str::<Value>(json) else { continue };
-            patients.push((stored.id.to_string(), stored.version_id, demographics_of(&resource)));
+            let Some(json) = stored.json else { continue };
+            let Ok(resource) = serde_json::from_str::<Value>(&json) else { continue };
+            let id = stored.id.to_string();
+            let linked = links.get(&id).is_some_and(|link| link.patient_version_id == stored.version_id);
+            let stale_json = (!linked).then_some(json);
+            patients.push(LoadedPatient {
+                id,
+                version_id: stored.version_id,
+                demographics: demographics_of(&resource),
+                stale_json,
+            });
         }
         match outcome.next_cursor {
             Some(next) => cursor = Some(next),
