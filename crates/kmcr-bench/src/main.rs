@@ -4,10 +4,14 @@
 //!   resources per second, beside the same JSON inserted raw into the same engine (no indexing, no HTTP).
 //! - `reads`: synthetic people loaded over HTTP in steps (ingest rate per step), and at each step `$everything` and a
 //!   typical clinical search over HTTP with concurrent clients, p50 and p99.
+//! - `match`: only the source Patients of synthetic people (1,000,000 people: `--people 1000000`) loaded over HTTP,
+//!   then `Patient/$match` over HTTP with concurrent clients, p50 and p99.
 //!
-//! Run with `--release`. `--database` takes a directory (SQLite) or a `postgres://` URL; each run starts empty.
+//! Run with `--release`. `--database` takes a directory (SQLite) or a `postgres://` URL; each run starts empty,
+//! unless `reads --resume` is given: then it measures the store the last run left and loads only further steps.
 
-/// mimalloc: the request path allocates many small JSON values, where glibc malloc cost ~15% of CPU under load.
+/// mimalloc: the request path allocates many small JSON values, where glibc malloc cost ~15% of CPU under load. Its
+/// `override` feature (Cargo.toml) also serves the bundled SQLite's own `malloc` calls, another ~8% of the writer's CPU.
 #[global_allocator]
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -25,6 +29,8 @@ pub struct Options {
     pub n_clients: usize,
     pub people_steps: Vec<usize>,
     pub n_queries: usize,
+    /// Reads: measure the store an earlier run left (and load only the steps beyond it) instead of starting empty.
+    pub resume: bool,
 }
 
 fn parse_options() -> anyhow::Result<(String, Options)> {
@@ -35,25 +41,36 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
         n_clients: 4,
         people_steps: vec![10_000, 100_000],
         n_queries: 2_000,
+        resume: false,
     };
+    let mut database_given = false;
     let mut parser = lexopt::Parser::from_env();
     while let Some(argument) = parser.next()? {
         match argument {
-            Long("database") => options.database = parser.value()?.string()?,
+            Long("database") => {
+                options.database = parser.value()?.string()?;
+                database_given = true;
+            }
             Long("clients") => options.n_clients = parser.value()?.parse()?,
             Long("people") => {
                 options.people_steps =
                     parser.value()?.string()?.split(',').map(|step| step.trim().parse()).collect::<Result<_, _>>()?
             }
             Long("queries") => options.n_queries = parser.value()?.parse()?,
+            Long("resume") => options.resume = true,
             Value(value) if command.is_none() => command = Some(value.string()?),
             _ => return Err(argument.unexpected().into()),
         }
     }
+    if command.as_deref() == Some("match") && !database_given {
+        // Its own store by default, so that it never empties the one `reads --resume` would measure.
+        options.database = std::env::temp_dir().join("kmcr-bench-match").to_string_lossy().into_owned();
+    }
     match command {
         Some(command) => Ok((command, options)),
         None => bail!(
-            "usage: kmcr-bench ingest|reads [--database DIR|URL] [--clients N] [--people 10000,100000] [--queries N]"
+            "usage: kmcr-bench ingest|reads|match [--database DIR|URL] [--clients N] [--people 10000,100000] [--queries N] \
+             [--resume]"
         ),
     }
 }
@@ -64,8 +81,9 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match command.as_str() {
             "ingest" => ingest::run(&options).await,
-            "reads" => reads::run(&options).await,
-            other => bail!("unknown benchmark {other}: use ingest or reads"),
+            "reads" => reads::run(&options, reads::Workload::FullRecords).await,
+            "match" => reads::run(&options, reads::Workload::PatientsOnly).await,
+            other => bail!("unknown benchmark {other}: use ingest, reads or match"),
         }
     })
 }

@@ -1,5 +1,7 @@
 //! Reads at scale: synthetic people loaded over HTTP in steps (10,000 then 100,000 by default), and at each step
-//! `Patient/$everything` and `Observation?patient=..&code=..&date=ge..` over HTTP with concurrent clients.
+//! `Patient/$everything`, `Observation?patient=..&code=..&date=ge..` and `Patient/$match` over HTTP with concurrent
+//! clients. The `match` workload loads only each person's source Patients (no clinical records), so that the person
+//! index can be measured at the scale of a region (1,000,000 people), and times `Patient/$match` alone.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,8 +17,43 @@ use crate::client::FhirClient;
 use crate::{Options, empty_store, percentile_ms, server};
 
 const SEED: u64 = 7;
-/// One person in this many is kept as a query target.
-const SAMPLE_EVERY: usize = 10;
+
+/// What is loaded, and so what is measured.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Workload {
+    /// Every record of every person, from every source: all three queries.
+    FullRecords,
+    /// Only the source Patients: `Patient/$match`.
+    PatientsOnly,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::FullRecords => "reads",
+            Workload::PatientsOnly => "match",
+        }
+    }
+
+    /// One person in this many is kept as a query target.
+    fn sample_every(self) -> usize {
+        match self {
+            Workload::FullRecords => 10,
+            Workload::PatientsOnly => 100,
+        }
+    }
+
+    fn queries(self) -> &'static [(&'static str, Query)] {
+        match self {
+            Workload::FullRecords => &[
+                ("Patient/$everything", Query::Everything),
+                ("Observation?patient&code&date=ge", Query::Search),
+                ("Patient/$match", Query::Match),
+            ],
+            Workload::PatientsOnly => &[("Patient/$match", Query::Match)],
+        }
+    }
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Query {
@@ -34,8 +71,12 @@ struct Target {
     match_parameters: Bytes,
 }
 
-pub async fn run(options: &Options) -> anyhow::Result<()> {
-    empty_store(&options.database).await?;
+pub async fn run(options: &Options, workload: Workload) -> anyhow::Result<()> {
+    let saved = if options.resume { SavedLoad::read(workload, &options.database)? } else { None };
+    if saved.is_none() {
+        let _ = std::fs::remove_file(SavedLoad::path(workload, &options.database));
+        empty_store(&options.database).await?;
+    }
     let organisations = kmcr_synth::organisation_bundles();
     let mut ods_codes: Vec<String> = organisations.iter().map(|source| source.source_ods_code.clone()).collect();
     ods_codes.sort();
@@ -47,29 +88,99 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             .insert(ods_code.clone(), FhirClient::connect(running.address, &format!("bench-writer-{ods_code}")).await?);
     }
     let writers = Arc::new(writers);
-    for source in organisations {
-        writers[&source.source_ods_code].send("POST", "", Some(Bytes::from(source.bundle.to_string()))).await?;
+    if saved.is_none() {
+        for source in organisations {
+            writers[&source.source_ods_code].send("POST", "", Some(Bytes::from(source.bundle.to_string()))).await?;
+        }
     }
     let reader = FhirClient::connect(running.address, "bench-reader").await?;
-    println!("reads benchmark: store {}, {} concurrent clients", options.database, options.n_clients);
+    println!("{} benchmark: store {}, {} concurrent clients", workload.name(), options.database, options.n_clients);
 
-    let targets = Arc::new(Mutex::new(Vec::new()));
-    let mut loaded = 0;
+    let (mut loaded, targets) = match saved {
+        Some(saved) => {
+            println!("  resumed a store of {} people", saved.n_people);
+            (saved.n_people, saved.targets)
+        }
+        None => (0, Vec::new()),
+    };
+    let targets = Arc::new(Mutex::new(targets));
     for &step in &options.people_steps {
-        let (n_resources, seconds) = load_people(&writers, loaded, step, options.n_clients, targets.clone()).await?;
-        println!(
-            "  loaded people {loaded}..{step}: {n_resources} resources in {seconds:.1} s = {:.0} resources/s over HTTP",
-            n_resources as f64 / seconds
-        );
-        loaded = step;
+        if step < loaded {
+            continue;
+        }
+        if step > loaded {
+            let (n_resources, seconds) =
+                load_people(&writers, workload, loaded, step, options.n_clients, targets.clone()).await?;
+            println!(
+                "  loaded people {loaded}..{step}: {n_resources} resources in {seconds:.1} s = {:.0} resources/s over \
+                 HTTP",
+                n_resources as f64 / seconds
+            );
+            loaded = step;
+            SavedLoad { n_people: loaded, targets: targets.lock().await.clone() }.write(workload, &options.database)?;
+        }
         let sample = targets.lock().await.clone();
-        measure(&reader, &sample, options, step).await?;
+        measure(&reader, &sample, options, step, workload.queries()).await?;
     }
     Ok(())
 }
 
+/// A Bundle read only to count its entries.
+#[derive(serde::Deserialize)]
+struct CountedBundle {
+    #[serde(default)]
+    entry: Vec<serde::de::IgnoredAny>,
+}
+
+/// What a run loaded, kept beside the store so that `--resume` measures again without loading again.
+struct SavedLoad {
+    n_people: usize,
+    targets: Vec<Target>,
+}
+
+impl SavedLoad {
+    fn path(workload: Workload, database: &str) -> std::path::PathBuf {
+        let name: String =
+            database.chars().map(|character| if character.is_ascii_alphanumeric() { character } else { '_' }).collect();
+        std::env::temp_dir().join(format!("kmcr-bench-{}-{name}.json", workload.name()))
+    }
+
+    fn read(workload: Workload, database: &str) -> anyhow::Result<Option<SavedLoad>> {
+        let Ok(text) = std::fs::read_to_string(Self::path(workload, database)) else {
+            return Ok(None);
+        };
+        let json: Value = serde_json::from_str(&text)?;
+        let n_people = json["people"].as_u64().context("people")? as usize;
+        let mut targets = Vec::new();
+        for target in json["targets"].as_array().context("targets")? {
+            let code = target["code"].as_str().zip(target["date"].as_str());
+            targets.push(Target {
+                patient_id: target["patient"].as_str().context("patient")?.to_string(),
+                observation_code: code.map(|(code, date)| (code.to_string(), date.to_string())),
+                match_parameters: Bytes::from(target["match"].to_string()),
+            });
+        }
+        Ok(Some(SavedLoad { n_people, targets }))
+    }
+
+    fn write(&self, workload: Workload, database: &str) -> anyhow::Result<()> {
+        let mut targets = Vec::new();
+        for target in &self.targets {
+            let (code, date) = target.observation_code.clone().unzip();
+            let parameters: Value = serde_json::from_slice(&target.match_parameters)?;
+            targets.push(serde_json::json!({
+                "patient": target.patient_id, "code": code, "date": date, "match": parameters,
+            }));
+        }
+        let json = serde_json::json!({ "people": self.n_people, "targets": targets });
+        std::fs::write(Self::path(workload, database), json.to_string())?;
+        Ok(())
+    }
+}
+
 async fn load_people(
     writers: &Arc<HashMap<String, FhirClient>>,
+    workload: Workload,
     from: usize,
     to: usize,
     n_clients: usize,
@@ -89,18 +200,23 @@ async fn load_people(
                 if person_idx >= to {
                     return anyhow::Ok(());
                 }
-                let bundles = kmcr_synth::person_bundles(&config, person_idx);
+                // Written straight to text: the client shares the server's two cores.
+                let bundles = match workload {
+                    Workload::FullRecords => kmcr_synth::person_bundle_texts(&config, person_idx),
+                    Workload::PatientsOnly => kmcr_synth::person_patient_bundle_texts(&config, person_idx),
+                };
                 let mut target = None;
-                for (bundle_idx, source) in bundles.iter().enumerate() {
-                    let n_entries = source.bundle["entry"].as_array().map_or(0, Vec::len);
+                for (bundle_idx, source) in bundles.into_iter().enumerate() {
+                    let sampled = bundle_idx == 0 && person_idx % workload.sample_every() == 0;
+                    let sent = sampled.then(|| serde_json::from_str::<Value>(&source.json)).transpose()?;
                     let reply = writers
                         .get(&source.source_ods_code)
                         .context("a writer for every source")?
-                        .send("POST", "", Some(Bytes::from(source.bundle.to_string())))
+                        .send("POST", "", Some(Bytes::from(source.json)))
                         .await?;
-                    n_resources.fetch_add(n_entries, Ordering::Relaxed);
-                    if bundle_idx == 0 && person_idx % SAMPLE_EVERY == 0 {
-                        target = target_of(&source.bundle, &reply);
+                    n_resources.fetch_add(source.n_entries, Ordering::Relaxed);
+                    if let Some(sent) = sent {
+                        target = target_of(&sent, &reply);
                     }
                 }
                 if let Some(target) = target {
@@ -149,15 +265,17 @@ fn target_of(bundle: &Value, reply: &Bytes) -> Option<Target> {
     Some(Target { patient_id: patient_id?, observation_code, match_parameters: match_parameters? })
 }
 
-async fn measure(reader: &FhirClient, targets: &[Target], options: &Options, n_people: usize) -> anyhow::Result<()> {
+async fn measure(
+    reader: &FhirClient,
+    targets: &[Target],
+    options: &Options,
+    n_people: usize,
+    queries: &[(&str, Query)],
+) -> anyhow::Result<()> {
     let targets = Arc::new(targets.to_vec());
     let searchable: Arc<Vec<Target>> =
         Arc::new(targets.iter().filter(|target| target.observation_code.is_some()).cloned().collect());
-    for (name, query) in [
-        ("Patient/$everything", Query::Everything),
-        ("Observation?patient&code&date=ge", Query::Search),
-        ("Patient/$match", Query::Match),
-    ] {
+    for &(name, query) in queries {
         let pool = if query == Query::Search { searchable.clone() } else { targets.clone() };
         if pool.is_empty() {
             println!("    {name}: no targets");
@@ -194,8 +312,9 @@ async fn measure(reader: &FhirClient, targets: &[Target], options: &Options, n_p
                     let sent = std::time::Instant::now();
                     let body = reader.send(method, &path, request_body).await?;
                     let elapsed_us = sent.elapsed().as_micros() as u64;
-                    let bundle: Value = serde_json::from_slice(&body)?;
-                    n_items.fetch_add(bundle["entry"].as_array().map_or(0, Vec::len), Ordering::Relaxed);
+                    // Counted without building the JSON tree: the client shares the server's two cores.
+                    let bundle: CountedBundle = serde_json::from_slice(&body)?;
+                    n_items.fetch_add(bundle.entry.len(), Ordering::Relaxed);
                     latencies_us.lock().await.push(elapsed_us);
                 }
             }));

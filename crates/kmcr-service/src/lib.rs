@@ -13,8 +13,8 @@ use kmcr_audit::AuditRecord;
 use kmcr_fhir::{Instant, ResourceId, ResourceType, validate_resource};
 use kmcr_fhir_search::{SearchParamRegistry, SearchRequest, extract_index_entries, parse_search};
 use kmcr_store::{
-    Cursor, EverythingRequest, HistoryRequest, Page, PageRequest, Precondition, SearchOutcome, Store, StoredResource,
-    WriteAction, WriteOp, WriteOutcome,
+    Cursor, EverythingOutcome, EverythingRequest, HistoryRequest, Page, PageRequest, Precondition, SearchOutcome,
+    Store, StoredResource, WriteAction, WriteOp, WriteOutcome,
 };
 use serde_json::Value;
 
@@ -231,13 +231,11 @@ impl Service {
         let everything_types: Vec<ResourceType> = ResourceType::all().collect();
         let patients: Vec<String> = request.patient_ids.iter().map(|id| format!("Patient/{id}")).collect();
         let decision = self.authorise(context, Action::Read, "everything", &everything_types, &patients).await?;
-        let first_patient = request.patient_ids.first().cloned().ok_or(ServiceError::NotFound)?;
-        match self.store.read(ResourceType::PATIENT, &first_patient).await? {
-            Some(patient) if patient.version_id > 0 && !patient.deleted => {}
-            Some(patient) if patient.deleted => return Err(ServiceError::Gone),
-            _ => return Err(ServiceError::NotFound),
-        }
-        let page = self.store.everything(&request).await?;
+        let page = match self.store.everything(&request).await? {
+            EverythingOutcome::Page(page) => page,
+            EverythingOutcome::PatientDeleted => return Err(ServiceError::Gone),
+            EverythingOutcome::PatientMissing => return Err(ServiceError::NotFound),
+        };
         let resources: Vec<String> =
             page.resources.iter().map(|resource| format!("{}/{}", resource.resource_type, resource.id)).collect();
         self.store

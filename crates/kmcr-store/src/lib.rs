@@ -128,7 +128,8 @@ impl Store {
         dispatch!(self, store => store.search(request, page))
     }
 
-    pub async fn everything(&self, request: &EverythingRequest) -> Result<Page, StoreError> {
+    /// The first of `request.patient_ids` decides whether there is an answer; the others only widen it.
+    pub async fn everything(&self, request: &EverythingRequest) -> Result<EverythingOutcome, StoreError> {
         dispatch!(self, store => store.everything(request))
     }
 

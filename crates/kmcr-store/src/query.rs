@@ -277,7 +277,8 @@ fn criterion_condition(
                     let target_type = builder.text(target_type);
                     let ids: Vec<String> = target_ids.iter().map(|id| builder.text(id)).collect();
                     format!(
-                        "i.target_key IN (SELECT t.resource_key FROM resource t WHERE t.resource_type = {target_type}                          AND t.resource_id IN ({}))",
+                        "i.target_key IN (SELECT t.resource_key FROM resource t WHERE t.resource_type = {target_type} \
+                         AND t.resource_id IN ({}))",
                         ids.join(", ")
                     )
                 }

@@ -128,6 +128,16 @@ pub struct Page {
     pub next_cursor: Option<Cursor>,
 }
 
+/// `$everything`'s answer, found in one visit to the store: a page, or why there is none.
+#[derive(Clone, Debug)]
+pub enum EverythingOutcome {
+    Page(Page),
+    /// The first Patient asked for was never written (or is only referenced so far).
+    PatientMissing,
+    /// The first Patient asked for is deleted.
+    PatientDeleted,
+}
+
 #[derive(Clone, Debug)]
 pub struct HistoryRequest {
     /// `None` for the whole system.

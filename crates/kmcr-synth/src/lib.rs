@@ -94,6 +94,8 @@ pub struct SourceBundleText {
     /// ODS code of the organisation that sends this Bundle.
     pub source_ods_code: String,
     pub json: String,
+    /// Entries in the Bundle.
+    pub n_entries: usize,
 }
 
 /// The same Bundles as [`person_bundles`] (parsing each text gives exactly that `Value`), written straight to JSON
@@ -109,7 +111,25 @@ pub fn person_bundle_texts(config: &SynthConfig, person_idx: usize) -> Vec<Sourc
             };
             let mut json = String::with_capacity(1_200 * n_entries + 256);
             bundle.write_text(&mut json);
-            SourceBundleText { source_ods_code: ods_code.to_string(), json }
+            SourceBundleText { source_ods_code: ods_code.to_string(), json, n_entries }
+        })
+        .collect()
+}
+
+/// Only the source Patients of person `person_idx`: for each source that holds a record of theirs, the first Bundle
+/// of [`person_bundle_texts`] cut down to its Patient entry (the same Patient, with the same errors). For loading a
+/// person index at the scale of a region without generating everyone's clinical records.
+pub fn person_patient_bundle_texts(config: &SynthConfig, person_idx: usize) -> Vec<SourceBundleText> {
+    config.assert_person(person_idx);
+    let person = Person::generate(config, person_idx);
+    person
+        .sources
+        .iter()
+        .map(|source| {
+            let bundle = SourceWriter::new(&person, *source).finish();
+            let mut json = String::with_capacity(2_048);
+            bundle.write_text(&mut json);
+            SourceBundleText { source_ods_code: source.organisation.ods_code.to_string(), json, n_entries: 1 }
         })
         .collect()
 }

@@ -13,8 +13,8 @@ use tokio_postgres::types::ToSql;
 use crate::cursor::CursorValue;
 use crate::query::{self, Dialect, ParamIds, SqlValue};
 use crate::{
-    Cursor, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError, StoreOptions,
-    StoredResource, WriteOp, WriteOutcome, schema,
+    Cursor, EverythingOutcome, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError,
+    StoreOptions, StoredResource, WriteOp, WriteOutcome, schema,
 };
 use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus};
 
@@ -235,21 +235,27 @@ impl PostgresStore {
         Ok(SearchOutcome { matches, included: plan.finish(), total, next_cursor })
     }
 
-    pub async fn everything(&self, request: &EverythingRequest) -> Result<Page, StoreError> {
+    pub async fn everything(&self, request: &EverythingRequest) -> Result<EverythingOutcome, StoreError> {
         let client = self.pool.get().await?;
         let ids: Vec<&str> = request.patient_ids.iter().map(ResourceId::as_str).collect();
-        let patient_keys: Vec<i64> = client
+        let rows = client
             .query(
-                "SELECT resource_key FROM resource WHERE resource_type = 'Patient' AND resource_id = ANY($1)",
+                "SELECT resource_id, resource_key, version_id, deleted FROM resource WHERE resource_type = 'Patient' \
+                 AND resource_id = ANY($1)",
                 &[&ids],
             )
-            .await?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        if patient_keys.is_empty() {
-            return Ok(Page { resources: Vec::new(), next_cursor: None });
+            .await?;
+        let first = rows.iter().find(|row| Some(row.get::<_, &str>(0)) == ids.first().copied());
+        match first {
+            Some(row) if row.get::<_, bool>(3) => return Ok(EverythingOutcome::PatientDeleted),
+            Some(row) if row.get::<_, i64>(2) > 0 => {}
+            _ => return Ok(EverythingOutcome::PatientMissing),
         }
+        let patient_keys: Vec<i64> = rows
+            .iter()
+            .filter(|row| row.get::<_, i64>(2) > 0 && !row.get::<_, bool>(3))
+            .map(|row| row.get(1))
+            .collect();
         let after_key = crate::paging::everything_position(request.cursor.as_ref())?;
         let builder = query::compile_everything(
             Dialect::Postgres,
@@ -263,7 +269,7 @@ impl PostgresStore {
         let (resources, next_cursor) = crate::paging::simple_page(rows, request.count, |last| Cursor {
             values: vec![CursorValue::Int(last.resource_key)],
         });
-        Ok(Page { resources, next_cursor })
+        Ok(EverythingOutcome::Page(Page { resources, next_cursor }))
     }
 
     pub async fn append_audit(&self, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {

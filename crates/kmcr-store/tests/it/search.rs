@@ -1,7 +1,7 @@
 //! Searches as clients send them, parsed by kmcr-fhir-search and run by each backend.
 
 use kmcr_fhir_search::parse_search;
-use kmcr_store::{Cursor, EverythingRequest, PageRequest, SearchOutcome};
+use kmcr_store::{Cursor, EverythingOutcome, EverythingRequest, Page, PageRequest, SearchOutcome};
 use serde_json::json;
 
 use crate::backends::*;
@@ -187,13 +187,20 @@ async fn includes_and_totals() {
     }
 }
 
+async fn everything_page(store: &Store, request: &EverythingRequest) -> Page {
+    match store.everything(request).await.unwrap() {
+        EverythingOutcome::Page(page) => page,
+        other => panic!("expected a page, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn everything_holds_the_compartment_and_what_it_refers_to() {
     for test in stores().await {
         load(&test.store).await;
         let request =
             EverythingRequest { patient_ids: vec![id("alice")], since: None, types: vec![], count: 100, cursor: None };
-        let page = test.store.everything(&request).await.unwrap();
+        let page = everything_page(&test.store, &request).await;
         let mut found: Vec<String> =
             page.resources.iter().map(|resource| format!("{}/{}", resource.resource_type, resource.id)).collect();
         found.sort();
@@ -215,7 +222,7 @@ async fn everything_holds_the_compartment_and_what_it_refers_to() {
                 count: 4,
                 cursor,
             };
-            let page = test.store.everything(&request).await.unwrap();
+            let page = everything_page(&test.store, &request).await;
             paged.extend(page.resources.iter().map(|resource| resource.id.to_string()));
             match page.next_cursor {
                 Some(next) => cursor = Some(next),

@@ -55,3 +55,21 @@ fn json_text_parses_to_the_same_bundles() {
         }
     }
 }
+
+#[test]
+fn patient_bundles_hold_the_same_patients_as_the_full_bundles() {
+    let config = config(300);
+    for person_idx in 0..300 {
+        let full = person_bundles(&config, person_idx);
+        let patients_only = kmcr_synth::person_patient_bundle_texts(&config, person_idx);
+        assert_eq!(full.len(), patients_only.len(), "person {person_idx}: one Bundle per source");
+        for (full, patient_only) in full.iter().zip(&patients_only) {
+            assert_eq!(full.source_ods_code, patient_only.source_ods_code);
+            let parsed: serde_json::Value = serde_json::from_str(&patient_only.json).expect("valid JSON");
+            let entries = parsed["entry"].as_array().expect("entries");
+            assert_eq!(entries.len(), 1, "person {person_idx}: only the Patient");
+            assert_eq!(entries[0]["resource"]["resourceType"], "Patient");
+            assert_eq!(entries[0], full.bundle["entry"][0], "person {person_idx} {}", full.source_ods_code);
+        }
+    }
+}
