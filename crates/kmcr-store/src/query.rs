@@ -24,6 +24,8 @@ pub enum SqlValue {
     Int(i64),
     Real(f64),
     Text(String),
+    /// A `bigint[]`, bound only for PostgreSQL (see [`SqlBuilder::int_in`]).
+    IntList(Vec<i64>),
 }
 
 /// Search parameter ids as stored in `search_param`, keyed by the registry's own strings so that a lookup on the
@@ -81,6 +83,18 @@ impl SqlBuilder {
 
     pub fn real(&mut self, real: f64) -> String {
         self.bind(SqlValue::Real(real))
+    }
+
+    /// `column IN (..)` over `ints`. PostgreSQL gets one array parameter (`column = ANY($n)`), so that the SQL text is
+    /// the same whatever the number of values and its prepared statement (and plan) can be kept.
+    pub fn int_in(&mut self, column: &str, ints: &[i64]) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let placeholders: Vec<String> = ints.iter().map(|int| self.int(*int)).collect();
+                format!("{column} IN ({})", placeholders.join(", "))
+            }
+            Dialect::Postgres => format!("{column} = ANY({})", self.bind(SqlValue::IntList(ints.to_vec()))),
+        }
     }
 
     pub fn false_literal(&self) -> &'static str {
@@ -600,8 +614,8 @@ pub fn compile_everything(
     limit: usize,
 ) -> SqlBuilder {
     let mut builder = SqlBuilder::new(dialect);
-    let keys: Vec<String> = patient_keys.iter().map(|key| builder.int(*key)).collect();
-    let keys = keys.join(", ");
+    let resources_of_patients = builder.int_in("p.patient_key", patient_keys);
+    let references_of_patients = builder.int_in("x.patient_key", patient_keys);
     let mut conditions = vec!["r.version_id > 0".to_string(), format!("r.deleted = {}", builder.false_literal())];
     if let Some(since_ms) = since_ms {
         conditions.push(format!("r.last_updated_ms >= {}", builder.int(since_ms)));
@@ -617,8 +631,8 @@ pub fn compile_everything(
     // The keys are gathered first (a materialised CTE), so that no planner walks the whole resource table in key order
     // looking for the few rows of one person, as PostgreSQL did for `ORDER BY resource_key LIMIT n` with an OR.
     builder.sql = format!(
-        "WITH person_keys AS MATERIALIZED (SELECT p.resource_key FROM resource p WHERE p.patient_key IN ({keys}) \
-         UNION SELECT x.target_key FROM idx_reference x WHERE x.patient_key IN ({keys}) AND x.target_key IS NOT NULL) \
+        "WITH person_keys AS MATERIALIZED (SELECT p.resource_key FROM resource p WHERE {resources_of_patients} \
+         UNION SELECT x.target_key FROM idx_reference x WHERE {references_of_patients} AND x.target_key IS NOT NULL) \
          SELECT {RESOURCE_COLUMNS} FROM person_keys k JOIN resource r ON r.resource_key = k.resource_key JOIN \
          resource_version v ON v.resource_key = r.resource_key AND v.version_id = r.version_id WHERE {} ORDER BY \
          r.resource_key LIMIT {limit}",

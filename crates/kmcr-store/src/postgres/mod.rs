@@ -238,13 +238,13 @@ impl PostgresStore {
     pub async fn everything(&self, request: &EverythingRequest) -> Result<EverythingOutcome, StoreError> {
         let client = self.pool.get().await?;
         let ids: Vec<&str> = request.patient_ids.iter().map(ResourceId::as_str).collect();
-        let rows = client
-            .query(
+        let statement = client
+            .prepare_cached(
                 "SELECT resource_id, resource_key, version_id, deleted FROM resource WHERE resource_type = 'Patient' \
                  AND resource_id = ANY($1)",
-                &[&ids],
             )
             .await?;
+        let rows = client.query(&statement, &[&ids]).await?;
         let first = rows.iter().find(|row| Some(row.get::<_, &str>(0)) == ids.first().copied());
         match first {
             Some(row) if row.get::<_, bool>(3) => return Ok(EverythingOutcome::PatientDeleted),
@@ -265,8 +265,10 @@ impl PostgresStore {
             after_key,
             request.count + 1,
         );
-        let rows = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
-        let (resources, next_cursor) = crate::paging::simple_page(rows, request.count, |last| Cursor {
+        // Planned for each request: a kept (generic) plan walked the whole resource table in key order (50 ms at 10,000
+        // people, against 0.4 ms planning and 0.2 ms running a plan made for the keys given).
+        let resources = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
+        let (resources, next_cursor) = crate::paging::simple_page(resources, request.count, |last| Cursor {
             values: vec![CursorValue::Int(last.resource_key)],
         });
         Ok(EverythingOutcome::Page(Page { resources, next_cursor }))
@@ -369,6 +371,7 @@ fn bind(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
             SqlValue::Int(int) => int as &(dyn ToSql + Sync),
             SqlValue::Real(real) => real as &(dyn ToSql + Sync),
             SqlValue::Text(text) => text as &(dyn ToSql + Sync),
+            SqlValue::IntList(ints) => ints as &(dyn ToSql + Sync),
         })
         .collect()
 }
