@@ -18,6 +18,7 @@ pub struct RunningServer {
 
 /// Clients: `bench-reader` (read everything) and one writer per ODS code given.
 pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Result<RunningServer> {
+    let opening = std::time::Instant::now();
     let store = Store::open(database, &StoreOptions { n_read_connections: 8, ..StoreOptions::default() }).await?;
     let mut clients = vec![ApiClient {
         id: "bench-reader".into(),
@@ -35,8 +36,11 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
+    // Starting reads every Patient into the person index: at scale, a restart's cost, so it is printed.
+    let service = Service::start(store, Limits::default(), IdentitySettings::default()).await?;
+    println!("  server started in {:.1} s (store opened, person index loaded)", opening.elapsed().as_secs_f64());
     let state = AppState {
-        service: Service::start(store, Limits::default(), IdentitySettings::default()).await?,
+        service,
         clients: Arc::new(clients),
         signer: Arc::new(TokenSigner::new(vec![9; 32], 86_400)),
         fhir_base_url: format!("http://{address}/fhir"),

@@ -4,7 +4,7 @@
 //! `{bigint}`, `{real}`, `{bool}`, `{ctext}` (text compared byte by byte). A migration, once released, never changes: add a new one.
 
 /// (version, statements) in order of application.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3)];
 
 const MIGRATION_1: &str = r#"
 -- The identity of every resource KMCR has stored or seen referenced. version_id 0 marks a resource that is only
@@ -134,6 +134,13 @@ CREATE TABLE audit_entry (
     previous_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
+"#;
+
+const MIGRATION_3: &str = r#"
+-- A type's resources in key order, so that a search with no criterion to drive it (every Patient, page by page, as the
+-- person index reads them at start) takes each page from where the last ended. Without it a page sorted every resource
+-- of the type: paging through 200,000 Patients read 40 million rows.
+CREATE INDEX resource_by_type_key ON resource (resource_type, resource_key);
 "#;
 
 const MIGRATION_2: &str = r#"
