@@ -59,7 +59,15 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
     FieldSpec {
         field: Field::BirthDate,
         name: "birth date",
-        levels: &["exact", "day and month transposed", "one digit slip", "same year and month", "different"],
+        levels: &[
+            "exact",
+            "day and month transposed",
+            "one digit slip",
+            "part known, year and month or day agree",
+            "same year and month",
+            "same year",
+            "different",
+        ],
         term_frequency_adjusted: false,
     },
     FieldSpec { field: Field::Sex, name: "sex", levels: &["same", "different"], term_frequency_adjusted: false },
@@ -171,13 +179,15 @@ fn compare_surname(first: Option<&str>, second: Option<&str>) -> u8 {
 
 fn compare_birth_date(first: Option<BirthDate>, second: Option<BirthDate>) -> u8 {
     let (Some(first), Some(second)) = (first, second) else { return MISSING };
+    let (Some(first_digits), Some(second_digits)) = (first.digits(), second.digits()) else {
+        return compare_partial_birth_dates(first, second);
+    };
     if first == second {
         return 0;
     }
     if first.year == second.year && first.month == second.day && first.day == second.month {
         return 1;
     }
-    let (first_digits, second_digits) = (first.digits(), second.digits());
     let n_differing = first_digits.iter().zip(&second_digits).filter(|(a, b)| a != b).count();
     let transposed_neighbours = n_differing == 2
         && (0..7).any(|idx| {
@@ -189,9 +199,29 @@ fn compare_birth_date(first: Option<BirthDate>, second: Option<BirthDate>) -> u8
         return 2;
     }
     if first.year == second.year && first.month == second.month {
-        return 3;
+        return 4;
     }
-    4
+    if first.year == second.year {
+        return 5;
+    }
+    6
+}
+
+/// Dates of which either lacks its month or day (a partial date, or a part out of range): the year and whatever
+/// parts both know. Agreeing on the year and one more part is strong; on the year alone, only as strong as that.
+fn compare_partial_birth_dates(first: BirthDate, second: BirthDate) -> u8 {
+    if first.year != second.year {
+        return 6;
+    }
+    let agree = |first: Option<u8>, second: Option<u8>| match (first, second) {
+        (Some(a), Some(b)) => Some(a == b),
+        _ => None,
+    };
+    match (agree(first.month, second.month), agree(first.day, second.day)) {
+        (Some(false), _) | (_, Some(false)) => 5,
+        (Some(true), _) | (_, Some(true)) => 3,
+        (None, None) => 5,
+    }
 }
 
 fn compare_postcode(first: Option<&str>, second: Option<&str>) -> u8 {

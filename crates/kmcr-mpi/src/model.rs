@@ -139,8 +139,8 @@ impl Model {
             (&[0.86, 0.005, 0.05, 0.04, 0.03, 0.015], &[0.01, 1e-5, 0.002, 0.004, 0.05, 1.0]),
             // surname: exact, close, similar, different
             (&[0.9, 0.05, 0.02, 0.03], &[0.002, 0.002, 0.02, 1.0]),
-            // birth date: exact, transposed, one digit slip, same year and month, different
-            (&[0.95, 0.01, 0.025, 0.005, 0.01], &[3.4e-5, 1e-6, 3e-4, 1e-3, 1.0]),
+            // birth date: exact, transposed, one digit slip, partial agreeing, same year and month, same year, different
+            (&[0.95, 0.01, 0.025, 0.003, 0.005, 0.002, 0.005], &[3.4e-5, 1e-6, 3e-4, 5e-4, 1e-3, 0.012, 1.0]),
             // sex: same, different
             (&[0.98, 0.02], &[0.5, 0.5]),
             // postcode: exact, sector, district, area, different (people move: one source's address is often old)

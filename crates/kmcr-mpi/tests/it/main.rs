@@ -1,5 +1,6 @@
 //! The master patient index core against the errors it must see through and the rules it must never break.
 
+mod compare;
 mod errors;
 mod index;
 mod nhs_numbers;
