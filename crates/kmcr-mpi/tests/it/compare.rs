@@ -23,6 +23,93 @@ fn level(first: &Demographics, second: &Demographics, field: Field) -> &'static 
     if level == MISSING { "missing" } else { FIELDS[field_idx].levels[level as usize] }
 }
 
+/// A record with these given names and family name only.
+fn named(given: &[&str], family: Option<&str>) -> Demographics {
+    Demographics {
+        given_names: given.iter().map(|name| name.to_string()).collect(),
+        family_name: family.map(str::to_string),
+        ..Demographics::default()
+    }
+}
+
+fn check_names(first: &Demographics, second: &Demographics, expected_forename: &str, expected_surname: &str) {
+    for (one, other) in [(first, second), (second, first)] {
+        let levels = (level(one, other, Field::Forename), level(one, other, Field::Surname));
+        assert_eq!(levels, (expected_forename, expected_surname), "{one:?} and {other:?}");
+    }
+}
+
+#[test]
+fn a_first_name_recorded_as_a_middle_name_is_partial_agreement() {
+    let robert = named(&["robert"], Some("smith"));
+    check_names(
+        &named(&["john", "robert"], Some("smith")),
+        &robert,
+        "one's first name is the other's middle name",
+        "exact",
+    );
+    check_names(
+        &named(&["john", "bob"], Some("smith")),
+        &robert,
+        "one's first name is the other's middle name",
+        "exact",
+    );
+    check_names(&named(&["john", "paul"], Some("smith")), &robert, "different", "exact");
+}
+
+#[test]
+fn a_family_name_kept_as_a_middle_name_is_partial_agreement() {
+    let maiden = named(&["mary"], Some("jones"));
+    check_names(
+        &named(&["mary", "jones"], Some("smith")),
+        &maiden,
+        "exact",
+        "one's family name is the other's middle name",
+    );
+    check_names(&named(&["mary", "anne"], Some("smith")), &maiden, "exact", "different");
+}
+
+#[test]
+fn titles_in_the_given_name_field_are_not_first_names() {
+    let florence = named(&["florence"], Some("hardy"));
+    check_names(&named(&["Mrs."], Some("hardy")), &florence, "missing", "exact");
+    check_names(&named(&["Rt.", "Hon.", "Florence"], Some("hardy")), &florence, "exact", "exact");
+}
+
+#[test]
+fn a_sole_name_counts_in_the_field_where_the_other_record_holds_it() {
+    let anne_clarke = named(&["anne"], Some("clarke"));
+    check_names(&named(&["clarke"], None), &anne_clarke, "missing", "exact");
+    check_names(&named(&["clarek"], None), &anne_clarke, "missing", "close spelling");
+    check_names(&named(&[], Some("anne")), &anne_clarke, "exact", "missing");
+    check_names(&named(&["anne"], None), &anne_clarke, "exact", "missing");
+    check_names(&named(&["zebedee"], None), &anne_clarke, "different", "missing");
+}
+
+#[test]
+fn a_whole_name_in_the_given_name_field_is_split() {
+    let henry = named(&["henry"], Some("nicholson"));
+    check_names(&named(&["h.nicholson"], None), &henry, "similar or initial", "exact");
+    check_names(&named(&["h", "nicholson"], None), &henry, "similar or initial", "missing");
+}
+
+#[test]
+fn family_names_that_differ_only_in_spaces_are_close() {
+    check_names(&named(&["ann"], Some("h o")), &named(&["ann"], Some("ho")), "exact", "close spelling");
+}
+
+#[test]
+fn the_town_counts_only_when_the_postcodes_do_not_already_agree() {
+    let at = |postcode: &str| Demographics {
+        postcode: Some(postcode.to_string()),
+        locality: Some("maidstone".to_string()),
+        ..named(&["ann"], Some("smith"))
+    };
+    assert_eq!(level(&at("ME14 1AB"), &at("ME14 2XY"), Field::Locality), "missing");
+    assert_eq!(level(&at("ME14 1AB"), &at("ME15 2XY"), Field::Locality), "exact");
+    assert_eq!(level(&at("ME14 1AB"), &named(&["ann"], Some("smith")), Field::Locality), "missing");
+}
+
 fn check_birth_dates(first: &str, second: &str, expected: &str) {
     let (first_record, second_record) = (record("ann smith", first), record("ann smith", second));
     assert_eq!(level(&first_record, &second_record, Field::BirthDate), expected, "{first} and {second}");

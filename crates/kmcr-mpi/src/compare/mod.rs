@@ -4,11 +4,16 @@
 //! A pair's comparison is one level per field, most agreeing first; [`MISSING`] when either record lacks the value,
 //! which then counts for nothing either way.
 
+mod dates;
+mod names;
+
 use strsim::{jaro_winkler, osa_distance};
 
-use crate::names::are_variants;
-use crate::normalise::{BirthDate, postcode_area, postcode_district, postcode_sector};
+use crate::normalise::{postcode_area, postcode_district, postcode_sector};
 use crate::record::PreparedRecord;
+use dates::compare_birth_date;
+use names::compare_names;
+pub use names::{FORENAME_DIFFERENT, SURNAME_CLOSE};
 
 /// The level of a field that either record lacks.
 pub const MISSING: u8 = u8::MAX;
@@ -47,13 +52,21 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
     FieldSpec {
         field: Field::Forename,
         name: "forename",
-        levels: &["exact", "swapped with surname", "name variant", "close spelling", "similar or initial", "different"],
+        levels: &[
+            "exact",
+            "swapped with surname",
+            "name variant",
+            "close spelling",
+            "one's first name is the other's middle name",
+            "similar or initial",
+            "different",
+        ],
         term_frequency_adjusted: true,
     },
     FieldSpec {
         field: Field::Surname,
         name: "surname",
-        levels: &["exact", "close spelling", "similar", "different"],
+        levels: &["exact", "close spelling", "one's family name is the other's middle name", "similar", "different"],
         term_frequency_adjusted: true,
     },
     FieldSpec {
@@ -101,30 +114,29 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
 pub type Comparison = [u8; N_FIELDS];
 
 pub fn compare(first: &PreparedRecord, second: &PreparedRecord) -> Comparison {
-    let swapped = names_swapped(first, second);
+    let (forename, surname) = compare_names(first, second);
+    let postcode = compare_postcode(first.postcode.as_deref(), second.postcode.as_deref());
+    // A postcode names its town: once the postcodes agree to the district, the town says nothing more, and counting
+    // both would weigh one fact twice.
+    let locality = if postcode <= POSTCODE_SAME_DISTRICT {
+        MISSING
+    } else {
+        compare_close_words(first.locality.as_deref(), second.locality.as_deref())
+    };
     [
         compare_identifier(first.identifier.as_deref(), second.identifier.as_deref()),
-        if swapped { 1 } else { compare_forename(first, second) },
-        if swapped { 0 } else { compare_surname(first.surname.as_deref(), second.surname.as_deref()) },
+        forename,
+        surname,
         compare_birth_date(first.birth_date, second.birth_date),
         match (first.sex, second.sex) {
             (Some(a), Some(b)) => u8::from(a != b),
             _ => MISSING,
         },
-        compare_postcode(first.postcode.as_deref(), second.postcode.as_deref()),
+        postcode,
         compare_address_line(first.address_line.as_deref(), second.address_line.as_deref()),
-        compare_close_words(first.locality.as_deref(), second.locality.as_deref()),
+        locality,
         compare_phones(&first.phones, &second.phones),
     ]
-}
-
-fn names_swapped(first: &PreparedRecord, second: &PreparedRecord) -> bool {
-    match (&first.forename, &first.surname, &second.forename, &second.surname) {
-        (Some(first_forename), Some(first_surname), Some(second_forename), Some(second_surname)) => {
-            first_forename != first_surname && first_forename == second_surname && first_surname == second_forename
-        }
-        _ => false,
-    }
 }
 
 fn compare_identifier(first: Option<&str>, second: Option<&str>) -> u8 {
@@ -138,91 +150,7 @@ fn compare_identifier(first: Option<&str>, second: Option<&str>) -> u8 {
     }
 }
 
-fn compare_forename(first: &PreparedRecord, second: &PreparedRecord) -> u8 {
-    let (Some(first_name), Some(second_name)) = (first.forename.as_deref(), second.forename.as_deref()) else {
-        return MISSING;
-    };
-    if first_name == second_name {
-        return 0;
-    }
-    if are_variants(first.forename_groups, second.forename_groups) {
-        return 2;
-    }
-    let similarity = jaro_winkler(first_name, second_name);
-    if similarity >= 0.92 || (first_name.len() > 3 && osa_distance(first_name, second_name) <= 1) {
-        return 3;
-    }
-    let one_is_initial = (first_name.len() == 1 || second_name.len() == 1)
-        && first_name.as_bytes().first() == second_name.as_bytes().first();
-    if similarity >= 0.8 || one_is_initial {
-        return 4;
-    }
-    5
-}
-
-fn compare_surname(first: Option<&str>, second: Option<&str>) -> u8 {
-    let (Some(first), Some(second)) = (first, second) else { return MISSING };
-    if first == second {
-        return 0;
-    }
-    // A double-barrelled name recorded by one half (`smith jones` and `jones`) is a close spelling.
-    let one_part_of_other = first.split(' ').any(|part| part == second) || second.split(' ').any(|part| part == first);
-    let similarity = jaro_winkler(first, second);
-    if one_part_of_other || similarity >= 0.92 || (first.len() > 3 && osa_distance(first, second) <= 1) {
-        1
-    } else if similarity >= 0.8 {
-        2
-    } else {
-        3
-    }
-}
-
-fn compare_birth_date(first: Option<BirthDate>, second: Option<BirthDate>) -> u8 {
-    let (Some(first), Some(second)) = (first, second) else { return MISSING };
-    let (Some(first_digits), Some(second_digits)) = (first.digits(), second.digits()) else {
-        return compare_partial_birth_dates(first, second);
-    };
-    if first == second {
-        return 0;
-    }
-    if first.year == second.year && first.month == second.day && first.day == second.month {
-        return 1;
-    }
-    let n_differing = first_digits.iter().zip(&second_digits).filter(|(a, b)| a != b).count();
-    let transposed_neighbours = n_differing == 2
-        && (0..7).any(|idx| {
-            first_digits[idx] == second_digits[idx + 1]
-                && first_digits[idx + 1] == second_digits[idx]
-                && first_digits[idx] != first_digits[idx + 1]
-        });
-    if n_differing == 1 || transposed_neighbours {
-        return 2;
-    }
-    if first.year == second.year && first.month == second.month {
-        return 4;
-    }
-    if first.year == second.year {
-        return 5;
-    }
-    6
-}
-
-/// Dates of which either lacks its month or day (a partial date, or a part out of range): the year and whatever
-/// parts both know. Agreeing on the year and one more part is strong; on the year alone, only as strong as that.
-fn compare_partial_birth_dates(first: BirthDate, second: BirthDate) -> u8 {
-    if first.year != second.year {
-        return 6;
-    }
-    let agree = |first: Option<u8>, second: Option<u8>| match (first, second) {
-        (Some(a), Some(b)) => Some(a == b),
-        _ => None,
-    };
-    match (agree(first.month, second.month), agree(first.day, second.day)) {
-        (Some(false), _) | (_, Some(false)) => 5,
-        (Some(true), _) | (_, Some(true)) => 3,
-        (None, None) => 5,
-    }
-}
+const POSTCODE_SAME_DISTRICT: u8 = 2;
 
 fn compare_postcode(first: Option<&str>, second: Option<&str>) -> u8 {
     let (Some(first), Some(second)) = (first, second) else { return MISSING };
