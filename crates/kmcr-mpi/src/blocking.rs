@@ -7,7 +7,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use crate::names::soundex;
 use crate::record::PreparedRecord;
 
-pub const N_RULES: usize = 9;
+pub const N_RULES: usize = 10;
 
 /// The rules' names, in order, for reports.
 pub const RULE_NAMES: [&str; N_RULES] = [
@@ -20,16 +20,19 @@ pub const RULE_NAMES: [&str; N_RULES] = [
     "surname sound and forename initial",
     "surname sound and town",
     "forename sound and town",
+    "postcode",
 ];
 
 /// The fields each rule requires to agree (or nearly), by index in `FIELDS`: training leaves them out.
 pub const RULE_FIELDS: [&[usize]; N_RULES] =
-    [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8], &[1, 2], &[2, 7], &[1, 7]];
+    [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8], &[1, 2], &[2, 7, 9], &[1, 7, 9], &[5]];
 
 /// Per rule, a block larger than this is skipped: a key that many records share says too little to be worth the
-/// pairs. The identifier is never skipped; the coarse rules (a sound and an initial, a sound and a town) are kept
-/// small, since each of their blocks costs the square of its size.
-pub const MAX_BLOCK_SIZE: [usize; N_RULES] = [usize::MAX, 2_000, 1_000, 1_000, 1_000, 100, 300, 300, 300];
+/// pairs. The identifier is never skipped; the coarse rules (a sound and an initial, a sound and a town, a postcode
+/// alone) are kept small, since each of their blocks costs the square of its size. A unit postcode holds some fifteen
+/// households, so 300 records is a few records each for everyone there; a larger block is a care home, a prison or a
+/// placeholder postcode, where the surname-and-postcode rule still pairs the records.
+pub const MAX_BLOCK_SIZE: [usize; N_RULES] = [usize::MAX, 2_000, 1_000, 1_000, 1_000, 100, 300, 300, 300, 300];
 
 /// The record's key under each rule, `None` where it lacks the values a rule needs. A record with one name only (given
 /// or family) is keyed with it under the rules on either name, since another source may hold it in the other field.
@@ -69,6 +72,7 @@ pub fn blocking_keys(record: &PreparedRecord) -> BlockingKeys {
             (Some(forename), Some(locality)) => Some(key(8, &(forename, locality))),
             _ => None,
         },
+        record.postcode.as_deref().map(|postcode| key(9, &postcode)),
     ]
 }
 

@@ -151,6 +151,8 @@ impl Model {
             (&[0.8, 0.05, 0.15], &[0.05, 0.01, 1.0]),
             // phone: shared, different
             (&[0.6, 0.4], &[1e-6, 1.0]),
+            // locality where the postcodes share only the area: exact, close, different
+            (&[0.8, 0.05, 0.15], &[0.3, 0.01, 1.0]),
         ];
         Model {
             prior_match_probability,

@@ -60,6 +60,8 @@ pub struct PreparedRecord {
     pub surname: Option<Box<str>>,
     pub surname_soundex: Option<[u8; 4]>,
     pub birth_date: Option<BirthDate>,
+    /// A whole birth date as `YYYYMMDD`, for how common it is (a placeholder such as the first of January is common).
+    pub birth_date_text: Option<Box<str>>,
     pub sex: Option<Sex>,
     pub postcode: Option<Box<str>>,
     pub address_line: Option<Box<str>>,
@@ -72,6 +74,7 @@ impl PreparedRecord {
         let (mut given_words, surname) = names(demographics);
         let middle_names = given_words.split_off(given_words.len().min(1));
         let forename = given_words.pop();
+        let birth_date = demographics.birth_date.as_deref().and_then(BirthDate::parse);
         let identifier = match (&demographics.nhs_number, &demographics.other_identifier) {
             (Some(number), _) => Some(number.as_digits().into_boxed_str()),
             (None, Some(other)) => normalise::digits(other),
@@ -87,7 +90,10 @@ impl PreparedRecord {
             middle_names,
             surname_soundex: surname.as_deref().and_then(soundex),
             surname,
-            birth_date: demographics.birth_date.as_deref().and_then(BirthDate::parse),
+            birth_date,
+            birth_date_text: birth_date
+                .and_then(|date| date.digits())
+                .map(|digits| String::from_utf8_lossy(&digits).into_owned().into_boxed_str()),
             sex: demographics.sex,
             postcode: demographics.postcode.as_deref().and_then(normalise::postcode),
             address_line: demographics.address_line.as_deref().and_then(normalise::words),

@@ -29,9 +29,12 @@ pub enum Field {
     AddressLine,
     Locality,
     Phone,
+    /// The town of two records whose postcodes share the area and no more: a separate field, since within one area a
+    /// shared town is far commoner among strangers than it is across the country.
+    LocalityWithinPostcodeArea,
 }
 
-pub const N_FIELDS: usize = 9;
+pub const N_FIELDS: usize = 10;
 
 /// What each field is called and what its levels mean, in level order.
 pub struct FieldSpec {
@@ -81,7 +84,7 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
             "same year",
             "different",
         ],
-        term_frequency_adjusted: false,
+        term_frequency_adjusted: true,
     },
     FieldSpec { field: Field::Sex, name: "sex", levels: &["same", "different"], term_frequency_adjusted: false },
     FieldSpec {
@@ -98,7 +101,7 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
     },
     FieldSpec {
         field: Field::Locality,
-        name: "locality",
+        name: "locality (postcodes differ or missing)",
         levels: &["exact", "close", "different"],
         term_frequency_adjusted: true,
     },
@@ -108,6 +111,12 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
         levels: &["shared number", "different"],
         term_frequency_adjusted: false,
     },
+    FieldSpec {
+        field: Field::LocalityWithinPostcodeArea,
+        name: "locality (postcodes in one area)",
+        levels: &["exact", "close", "different"],
+        term_frequency_adjusted: true,
+    },
 ];
 
 /// The level of each field for one pair of records, in [`FIELDS`] order.
@@ -115,14 +124,7 @@ pub type Comparison = [u8; N_FIELDS];
 
 pub fn compare(first: &PreparedRecord, second: &PreparedRecord) -> Comparison {
     let (forename, surname) = compare_names(first, second);
-    let postcode = compare_postcode(first.postcode.as_deref(), second.postcode.as_deref());
-    // A postcode names its town: once the postcodes agree to the district, the town says nothing more, and counting
-    // both would weigh one fact twice.
-    let locality = if postcode <= POSTCODE_SAME_DISTRICT {
-        MISSING
-    } else {
-        compare_close_words(first.locality.as_deref(), second.locality.as_deref())
-    };
+    let (postcode, locality, locality_within_area) = compare_place(first, second);
     [
         compare_identifier(first.identifier.as_deref(), second.identifier.as_deref()),
         forename,
@@ -136,6 +138,7 @@ pub fn compare(first: &PreparedRecord, second: &PreparedRecord) -> Comparison {
         compare_address_line(first.address_line.as_deref(), second.address_line.as_deref()),
         locality,
         compare_phones(&first.phones, &second.phones),
+        locality_within_area,
     ]
 }
 
@@ -151,6 +154,20 @@ fn compare_identifier(first: Option<&str>, second: Option<&str>) -> u8 {
 }
 
 const POSTCODE_SAME_DISTRICT: u8 = 2;
+const POSTCODE_SAME_AREA: u8 = 3;
+
+/// The postcode and town levels, the town in one of two fields by how far the postcodes agree. The two are nested
+/// facts about one place: postcodes agreeing to the district name the town, which then says nothing more (counting it
+/// would weigh one fact twice); postcodes sharing only the area make a shared town far likelier among strangers than
+/// elsewhere, so the town is weighed there by its own m and u.
+fn compare_place(first: &PreparedRecord, second: &PreparedRecord) -> (u8, u8, u8) {
+    let postcode = compare_postcode(first.postcode.as_deref(), second.postcode.as_deref());
+    if postcode <= POSTCODE_SAME_DISTRICT {
+        return (postcode, MISSING, MISSING);
+    }
+    let locality = compare_close_words(first.locality.as_deref(), second.locality.as_deref());
+    if postcode == POSTCODE_SAME_AREA { (postcode, MISSING, locality) } else { (postcode, locality, MISSING) }
+}
 
 fn compare_postcode(first: Option<&str>, second: Option<&str>) -> u8 {
     let (Some(first), Some(second)) = (first, second) else { return MISSING };
@@ -204,8 +221,9 @@ pub fn term_value(record: &PreparedRecord, field: Field) -> Option<&str> {
     match field {
         Field::Forename => record.forename.as_deref(),
         Field::Surname => record.surname.as_deref(),
+        Field::BirthDate => record.birth_date_text.as_deref(),
         Field::Postcode => record.postcode.as_deref(),
-        Field::Locality => record.locality.as_deref(),
+        Field::Locality | Field::LocalityWithinPostcodeArea => record.locality.as_deref(),
         _ => None,
     }
 }

@@ -27,7 +27,7 @@ fn a_sole_name_is_blocked_with_records_holding_it_in_either_field() {
     let anne = record(&["anne"], None, "OX3 8SF", "oxford");
     assert_eq!(rules_shared(&anne, &anne_clarke), ["forename sound and town"]);
     let at_home = record(&["clarke"], None, "OX4 3JB", "abingdon");
-    assert_eq!(rules_shared(&at_home, &anne_clarke), ["surname sound and postcode"]);
+    assert_eq!(rules_shared(&at_home, &anne_clarke), ["surname sound and postcode", "postcode"]);
 }
 
 #[test]
@@ -35,4 +35,11 @@ fn a_first_name_and_town_bring_records_without_family_names_together() {
     let tom_foster = record(&["tom"], Some("foster"), "SK13 7AS", "glossop");
     let tom = record(&["tom"], None, "SK14 1AA", "glossop");
     assert!(rules_shared(&tom, &tom_foster).contains(&"forename sound and town"));
+}
+
+#[test]
+fn records_at_one_postcode_are_compared_whatever_their_names() {
+    let first = record(&["anne"], Some("clarke"), "OX4 3JB", "oxford");
+    let second = record(&["marie"], Some("louis"), "ox4 3jb", "cowley");
+    assert_eq!(rules_shared(&first, &second), ["postcode"]);
 }

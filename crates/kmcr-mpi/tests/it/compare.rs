@@ -99,15 +99,23 @@ fn family_names_that_differ_only_in_spaces_are_close() {
 }
 
 #[test]
-fn the_town_counts_only_when_the_postcodes_do_not_already_agree() {
-    let at = |postcode: &str| Demographics {
+fn the_town_counts_apart_from_the_postcode_only_where_the_postcodes_do_not_name_it() {
+    let at = |postcode: &str, town: &str| Demographics {
         postcode: Some(postcode.to_string()),
-        locality: Some("maidstone".to_string()),
+        locality: Some(town.to_string()),
         ..named(&["ann"], Some("smith"))
     };
-    assert_eq!(level(&at("ME14 1AB"), &at("ME14 2XY"), Field::Locality), "missing");
-    assert_eq!(level(&at("ME14 1AB"), &at("ME15 2XY"), Field::Locality), "exact");
-    assert_eq!(level(&at("ME14 1AB"), &named(&["ann"], Some("smith")), Field::Locality), "missing");
+    let place = |first: &Demographics, second: &Demographics| {
+        let fields = [Field::Postcode, Field::Locality, Field::LocalityWithinPostcodeArea];
+        fields.map(|field| level(first, second, field))
+    };
+    let home = at("ME14 1AB", "maidstone");
+    assert_eq!(place(&home, &at("ME14 2XY", "maidstone")), ["same district", "missing", "missing"]);
+    assert_eq!(place(&home, &at("ME15 2XY", "maidstone")), ["same area", "missing", "exact"]);
+    assert_eq!(place(&home, &at("ME15 2XY", "chatham")), ["same area", "missing", "different"]);
+    assert_eq!(place(&home, &at("CT1 2XY", "maidstone")), ["different", "exact", "missing"]);
+    let no_postcode = Demographics { postcode: None, ..at("", "maidstone") };
+    assert_eq!(place(&home, &no_postcode), ["missing", "exact", "missing"]);
 }
 
 fn check_birth_dates(first: &str, second: &str, expected: &str) {
