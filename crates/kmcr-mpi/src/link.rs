@@ -9,7 +9,7 @@ use crate::blocking::{
 };
 use kmcr_fhir::NhsNumber;
 
-use crate::cluster::{Verdict, cluster};
+use crate::cluster::{Clusters, Verdict, cluster};
 use crate::compare::{Comparison, compare};
 use crate::decide::{PairDecision, Thresholds, decide};
 use crate::model::{Model, TermFrequencies};
@@ -83,13 +83,47 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
     let model = estimate_model(&comparisons, &rules_shared, &RULE_FIELDS, u, prepared.len());
     lap("train", &mut timings);
 
+    let Decided { clusters, n_pairs_linked, n_pairs_for_review, n_pairs_apart_on_nhs_number } =
+        decide_and_cluster(&prepared, &pairs, &comparisons, &model, &frequencies, &settings.thresholds);
+    lap("score and cluster", &mut timings);
+
+    LinkOutcome {
+        person_of_record: clusters.person_of_record,
+        n_persons: clusters.n_persons,
+        n_pairs_compared: pairs.len(),
+        n_pairs_linked,
+        n_pairs_for_review,
+        n_pairs_apart_on_nhs_number,
+        n_links_refused_in_clustering: clusters.n_refused_on_nhs_number,
+        n_joins_refused_as_inconsistent: clusters.n_refused_as_inconsistent,
+        model,
+        timings,
+    }
+}
+
+struct Decided {
+    clusters: Clusters,
+    n_pairs_linked: usize,
+    n_pairs_for_review: usize,
+    n_pairs_apart_on_nhs_number: usize,
+}
+
+/// Scores and decides every compared pair, then clusters the links into persons.
+fn decide_and_cluster(
+    prepared: &[PreparedRecord],
+    pairs: &[(u32, u32)],
+    comparisons: &[Comparison],
+    model: &Model,
+    frequencies: &TermFrequencies,
+    thresholds: &Thresholds,
+) -> Decided {
     let mut links = Vec::new();
     let mut verdicts: Vec<Vec<(u32, Verdict)>> = vec![Vec::new(); prepared.len()];
     let (mut n_pairs_for_review, mut n_pairs_apart_on_nhs_number) = (0, 0);
-    for (&(first_idx, second_idx), comparison) in pairs.iter().zip(&comparisons) {
+    for (&(first_idx, second_idx), comparison) in pairs.iter().zip(comparisons) {
         let (first, second) = (&prepared[first_idx as usize], &prepared[second_idx as usize]);
-        let score = model.score(comparison, Some((first, second)), Some(&frequencies));
-        let verdict = match decide(first, second, comparison, &score, &settings.thresholds) {
+        let score = model.score(comparison, Some((first, second)), Some(frequencies));
+        let verdict = match decide(first, second, comparison, &score, thresholds) {
             decision if decision.links() => {
                 let certain = decision == PairDecision::LinkOnVerifiedNhsNumber;
                 let weight = if certain { f64::INFINITY } else { score.match_weight };
@@ -105,29 +139,18 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
                 Verdict::Apart
             }
             // Apart as surely as a link is sure: the mirror of the link threshold.
-            _ if score.match_probability <= 1.0 - settings.thresholds.link => Verdict::Apart,
+            _ if score.match_probability <= 1.0 - thresholds.link => Verdict::Apart,
             _ => Verdict::Review,
         };
         verdicts[first_idx as usize].push((second_idx, verdict));
         verdicts[second_idx as usize].push((first_idx, verdict));
     }
-    lap("score", &mut timings);
-
     let n_pairs_linked = links.len();
-    let clusters = cluster(&prepared, links, &verdicts);
-    lap("cluster", &mut timings);
-
-    LinkOutcome {
-        person_of_record: clusters.person_of_record,
-        n_persons: clusters.n_persons,
-        n_pairs_compared: pairs.len(),
+    Decided {
+        clusters: cluster(prepared, links, &verdicts),
         n_pairs_linked,
         n_pairs_for_review,
         n_pairs_apart_on_nhs_number,
-        n_links_refused_in_clustering: clusters.n_refused_on_nhs_number,
-        n_joins_refused_as_inconsistent: clusters.n_refused_as_inconsistent,
-        model,
-        timings,
     }
 }
 

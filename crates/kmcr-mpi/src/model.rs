@@ -137,8 +137,8 @@ impl Model {
             (&[0.95, 0.03, 0.02], &[1e-7, 1e-5, 1.0]),
             // forename: exact, swapped, variant, close, middle name, similar or initial, different
             (&[0.86, 0.005, 0.05, 0.04, 0.01, 0.03, 0.015], &[0.01, 1e-5, 0.002, 0.004, 0.002, 0.05, 1.0]),
-            // surname: exact, close, middle name, similar, different
-            (&[0.9, 0.05, 0.005, 0.02, 0.03], &[0.002, 0.002, 1e-4, 0.02, 1.0]),
+            // surname: exact, close, middle name, sounds alike, similar, different
+            (&[0.9, 0.05, 0.005, 0.01, 0.01, 0.025], &[0.002, 0.002, 1e-4, 0.003, 0.02, 1.0]),
             // birth date: exact, transposed, one digit slip, partial agreeing, same year and month, same year, different
             (&[0.95, 0.01, 0.025, 0.003, 0.005, 0.002, 0.005], &[3.4e-5, 1e-6, 3e-4, 5e-4, 1e-3, 0.012, 1.0]),
             // sex: same, different

@@ -69,7 +69,14 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
     FieldSpec {
         field: Field::Surname,
         name: "surname",
-        levels: &["exact", "close spelling", "one's family name is the other's middle name", "similar", "different"],
+        levels: &[
+            "exact",
+            "close spelling",
+            "one's family name is the other's middle name",
+            "sounds alike",
+            "similar",
+            "different",
+        ],
         term_frequency_adjusted: true,
     },
     FieldSpec {

@@ -4,7 +4,7 @@
 use strsim::{jaro_winkler, osa_distance};
 
 use super::MISSING;
-use crate::names::{are_variants, variant_groups};
+use crate::names::{are_variants, soundex, variant_groups};
 use crate::record::PreparedRecord;
 
 const FORENAME_EXACT: u8 = 0;
@@ -20,8 +20,9 @@ const SURNAME_EXACT: u8 = 0;
 /// The surname level of a close spelling; this and exact agreement are what twins share.
 pub const SURNAME_CLOSE: u8 = 1;
 const SURNAME_MIDDLE_NAME: u8 = 2;
-const SURNAME_SIMILAR: u8 = 3;
-const SURNAME_DIFFERENT: u8 = 4;
+const SURNAME_SOUNDS_ALIKE: u8 = 3;
+const SURNAME_SIMILAR: u8 = 4;
+const SURNAME_DIFFERENT: u8 = 5;
 
 /// The forename and surname levels of a pair.
 pub(super) fn compare_names(first: &PreparedRecord, second: &PreparedRecord) -> (u8, u8) {
@@ -135,6 +136,8 @@ fn compare_surname_values(first: &str, second: &str) -> u8 {
     let close = similarity >= 0.92 || (first.len() > 3 && osa_distance(first, second) <= 1);
     if close || one_part_of_other || same_but_for_spaces(first, second) {
         SURNAME_CLOSE
+    } else if soundex(first).is_some() && soundex(first) == soundex(second) {
+        SURNAME_SOUNDS_ALIKE
     } else if similarity >= 0.8 {
         SURNAME_SIMILAR
     } else {

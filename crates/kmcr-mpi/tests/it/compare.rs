@@ -94,6 +94,13 @@ fn a_whole_name_in_the_given_name_field_is_split() {
 }
 
 #[test]
+fn family_names_that_sound_alike_are_a_level_of_their_own() {
+    check_names(&named(&["john"], Some("louis")), &named(&["john"], Some("lewis")), "exact", "sounds alike");
+    check_names(&named(&["john"], Some("smith")), &named(&["john"], Some("smyth")), "exact", "close spelling");
+    check_names(&named(&["john"], Some("louis")), &named(&["john"], Some("hardy")), "exact", "different");
+}
+
+#[test]
 fn family_names_that_differ_only_in_spaces_are_close() {
     check_names(&named(&["ann"], Some("h o")), &named(&["ann"], Some("ho")), "exact", "close spelling");
 }
