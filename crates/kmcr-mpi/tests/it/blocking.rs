@@ -43,3 +43,14 @@ fn records_at_one_postcode_are_compared_whatever_their_names() {
     let second = record(&["marie"], Some("louis"), "ox4 3jb", "cowley");
     assert_eq!(rules_shared(&first, &second), ["postcode"]);
 }
+
+#[test]
+fn a_surname_sound_and_birth_year_bring_records_with_a_mistyped_date_and_a_move_together() {
+    let born = |given: &str, family: &str, date: &str, postcode: &str| Demographics {
+        birth_date: Some(date.to_string()),
+        ..record(&[given], Some(family), postcode, "")
+    };
+    let first = born("henry", "stonehewer", "1790-01-01", "SO43 7HG");
+    let second = born("s", "stonhewer", "1790-07-01", "BH1 1AA");
+    assert_eq!(rules_shared(&first, &second), ["surname sound and birth year"]);
+}
