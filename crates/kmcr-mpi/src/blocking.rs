@@ -4,9 +4,10 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use crate::names::soundex;
 use crate::record::PreparedRecord;
 
-pub const N_RULES: usize = 8;
+pub const N_RULES: usize = 11;
 
 /// The rules' names, in order, for reports.
 pub const RULE_NAMES: [&str; N_RULES] = [
@@ -18,17 +19,24 @@ pub const RULE_NAMES: [&str; N_RULES] = [
     "phone",
     "surname sound and forename initial",
     "surname sound and town",
+    "forename sound and town",
+    "postcode",
+    "surname sound and birth year",
 ];
 
 /// The fields each rule requires to agree (or nearly), by index in `FIELDS`: training leaves them out.
-pub const RULE_FIELDS: [&[usize]; N_RULES] = [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8], &[1, 2], &[2, 7]];
+pub const RULE_FIELDS: [&[usize]; N_RULES] =
+    [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8], &[1, 2], &[2, 7, 9], &[1, 7, 9], &[5], &[2, 3]];
 
 /// Per rule, a block larger than this is skipped: a key that many records share says too little to be worth the
-/// pairs. The identifier is never skipped; the coarse rules (a sound and an initial, a sound and a town) are kept
-/// small, since each of their blocks costs the square of its size.
-pub const MAX_BLOCK_SIZE: [usize; N_RULES] = [usize::MAX, 2_000, 1_000, 1_000, 1_000, 100, 300, 300];
+/// pairs. The identifier is never skipped; the coarse rules (a sound and an initial, a sound and a town, a postcode
+/// alone) are kept small, since each of their blocks costs the square of its size. A unit postcode holds some fifteen
+/// households, so 300 records is a few records each for everyone there; a larger block is a care home, a prison or a
+/// placeholder postcode, where the surname-and-postcode rule still pairs the records.
+pub const MAX_BLOCK_SIZE: [usize; N_RULES] = [usize::MAX, 2_000, 1_000, 1_000, 1_000, 100, 300, 300, 300, 300, 300];
 
-/// The record's key under each rule, `None` where it lacks the values a rule needs.
+/// The record's key under each rule, `None` where it lacks the values a rule needs. A record with one name only (given
+/// or family) is keyed with it under the rules on either name, since another source may hold it in the other field.
 pub type BlockingKeys = [Option<u64>; N_RULES];
 
 pub fn blocking_keys(record: &PreparedRecord) -> BlockingKeys {
@@ -37,15 +45,18 @@ pub fn blocking_keys(record: &PreparedRecord) -> BlockingKeys {
         _ => None,
     };
     let district = record.postcode.as_deref().and_then(crate::normalise::postcode_district);
+    let sole_name_soundex = record.sole_name().and_then(soundex);
+    let surname_soundex = record.surname_soundex.or(sole_name_soundex);
+    let forename_soundex = record.forename_soundex.or(sole_name_soundex);
     [
         record.identifier.as_deref().map(|identifier| key(0, &identifier)),
         record.birth_date.map(|date| key(1, &date)),
         names_in_either_order,
-        match (record.surname_soundex, record.postcode.as_deref()) {
+        match (surname_soundex, record.postcode.as_deref()) {
             (Some(surname), Some(postcode)) => Some(key(3, &(surname, postcode))),
             _ => None,
         },
-        match (record.forename_soundex, record.birth_date, district) {
+        match (forename_soundex, record.birth_date, district) {
             (Some(forename), Some(date), Some(district)) => Some(key(4, &(forename, date.year, district))),
             _ => None,
         },
@@ -54,8 +65,17 @@ pub fn blocking_keys(record: &PreparedRecord) -> BlockingKeys {
             (Some(surname), Some(initial)) => Some(key(6, &(surname, initial))),
             _ => None,
         },
-        match (record.surname_soundex, record.locality.as_deref()) {
+        match (surname_soundex, record.locality.as_deref()) {
             (Some(surname), Some(locality)) => Some(key(7, &(surname, locality))),
+            _ => None,
+        },
+        match (forename_soundex, record.locality.as_deref()) {
+            (Some(forename), Some(locality)) => Some(key(8, &(forename, locality))),
+            _ => None,
+        },
+        record.postcode.as_deref().map(|postcode| key(9, &postcode)),
+        match (surname_soundex, record.birth_date) {
+            (Some(surname), Some(date)) => Some(key(10, &(surname, date.year))),
             _ => None,
         },
     ]

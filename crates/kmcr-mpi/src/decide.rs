@@ -2,7 +2,7 @@
 //! first: two different valid NHS numbers are never linked automatically, the same verified number always is, and
 //! twins (same birth date and surname, different first names) are never linked automatically.
 
-use crate::compare::{Comparison, MISSING};
+use crate::compare::{Comparison, FORENAME_DIFFERENT, MISSING, SURNAME_CLOSE};
 use crate::model::Score;
 use crate::record::PreparedRecord;
 
@@ -92,10 +92,9 @@ pub fn decide(
 /// Same birth date and surname, first names that are not forms of one another, and no shared identifier: twins look
 /// like this. A shared address or phone does not tell them apart, so no score may link them.
 pub fn possible_twins(comparison: &Comparison) -> bool {
-    const FORENAME_DIFFERENT: u8 = 5;
     let identifier_agrees = comparison[0] == 0;
     let forename_different = comparison[1] == FORENAME_DIFFERENT;
     let same_birth_date = comparison[3] == 0;
-    let surname_agrees = comparison[2] != MISSING && comparison[2] <= 1;
+    let surname_agrees = comparison[2] != MISSING && comparison[2] <= SURNAME_CLOSE;
     !identifier_agrees && forename_different && same_birth_date && surname_agrees
 }

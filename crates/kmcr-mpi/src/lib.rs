@@ -7,6 +7,7 @@
 //! [`evaluate`] judges linking against a known truth. No I/O: the store keeps the links, the service calls in here.
 
 pub mod blocking;
+mod cluster;
 pub mod compare;
 pub mod decide;
 pub mod evaluate;

@@ -1,5 +1,5 @@
 //! Linking a whole set of records from scratch: prepare, block, compare, train the model on these very pairs, score,
-//! decide, and cluster the links into persons, never joining two different valid NHS numbers.
+//! decide, and cluster the links into persons (`cluster.rs`), never joining two different valid NHS numbers.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use crate::blocking::{
 };
 use kmcr_fhir::NhsNumber;
 
+use crate::cluster::{Clusters, Verdict, cluster};
 use crate::compare::{Comparison, compare};
 use crate::decide::{PairDecision, Thresholds, decide};
 use crate::model::{Model, TermFrequencies};
@@ -48,6 +49,9 @@ pub struct LinkOutcome {
     pub n_pairs_apart_on_nhs_number: usize,
     /// Links not made because joining would have put two different valid NHS numbers in one person.
     pub n_links_refused_in_clustering: usize,
+    /// Joins of two groups of records refused because more of the pairs compared across them were kept apart than
+    /// linked.
+    pub n_joins_refused_as_inconsistent: usize,
     pub model: Model,
     pub timings: Vec<(&'static str, Duration)>,
 }
@@ -79,38 +83,74 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
     let model = estimate_model(&comparisons, &rules_shared, &RULE_FIELDS, u, prepared.len());
     lap("train", &mut timings);
 
-    let mut links = Vec::new();
-    let (mut n_pairs_for_review, mut n_pairs_apart_on_nhs_number) = (0, 0);
-    for (&(first_idx, second_idx), comparison) in pairs.iter().zip(&comparisons) {
-        let (first, second) = (&prepared[first_idx as usize], &prepared[second_idx as usize]);
-        let score = model.score(comparison, Some((first, second)), Some(&frequencies));
-        match decide(first, second, comparison, &score, &settings.thresholds) {
-            decision if decision.links() => {
-                let certain = decision == PairDecision::LinkOnVerifiedNhsNumber;
-                let weight = if certain { f64::INFINITY } else { score.match_weight };
-                links.push((weight, first_idx, second_idx));
-            }
-            PairDecision::Review => n_pairs_for_review += 1,
-            PairDecision::ApartOnNhsNumber => n_pairs_apart_on_nhs_number += 1,
-            _ => {}
-        }
-    }
-    lap("score", &mut timings);
-
-    let n_pairs_linked = links.len();
-    let (person_of_record, n_persons, n_links_refused_in_clustering) = cluster(&prepared, links);
-    lap("cluster", &mut timings);
+    let Decided { clusters, n_pairs_linked, n_pairs_for_review, n_pairs_apart_on_nhs_number } =
+        decide_and_cluster(&prepared, &pairs, &comparisons, &model, &frequencies, &settings.thresholds);
+    lap("score and cluster", &mut timings);
 
     LinkOutcome {
-        person_of_record,
-        n_persons,
+        person_of_record: clusters.person_of_record,
+        n_persons: clusters.n_persons,
         n_pairs_compared: pairs.len(),
         n_pairs_linked,
         n_pairs_for_review,
         n_pairs_apart_on_nhs_number,
-        n_links_refused_in_clustering,
+        n_links_refused_in_clustering: clusters.n_refused_on_nhs_number,
+        n_joins_refused_as_inconsistent: clusters.n_refused_as_inconsistent,
         model,
         timings,
+    }
+}
+
+struct Decided {
+    clusters: Clusters,
+    n_pairs_linked: usize,
+    n_pairs_for_review: usize,
+    n_pairs_apart_on_nhs_number: usize,
+}
+
+/// Scores and decides every compared pair, then clusters the links into persons.
+fn decide_and_cluster(
+    prepared: &[PreparedRecord],
+    pairs: &[(u32, u32)],
+    comparisons: &[Comparison],
+    model: &Model,
+    frequencies: &TermFrequencies,
+    thresholds: &Thresholds,
+) -> Decided {
+    let mut links = Vec::new();
+    let mut verdicts: Vec<Vec<(u32, Verdict)>> = vec![Vec::new(); prepared.len()];
+    let (mut n_pairs_for_review, mut n_pairs_apart_on_nhs_number) = (0, 0);
+    for (&(first_idx, second_idx), comparison) in pairs.iter().zip(comparisons) {
+        let (first, second) = (&prepared[first_idx as usize], &prepared[second_idx as usize]);
+        let score = model.score(comparison, Some((first, second)), Some(frequencies));
+        let verdict = match decide(first, second, comparison, &score, thresholds) {
+            decision if decision.links() => {
+                let certain = decision == PairDecision::LinkOnVerifiedNhsNumber;
+                let weight = if certain { f64::INFINITY } else { score.match_weight };
+                links.push((weight, first_idx, second_idx));
+                Verdict::Linked
+            }
+            PairDecision::Review => {
+                n_pairs_for_review += 1;
+                Verdict::Review
+            }
+            PairDecision::ApartOnNhsNumber => {
+                n_pairs_apart_on_nhs_number += 1;
+                Verdict::Apart
+            }
+            // Apart as surely as a link is sure: the mirror of the link threshold.
+            _ if score.match_probability <= 1.0 - thresholds.link => Verdict::Apart,
+            _ => Verdict::Review,
+        };
+        verdicts[first_idx as usize].push((second_idx, verdict));
+        verdicts[second_idx as usize].push((first_idx, verdict));
+    }
+    let n_pairs_linked = links.len();
+    Decided {
+        clusters: cluster(prepared, links, &verdicts),
+        n_pairs_linked,
+        n_pairs_for_review,
+        n_pairs_apart_on_nhs_number,
     }
 }
 
@@ -186,47 +226,6 @@ fn candidate_pairs(prepared: &[PreparedRecord], keys: &[BlockingKeys]) -> Vec<(u
         }
     }
     pairs
-}
-
-/// Joins linked records into persons, strongest links first. A join that would put two different valid NHS numbers
-/// into one person is refused. Returns the person of each record, the number of persons and the refusals.
-fn cluster(prepared: &[PreparedRecord], mut links: Vec<(f64, u32, u32)>) -> (Vec<u32>, usize, usize) {
-    links.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut parent: Vec<u32> = (0..prepared.len() as u32).collect();
-    let mut nhs_number: Vec<_> = prepared.iter().map(|record| record.nhs_number).collect();
-    let mut n_refused = 0;
-    for (_, first, second) in links {
-        let (first_root, second_root) = (find(&mut parent, first), find(&mut parent, second));
-        if first_root == second_root {
-            continue;
-        }
-        match (nhs_number[first_root as usize], nhs_number[second_root as usize]) {
-            (Some(a), Some(b)) if a != b => {
-                n_refused += 1;
-                continue;
-            }
-            (None, known @ Some(_)) => nhs_number[first_root as usize] = known,
-            _ => {}
-        }
-        parent[second_root as usize] = first_root;
-    }
-    let mut person_of_root: HashMap<u32, u32> = HashMap::new();
-    let mut person_of_record = Vec::with_capacity(prepared.len());
-    for record_idx in 0..prepared.len() as u32 {
-        let root = find(&mut parent, record_idx);
-        let n_persons = person_of_root.len() as u32;
-        person_of_record.push(*person_of_root.entry(root).or_insert(n_persons));
-    }
-    (person_of_record, person_of_root.len(), n_refused)
-}
-
-fn find(parent: &mut [u32], mut node: u32) -> u32 {
-    while parent[node as usize] != node {
-        let grandparent = parent[parent[node as usize] as usize];
-        parent[node as usize] = grandparent;
-        node = grandparent;
-    }
-    node
 }
 
 /// `work` applied to every item on `n_threads` threads, results in input order.

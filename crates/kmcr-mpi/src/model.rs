@@ -135,12 +135,12 @@ impl Model {
         let table: [(&[f64], &[f64]); N_FIELDS] = [
             // identifier: exact, one slip, different
             (&[0.95, 0.03, 0.02], &[1e-7, 1e-5, 1.0]),
-            // forename: exact, swapped, variant, close, similar or initial, different
-            (&[0.86, 0.005, 0.05, 0.04, 0.03, 0.015], &[0.01, 1e-5, 0.002, 0.004, 0.05, 1.0]),
-            // surname: exact, close, similar, different
-            (&[0.9, 0.05, 0.02, 0.03], &[0.002, 0.002, 0.02, 1.0]),
-            // birth date: exact, transposed, one digit slip, same year and month, different
-            (&[0.95, 0.01, 0.025, 0.005, 0.01], &[3.4e-5, 1e-6, 3e-4, 1e-3, 1.0]),
+            // forename: exact, swapped, variant, close, middle name, similar or initial, different
+            (&[0.86, 0.005, 0.05, 0.04, 0.01, 0.03, 0.015], &[0.01, 1e-5, 0.002, 0.004, 0.002, 0.05, 1.0]),
+            // surname: exact, close, middle name, sounds alike, similar, different
+            (&[0.9, 0.05, 0.005, 0.01, 0.01, 0.025], &[0.002, 0.002, 1e-4, 0.003, 0.02, 1.0]),
+            // birth date: exact, transposed, one digit slip, partial agreeing, same year and month, same year, different
+            (&[0.95, 0.01, 0.025, 0.003, 0.005, 0.002, 0.005], &[3.4e-5, 1e-6, 3e-4, 5e-4, 1e-3, 0.012, 1.0]),
             // sex: same, different
             (&[0.98, 0.02], &[0.5, 0.5]),
             // postcode: exact, sector, district, area, different (people move: one source's address is often old)
@@ -151,6 +151,8 @@ impl Model {
             (&[0.8, 0.05, 0.15], &[0.05, 0.01, 1.0]),
             // phone: shared, different
             (&[0.6, 0.4], &[1e-6, 1.0]),
+            // locality where the postcodes share only the area: exact, close, different
+            (&[0.8, 0.05, 0.15], &[0.3, 0.01, 1.0]),
         ];
         Model {
             prior_match_probability,
@@ -162,15 +164,17 @@ impl Model {
     /// The weight of one level of one field, before any term-frequency adjustment.
     ///
     /// A partial agreement never counts against a pair more than full disagreement does: with few examples of a
-    /// level among the training pairs, EM can leave its m so small that it would.
+    /// level among the training pairs, EM can leave its m so small that it would. Full disagreement never counts for
+    /// a pair: where the records almost all agree (one town for everyone), the few disagreements leave its u so small
+    /// that it could.
     pub fn level_weight(&self, field_idx: usize, level: u8) -> f64 {
         if level == MISSING {
             return 0.0;
         }
         let raw = |level: usize| (self.m[field_idx][level] / self.u[field_idx][level]).log2();
         let last_level = self.m[field_idx].len() - 1;
-        let weight = raw(level as usize);
-        if (level as usize) < last_level { weight.max(raw(last_level)) } else { weight }
+        let disagreement = raw(last_level).min(0.0);
+        if (level as usize) < last_level { raw(level as usize).max(disagreement) } else { disagreement }
     }
 
     pub fn prior_weight(&self) -> f64 {

@@ -1,5 +1,5 @@
-//! Given-name variants (nicknames, short forms and spellings that registration clerks meet every day) and the Soundex
-//! code used to block on names that sound alike.
+//! Given-name variants (nicknames, short forms and spellings that registration clerks meet every day), the titles
+//! that find their way into given-name fields, and the Soundex code used to block on names that sound alike.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -125,6 +125,16 @@ const VARIANT_GROUPS: &[&str] = &[
     "zachary zach zak",
 ];
 
+/// Titles that patient systems offer in their title lists, normalised (`Rt. Hon.` -> `rt`, `hon`). Typed into the
+/// given-name field they are no name: a `Mrs Hardy` and a `Florence Hardy` must not differ on first name.
+const TITLES: &str = "mr mrs miss ms mx master dr doctor sir dame lady lord rev revd reverend prof professor hon rt the \
+    capt captain major col colonel lt lieutenant brigadier commander cdr general admiral sister father fr rabbi imam canon";
+
+/// True for a normalised word that is a title, not a name.
+pub fn is_title(word: &str) -> bool {
+    TITLES.split_whitespace().any(|title| title == word)
+}
+
 fn groups_by_name() -> &'static HashMap<&'static str, Vec<u16>> {
     static GROUPS: OnceLock<HashMap<&'static str, Vec<u16>>> = OnceLock::new();
     GROUPS.get_or_init(|| {
@@ -195,6 +205,12 @@ mod tests {
         assert!(are_variants(variant_groups("peggy"), variant_groups("margaret")));
         assert!(!are_variants(variant_groups("bill"), variant_groups("margaret")));
         assert!(!are_variants(variant_groups("zebedee"), variant_groups("zebedee")));
+    }
+
+    #[test]
+    fn titles_are_known_and_names_are_not() {
+        assert!(is_title("mrs") && is_title("sir") && is_title("rt"));
+        assert!(!is_title("florence") && !is_title("st"));
     }
 
     #[test]

@@ -91,33 +91,45 @@ pub fn digits(raw: &str) -> Option<Box<str>> {
     (!text.is_empty()).then(|| text.into_boxed_str())
 }
 
-/// A calendar date from `YYYY-MM-DD` or `YYYYMMDD` (the leading part of a FHIR dateTime is accepted).
+/// A birth date, whole or in part: `YYYY-MM-DD` or `YYYYMMDD` (the leading part of a FHIR dateTime is accepted), and
+/// the partial forms FHIR and HL7 v2 allow (`YYYY`, `YYYY-MM`). A month or day out of range is taken as unknown rather
+/// than throwing the whole date away: a slip in one part leaves the others worth comparing.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct BirthDate {
     pub year: u16,
-    pub month: u8,
-    pub day: u8,
+    pub month: Option<u8>,
+    pub day: Option<u8>,
 }
 
 impl BirthDate {
     pub fn parse(raw: &str) -> Option<BirthDate> {
         let raw = raw.trim();
-        let digits: String = raw.chars().take(10).filter(char::is_ascii_digit).collect();
-        if digits.len() != 8 {
+        if raw.starts_with('-') {
             return None;
         }
-        let year: u16 = digits[0..4].parse().ok()?;
-        let month: u8 = digits[4..6].parse().ok()?;
-        let day: u8 = digits[6..8].parse().ok()?;
-        ((1..=12).contains(&month) && (1..=31).contains(&day) && year > 0).then_some(BirthDate { year, month, day })
+        let digits: String = raw.chars().take(10).filter(char::is_ascii_digit).collect();
+        if !matches!(digits.len(), 4 | 6 | 8) {
+            return None;
+        }
+        let part = |range: std::ops::Range<usize>| digits.get(range).and_then(|text| text.parse::<u16>().ok());
+        let year = part(0..4).filter(|&year| year > 0)?;
+        let month = part(4..6).filter(|month| (1..=12).contains(month)).map(|month| month as u8);
+        let day = part(6..8).filter(|day| (1..=31).contains(day)).map(|day| day as u8);
+        Some(BirthDate { year, month, day })
     }
 
-    /// `YYYYMMDD`, for edit distances between dates typed by hand.
-    pub fn digits(&self) -> [u8; 8] {
-        let text = format!("{:04}{:02}{:02}", self.year, self.month, self.day);
+    /// The whole date, when month and day are both known.
+    pub fn complete(&self) -> Option<(u16, u8, u8)> {
+        Some((self.year, self.month?, self.day?))
+    }
+
+    /// `YYYYMMDD` of a whole date, for edit distances between dates typed by hand.
+    pub fn digits(&self) -> Option<[u8; 8]> {
+        let (year, month, day) = self.complete()?;
+        let text = format!("{year:04}{month:02}{day:02}");
         let mut digits = [0u8; 8];
         digits.copy_from_slice(text.as_bytes());
-        digits
+        Some(digits)
     }
 }
 
@@ -150,7 +162,22 @@ mod tests {
     #[test]
     fn dates_parse_with_or_without_dashes() {
         assert_eq!(BirthDate::parse("1970-05-06"), BirthDate::parse("19700506"));
-        assert_eq!(BirthDate::parse("1970-13-06"), None);
-        assert_eq!(BirthDate::parse("1970-05-06T10:00:00Z").map(|date| date.day), Some(6));
+        assert_eq!(BirthDate::parse("1970-05-06T10:00:00Z").and_then(|date| date.day), Some(6));
+    }
+
+    #[test]
+    fn dates_keep_the_parts_that_are_valid() {
+        let check = |raw: &str, expected: Option<(u16, Option<u8>, Option<u8>)>| {
+            let parsed = BirthDate::parse(raw).map(|date| (date.year, date.month, date.day));
+            assert_eq!(parsed, expected, "{raw}");
+        };
+        check("1856-86-18", Some((1856, None, Some(18))));
+        check("1860-01-00", Some((1860, Some(1), None)));
+        check("1970", Some((1970, None, None)));
+        check("1970-05", Some((1970, Some(5), None)));
+        check("0000-05-06", None);
+        check("-0384-01-01", None);
+        check("19700", None);
+        assert_eq!(BirthDate::parse("1970-13-06").and_then(|date| date.complete()), None);
     }
 }

@@ -63,25 +63,30 @@ pub fn estimate_model(
         if n_pairs < MIN_PAIRS_TO_TRAIN {
             continue;
         }
-        let trained = run_em(start.clone(), &patterns.into_iter().collect::<Vec<_>>(), true);
-        for field_idx in (0..N_FIELDS).filter(|field_idx| !fields.contains(field_idx)) {
+        let (trained, n_matches_seen) = run_em(start.clone(), &patterns.into_iter().collect::<Vec<_>>(), true);
+        let free_fields = (0..N_FIELDS).filter(|field_idx| !fields.contains(field_idx));
+        for field_idx in free_fields.filter(|&field_idx| n_matches_seen[field_idx] >= MIN_MATCHES_TO_TRAIN_M) {
             for (sum, m) in m_sums[field_idx].iter_mut().zip(&trained.m[field_idx]) {
                 *sum += m;
             }
             n_rules_training[field_idx] += 1;
         }
     }
+    // A field that no rule saw enough matches of keeps the m of typical health records rather than EM's guess.
+    let typical = Model::untrained(start.prior_match_probability);
     let mut model = start;
     for field_idx in 0..N_FIELDS {
-        if n_rules_training[field_idx] > 0 {
-            model.m[field_idx] = normalised(m_sums[field_idx].clone());
-        }
+        model.m[field_idx] = if n_rules_training[field_idx] > 0 {
+            normalised(m_sums[field_idx].clone())
+        } else {
+            typical.m[field_idx].clone()
+        };
     }
     let mut all_patterns: HashMap<Comparison, f64> = HashMap::new();
     for comparison in comparisons {
         *all_patterns.entry(*comparison).or_default() += 1.0;
     }
-    let candidates_model = run_em(model.clone(), &all_patterns.into_iter().collect::<Vec<_>>(), false);
+    let (candidates_model, _) = run_em(model.clone(), &all_patterns.into_iter().collect::<Vec<_>>(), false);
     let n_possible_pairs = (n_records as f64) * (n_records as f64 - 1.0) / 2.0;
     let expected_matches = candidates_model.prior_match_probability * comparisons.len() as f64;
     model.prior_match_probability = (expected_matches / n_possible_pairs.max(1.0)).clamp(1e-12, 0.5);
@@ -91,13 +96,21 @@ pub fn estimate_model(
 /// Fewer pairs than this say too little to train on.
 const MIN_PAIRS_TO_TRAIN: f64 = 50.0;
 
-/// EM from `model`: m and the prior when `train_m`, the prior alone otherwise.
-fn run_em(mut model: Model, patterns: &[(Comparison, f64)], train_m: bool) -> Model {
+/// A field's m from one rule's EM counts only when the pairs EM takes for matches hold the field this many times:
+/// fewer leave m to the smoothing, which can make a level look like evidence it is not (a field masked by another,
+/// or one that all the records share).
+const MIN_MATCHES_TO_TRAIN_M: f64 = 20.0;
+
+/// EM from `model`: m and the prior when `train_m`, the prior alone otherwise. Also returns, per field, how many
+/// pairs the final step took for matches with the field present.
+fn run_em(mut model: Model, patterns: &[(Comparison, f64)], train_m: bool) -> (Model, Vec<f64>) {
+    let mut n_matches_seen = vec![0.0; N_FIELDS];
     if patterns.is_empty() {
-        return model;
+        return (model, n_matches_seen);
     }
     for _ in 0..MAX_ITERATIONS {
-        let mut next = em_step(&model, patterns);
+        let (mut next, seen) = em_step(&model, patterns);
+        n_matches_seen = seen;
         if !train_m {
             next.m = model.m.clone();
         }
@@ -107,10 +120,10 @@ fn run_em(mut model: Model, patterns: &[(Comparison, f64)], train_m: bool) -> Mo
             break;
         }
     }
-    model
+    (model, n_matches_seen)
 }
 
-fn em_step(model: &Model, patterns: &[(Comparison, f64)]) -> Model {
+fn em_step(model: &Model, patterns: &[(Comparison, f64)]) -> (Model, Vec<f64>) {
     let mut m_counts: Vec<Vec<f64>> = FIELDS.iter().map(|spec| vec![0.0; spec.levels.len()]).collect();
     let mut total_match = 0.0;
     let mut total = 0.0;
@@ -130,9 +143,11 @@ fn em_step(model: &Model, patterns: &[(Comparison, f64)]) -> Model {
         total_match += weight;
         total += n_pairs;
     }
+    let n_matches_seen = m_counts.iter().map(|levels| levels.iter().sum()).collect();
     // A tiny pseudo-count keeps every level possible among matches, however rare in this data.
     let m = m_counts.into_iter().map(|levels| normalised(levels.into_iter().map(|count| count + 1e-3).collect()));
-    Model { prior_match_probability: (total_match / total).clamp(1e-6, 1.0 - 1e-6), m: m.collect(), u: model.u.clone() }
+    let prior_match_probability = (total_match / total).clamp(1e-6, 1.0 - 1e-6);
+    (Model { prior_match_probability, m: m.collect(), u: model.u.clone() }, n_matches_seen)
 }
 
 fn add_levels(counts: &mut [Vec<f64>], comparison: &Comparison, weight: f64) {

@@ -50,11 +50,13 @@ pub fn evaluate(set: EvaluationSet, thresholds: Thresholds, n_match_queries: usi
         counts.n_true_pairs
     );
     println!(
-        "  pairs linked {}, for review {}, kept apart on different NHS numbers {}, joins refused in clustering {}",
+        "  pairs linked {}, for review {}, kept apart on different NHS numbers {}, joins refused in clustering {} \
+         (NHS numbers) and {} (pairs across kept apart more than linked)",
         outcome.n_pairs_linked,
         outcome.n_pairs_for_review,
         outcome.n_pairs_apart_on_nhs_number,
-        outcome.n_links_refused_in_clustering
+        outcome.n_links_refused_in_clustering,
+        outcome.n_joins_refused_as_inconsistent
     );
     if n_match_queries > 0 {
         time_match(&labelled, &outcome.person_of_record, outcome.model.clone(), thresholds, n_match_queries);

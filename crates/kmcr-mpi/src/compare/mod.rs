@@ -4,11 +4,16 @@
 //! A pair's comparison is one level per field, most agreeing first; [`MISSING`] when either record lacks the value,
 //! which then counts for nothing either way.
 
+mod dates;
+mod names;
+
 use strsim::{jaro_winkler, osa_distance};
 
-use crate::names::are_variants;
-use crate::normalise::{BirthDate, postcode_area, postcode_district, postcode_sector};
+use crate::normalise::{postcode_area, postcode_district, postcode_sector};
 use crate::record::PreparedRecord;
+use dates::compare_birth_date;
+use names::compare_names;
+pub use names::{FORENAME_DIFFERENT, SURNAME_CLOSE};
 
 /// The level of a field that either record lacks.
 pub const MISSING: u8 = u8::MAX;
@@ -24,9 +29,12 @@ pub enum Field {
     AddressLine,
     Locality,
     Phone,
+    /// The town of two records whose postcodes share the area and no more: a separate field, since within one area a
+    /// shared town is far commoner among strangers than it is across the country.
+    LocalityWithinPostcodeArea,
 }
 
-pub const N_FIELDS: usize = 9;
+pub const N_FIELDS: usize = 10;
 
 /// What each field is called and what its levels mean, in level order.
 pub struct FieldSpec {
@@ -47,20 +55,43 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
     FieldSpec {
         field: Field::Forename,
         name: "forename",
-        levels: &["exact", "swapped with surname", "name variant", "close spelling", "similar or initial", "different"],
+        levels: &[
+            "exact",
+            "swapped with surname",
+            "name variant",
+            "close spelling",
+            "one's first name is the other's middle name",
+            "similar or initial",
+            "different",
+        ],
         term_frequency_adjusted: true,
     },
     FieldSpec {
         field: Field::Surname,
         name: "surname",
-        levels: &["exact", "close spelling", "similar", "different"],
+        levels: &[
+            "exact",
+            "close spelling",
+            "one's family name is the other's middle name",
+            "sounds alike",
+            "similar",
+            "different",
+        ],
         term_frequency_adjusted: true,
     },
     FieldSpec {
         field: Field::BirthDate,
         name: "birth date",
-        levels: &["exact", "day and month transposed", "one digit slip", "same year and month", "different"],
-        term_frequency_adjusted: false,
+        levels: &[
+            "exact",
+            "day and month transposed",
+            "one digit slip",
+            "part known, year and month or day agree",
+            "same year and month",
+            "same year",
+            "different",
+        ],
+        term_frequency_adjusted: true,
     },
     FieldSpec { field: Field::Sex, name: "sex", levels: &["same", "different"], term_frequency_adjusted: false },
     FieldSpec {
@@ -77,7 +108,7 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
     },
     FieldSpec {
         field: Field::Locality,
-        name: "locality",
+        name: "locality (postcodes differ or missing)",
         levels: &["exact", "close", "different"],
         term_frequency_adjusted: true,
     },
@@ -87,36 +118,35 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
         levels: &["shared number", "different"],
         term_frequency_adjusted: false,
     },
+    FieldSpec {
+        field: Field::LocalityWithinPostcodeArea,
+        name: "locality (postcodes in one area)",
+        levels: &["exact", "close", "different"],
+        term_frequency_adjusted: true,
+    },
 ];
 
 /// The level of each field for one pair of records, in [`FIELDS`] order.
 pub type Comparison = [u8; N_FIELDS];
 
 pub fn compare(first: &PreparedRecord, second: &PreparedRecord) -> Comparison {
-    let swapped = names_swapped(first, second);
+    let (forename, surname) = compare_names(first, second);
+    let (postcode, locality, locality_within_area) = compare_place(first, second);
     [
         compare_identifier(first.identifier.as_deref(), second.identifier.as_deref()),
-        if swapped { 1 } else { compare_forename(first, second) },
-        if swapped { 0 } else { compare_surname(first.surname.as_deref(), second.surname.as_deref()) },
+        forename,
+        surname,
         compare_birth_date(first.birth_date, second.birth_date),
         match (first.sex, second.sex) {
             (Some(a), Some(b)) => u8::from(a != b),
             _ => MISSING,
         },
-        compare_postcode(first.postcode.as_deref(), second.postcode.as_deref()),
+        postcode,
         compare_address_line(first.address_line.as_deref(), second.address_line.as_deref()),
-        compare_close_words(first.locality.as_deref(), second.locality.as_deref()),
+        locality,
         compare_phones(&first.phones, &second.phones),
+        locality_within_area,
     ]
-}
-
-fn names_swapped(first: &PreparedRecord, second: &PreparedRecord) -> bool {
-    match (&first.forename, &first.surname, &second.forename, &second.surname) {
-        (Some(first_forename), Some(first_surname), Some(second_forename), Some(second_surname)) => {
-            first_forename != first_surname && first_forename == second_surname && first_surname == second_forename
-        }
-        _ => false,
-    }
 }
 
 fn compare_identifier(first: Option<&str>, second: Option<&str>) -> u8 {
@@ -130,68 +160,20 @@ fn compare_identifier(first: Option<&str>, second: Option<&str>) -> u8 {
     }
 }
 
-fn compare_forename(first: &PreparedRecord, second: &PreparedRecord) -> u8 {
-    let (Some(first_name), Some(second_name)) = (first.forename.as_deref(), second.forename.as_deref()) else {
-        return MISSING;
-    };
-    if first_name == second_name {
-        return 0;
-    }
-    if are_variants(first.forename_groups, second.forename_groups) {
-        return 2;
-    }
-    let similarity = jaro_winkler(first_name, second_name);
-    if similarity >= 0.92 || (first_name.len() > 3 && osa_distance(first_name, second_name) <= 1) {
-        return 3;
-    }
-    let one_is_initial = (first_name.len() == 1 || second_name.len() == 1)
-        && first_name.as_bytes().first() == second_name.as_bytes().first();
-    if similarity >= 0.8 || one_is_initial {
-        return 4;
-    }
-    5
-}
+const POSTCODE_SAME_DISTRICT: u8 = 2;
+const POSTCODE_SAME_AREA: u8 = 3;
 
-fn compare_surname(first: Option<&str>, second: Option<&str>) -> u8 {
-    let (Some(first), Some(second)) = (first, second) else { return MISSING };
-    if first == second {
-        return 0;
+/// The postcode and town levels, the town in one of two fields by how far the postcodes agree. The two are nested
+/// facts about one place: postcodes agreeing to the district name the town, which then says nothing more (counting it
+/// would weigh one fact twice); postcodes sharing only the area make a shared town far likelier among strangers than
+/// elsewhere, so the town is weighed there by its own m and u.
+fn compare_place(first: &PreparedRecord, second: &PreparedRecord) -> (u8, u8, u8) {
+    let postcode = compare_postcode(first.postcode.as_deref(), second.postcode.as_deref());
+    if postcode <= POSTCODE_SAME_DISTRICT {
+        return (postcode, MISSING, MISSING);
     }
-    // A double-barrelled name recorded by one half (`smith jones` and `jones`) is a close spelling.
-    let one_part_of_other = first.split(' ').any(|part| part == second) || second.split(' ').any(|part| part == first);
-    let similarity = jaro_winkler(first, second);
-    if one_part_of_other || similarity >= 0.92 || (first.len() > 3 && osa_distance(first, second) <= 1) {
-        1
-    } else if similarity >= 0.8 {
-        2
-    } else {
-        3
-    }
-}
-
-fn compare_birth_date(first: Option<BirthDate>, second: Option<BirthDate>) -> u8 {
-    let (Some(first), Some(second)) = (first, second) else { return MISSING };
-    if first == second {
-        return 0;
-    }
-    if first.year == second.year && first.month == second.day && first.day == second.month {
-        return 1;
-    }
-    let (first_digits, second_digits) = (first.digits(), second.digits());
-    let n_differing = first_digits.iter().zip(&second_digits).filter(|(a, b)| a != b).count();
-    let transposed_neighbours = n_differing == 2
-        && (0..7).any(|idx| {
-            first_digits[idx] == second_digits[idx + 1]
-                && first_digits[idx + 1] == second_digits[idx]
-                && first_digits[idx] != first_digits[idx + 1]
-        });
-    if n_differing == 1 || transposed_neighbours {
-        return 2;
-    }
-    if first.year == second.year && first.month == second.month {
-        return 3;
-    }
-    4
+    let locality = compare_close_words(first.locality.as_deref(), second.locality.as_deref());
+    if postcode == POSTCODE_SAME_AREA { (postcode, MISSING, locality) } else { (postcode, locality, MISSING) }
 }
 
 fn compare_postcode(first: Option<&str>, second: Option<&str>) -> u8 {
@@ -246,8 +228,9 @@ pub fn term_value(record: &PreparedRecord, field: Field) -> Option<&str> {
     match field {
         Field::Forename => record.forename.as_deref(),
         Field::Surname => record.surname.as_deref(),
+        Field::BirthDate => record.birth_date_text.as_deref(),
         Field::Postcode => record.postcode.as_deref(),
-        Field::Locality => record.locality.as_deref(),
+        Field::Locality | Field::LocalityWithinPostcodeArea => record.locality.as_deref(),
         _ => None,
     }
 }

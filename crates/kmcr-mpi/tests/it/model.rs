@@ -1,0 +1,64 @@
+//! The model's weights: what a level may and may not count for.
+
+use kmcr_mpi::train::estimate_model;
+use kmcr_mpi::{Demographics, FIELDS, Field, MISSING, Model, N_FIELDS, PreparedRecord, TermFrequencies, compare};
+
+/// Regression: with one town for every record, the few random pairs in different towns left u of "different" so small
+/// that disagreeing on the town counted for a match, and exact agreement was lifted to it.
+#[test]
+fn a_disagreement_never_counts_for_a_match_even_where_almost_all_records_agree() {
+    let locality = FIELDS.iter().position(|spec| spec.field == Field::Locality).unwrap();
+    let mut model = Model::untrained(1e-6);
+    model.m[locality] = vec![0.667, 0.167, 0.166];
+    model.u[locality] = vec![1.0 - 2e-6, 1e-6, 1e-6];
+    assert_eq!(model.level_weight(locality, 2), 0.0);
+    assert!(model.level_weight(locality, 0) <= 0.0, "exact: {}", model.level_weight(locality, 0));
+}
+
+/// A field that training pairs never hold keeps the m of typical records, not what EM's smoothing leaves.
+#[test]
+fn a_field_training_never_sees_keeps_the_typical_m() {
+    let phone = FIELDS.iter().position(|spec| spec.field == Field::Phone).unwrap();
+    let mut comparisons = Vec::new();
+    for pair_idx in 0..2_000u32 {
+        let mut comparison = [MISSING; N_FIELDS];
+        let matching = pair_idx % 4 == 0;
+        comparison[1] = if matching { 0 } else { 6 };
+        comparison[2] = if matching { 0 } else { 4 };
+        comparison[3] = if matching { 0 } else { 6 };
+        comparisons.push(comparison);
+    }
+    let rules_shared = vec![1u32; comparisons.len()];
+    let u: Vec<Vec<f64>> = Model::untrained(1e-6).u;
+    let model = estimate_model(&comparisons, &rules_shared, &[&[3]], u, 10_000);
+    assert_eq!(model.m[phone], Model::untrained(1e-6).m[phone]);
+    assert!(model.m[1][0] > 0.9, "forename exact among matches: {}", model.m[1][0]);
+}
+
+/// A birth date many records share (a placeholder such as the first of January) says less than a rare one.
+#[test]
+fn a_common_birth_date_counts_for_less_than_a_rare_one() {
+    let born = |date: &str, idx: usize| Demographics {
+        given_names: vec![format!("given{idx}")],
+        family_name: Some(format!("family{idx}")),
+        birth_date: Some(date.to_string()),
+        ..Demographics::default()
+    };
+    let mut records: Vec<PreparedRecord> = (0..1_500)
+        .map(|idx| PreparedRecord::new(&born(&format!("19{:02}-03-{:02}", idx % 90, 1 + idx % 28), idx)))
+        .collect();
+    records.extend((0..100).map(|idx| PreparedRecord::new(&born("1950-01-01", idx))));
+    let frequencies = TermFrequencies::new(&records);
+    let model = Model::untrained(1e-6);
+    let weight = |first: &PreparedRecord, second: &PreparedRecord| {
+        let birth_date = FIELDS.iter().position(|spec| spec.field == Field::BirthDate).unwrap();
+        model.score(&compare(first, second), Some((first, second)), Some(&frequencies)).evidence[birth_date].weight
+    };
+    let (common, rare) = (PreparedRecord::new(&born("1950-01-01", 1)), PreparedRecord::new(&born("1931-03-02", 1)));
+    assert!(
+        weight(&common, &common) + 3.0 < weight(&rare, &rare),
+        "{} {}",
+        weight(&common, &common),
+        weight(&rare, &rare)
+    );
+}
