@@ -104,13 +104,14 @@ pub async fn run(options: &Options, workload: Workload) -> anyhow::Result<()> {
         None => (0, Vec::new()),
     };
     let targets = Arc::new(Mutex::new(targets));
+    let n_load_clients = options.n_load_clients.unwrap_or(options.n_clients);
     for &step in &options.people_steps {
         if step < loaded {
             continue;
         }
         if step > loaded {
             let (n_resources, seconds) =
-                load_people(&writers, workload, loaded, step, options.n_clients, targets.clone()).await?;
+                load_people(&writers, workload, loaded, step, n_load_clients, targets.clone()).await?;
             println!(
                 "  loaded people {loaded}..{step}: {n_resources} resources in {seconds:.1} s = {:.0} resources/s over \
                  HTTP",
