@@ -196,31 +196,23 @@ async fn load_people(
         let (writers, config, next_person, n_resources, targets) =
             (writers.clone(), config.clone(), next_person.clone(), n_resources.clone(), targets.clone());
         tasks.push(tokio::spawn(async move {
+            let n_people = match workload {
+                Workload::FullRecords => 1,
+                Workload::PatientsOnly => PATIENTS_PER_BUNDLE,
+            };
             loop {
-                let person_idx = next_person.fetch_add(1, Ordering::SeqCst);
-                if person_idx >= to {
+                let first = next_person.fetch_add(n_people, Ordering::SeqCst);
+                if first >= to {
                     return anyhow::Ok(());
                 }
-                // Written straight to text: the client shares the server's two cores.
-                let bundles = match workload {
-                    Workload::FullRecords => kmcr_synth::person_bundle_texts(&config, person_idx),
-                    Workload::PatientsOnly => kmcr_synth::person_patient_bundle_texts(&config, person_idx),
+                let people = first..(first + n_people).min(to);
+                let sampled = first % workload.sample_every() == 0;
+                let (n_sent, target) = match workload {
+                    Workload::FullRecords => send_records(&writers, &config, first, sampled).await?,
+                    Workload::PatientsOnly => send_patients(&writers, &config, people).await?,
                 };
-                let mut target = None;
-                for (bundle_idx, source) in bundles.into_iter().enumerate() {
-                    let sampled = bundle_idx == 0 && person_idx % workload.sample_every() == 0;
-                    let sent = sampled.then(|| serde_json::from_str::<Value>(&source.json)).transpose()?;
-                    let reply = writers
-                        .get(&source.source_ods_code)
-                        .context("a writer for every source")?
-                        .send("POST", "", Some(Bytes::from(source.json)))
-                        .await?;
-                    n_resources.fetch_add(source.n_entries, Ordering::Relaxed);
-                    if let Some(sent) = sent {
-                        target = target_of(&sent, &reply);
-                    }
-                }
-                if let Some(target) = target {
+                n_resources.fetch_add(n_sent, Ordering::Relaxed);
+                if let Some(target) = target.filter(|_| sampled) {
                     targets.lock().await.push(target);
                 }
             }
@@ -230,6 +222,67 @@ async fn load_people(
         task.await??;
     }
     Ok((n_resources.load(Ordering::Relaxed), started.elapsed().as_secs_f64()))
+}
+
+/// People whose source Patients go in one transaction per source: a bulk load, as a source sends its register, rather
+/// than one Patient per request (which waits on two commits each, the Patient's then its person's).
+const PATIENTS_PER_BUNDLE: usize = 100;
+
+/// Every record of one person, one transaction per source; when sampled, the target is their first source's Patient.
+async fn send_records(
+    writers: &HashMap<String, FhirClient>,
+    config: &SynthConfig,
+    person_idx: usize,
+    sampled: bool,
+) -> anyhow::Result<(usize, Option<Target>)> {
+    // Written straight to text: the client shares the server's two cores.
+    let bundles = kmcr_synth::person_bundle_texts(config, person_idx);
+    let mut n_sent = 0;
+    let mut target = None;
+    for (bundle_idx, source) in bundles.into_iter().enumerate() {
+        let sent = (sampled && bundle_idx == 0).then(|| serde_json::from_str::<Value>(&source.json)).transpose()?;
+        let writer = writers.get(&source.source_ods_code).context("a writer for every source")?;
+        let reply = writer.send("POST", "", Some(Bytes::from(source.json))).await?;
+        n_sent += source.n_entries;
+        if let Some(sent) = sent {
+            target = target_of(&sent, &reply);
+        }
+    }
+    Ok((n_sent, target))
+}
+
+/// The source Patients of `people`, one transaction per source; the target is the first person's first Patient.
+async fn send_patients(
+    writers: &HashMap<String, FhirClient>,
+    config: &SynthConfig,
+    people: std::ops::Range<usize>,
+) -> anyhow::Result<(usize, Option<Target>)> {
+    let mut by_source: Vec<(String, Vec<Value>)> = Vec::new();
+    for person_idx in people {
+        for source in kmcr_synth::person_patient_bundle_texts(config, person_idx) {
+            let mut bundle: Value = serde_json::from_str(&source.json)?;
+            let entries = match bundle["entry"].take() {
+                Value::Array(entries) => entries,
+                _ => Vec::new(),
+            };
+            match by_source.iter_mut().find(|(ods_code, _)| *ods_code == source.source_ods_code) {
+                Some((_, all)) => all.extend(entries),
+                None => by_source.push((source.source_ods_code, entries)),
+            }
+        }
+    }
+    let mut n_sent = 0;
+    let mut target = None;
+    for (ods_code, entries) in by_source {
+        n_sent += entries.len();
+        let bundle = serde_json::json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries });
+        let writer = writers.get(&ods_code).context("a writer for every source")?;
+        let reply = writer.send("POST", "", Some(Bytes::from(bundle.to_string()))).await?;
+        if target.is_none() {
+            target = target_of(&bundle, &reply);
+        }
+    }
+    Ok((n_sent, target))
 }
 
 /// The Patient id assigned by the server, and the code and date of the first Observation sent, if any.
