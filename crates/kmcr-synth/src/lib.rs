@@ -82,7 +82,7 @@ pub fn organisation_bundles() -> Vec<SourceBundle> {
 
 /// The records of person `person_idx` (0-based) under `config`, one Bundle per source organisation that holds any.
 pub fn person_bundles(config: &SynthConfig, person_idx: usize) -> Vec<SourceBundle> {
-    build_person_bundles(config, person_idx)
+    build_person_bundles(config, person_idx, true)
         .into_iter()
         .map(|(ods_code, bundle)| SourceBundle { source_ods_code: ods_code.to_string(), bundle: bundle.into_value() })
         .collect()
@@ -101,7 +101,18 @@ pub struct SourceBundleText {
 /// The same Bundles as [`person_bundles`] (parsing each text gives exactly that `Value`), written straight to JSON
 /// text. Several times faster than building `serde_json::Value`s, for loading large populations.
 pub fn person_bundle_texts(config: &SynthConfig, person_idx: usize) -> Vec<SourceBundleText> {
-    build_person_bundles(config, person_idx)
+    bundle_texts(build_person_bundles(config, person_idx, true))
+}
+
+/// Only the source Patients of person `person_idx`: each Bundle of [`person_bundle_texts`] cut down to its Patient
+/// entry (the same Patient, with the same errors). For loading a person index at the scale of a region without
+/// generating everyone's clinical records.
+pub fn person_patient_bundle_texts(config: &SynthConfig, person_idx: usize) -> Vec<SourceBundleText> {
+    bundle_texts(build_person_bundles(config, person_idx, false))
+}
+
+fn bundle_texts(bundles: Vec<(&'static str, json::Json)>) -> Vec<SourceBundleText> {
+    bundles
         .into_iter()
         .map(|(ods_code, bundle)| {
             // About a kilobyte a record: one allocation of the right size saves the copies of a growing buffer.
@@ -116,25 +127,12 @@ pub fn person_bundle_texts(config: &SynthConfig, person_idx: usize) -> Vec<Sourc
         .collect()
 }
 
-/// Only the source Patients of person `person_idx`: for each source that holds a record of theirs, the first Bundle
-/// of [`person_bundle_texts`] cut down to its Patient entry (the same Patient, with the same errors). For loading a
-/// person index at the scale of a region without generating everyone's clinical records.
-pub fn person_patient_bundle_texts(config: &SynthConfig, person_idx: usize) -> Vec<SourceBundleText> {
-    config.assert_person(person_idx);
-    let person = Person::generate(config, person_idx);
-    person
-        .sources
-        .iter()
-        .map(|source| {
-            let bundle = SourceWriter::new(&person, *source).finish();
-            let mut json = String::with_capacity(2_048);
-            bundle.write_text(&mut json);
-            SourceBundleText { source_ods_code: source.organisation.ods_code.to_string(), json, n_entries: 1 }
-        })
-        .collect()
-}
-
-fn build_person_bundles(config: &SynthConfig, person_idx: usize) -> Vec<(&'static str, json::Json)> {
+/// One Bundle per source of the person: the source's Patient, then (`with_records`) everything else it holds.
+fn build_person_bundles(
+    config: &SynthConfig,
+    person_idx: usize,
+    with_records: bool,
+) -> Vec<(&'static str, json::Json)> {
     config.assert_person(person_idx);
     let person = Person::generate(config, person_idx);
     person
@@ -142,7 +140,9 @@ fn build_person_bundles(config: &SynthConfig, person_idx: usize) -> Vec<(&'stati
         .iter()
         .map(|source| {
             let mut writer = SourceWriter::new(&person, *source);
-            records::write_records(&mut writer);
+            if with_records {
+                records::write_records(&mut writer);
+            }
             (source.organisation.ods_code, writer.finish())
         })
         .collect()
