@@ -362,7 +362,7 @@ fn to_sql(value: &SqlValue) -> rusqlite::types::Value {
         SqlValue::Int(int) => rusqlite::types::Value::Integer(*int),
         SqlValue::Real(real) => rusqlite::types::Value::Real(*real),
         SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
-        SqlValue::IntList(_) => unreachable!("lists are bound only for PostgreSQL"),
+        SqlValue::IntList(_) | SqlValue::TextList(_) => unreachable!("lists are bound only for PostgreSQL"),
     }
 }
 
