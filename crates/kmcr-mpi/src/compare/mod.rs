@@ -30,7 +30,10 @@ pub enum Field {
     Locality,
     Phone,
     /// The town of two records whose postcodes share the area and no more: a separate field, since within one area a
-    /// shared town is far commoner among strangers than it is across the country.
+    /// shared town is far commoner among strangers than it is across the country. Its agreement is not weighed by how
+    /// common the town is across the whole population: that share says how often strangers anywhere share it, not
+    /// strangers within one area, and weighing by it counted a town that is rare nationally but shared by everyone in
+    /// its area as strong evidence (two namesakes' families from one district linked on it).
     LocalityWithinPostcodeArea,
 }
 
@@ -122,7 +125,7 @@ pub const FIELDS: [FieldSpec; N_FIELDS] = [
         field: Field::LocalityWithinPostcodeArea,
         name: "locality (postcodes in one area)",
         levels: &["exact", "close", "different"],
-        term_frequency_adjusted: true,
+        term_frequency_adjusted: false,
     },
 ];
 
@@ -230,7 +233,7 @@ pub fn term_value(record: &PreparedRecord, field: Field) -> Option<&str> {
         Field::Surname => record.surname.as_deref(),
         Field::BirthDate => record.birth_date_text.as_deref(),
         Field::Postcode => record.postcode.as_deref(),
-        Field::Locality | Field::LocalityWithinPostcodeArea => record.locality.as_deref(),
+        Field::Locality => record.locality.as_deref(),
         _ => None,
     }
 }

@@ -62,3 +62,30 @@ fn a_common_birth_date_counts_for_less_than_a_rare_one() {
         weight(&rare, &rare)
     );
 }
+
+/// Regression: a town shared by two records whose postcodes share only the area was weighed by how rare the town is
+/// across the whole population, so that a town rare nationally but common in its own area (every family of one
+/// district) counted as strong evidence. Within one area its own u already says how often strangers share a town.
+#[test]
+fn a_town_shared_within_one_postcode_area_counts_the_same_however_rare_it_is_nationally() {
+    let living = |postcode: &str, town: &str, idx: usize| Demographics {
+        given_names: vec![format!("given{idx}")],
+        family_name: Some(format!("family{idx}")),
+        postcode: Some(postcode.to_string()),
+        locality: Some(town.to_string()),
+        ..Demographics::default()
+    };
+    let mut records: Vec<PreparedRecord> =
+        (0..1_500).map(|idx| PreparedRecord::new(&living("ME14 1AB", "maidstone", idx))).collect();
+    records.extend((0..2).map(|idx| PreparedRecord::new(&living("ME15 2XY", "boughton monchelsea", idx))));
+    let frequencies = TermFrequencies::new(&records);
+    let model = Model::untrained(1e-6);
+    let within_area = FIELDS.iter().position(|spec| spec.field == Field::LocalityWithinPostcodeArea).unwrap();
+    let weight = |town: &str| {
+        let (first, second) =
+            (PreparedRecord::new(&living("ME14 1AB", town, 1)), PreparedRecord::new(&living("ME15 2XY", town, 2)));
+        model.score(&compare(&first, &second), Some((&first, &second)), Some(&frequencies)).evidence[within_area].weight
+    };
+    assert_eq!(weight("boughton monchelsea"), weight("maidstone"));
+    assert_eq!(weight("maidstone"), model.level_weight(within_area, 0));
+}
