@@ -4,9 +4,9 @@
 //!   resources per second, beside the same JSON inserted raw into the same engine (no indexing, no HTTP).
 //! - `reads`: synthetic people loaded over HTTP in steps (ingest rate per step), and at each step `$everything` and a
 //!   typical clinical search over HTTP with concurrent clients, p50 and p99.
-//! - `match`: only the source Patients of synthetic people loaded over HTTP (at most 909,091 people: the NHS numbers
-//!   of the 999 test range that pass Modulus 11), 100 people to a transaction, then `Patient/$match` over HTTP with
-//!   concurrent clients, p50 and p99.
+//! - `match`: only the source Patients of synthetic people loaded over HTTP, 100 people to a transaction, then
+//!   `Patient/$match` over HTTP with concurrent clients, p50 and p99. People past the 909,091 NHS numbers of the 999
+//!   test range that pass Modulus 11 have none, and are matched on their demographics alone.
 //!
 //! Run with `--release`. `--database` takes a directory (SQLite) or a `postgres://` URL; each run starts empty,
 //! unless `reads --resume` is given: then it measures the store the last run left and loads only further steps.

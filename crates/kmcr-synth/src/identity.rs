@@ -16,8 +16,10 @@ use crate::organisations::{Organisation, OrganisationKind};
 use crate::person::{Address, Demographics, Gender, Person, Source};
 use crate::rng::{Rng, hash_words, permute_below, stream};
 
-/// The most people one seed can hold: the NHS numbers 999 000 000x to 999 999 999x that have a check digit.
-pub fn max_people() -> usize {
+/// The most people of one seed who have an NHS number: the numbers 999 000 000x to 999 999 999x that have a check
+/// digit. People past them have none (a region's records hold people never registered with the NHS: visitors from
+/// abroad, some children in care, people known to a council only).
+pub fn max_people_with_nhs_numbers() -> usize {
     valid_test_range_middles().len()
 }
 
@@ -42,13 +44,15 @@ fn first_nine_digits(middle: u32) -> [u8; 9] {
 }
 
 /// The person's NHS number: a keyed permutation of the valid test-range numbers, so that no two people of one seed
-/// share a number and neighbouring people have unrelated numbers.
-pub(crate) fn nhs_number(seed: u64, person_idx: usize) -> NhsNumber {
+/// share a number and neighbouring people have unrelated numbers; none once the numbers run out.
+pub(crate) fn nhs_number(seed: u64, person_idx: usize) -> Option<NhsNumber> {
     let middles = valid_test_range_middles();
-    assert!(person_idx < middles.len(), "one seed holds at most {} people", middles.len());
+    if person_idx >= middles.len() {
+        return None;
+    }
     let key = hash_words(&[seed, stream::NHS_NUMBER_PERMUTATION]);
     let middle = middles[permute_below(person_idx as u64, middles.len() as u64, 10, key) as usize];
-    NhsNumber::from_first_nine_digits(first_nine_digits(middle)).expect("only valid middles are kept")
+    Some(NhsNumber::from_first_nine_digits(first_nine_digits(middle)).expect("only valid middles are kept"))
 }
 
 /// Seven digits, unique to the person within one organisation, after the organisation's prefix (`MTW0471123`).
@@ -143,7 +147,8 @@ impl From<&Address> for RecordedAddress {
 #[derive(Clone, Debug)]
 pub struct PersonTruth {
     pub person_idx: usize,
-    pub nhs_number: NhsNumber,
+    /// `None` for the people past the test range's numbers ([`max_people_with_nhs_numbers`]).
+    pub nhs_number: Option<NhsNumber>,
     /// The person's real details, as the national register holds them; no source's error touches them.
     pub demographics: Demographics,
     /// The person's twin, when they are one of twins and the twin is among the people generated: same family name,
@@ -191,12 +196,13 @@ fn recorded_nhs_number(
         _ => (0.0, 0.0),
     };
     let roll = rng.unit();
+    let Some(number) = person.nhs_number else { return (None, NhsNumberStatus::Unverified) };
     if roll < missing_chance {
         (None, NhsNumberStatus::Unverified)
     } else if roll < missing_chance + unverified_chance {
-        (Some(person.nhs_number), NhsNumberStatus::Unverified)
+        (Some(number), NhsNumberStatus::Unverified)
     } else {
-        (Some(person.nhs_number), NhsNumberStatus::Verified)
+        (Some(number), NhsNumberStatus::Verified)
     }
 }
 
@@ -215,7 +221,6 @@ pub(crate) fn recorded_demographics(
 impl SynthConfig {
     /// Checks that `person_idx` names one of this configuration's people.
     pub(crate) fn assert_person(&self, person_idx: usize) {
-        assert!(self.n_people <= max_people(), "one seed holds at most {} people", max_people());
         assert!(person_idx < self.n_people, "person {person_idx} is outside the {} people generated", self.n_people);
     }
 }
@@ -228,12 +233,14 @@ mod tests {
     fn nhs_numbers_are_distinct_valid_test_numbers() {
         let mut seen = std::collections::HashSet::new();
         for person_idx in 0..20_000 {
-            let number = nhs_number(7, person_idx);
+            let number = nhs_number(7, person_idx).expect("the first people have NHS numbers");
             assert!(number.is_test_range());
             assert!(NhsNumber::parse(&number.as_digits()).is_ok());
             assert!(seen.insert(number));
         }
-        assert!(max_people() > 900_000);
+        assert!(max_people_with_nhs_numbers() > 900_000);
+        assert_eq!(nhs_number(7, max_people_with_nhs_numbers() - 1).map(|number| number.is_test_range()), Some(true));
+        assert_eq!(nhs_number(7, max_people_with_nhs_numbers()), None);
     }
 
     #[test]

@@ -46,7 +46,8 @@ use serde_json::Value;
 
 pub use date::{Date, RECORDS_AS_AT};
 pub use identity::{
-    NhsNumberStatus, PersonTruth, RecordedAddress, RecordedDemographics, SourcePatientRecord, max_people,
+    NhsNumberStatus, PersonTruth, RecordedAddress, RecordedDemographics, SourcePatientRecord,
+    max_people_with_nhs_numbers,
 };
 pub use identity_errors::{
     AMBULANCE_ERROR_RATES, COUNCIL_ERROR_RATES, GP_PRACTICE_ERROR_RATES, HOSPITAL_ERROR_RATES, IdentityError,

@@ -8,7 +8,7 @@ use crate::SynthConfig;
 use crate::clinical::{CHRONIC_CONDITIONS, ChronicSpec, age_band};
 use crate::codes::{Code, allergies};
 use crate::date::{Date, RECORDS_AS_AT, as_at_day};
-use crate::identity::{max_people, nhs_number};
+use crate::identity::nhs_number;
 use crate::names::{HERITAGES, Heritage, family_name_for_sex, given_name, surname};
 use crate::organisations::{Organisation, OrganisationKind, organisation, organisation_index, organisations};
 use crate::places::{Town, address_lines, heritage_weight_factor, pick_town, postcode, previous_address};
@@ -117,7 +117,8 @@ pub(crate) struct Source {
 pub(crate) struct Person {
     pub seed: u64,
     pub idx: usize,
-    pub nhs_number: NhsNumber,
+    /// `None` past the test range's numbers: see [`crate::max_people_with_nhs_numbers`].
+    pub nhs_number: Option<NhsNumber>,
     pub demographics: Demographics,
     pub heritage: Heritage,
     pub town: &'static Town,
@@ -294,7 +295,7 @@ fn twin_person_idx(seed: u64, person_idx: usize) -> Option<usize> {
     let pair_idx = person_idx / 2;
     let other_idx = person_idx ^ 1;
     let twins = Rng::from_words(&[seed, pair_idx as u64, stream::TWINS]).chance(TWIN_PAIR_CHANCE);
-    (twins && other_idx < max_people()).then_some(other_idx)
+    twins.then_some(other_idx)
 }
 
 /// Children of families settled here for a generation are often given English names.

@@ -130,7 +130,7 @@ const TRUTH_HEADER: &str = "person_idx,nhs_number,ods_code,identifier_system,ide
 /// One row of `truth.csv` per source patient record of the person: the person, their true NHS number (even where that
 /// source did not record it) and the record's organisation and local identifier, as in its Patient resource.
 fn write_truth_rows(out: &mut impl Write, truth: &PersonTruth) -> std::io::Result<()> {
-    let nhs_number = truth.nhs_number.as_digits();
+    let nhs_number = truth.nhs_number.map(|number| number.as_digits()).unwrap_or_default();
     for record in &truth.source_records {
         writeln!(
             out,

@@ -152,8 +152,10 @@ fn discharge_summary_text(writer: &SourceWriter<'_>, admission: &Admission, star
     text.push_str(&display_name(&person.demographics));
     text.push_str(", born ");
     text.push_str(&person.demographics.birth_date.to_fhir());
-    text.push_str(", NHS number ");
-    text.push_str(&person.nhs_number.to_string());
+    if let Some(nhs_number) = person.nhs_number {
+        text.push_str(", NHS number ");
+        text.push_str(&nhs_number.to_string());
+    }
     text.push_str("\nAdmitted: ");
     text.push_str(&fhir_date(start_day));
     text.push_str(if admission.emergency { " (emergency) under " } else { " (elective) under " });

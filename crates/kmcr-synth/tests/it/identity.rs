@@ -87,7 +87,7 @@ fn the_truth_names_each_source_patient_record_and_what_it_recorded() {
             if record.identity_errors.is_empty() {
                 assert_eq!(demographics, &RecordedDemographics::from(&truth.demographics), "person {person_idx}");
             }
-            assert!(record.nhs_number.is_none_or(|number| number == truth.nhs_number));
+            assert!(record.nhs_number.is_none_or(|number| Some(number) == truth.nhs_number));
         }
     }
 }
