@@ -47,7 +47,9 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let connection = Connection::open_with_flags(path, flags)?;
-    // FULL: a commit is on disk before the store answers, so nothing acknowledged is lost, even on power loss.
+    // FULL: a commit is on disk before the store answers, so nothing acknowledged is lost, even on power loss. The
+    // writer's own connection commits with NORMAL instead and leaves the sync to its syncer thread, which still syncs
+    // before any answer (`writer.rs`).
     // mmap_size: the whole database is mapped (up to 1 TiB, the cap `.cargo/config.toml` builds SQLite with), so a read
     // takes its pages from the operating system's cache without a system call or a copy into each connection's cache.
     connection.execute_batch(

@@ -1,14 +1,27 @@
 //! The one SQLite writer: a thread that owns the write connection and commits in groups.
 //!
 //! Writes (and the audit entries of reads) queue here. The thread takes every job waiting, runs each in a savepoint
-//! of one transaction (so each job is still all-or-nothing), commits once, and only then answers each job. One commit,
-//! and one fsync, serves every concurrent request. A second thread checkpoints the WAL in the background so that the
-//! writer never stops to copy pages back into the database.
+//! of one transaction (so each job is still all-or-nothing) and commits once. One commit serves every concurrent
+//! request.
+//!
+//! A commit is answered only once it is on disk, but the writer does not wait for the disk itself: its connection
+//! commits without syncing (`synchronous = NORMAL`) and hands the group's answers to a second thread, the syncer,
+//! which syncs the WAL file (one `fdatasync` for every group committed meanwhile) and only then answers. The writer
+//! runs the next group while the disk is busy; before, sampled during a load, it was waiting for the disk's flush
+//! (`submit_bio_wait`) in 31% of samples. What is answered is as durable as with `synchronous = FULL`: a commit's
+//! frames are in the WAL before the syncer is told of it, so the sync that follows covers them; and the WAL is only
+//! ever overwritten or truncated after a checkpoint has copied every frame into the database file and synced it.
+//! One difference: readers may see a commit a moment before it is on disk (and before its writer is answered), so a
+//! power cut in that moment can lose a write that was read but never acknowledged; its sender, unanswered, sends it
+//! again.
+//!
+//! A third thread checkpoints the WAL in the background so that the writer never stops to copy pages back into the
+//! database.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::time::Duration;
 
 use kmcr_audit::{AuditRecord, ChainedAuditEntry};
@@ -41,8 +54,15 @@ pub enum WriteJob {
 /// Past `max_wal_bytes` the writer truncates the WAL itself: under a steady stream of writes a passive checkpoint never
 /// catches up with the end of the WAL, so without this the WAL would grow without bound.
 pub fn start(connection: Connection, path: PathBuf, max_wal_bytes: u64) -> Result<SyncSender<WriteJob>, StoreError> {
-    connection.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+    // The syncer makes each commit durable before it is answered (see the module's comment).
+    connection.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL")?;
     let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_JOBS_PER_COMMIT);
+    let (committed_sender, committed_receiver) = std::sync::mpsc::channel::<Vec<Done>>();
+    let syncer_path = path.clone();
+    std::thread::Builder::new()
+        .name("kmcr-sqlite-sync".into())
+        .spawn(move || syncer_loop(&syncer_path, committed_receiver))
+        .map_err(|error| StoreError::Unavailable(format!("cannot start the syncer: {error}")))?;
     let stopped = Arc::new(AtomicBool::new(false));
     let checkpoint_connection = super::open_connection(&path, false)?;
     let writer_stopped = stopped.clone();
@@ -50,7 +70,7 @@ pub fn start(connection: Connection, path: PathBuf, max_wal_bytes: u64) -> Resul
     std::thread::Builder::new()
         .name("kmcr-sqlite-writer".into())
         .spawn(move || {
-            writer_loop(connection, receiver, path_for_writer, max_wal_bytes);
+            writer_loop(connection, receiver, committed_sender, path_for_writer, max_wal_bytes);
             writer_stopped.store(true, Ordering::SeqCst);
         })
         .map_err(|error| StoreError::Unavailable(format!("cannot start the writer: {error}")))?;
@@ -69,10 +89,14 @@ pub fn start(connection: Connection, path: PathBuf, max_wal_bytes: u64) -> Resul
     Ok(sender)
 }
 
-fn writer_loop(mut connection: Connection, receiver: Receiver<WriteJob>, path: PathBuf, max_wal_bytes: u64) {
-    let mut wal_path = path.into_os_string();
-    wal_path.push("-wal");
-    let wal_path = PathBuf::from(wal_path);
+fn writer_loop(
+    mut connection: Connection,
+    receiver: Receiver<WriteJob>,
+    committed: Sender<Vec<Done>>,
+    path: PathBuf,
+    max_wal_bytes: u64,
+) {
+    let wal_path = wal_path(&path);
     while let Ok(first) = receiver.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_JOBS_PER_COMMIT {
@@ -81,7 +105,12 @@ fn writer_loop(mut connection: Connection, receiver: Receiver<WriteJob>, path: P
                 Err(_) => break,
             }
         }
-        commit_group(&mut connection, jobs);
+        if let Some(answers) = commit_group(&mut connection, jobs)
+            && let Err(unsent) = committed.send(answers)
+        {
+            // The syncer has stopped (it only stops when this sender is dropped, so this is not expected).
+            fail_all(unsent.0, StoreError::Unavailable("the syncer has stopped".into()));
+        }
         let wal_bytes = std::fs::metadata(&wal_path).map_or(0, |metadata| metadata.len());
         if wal_bytes > max_wal_bytes {
             // Most frames are already copied by the background checkpointer; this copies the rest and empties the WAL.
@@ -97,36 +126,78 @@ enum Done {
     Audit(oneshot::Sender<Result<ChainedAuditEntry, StoreError>>, Result<ChainedAuditEntry, StoreError>),
 }
 
-fn commit_group(connection: &mut Connection, jobs: Vec<WriteJob>) {
+fn wal_path(database_path: &Path) -> PathBuf {
+    let mut wal_path = database_path.as_os_str().to_owned();
+    wal_path.push("-wal");
+    PathBuf::from(wal_path)
+}
+
+/// Runs the jobs in one transaction and commits it; the answers, to be sent once the commit is on disk. A group that
+/// could not be committed is answered with the error at once (`None`).
+fn commit_group(connection: &mut Connection, jobs: Vec<WriteJob>) -> Option<Vec<Done>> {
     if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
         let error = StoreError::from(error);
         for job in jobs {
             reply_error(job, error.clone());
         }
-        return;
+        return None;
     }
     let mut done = Vec::with_capacity(jobs.len());
     for job in jobs {
         done.push(run_in_savepoint(connection, job));
     }
     match connection.execute_batch("COMMIT") {
-        Ok(()) => {
-            for finished in done {
-                match finished {
-                    Done::Batch(reply, result) => drop(reply.send(result)),
-                    Done::Audit(reply, result) => drop(reply.send(result)),
+        Ok(()) => Some(done),
+        Err(error) => {
+            let _ = connection.execute_batch("ROLLBACK");
+            fail_all(done, StoreError::from(error));
+            None
+        }
+    }
+}
+
+/// Syncs the WAL for every group committed since the last sync, then answers them; stops when the writer stops.
+fn syncer_loop(database_path: &Path, committed: Receiver<Vec<Done>>) {
+    let wal_path = wal_path(database_path);
+    while let Ok(first) = committed.recv() {
+        let mut groups = vec![first];
+        groups.extend(committed.try_iter());
+        match sync_wal(&wal_path, database_path) {
+            Ok(()) => {
+                for finished in groups.into_iter().flatten() {
+                    match finished {
+                        Done::Batch(reply, result) => drop(reply.send(result)),
+                        Done::Audit(reply, result) => drop(reply.send(result)),
+                    }
+                }
+            }
+            Err(error) => {
+                // Committed but perhaps not on disk: not acknowledged, so the caller knows it may be lost.
+                tracing::error!(%error, "the WAL could not be synced");
+                let error = StoreError::Unavailable(format!("the write could not be made durable: {error}"));
+                for group in groups {
+                    fail_all(group, error.clone());
                 }
             }
         }
-        Err(error) => {
-            let _ = connection.execute_batch("ROLLBACK");
-            let error = StoreError::from(error);
-            for finished in done {
-                match finished {
-                    Done::Batch(reply, _) => drop(reply.send(Err(error.clone()))),
-                    Done::Audit(reply, _) => drop(reply.send(Err(error.clone()))),
-                }
-            }
+    }
+}
+
+/// The WAL's data on disk. Opened afresh each time, as it is cheap beside the sync and the file may have been
+/// truncated meanwhile; if it is gone, a checkpoint has copied it into the database, which is then synced as well.
+fn sync_wal(wal_path: &Path, database_path: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(wal_path) {
+        Ok(wal) => wal.sync_data(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => std::fs::File::open(database_path)?.sync_data(),
+        Err(error) => Err(error),
+    }
+}
+
+fn fail_all(done: Vec<Done>, error: StoreError) {
+    for finished in done {
+        match finished {
+            Done::Batch(reply, _) => drop(reply.send(Err(error.clone()))),
+            Done::Audit(reply, _) => drop(reply.send(Err(error.clone()))),
         }
     }
 }

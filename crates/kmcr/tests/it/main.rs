@@ -27,9 +27,15 @@ impl Drop for Server {
 fn start_demo(n_people: usize) -> Server {
     let directory = std::env::temp_dir().join(format!("kmcr-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
+    start_serving(&["--demo", "--demo-people", &n_people.to_string()], directory)
+}
+
+/// Starts `kmcr serve` with `args` on an ephemeral port over the store in `directory` and waits for its URL.
+fn start_serving(args: &[&str], directory: std::path::PathBuf) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kmcr"))
-        .args(["serve", "--demo", "--demo-people", &n_people.to_string(), "--listen", "127.0.0.1:0"])
-        .args(["--database", directory.to_str().unwrap()])
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0", "--database", directory.to_str().unwrap()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -124,4 +130,102 @@ fn the_demo_serves_a_population_to_an_authenticated_client() {
         .unwrap();
     let printed = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success() && printed.contains("audit chain intact"), "{printed}");
+}
+
+/// A client's bearer token from `/oauth/token`.
+fn bearer(address: &str, client_id: &str, secret: &str) -> String {
+    let form = format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}");
+    let (status, token) =
+        http(address, "POST", "/oauth/token", &[("Content-Type", "application/x-www-form-urlencoded")], &form);
+    assert_eq!(status, 200, "{token}");
+    format!("Bearer {}", json_of(&token)["access_token"].as_str().unwrap())
+}
+
+/// Creates an Observation; its id if the server answered 201 (the answer comes only once the write is on disk), `None`
+/// if the connection failed or was cut before an answer.
+fn create_observation(address: &str, bearer: &str, text: &str) -> Option<String> {
+    let body = format!(r#"{{"resourceType":"Observation","status":"final","code":{{"text":"{text}"}}}}"#);
+    let request = format!(
+        "POST /fhir/Observation HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: {bearer}\r\n\
+         Content-Type: application/fhir+json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response);
+    if !response.starts_with("HTTP/1.1 201") {
+        return None;
+    }
+    let location = response.lines().find_map(|line| {
+        line.split_once(": ").filter(|(name, _)| name.eq_ignore_ascii_case("location")).map(|(_, value)| value)
+    })?;
+    let id = location.split("/Observation/").nth(1)?.split('/').next()?;
+    Some(id.to_string())
+}
+
+/// Nothing acknowledged is lost when the process dies: writers keep creating resources while the server is killed
+/// (SIGKILL: no chance to flush or close), and after a restart on the same store every create that was answered 201
+/// is there and the audit chain is intact.
+#[test]
+fn every_acknowledged_write_survives_the_server_being_killed() {
+    let directory = std::env::temp_dir().join(format!("kmcr-e2e-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    let config = directory.join("kmcr.toml");
+    std::fs::write(
+        &config,
+        "[[clients]]\nid = \"gp\"\nsecret = \"gp-secret-for-the-kill-test\"\nods_code = \"G82001\"\nscopes = [\"system/*.*\"]\n",
+    )
+    .unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let store = directory.join("store");
+    let mut server = start_serving(&args, store.clone());
+    let (address, token) = (server.address.clone(), bearer(&server.address, "gp", "gp-secret-for-the-kill-test"));
+
+    let acknowledged = std::sync::Mutex::new(Vec::new());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for writer in 0..4 {
+            let (address, token, acknowledged, stop) = (&address, &token, &acknowledged, &stop);
+            scope.spawn(move || {
+                for n in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Some(id) = create_observation(address, token, &format!("writer {writer}, number {n}")) {
+                        acknowledged.lock().unwrap().push(id);
+                    }
+                }
+            });
+        }
+        while acknowledged.lock().unwrap().len() < 300 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    // The store stays for the restart (a dropped Server removes its directory).
+    server.directory = directory.join("nothing-to-remove");
+    drop(server);
+
+    let acknowledged = acknowledged.into_inner().unwrap();
+    assert!(acknowledged.len() >= 300);
+    let server = start_serving(&args, store.clone());
+    let token = bearer(&server.address, "gp", "gp-secret-for-the-kill-test");
+    for id in &acknowledged {
+        let path = format!("/fhir/Observation/{id}");
+        let (status, body) = http(&server.address, "GET", &path, &[("Authorization", &token)], "");
+        assert_eq!(status, 200, "acknowledged Observation/{id} was lost: {body}");
+    }
+    let verify = Command::new(env!("CARGO_BIN_EXE_kmcr"))
+        .args(["audit", "verify", "--database", store.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success() && printed.contains("audit chain intact"), "{printed}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&directory);
 }
