@@ -31,9 +31,10 @@ USAGE:
   kmcr audit verify [--config FILE] [--database DIR|URL]
       Checks the audit hash chain from its first entry to its last.
   kmcr mpi evaluate (--febrl FILE | --splink-parquet FILE | --synthetic --people N [--seed S])
-                    [--link-probability P] [--review-probability P] [--match-queries N]
+                    [--link-probability P] [--review-probability P] [--match-queries N] [--out FILE]
       Links a labelled set from scratch and prints precision, recall and F1 against its truth, the pairs compared
-      and the time taken; then times $match searches against the persons found.
+      and the time taken; then times $match searches against the persons found. --out writes each record's true
+      and found person as CSV (record, truth, person), for looking into the errors.
 
 Configuration: a TOML file (--config or KMCR_CONFIG), then KMCR_LISTEN, KMCR_DATABASE, KMCR_PUBLIC_BASE_URL,
 KMCR_TOKEN_SIGNING_KEY, then flags. Logs: RUST_LOG (default info).
@@ -143,7 +144,7 @@ fn mpi_evaluate(flags: &Flags) -> anyhow::Result<()> {
         link: flags.link_probability.unwrap_or(defaults.link),
         review: flags.review_probability.unwrap_or(defaults.review),
     };
-    mpi::evaluate(set, thresholds, flags.match_queries.unwrap_or(10_000))
+    mpi::evaluate(set, thresholds, flags.match_queries.unwrap_or(10_000), flags.out.as_deref())
 }
 
 async fn serve(flags: Flags) -> anyhow::Result<()> {

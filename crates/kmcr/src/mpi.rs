@@ -1,6 +1,8 @@
 //! `kmcr mpi evaluate`: links a labelled set from scratch and reports precision, recall and F1 against its truth, the
 //! pairs compared and the time taken; then indexes the persons found and times `$match`-style searches against them.
 
+use std::io::Write;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -14,7 +16,12 @@ pub enum EvaluationSet {
     Synthetic { seed: u64, n_people: usize },
 }
 
-pub fn evaluate(set: EvaluationSet, thresholds: Thresholds, n_match_queries: usize) -> anyhow::Result<()> {
+pub fn evaluate(
+    set: EvaluationSet,
+    thresholds: Thresholds,
+    n_match_queries: usize,
+    persons_out: Option<&Path>,
+) -> anyhow::Result<()> {
     let n_threads = std::thread::available_parallelism().map_or(1, usize::from);
     let started = Instant::now();
     let (name, labelled) = match &set {
@@ -58,6 +65,10 @@ pub fn evaluate(set: EvaluationSet, thresholds: Thresholds, n_match_queries: usi
         outcome.n_links_refused_in_clustering,
         outcome.n_joins_refused_as_inconsistent
     );
+    if let Some(path) = persons_out {
+        write_persons(path, &labelled.truth, &outcome.person_of_record)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     if n_match_queries > 0 {
         time_match(&labelled, &outcome.person_of_record, outcome.model.clone(), thresholds, n_match_queries);
     }
@@ -103,6 +114,16 @@ fn time_match(
         percentile(1.0),
         n_found
     );
+}
+
+/// Each record's position in the set, its true person and the person linking found, as CSV.
+fn write_persons(path: &Path, truth: &[String], person_of_record: &[u32]) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "record,truth,person")?;
+    for (record_idx, (true_person, person)) in truth.iter().zip(person_of_record).enumerate() {
+        writeln!(out, "{record_idx},{true_person},{person}")?;
+    }
+    out.flush()
 }
 
 fn possible_pairs(n_records: usize) -> u64 {
