@@ -195,6 +195,7 @@ fn recorded_nhs_number(
         OrganisationKind::LocalAuthority => (0.1, 0.15),
         _ => (0.0, 0.0),
     };
+    // Drawn even for a person with no number, so that the errors drawn next from this stream stay the same.
     let roll = rng.unit();
     let Some(number) = person.nhs_number else { return (None, NhsNumberStatus::Unverified) };
     if roll < missing_chance {

@@ -128,7 +128,8 @@ pub fn write_synthetic_population(out: &Path, n_people: usize, seed: u64) -> any
 const TRUTH_HEADER: &str = "person_idx,nhs_number,ods_code,identifier_system,identifier_value\n";
 
 /// One row of `truth.csv` per source patient record of the person: the person, their true NHS number (even where that
-/// source did not record it) and the record's organisation and local identifier, as in its Patient resource.
+/// source did not record it; empty for the people who have none) and the record's organisation and local identifier,
+/// as in its Patient resource.
 fn write_truth_rows(out: &mut impl Write, truth: &PersonTruth) -> std::io::Result<()> {
     let nhs_number = truth.nhs_number.map(|number| number.as_digits()).unwrap_or_default();
     for record in &truth.source_records {
@@ -146,7 +147,7 @@ fn write_truth_rows(out: &mut impl Write, truth: &PersonTruth) -> std::io::Resul
 }
 
 /// A CSV field (RFC 4180): quoted, with quotes doubled, only when it holds a comma, a quote or a line break.
-fn csv_field(value: &str) -> Cow<'_, str> {
+pub(crate) fn csv_field(value: &str) -> Cow<'_, str> {
     if value.contains([',', '"', '\n', '\r']) {
         Cow::Owned(format!("\"{}\"", value.replace('"', "\"\"")))
     } else {

@@ -121,7 +121,7 @@ fn write_persons(path: &Path, truth: &[String], person_of_record: &[u32]) -> std
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(out, "record,truth,person")?;
     for (record_idx, (true_person, person)) in truth.iter().zip(person_of_record).enumerate() {
-        writeln!(out, "{record_idx},{true_person},{person}")?;
+        writeln!(out, "{record_idx},{},{person}", crate::demo::csv_field(true_person))?;
     }
     out.flush()
 }
