@@ -135,6 +135,13 @@ impl PersonIndex {
         }
     }
 
+    /// Makes room for `additional` more records at once (rebuilding at start), rather than growing step by step.
+    pub fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
+        self.slot_of_record.reserve(additional);
+        self.members.reserve(additional);
+    }
+
     pub fn n_records(&self) -> usize {
         self.slot_of_record.len()
     }
@@ -162,6 +169,11 @@ impl PersonIndex {
     /// Puts a record where the store says it is, without matching (rebuilding the index at start).
     pub fn restore(&mut self, record_id: &str, demographics: &Demographics, person_id: &str) {
         self.insert(record_id, PreparedRecord::new(demographics), person_id);
+    }
+
+    /// [`PersonIndex::restore`] with the record already prepared.
+    pub fn restore_prepared(&mut self, record_id: &str, prepared: PreparedRecord, person_id: &str) {
+        self.insert(record_id, prepared, person_id);
     }
 
     /// Matches a new or changed record against every other and places it: with the person it links to best, or a

@@ -157,12 +157,22 @@ fn decide_and_cluster(
 /// Trains a model on a set of records (the same steps as [`link_all`], without deciding): for the live index.
 pub fn train(records: &[Demographics], settings: &LinkSettings) -> Model {
     let prepared: Vec<PreparedRecord> = in_parallel(records, settings.n_threads, PreparedRecord::new);
-    let keys: Vec<BlockingKeys> = in_parallel(&prepared, settings.n_threads, blocking_keys);
-    let pairs = candidate_pairs(&prepared, &keys);
+    train_prepared(&prepared, settings)
+}
+
+/// Records prepared on `n_threads` threads, in input order.
+pub fn prepare_all(records: &[&Demographics], n_threads: usize) -> Vec<PreparedRecord> {
+    in_parallel(records, n_threads, |demographics| PreparedRecord::new(demographics))
+}
+
+/// [`train`] on records already prepared.
+pub fn train_prepared(prepared: &[PreparedRecord], settings: &LinkSettings) -> Model {
+    let keys: Vec<BlockingKeys> = in_parallel(prepared, settings.n_threads, blocking_keys);
+    let pairs = candidate_pairs(prepared, &keys);
     let comparisons: Vec<Comparison> = in_parallel(&pairs, settings.n_threads, |&(first, second)| {
         compare(&prepared[first as usize], &prepared[second as usize])
     });
-    train_from_pairs(&prepared, &keys, &pairs, &comparisons, settings)
+    train_from_pairs(prepared, &keys, &pairs, &comparisons, settings)
 }
 
 fn train_from_pairs(

@@ -110,6 +110,23 @@ pub struct ReviewDecision {
     pub actor: String,
 }
 
+/// A matching model the person index trained: its m, u and prior as JSON (the index's own format), and how many
+/// records it was trained on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainedModel {
+    pub n_records: i64,
+    pub model: String,
+}
+
+/// A model as stored, with when it was trained.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredModel {
+    pub model_id: i64,
+    pub n_records: i64,
+    pub trained_ms: i64,
+    pub model: String,
+}
+
 /// Everything one write changes in the person index.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityWrite {
@@ -117,11 +134,16 @@ pub struct IdentityWrite {
     pub unlinks: Vec<Unlink>,
     pub reviews: Vec<ReviewPair>,
     pub decisions: Vec<ReviewDecision>,
+    pub models: Vec<TrainedModel>,
 }
 
 impl IdentityWrite {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.unlinks.is_empty() && self.reviews.is_empty() && self.decisions.is_empty()
+        self.changes.is_empty()
+            && self.unlinks.is_empty()
+            && self.reviews.is_empty()
+            && self.decisions.is_empty()
+            && self.models.is_empty()
     }
 }
 
@@ -150,6 +172,11 @@ pub const UPSERT_DECISION: &str = "INSERT INTO mpi_review (first_patient_id, sec
      status, created_ms, decided_by, decided_ms) VALUES (?1, ?2, 0, '{}', ?3, ?4, ?5, ?4) ON CONFLICT \
      (first_patient_id, second_patient_id) DO UPDATE SET status = excluded.status, decided_by = excluded.decided_by, \
      decided_ms = excluded.decided_ms";
+
+pub const INSERT_MODEL: &str = "INSERT INTO mpi_model (n_records, trained_ms, model) VALUES (?1, ?2, ?3)";
+
+pub const SELECT_LATEST_MODEL: &str =
+    "SELECT model_id, n_records, trained_ms, model FROM mpi_model ORDER BY model_id DESC LIMIT 1";
 
 pub const SELECT_LINKS: &str = "SELECT patient_id, person_id, patient_version_id, reason, linked_through, score, \
      evidence FROM mpi_record ORDER BY patient_id";

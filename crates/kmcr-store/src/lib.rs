@@ -17,7 +17,8 @@ mod write_rows;
 
 pub use cursor::Cursor;
 pub use identity::{
-    IdentityWrite, LinkChange, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair, ReviewStatus, Unlink,
+    IdentityWrite, LinkChange, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair, ReviewStatus,
+    StoredModel, TrainedModel, Unlink,
 };
 pub use types::*;
 
@@ -81,6 +82,11 @@ impl Store {
     /// Every link of the person index, by Patient id.
     pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
         dispatch!(self, store => store.person_links())
+    }
+
+    /// The matching model the person index trained last, if any.
+    pub async fn latest_model(&self) -> Result<Option<StoredModel>, StoreError> {
+        dispatch!(self, store => store.latest_model())
     }
 
     /// Review pairs after `after_review_id`, oldest first, of one status or all.

@@ -4,7 +4,8 @@
 //! `{bigint}`, `{real}`, `{bool}`, `{ctext}` (text compared byte by byte). A migration, once released, never changes: add a new one.
 
 /// (version, statements) in order of application.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4)];
+pub const MIGRATIONS: &[(i64, &str)] =
+    &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4), (5, MIGRATION_5)];
 
 const MIGRATION_1: &str = r#"
 -- The identity of every resource KMCR has stored or seen referenced. version_id 0 marks a resource that is only
@@ -162,6 +163,18 @@ DROP INDEX idx_number_by_value;
 CREATE INDEX idx_number_by_epoch_value ON idx_number ((resource_key >> 20), param_id, value);
 DROP INDEX idx_uri_by_value;
 CREATE INDEX idx_uri_by_epoch_value ON idx_uri ((resource_key >> 20), param_id, uri);
+"#;
+
+const MIGRATION_5: &str = r#"
+-- Every matching model the person index trained, newest last: the m and u of each field's levels and the prior, as
+-- JSON, with how many records it was trained on. A restart uses the newest instead of training again, so scores stay
+-- the same across restarts and a large index starts in seconds; the index trains again when its records have doubled.
+CREATE TABLE mpi_model (
+    model_id {key},
+    n_records {bigint} NOT NULL,
+    trained_ms {bigint} NOT NULL,
+    model TEXT NOT NULL
+);
 "#;
 
 const MIGRATION_2: &str = r#"

@@ -36,6 +36,46 @@ impl Drop for TestApi {
     }
 }
 
+/// An empty store, for tests that start the service on it themselves.
+pub struct FreshStore {
+    pub store: Store,
+    pub backend: &'static str,
+    /// The SQLite directory, which the caller removes.
+    pub directory: Option<std::path::PathBuf>,
+}
+
+impl FreshStore {
+    pub async fn sqlite() -> FreshStore {
+        let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
+        let directory = std::env::temp_dir().join(format!("kmcr-api-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        let store = Store::open(directory.to_str().unwrap(), &StoreOptions::default()).await.unwrap();
+        FreshStore { store, backend: "sqlite", directory: Some(directory) }
+    }
+
+    /// An embedded store and, where `KMCR_TEST_DATABASE_URL` is set (required under CI), a PostgreSQL database.
+    pub async fn on_every_backend() -> Vec<FreshStore> {
+        let mut stores = vec![FreshStore::sqlite().await];
+        let admin_url = match std::env::var("KMCR_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var("CI").is_ok() => panic!("CI is set but KMCR_TEST_DATABASE_URL is not"),
+            _ => return stores,
+        };
+        let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at KMCR_TEST_DATABASE_URL: {error}"));
+        tokio::spawn(connection);
+        let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
+        let name = format!("kmcr_apitest_{}_{n}", std::process::id());
+        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+        let (base, _) = admin_url.rsplit_once('/').expect("the URL names a database");
+        let store = Store::open(&format!("{base}/{name}"), &StoreOptions::default()).await.unwrap();
+        stores.push(FreshStore { store, backend: "postgres", directory: None });
+        stores
+    }
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
@@ -54,33 +94,17 @@ fn client(id: &str, ods_code: &str, scopes: &[&str]) -> ApiClient {
 impl TestApi {
     /// On a fresh embedded store.
     pub async fn new() -> TestApi {
-        let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
-        let directory = std::env::temp_dir().join(format!("kmcr-api-test-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&directory);
-        let store = Store::open(directory.to_str().unwrap(), &StoreOptions::default()).await.unwrap();
-        TestApi::on_store(store, "sqlite", Some(directory)).await
+        let fresh = FreshStore::sqlite().await;
+        TestApi::on_store(fresh.store, fresh.backend, fresh.directory).await
     }
 
     /// On a fresh embedded store and, where `KMCR_TEST_DATABASE_URL` is set (required under CI), on a fresh
     /// PostgreSQL database.
     pub async fn on_every_backend() -> Vec<TestApi> {
-        let mut apis = vec![TestApi::new().await];
-        let admin_url = match std::env::var("KMCR_TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ if std::env::var("CI").is_ok() => panic!("CI is set but KMCR_TEST_DATABASE_URL is not"),
-            _ => return apis,
-        };
-        let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at KMCR_TEST_DATABASE_URL: {error}"));
-        tokio::spawn(connection);
-        let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
-        let name = format!("kmcr_apitest_{}_{n}", std::process::id());
-        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-        let (base, _) = admin_url.rsplit_once('/').expect("the URL names a database");
-        let store = Store::open(&format!("{base}/{name}"), &StoreOptions::default()).await.unwrap();
-        apis.push(TestApi::on_store(store, "postgres", None).await);
+        let mut apis = Vec::new();
+        for fresh in FreshStore::on_every_backend().await {
+            apis.push(TestApi::on_store(fresh.store, fresh.backend, fresh.directory).await);
+        }
         apis
     }
 

@@ -3,10 +3,13 @@
 //! stick, merges and unmerges kept as history, and re-evaluation when demographics change.
 
 use axum::http::StatusCode;
-use kmcr_fhir::NhsNumber;
+use kmcr_access::{Principal, Scope};
+use kmcr_fhir::{NhsNumber, OdsCode, ResourceType};
+use kmcr_service::identity::IdentitySettings;
+use kmcr_service::{Limits, RequestContext, Service};
 use serde_json::{Value, json};
 
-use crate::harness::TestApi;
+use crate::harness::{FreshStore, TestApi};
 
 const VERIFICATION_STATUS: &str =
     "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
@@ -326,5 +329,73 @@ async fn a_merge_and_an_unmerge_are_kept_as_history_and_an_update_re_evaluates_l
         api.fhir("gp", "PUT", &format!("Patient/{kept}"), Some(&corrected), &[]).await;
         let (_, person) = person_of(&api, &kept).await;
         assert_eq!(linked_patients(&person), vec![kept.clone()], "{}", api.backend);
+    }
+}
+
+/// The matching model is trained once and kept: a restart scores exactly as before (the same stored model, not one
+/// trained again on records that have changed meanwhile), and once the records have doubled the index trains again.
+#[tokio::test]
+async fn the_matching_model_is_kept_across_restarts_until_the_records_double() {
+    for fresh in FreshStore::on_every_backend().await {
+        let backend = fresh.backend;
+        let settings = IdentitySettings { min_records_to_train: 40, ..IdentitySettings::default() };
+        let start = || Service::start(fresh.store.clone(), Limits::default(), settings.clone());
+        let context = RequestContext {
+            principal: Principal {
+                id: "gp".into(),
+                ods_code: OdsCode::parse("G82001").unwrap(),
+                scopes: vec![Scope::parse("system/*.*").unwrap()],
+            },
+            request_id: "model-test".into(),
+        };
+        let families = ["Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Khan", "Patel", "Walker", "Wright"];
+        let givens = ["Amelia", "Oliver", "Isla", "Jack", "Ava", "Harry", "Mia", "George", "Emily", "Noah", "Grace"];
+        let create_people = |service: Service, from: u32, to: u32| {
+            let context = context.clone();
+            async move {
+                for n in from..to {
+                    let given = givens[n as usize % givens.len()];
+                    let family = families[(n as usize / givens.len()) % families.len()];
+                    let birth_date = format!("19{:02}-{:02}-{:02}", 30 + n % 60, 1 + n % 12, 1 + n % 28);
+                    let mut record =
+                        patient(None, given, family, &birth_date, &format!("ME{} {}AB", 1 + n % 20, n % 10));
+                    record["gender"] = json!(if n % 2 == 0 { "female" } else { "male" });
+                    service.create(&context, ResourceType::PATIENT, record, None).await.unwrap();
+                }
+            }
+        };
+        let query = patient(None, "Amelia", "Smith", "1930-01-01", "ME1 0AB");
+        let best_score = |service: Service| {
+            let (context, query) = (context.clone(), query.clone());
+            async move {
+                let matches = service.match_patients(&context, &query, 1, false).await.unwrap();
+                matches.first().expect("the query's own record is found").match_probability
+            }
+        };
+
+        // 45 records: enough to train at the next start.
+        create_people(start().await.unwrap(), 0, 45).await;
+        assert_eq!(fresh.store.latest_model().await.unwrap(), None, "{backend}: no model before a start trains one");
+        let service = start().await.unwrap();
+        let trained = fresh.store.latest_model().await.unwrap().expect("the start trained and stored a model");
+        assert_eq!(trained.n_records, 45, "{backend}");
+        let score_before = best_score(service.clone()).await;
+
+        // 20 more records, not yet double: the restart keeps the stored model and scores the query exactly as before.
+        create_people(service, 45, 65).await;
+        let service = start().await.unwrap();
+        let kept = fresh.store.latest_model().await.unwrap().unwrap();
+        assert_eq!(kept.model_id, trained.model_id, "{backend}: no model trained again below double");
+        assert_eq!(best_score(service.clone()).await, score_before, "{backend}: the same model scores the same");
+
+        // Past double the records it was trained on, the index trains again on all of them.
+        create_people(service, 65, 95).await;
+        start().await.unwrap();
+        let retrained = fresh.store.latest_model().await.unwrap().unwrap();
+        assert!(retrained.model_id > trained.model_id, "{backend}: a new model once the records doubled");
+        assert_eq!(retrained.n_records, 95, "{backend}");
+        if let Some(directory) = fresh.directory {
+            let _ = std::fs::remove_dir_all(directory);
+        }
     }
 }

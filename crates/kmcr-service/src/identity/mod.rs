@@ -9,6 +9,7 @@
 
 mod demographics;
 mod person;
+mod stored_model;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -20,12 +21,14 @@ use kmcr_mpi::{
     Thresholds,
 };
 use kmcr_store::{
-    IdentityWrite, LinkChange, PageRequest, PersonLink, ReviewPair, ReviewStatus, Store, StoreError, Unlink,
+    IdentityWrite, LinkChange, PageRequest, PersonLink, ReviewPair, ReviewStatus, Store, StoreError, TrainedModel,
+    Unlink,
 };
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 pub use demographics::{demographics_of, replaced_by};
+use stored_model::{model_from_json, model_to_json};
 
 /// The organisation the person index writes Person resources as.
 pub const PERSON_INDEX_ODS_CODE: &str = "KMCR";
@@ -81,29 +84,56 @@ impl Identity {
     /// Rebuilds the index from the store: stored links, manual decisions, and every current Patient's demographics.
     /// Patients never linked, or changed since they were, are matched again.
     pub async fn start(store: Store, settings: IdentitySettings) -> Result<Arc<Identity>, StoreError> {
+        let started = std::time::Instant::now();
         let links: HashMap<String, PersonLink> =
             store.person_links().await?.into_iter().map(|link| (link.patient_id.clone(), link)).collect();
         let decisions = load_decisions(&store).await?;
         let patients = load_patients(&store, &links).await?;
-        let demographics: Vec<Demographics> = patients.iter().map(|patient| patient.demographics.clone()).collect();
-        let model = if demographics.len() >= settings.min_records_to_train {
-            kmcr_mpi::train(&demographics, &LinkSettings { thresholds: settings.thresholds, ..LinkSettings::default() })
-        } else {
-            Model::untrained(1.0 / settings.expected_population.max(1) as f64)
+        let read_seconds = started.elapsed().as_secs_f64();
+        let link_settings = LinkSettings { thresholds: settings.thresholds, ..LinkSettings::default() };
+        let demographics: Vec<&Demographics> = patients.iter().map(|patient| &patient.demographics).collect();
+        let prepared = kmcr_mpi::prepare_all(&demographics, link_settings.n_threads);
+        drop(demographics);
+        let (model, model_source) = match usable_stored_model(&store, prepared.len()).await? {
+            Some(model) => (model, "stored"),
+            None if prepared.len() >= settings.min_records_to_train => {
+                let model = kmcr_mpi::train_prepared(&prepared, &link_settings);
+                let trained = TrainedModel { n_records: prepared.len() as i64, model: model_to_json(&model) };
+                store
+                    .write_with_identity(
+                        Vec::new(),
+                        IdentityWrite { models: vec![trained], ..Default::default() },
+                        None,
+                    )
+                    .await?;
+                (model, "trained")
+            }
+            None => (Model::untrained(1.0 / settings.expected_population.max(1) as f64), "untrained"),
         };
+        let model_seconds = started.elapsed().as_secs_f64() - read_seconds;
         let mut index = PersonIndex::new(model, settings.thresholds);
         let n_records = patients.len();
+        index.reserve(n_records);
         let mut stale = Vec::new();
-        for patient in patients {
+        for (patient, prepared) in patients.into_iter().zip(prepared) {
             match (patient.stale_json, links.get(&patient.id)) {
                 (Some(json), _) => {
                     stale.push(WrittenPatient { id: patient.id, version_id: patient.version_id, json: Some(json) })
                 }
-                (None, Some(link)) => index.restore(&patient.id, &patient.demographics, &link.person_id),
+                (None, Some(link)) => index.restore_prepared(&patient.id, prepared, &link.person_id),
                 (None, None) => unreachable!("a Patient without a link is loaded with its JSON"),
             }
         }
-        tracing::info!(n_records, n_to_match = stale.len(), "person index loaded");
+        let index_seconds = started.elapsed().as_secs_f64() - read_seconds - model_seconds;
+        tracing::info!(
+            n_records,
+            n_to_match = stale.len(),
+            model_source,
+            read_seconds,
+            model_seconds,
+            index_seconds,
+            "person index loaded"
+        );
         let (queue, receiver) = mpsc::unbounded_channel();
         let identity = Arc::new(Identity { state: Mutex::new(State { index, decisions, links }), queue });
         tokio::spawn(write_loop(store.clone(), Arc::downgrade(&identity), receiver));
@@ -323,7 +353,16 @@ async fn load_decisions(store: &Store) -> Result<ManualDecisions, StoreError> {
     Ok(decisions)
 }
 
-/// Every current Patient: id, version and demographics.
+/// The newest stored model, unless it is not one this build can use or the index has since doubled (or more) the
+/// records it was trained on: then it is trained again, so that m, u and the prior keep up with a growing region.
+async fn usable_stored_model(store: &Store, n_records: usize) -> Result<Option<Model>, StoreError> {
+    let Some(stored) = store.latest_model().await? else { return Ok(None) };
+    if n_records as i64 >= stored.n_records.saturating_mul(2) {
+        return Ok(None);
+    }
+    Ok(model_from_json(&stored.model))
+}
+
 /// A current Patient as loaded at start; its JSON is kept only when it must be matched again.
 struct LoadedPatient {
     id: String,
@@ -335,11 +374,20 @@ struct LoadedPatient {
 async fn load_patients(store: &Store, links: &HashMap<String, PersonLink>) -> Result<Vec<LoadedPatient>, StoreError> {
     let request = parse_search(SearchParamRegistry::official_r4(), ResourceType::PATIENT, &[], false, 1_000)
         .map_err(|error| StoreError::UnsupportedSearch(error.to_string()))?;
+    let request = Arc::new(request);
+    let fetch = |cursor| {
+        let (store, request) = (store.clone(), request.clone());
+        tokio::spawn(
+            async move { store.search(&request, &PageRequest { count: 1_000, cursor, want_total: false }).await },
+        )
+    };
     let mut patients = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = PageRequest { count: 1_000, cursor, want_total: false };
-        let outcome = store.search(&request, &page).await?;
+    let mut next_page = Some(fetch(None));
+    while let Some(page) = next_page.take() {
+        let outcome =
+            page.await.map_err(|error| StoreError::Unavailable(format!("reading Patients failed: {error}")))??;
+        // The store reads the next page while this one is parsed.
+        next_page = outcome.next_cursor.map(|cursor| fetch(Some(cursor)));
         for stored in outcome.matches {
             let Some(json) = stored.json else { continue };
             let Ok(resource) = serde_json::from_str::<Value>(&json) else { continue };
@@ -352,10 +400,6 @@ async fn load_patients(store: &Store, links: &HashMap<String, PersonLink>) -> Re
                 demographics: demographics_of(&resource),
                 stale_json,
             });
-        }
-        match outcome.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
         }
     }
     Ok(patients)

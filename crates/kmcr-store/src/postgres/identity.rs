@@ -5,7 +5,7 @@ use tokio_postgres::{GenericClient, Row, Transaction};
 
 use crate::StoreError;
 use crate::identity::{
-    self as sql, IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, for_postgres, ordered,
+    self as sql, IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel, for_postgres, ordered,
 };
 
 pub async fn apply(transaction: &Transaction<'_>, identity: IdentityWrite, now: Instant) -> Result<(), StoreError> {
@@ -78,7 +78,21 @@ pub async fn apply(transaction: &Transaction<'_>, identity: IdentityWrite, now: 
             .execute(&upsert_decision, &[&first, &second, &decision.status.as_str(), &now_ms, &decision.actor])
             .await?;
     }
+    let insert_model = for_postgres(sql::INSERT_MODEL);
+    for model in identity.models {
+        transaction.execute(&insert_model, &[&model.n_records, &now_ms, &model.model]).await?;
+    }
     Ok(())
+}
+
+pub async fn latest_model(client: &impl GenericClient) -> Result<Option<StoredModel>, StoreError> {
+    let row = client.query_opt(sql::SELECT_LATEST_MODEL, &[]).await?;
+    Ok(row.map(|row| StoredModel {
+        model_id: row.get(0),
+        n_records: row.get(1),
+        trained_ms: row.get(2),
+        model: row.get(3),
+    }))
 }
 
 pub async fn person_links(client: &impl GenericClient) -> Result<Vec<PersonLink>, StoreError> {

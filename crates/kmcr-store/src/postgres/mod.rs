@@ -16,7 +16,7 @@ use crate::{
     Cursor, EverythingOutcome, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError,
     StoreOptions, StoredResource, WriteOp, WriteOutcome, schema,
 };
-use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus};
+use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel};
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -131,6 +131,11 @@ impl PostgresStore {
     pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
         let client = self.pool.get().await?;
         identity::person_links(&**client).await
+    }
+
+    pub async fn latest_model(&self) -> Result<Option<StoredModel>, StoreError> {
+        let client = self.pool.get().await?;
+        identity::latest_model(&**client).await
     }
 
     pub async fn reviews(

@@ -4,7 +4,9 @@ use kmcr_fhir::Instant;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::StoreError;
-use crate::identity::{self as sql, IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, ordered};
+use crate::identity::{
+    self as sql, IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel, ordered,
+};
 
 pub fn apply(connection: &Connection, identity: IdentityWrite, now: Instant) -> Result<(), StoreError> {
     let now_ms = now.unix_ms;
@@ -66,7 +68,25 @@ pub fn apply(connection: &Connection, identity: IdentityWrite, now: Instant) -> 
             &decision.actor,
         ))?;
     }
+    for model in identity.models {
+        connection.prepare_cached(sql::INSERT_MODEL)?.execute((model.n_records, now_ms, &model.model))?;
+    }
     Ok(())
+}
+
+pub fn latest_model(connection: &Connection) -> Result<Option<StoredModel>, StoreError> {
+    let mut statement = connection.prepare_cached(sql::SELECT_LATEST_MODEL)?;
+    let model = statement
+        .query_row([], |row| {
+            Ok(StoredModel {
+                model_id: row.get(0)?,
+                n_records: row.get(1)?,
+                trained_ms: row.get(2)?,
+                model: row.get(3)?,
+            })
+        })
+        .optional()?;
+    Ok(model)
 }
 
 pub fn person_links(connection: &Connection) -> Result<Vec<PersonLink>, StoreError> {

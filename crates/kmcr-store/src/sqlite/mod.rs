@@ -19,7 +19,7 @@ use crate::{
     Cursor, EverythingOutcome, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError,
     StoreOptions, StoredResource, WriteOp, WriteOutcome, schema,
 };
-use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus};
+use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -139,6 +139,10 @@ impl SqliteStore {
 
     pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
         self.with_reader(|connection, _| identity::person_links(connection)).await
+    }
+
+    pub async fn latest_model(&self) -> Result<Option<StoredModel>, StoreError> {
+        self.with_reader(|connection, _| identity::latest_model(connection)).await
     }
 
     pub async fn reviews(
