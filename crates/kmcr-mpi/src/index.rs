@@ -3,6 +3,7 @@
 //! The store keeps the outcome (links, reasons, history); this index is rebuilt from it at start.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::blocking::{BlockingKeys, MAX_BLOCK_SIZE, N_RULES, blocking_keys};
 use crate::compare::compare;
@@ -96,7 +97,8 @@ pub struct PersonMatch {
 
 struct Slot {
     record_id: String,
-    prepared: PreparedRecord,
+    /// Shared, so that a snapshot to train on costs a pointer per record.
+    prepared: Arc<PreparedRecord>,
     keys: BlockingKeys,
     person_id: String,
 }
@@ -152,6 +154,16 @@ impl PersonIndex {
 
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// Scores every later placement and search with `model` (one trained on more records); links already made stay.
+    pub fn set_model(&mut self, model: Model) {
+        self.model = model;
+    }
+
+    /// Every record as prepared, in no particular order: what a new model is trained on, away from the index's lock.
+    pub fn records_for_training(&self) -> Vec<Arc<PreparedRecord>> {
+        self.slots.iter().flatten().map(|slot| slot.prepared.clone()).collect()
     }
 
     pub fn person_of(&self, record_id: &str) -> Option<&str> {
@@ -389,8 +401,12 @@ impl PersonIndex {
         self.frequencies.add(&prepared);
         self.members.entry(person_id.to_string()).or_default().push(slot_idx);
         self.slot_of_record.insert(record_id.to_string(), slot_idx as usize);
-        self.slots[slot_idx as usize] =
-            Some(Slot { record_id: record_id.to_string(), prepared, keys, person_id: person_id.to_string() });
+        self.slots[slot_idx as usize] = Some(Slot {
+            record_id: record_id.to_string(),
+            prepared: Arc::new(prepared),
+            keys,
+            person_id: person_id.to_string(),
+        });
     }
 
     /// Takes a record out of the index; returns the person it was in.

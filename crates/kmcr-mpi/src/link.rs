@@ -1,6 +1,7 @@
 //! Linking a whole set of records from scratch: prepare, block, compare, train the model on these very pairs, score,
 //! decide, and cluster the links into persons (`cluster.rs`), never joining two different valid NHS numbers.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -165,18 +166,18 @@ pub fn prepare_all(records: &[&Demographics], n_threads: usize) -> Vec<PreparedR
     in_parallel(records, n_threads, |demographics| PreparedRecord::new(demographics))
 }
 
-/// [`train`] on records already prepared.
-pub fn train_prepared(prepared: &[PreparedRecord], settings: &LinkSettings) -> Model {
-    let keys: Vec<BlockingKeys> = in_parallel(prepared, settings.n_threads, blocking_keys);
+/// [`train`] on records already prepared (owned, or shared with a live index).
+pub fn train_prepared<R: Borrow<PreparedRecord> + Sync>(prepared: &[R], settings: &LinkSettings) -> Model {
+    let keys: Vec<BlockingKeys> = in_parallel(prepared, settings.n_threads, |record| blocking_keys(record.borrow()));
     let pairs = candidate_pairs(prepared, &keys);
     let comparisons: Vec<Comparison> = in_parallel(&pairs, settings.n_threads, |&(first, second)| {
-        compare(&prepared[first as usize], &prepared[second as usize])
+        compare(prepared[first as usize].borrow(), prepared[second as usize].borrow())
     });
     train_from_pairs(prepared, &keys, &pairs, &comparisons, settings)
 }
 
-fn train_from_pairs(
-    prepared: &[PreparedRecord],
+fn train_from_pairs<R: Borrow<PreparedRecord>>(
+    prepared: &[R],
     keys: &[BlockingKeys],
     pairs: &[(u32, u32)],
     comparisons: &[Comparison],
@@ -202,7 +203,7 @@ fn push_unless_paired_earlier(
 
 /// Every pair of records sharing a key under some rule that could be one person, each pair once (by the first rule
 /// it shares).
-fn candidate_pairs(prepared: &[PreparedRecord], keys: &[BlockingKeys]) -> Vec<(u32, u32)> {
+fn candidate_pairs<R: Borrow<PreparedRecord>>(prepared: &[R], keys: &[BlockingKeys]) -> Vec<(u32, u32)> {
     let mut pairs = Vec::new();
     for rule_idx in 0..N_RULES {
         let mut blocks: HashMap<u64, Vec<u32>> = HashMap::new();
@@ -218,7 +219,7 @@ fn candidate_pairs(prepared: &[PreparedRecord], keys: &[BlockingKeys]) -> Vec<(u
             // Records with different valid NHS numbers can never link: they are not even paired.
             let mut by_nhs_number: HashMap<Option<NhsNumber>, Vec<u32>> = HashMap::new();
             for &member in members {
-                by_nhs_number.entry(prepared[member as usize].nhs_number).or_default().push(member);
+                by_nhs_number.entry(prepared[member as usize].borrow().nhs_number).or_default().push(member);
             }
             let without_number = by_nhs_number.get(&None).map_or(&[][..], Vec::as_slice);
             for (number, group) in &by_nhs_number {

@@ -1,6 +1,7 @@
 //! Training the model on the data itself. u comes from random pairs (almost all of which are different people);
 //! m and the prior come from expectation maximisation over the candidate pairs that blocking produced.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use crate::compare::{Comparison, FIELDS, MISSING, N_FIELDS, compare};
@@ -13,7 +14,7 @@ const CONVERGED: f64 = 1e-6;
 const MAX_ITERATIONS: usize = 100;
 
 /// Level counts of `n_pairs` random pairs of distinct records, smoothed so that no level has u = 0.
-pub fn estimate_u(records: &[PreparedRecord], n_pairs: usize, seed: u64) -> Vec<Vec<f64>> {
+pub fn estimate_u<R: Borrow<PreparedRecord>>(records: &[R], n_pairs: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut counts: Vec<Vec<f64>> = FIELDS.iter().map(|spec| vec![0.0; spec.levels.len()]).collect();
     if records.len() >= 2 {
         let mut random = SplitMix64::new(seed);
@@ -23,7 +24,7 @@ pub fn estimate_u(records: &[PreparedRecord], n_pairs: usize, seed: u64) -> Vec<
             if second >= first {
                 second += 1;
             }
-            let comparison = compare(&records[first], &records[second]);
+            let comparison = compare(records[first].borrow(), records[second].borrow());
             add_levels(&mut counts, &comparison, 1.0);
         }
     }

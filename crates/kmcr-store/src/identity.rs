@@ -145,6 +145,17 @@ impl IdentityWrite {
             && self.decisions.is_empty()
             && self.models.is_empty()
     }
+
+    /// Adds `other`'s changes after these, to be written in one transaction.
+    pub fn append(&mut self, other: IdentityWrite) {
+        // Destructured, so that a new kind of change cannot be left out here.
+        let IdentityWrite { changes, unlinks, reviews, decisions, models } = other;
+        self.changes.extend(changes);
+        self.unlinks.extend(unlinks);
+        self.reviews.extend(reviews);
+        self.decisions.extend(decisions);
+        self.models.extend(models);
+    }
 }
 
 /// The two ids of a pair in the order the table keeps them.

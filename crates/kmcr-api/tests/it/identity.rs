@@ -332,14 +332,17 @@ async fn a_merge_and_an_unmerge_are_kept_as_history_and_an_update_re_evaluates_l
     }
 }
 
-/// The matching model is trained once and kept: a restart scores exactly as before (the same stored model, not one
-/// trained again on records that have changed meanwhile), and once the records have doubled the index trains again.
+/// The matching model is trained on the records themselves as they arrive, and kept: trained when the index first
+/// holds enough records and again each time they double, whether the server is running or starting; a restart scores
+/// exactly as before (the same stored model, not one trained again on records that changed meanwhile).
 #[tokio::test]
-async fn the_matching_model_is_kept_across_restarts_until_the_records_double() {
+async fn the_matching_model_is_trained_as_records_double_and_kept_across_restarts() {
     for fresh in FreshStore::on_every_backend().await {
         let backend = fresh.backend;
-        let settings = IdentitySettings { min_records_to_train: 40, ..IdentitySettings::default() };
-        let start = || Service::start(fresh.store.clone(), Limits::default(), settings.clone());
+        let trains_from_40 = IdentitySettings { min_records_to_train: 40, ..IdentitySettings::default() };
+        let never_trains = IdentitySettings { min_records_to_train: usize::MAX, ..IdentitySettings::default() };
+        let start =
+            |settings: &IdentitySettings| Service::start(fresh.store.clone(), Limits::default(), settings.clone());
         let context = RequestContext {
             principal: Principal {
                 id: "gp".into(),
@@ -372,28 +375,47 @@ async fn the_matching_model_is_kept_across_restarts_until_the_records_double() {
                 matches.first().expect("the query's own record is found").match_probability
             }
         };
+        let newest_model_after = |model_id: i64| {
+            let store = fresh.store.clone();
+            async move {
+                for _ in 0..600 {
+                    match store.latest_model().await.unwrap() {
+                        Some(model) if model.model_id > model_id => return model,
+                        _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                    }
+                }
+                panic!("{backend}: no model was trained after model {model_id}");
+            }
+        };
 
-        // 45 records: enough to train at the next start.
-        create_people(start().await.unwrap(), 0, 45).await;
-        assert_eq!(fresh.store.latest_model().await.unwrap(), None, "{backend}: no model before a start trains one");
-        let service = start().await.unwrap();
-        let trained = fresh.store.latest_model().await.unwrap().expect("the start trained and stored a model");
-        assert_eq!(trained.n_records, 45, "{backend}");
+        // A running server trains its first model once it holds 40 records.
+        let service = start(&trains_from_40).await.unwrap();
+        create_people(service.clone(), 0, 39).await;
+        assert_eq!(fresh.store.latest_model().await.unwrap(), None, "{backend}: no model below 40 records");
+        create_people(service.clone(), 39, 45).await;
+        let first = newest_model_after(0).await;
+        assert_eq!(first.n_records, 40, "{backend}: trained on the records held when the 40th arrived");
+
+        // 65 records, not yet double: no new model, and a restart scores the query exactly as before.
+        let service = start(&trains_from_40).await.unwrap();
         let score_before = best_score(service.clone()).await;
-
-        // 20 more records, not yet double: the restart keeps the stored model and scores the query exactly as before.
         create_people(service, 45, 65).await;
-        let service = start().await.unwrap();
-        let kept = fresh.store.latest_model().await.unwrap().unwrap();
-        assert_eq!(kept.model_id, trained.model_id, "{backend}: no model trained again below double");
+        let service = start(&trains_from_40).await.unwrap();
         assert_eq!(best_score(service.clone()).await, score_before, "{backend}: the same model scores the same");
+        assert_eq!(fresh.store.latest_model().await.unwrap().unwrap(), first, "{backend}: no model below double");
 
-        // Past double the records it was trained on, the index trains again on all of them.
-        create_people(service, 65, 95).await;
-        start().await.unwrap();
-        let retrained = fresh.store.latest_model().await.unwrap().unwrap();
-        assert!(retrained.model_id > trained.model_id, "{backend}: a new model once the records doubled");
-        assert_eq!(retrained.n_records, 95, "{backend}");
+        // Reaching double (80), the running server trains again on every record it holds.
+        create_people(service, 65, 85).await;
+        let second = newest_model_after(first.model_id).await;
+        assert_eq!(second.n_records, 80, "{backend}");
+
+        // Records that arrived while nothing trained (past 160, double 80) are trained on at the next start.
+        create_people(start(&never_trains).await.unwrap(), 85, 170).await;
+        assert_eq!(fresh.store.latest_model().await.unwrap().unwrap(), second, "{backend}");
+        start(&trains_from_40).await.unwrap();
+        let third = fresh.store.latest_model().await.unwrap().unwrap();
+        assert!(third.model_id > second.model_id, "{backend}: the start trained a new model");
+        assert_eq!(third.n_records, 170, "{backend}");
         if let Some(directory) = fresh.directory {
             let _ = std::fs::remove_dir_all(directory);
         }

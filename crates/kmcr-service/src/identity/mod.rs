@@ -12,13 +12,13 @@ mod person;
 mod stored_model;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use kmcr_fhir::{ResourceId, ResourceType};
 use kmcr_fhir_search::{SearchParamRegistry, parse_search};
 use kmcr_mpi::{
-    Demographics, LinkSettings, ManualDecision, ManualDecisions, Model, PersonIndex, PersonMatch, Placement, Score,
-    Thresholds,
+    Demographics, LinkSettings, ManualDecision, ManualDecisions, Model, PersonIndex, PersonMatch, Placement,
+    PreparedRecord, Score, Thresholds,
 };
 use kmcr_store::{
     IdentityWrite, LinkChange, PageRequest, PersonLink, ReviewPair, ReviewStatus, Store, StoreError, TrainedModel,
@@ -58,12 +58,19 @@ impl Default for IdentitySettings {
 pub struct Identity {
     state: Mutex<State>,
     queue: mpsc::UnboundedSender<Pending>,
+    settings: IdentitySettings,
+    /// Itself, for the task that trains a new model.
+    this: Weak<Identity>,
 }
 
 struct State {
     index: PersonIndex,
     decisions: ManualDecisions,
     links: HashMap<String, PersonLink>,
+    /// The records the model in use was trained on (0 for the untrained model).
+    model_records: usize,
+    /// A new model is being trained.
+    training: bool,
 }
 
 /// Changes to store, the persons whose Person resource they change, and who waits for them.
@@ -94,8 +101,8 @@ impl Identity {
         let demographics: Vec<&Demographics> = patients.iter().map(|patient| &patient.demographics).collect();
         let prepared = kmcr_mpi::prepare_all(&demographics, link_settings.n_threads);
         drop(demographics);
-        let (model, model_source) = match usable_stored_model(&store, prepared.len()).await? {
-            Some(model) => (model, "stored"),
+        let (model, model_source, model_records) = match usable_stored_model(&store, prepared.len()).await? {
+            Some((model, trained_on)) => (model, "stored", trained_on),
             None if prepared.len() >= settings.min_records_to_train => {
                 let model = kmcr_mpi::train_prepared(&prepared, &link_settings);
                 let trained = TrainedModel { n_records: prepared.len() as i64, model: model_to_json(&model) };
@@ -106,9 +113,9 @@ impl Identity {
                         None,
                     )
                     .await?;
-                (model, "trained")
+                (model, "trained", prepared.len())
             }
-            None => (Model::untrained(1.0 / settings.expected_population.max(1) as f64), "untrained"),
+            None => (Model::untrained(1.0 / settings.expected_population.max(1) as f64), "untrained", 0),
         };
         let model_seconds = started.elapsed().as_secs_f64() - read_seconds;
         let mut index = PersonIndex::new(model, settings.thresholds);
@@ -135,7 +142,9 @@ impl Identity {
             "person index loaded"
         );
         let (queue, receiver) = mpsc::unbounded_channel();
-        let identity = Arc::new(Identity { state: Mutex::new(State { index, decisions, links }), queue });
+        let state = State { index, decisions, links, model_records, training: false };
+        let identity =
+            Arc::new_cyclic(|this| Identity { state: Mutex::new(state), queue, settings, this: this.clone() });
         tokio::spawn(write_loop(store.clone(), Arc::downgrade(&identity), receiver));
         identity.reconcile(stale).await?;
         Ok(identity)
@@ -155,16 +164,53 @@ impl Identity {
         if patients.is_empty() {
             return Ok(());
         }
-        let pending = {
+        let (identity, persons, to_train_on) = {
             let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut identity = IdentityWrite::default();
             let mut persons = BTreeSet::new();
             for patient in patients {
                 state.place_written(patient, &mut identity, &mut persons);
             }
-            (identity, persons)
+            let to_train_on = state.records_to_train_on(self.settings.min_records_to_train);
+            (identity, persons, to_train_on)
         };
-        self.send(pending.0, pending.1).await
+        if let Some(records) = to_train_on {
+            self.train_in_background(records);
+        }
+        self.send(identity, persons).await
+    }
+
+    /// Trains a model on `records` away from the lock and the request, stores it, then scores every later placement
+    /// and search with it. Links already made stay as they are.
+    fn train_in_background(&self, records: Vec<Arc<PreparedRecord>>) {
+        let Some(identity) = self.this.upgrade() else { return };
+        let link_settings = LinkSettings { thresholds: self.settings.thresholds, ..LinkSettings::default() };
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let n_records = records.len();
+            let trained = tokio::task::spawn_blocking(move || kmcr_mpi::train_prepared(&records, &link_settings)).await;
+            let stored = match &trained {
+                Ok(model) => {
+                    let model_json = model_to_json(model);
+                    let models = vec![TrainedModel { n_records: n_records as i64, model: model_json }];
+                    identity.send(IdentityWrite { models, ..IdentityWrite::default() }, BTreeSet::new()).await
+                }
+                Err(error) => Err(StoreError::Unavailable(format!("training stopped: {error}"))),
+            };
+            let mut state = identity.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.training = false;
+            // On failure too: the next attempt waits until the records have doubled again, rather than every write.
+            state.model_records = n_records;
+            match (trained, stored) {
+                (Ok(model), Ok(())) => {
+                    state.index.set_model(model);
+                    let seconds = started.elapsed().as_secs_f64();
+                    tracing::info!(n_records, seconds, "person index trained a new model");
+                }
+                (_, Err(error)) => tracing::error!(%error, n_records, "person index could not train a new model"),
+                (Err(_), Ok(())) => unreachable!("nothing is stored without a model"),
+            }
+        });
     }
 
     async fn send(&self, identity: IdentityWrite, persons: BTreeSet<String>) -> Result<(), StoreError> {
@@ -248,6 +294,17 @@ impl Identity {
 }
 
 impl State {
+    /// The records to train a new model on, once the index holds enough to train on and twice the records its model
+    /// was trained on, unless a model is being trained already.
+    fn records_to_train_on(&mut self, min_records_to_train: usize) -> Option<Vec<Arc<PreparedRecord>>> {
+        let n_records = self.index.n_records();
+        if self.training || n_records < min_records_to_train || n_records < self.model_records.saturating_mul(2) {
+            return None;
+        }
+        self.training = true;
+        Some(self.index.records_for_training())
+    }
+
     fn place_written(&mut self, patient: WrittenPatient, identity: &mut IdentityWrite, persons: &mut BTreeSet<String>) {
         let Some(json) = patient.json.as_deref() else {
             if let Some(previous) = self.index.forget(&patient.id) {
@@ -355,12 +412,12 @@ async fn load_decisions(store: &Store) -> Result<ManualDecisions, StoreError> {
 
 /// The newest stored model, unless it is not one this build can use or the index has since doubled (or more) the
 /// records it was trained on: then it is trained again, so that m, u and the prior keep up with a growing region.
-async fn usable_stored_model(store: &Store, n_records: usize) -> Result<Option<Model>, StoreError> {
+async fn usable_stored_model(store: &Store, n_records: usize) -> Result<Option<(Model, usize)>, StoreError> {
     let Some(stored) = store.latest_model().await? else { return Ok(None) };
     if n_records as i64 >= stored.n_records.saturating_mul(2) {
         return Ok(None);
     }
-    Ok(model_from_json(&stored.model))
+    Ok(model_from_json(&stored.model).map(|model| (model, usize::try_from(stored.n_records).unwrap_or(0))))
 }
 
 /// A current Patient as loaded at start; its JSON is kept only when it must be matched again.
@@ -418,10 +475,7 @@ async fn write_loop(store: Store, identity: std::sync::Weak<Identity>, mut recei
         let mut persons = BTreeSet::new();
         let mut replies = Vec::with_capacity(batch.len());
         for pending in batch {
-            merged.changes.extend(pending.identity.changes);
-            merged.unlinks.extend(pending.identity.unlinks);
-            merged.reviews.extend(pending.identity.reviews);
-            merged.decisions.extend(pending.identity.decisions);
+            merged.append(pending.identity);
             persons.extend(pending.persons);
             replies.push(pending.reply);
         }
