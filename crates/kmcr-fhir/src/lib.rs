@@ -8,6 +8,7 @@ pub mod nhs_number;
 pub mod ods_code;
 pub mod resource_id;
 pub mod resource_type;
+pub mod structure;
 pub mod validate;
 
 pub use instant::Instant;

@@ -1,11 +1,17 @@
-//! Structural checks that FHIR JSON must pass before KMCR stores it.
+//! The checks FHIR JSON must pass before KMCR stores it, reported with the path of the first fault so that an
+//! integration engineer can find it.
 //!
-//! These are the rules of the FHIR JSON format (R4 §2.6.2) and the NHS rules KMCR relies on, reported with the path of
-//! the first fault so that an integration engineer can find it. They do not check every element against its
-//! StructureDefinition.
+//! A resource is walked against the R4 element model (`structure`): every element must be one its type defines, hold
+//! an array exactly when it repeats, and hold the JSON its type takes (a boolean, an integer in range, a number, or a
+//! string; dates, times and instants in their FHIR formats; ids and codes in theirs). Contained resources, Bundle
+//! entries and Parameters are walked as the resources they are. The rules of the JSON format itself (R4 §2.6.2: no
+//! nulls, no empty strings, arrays or objects) and the NHS rules KMCR relies on (an NHS number passes Modulus 11) are
+//! checked on the way. Not checked: cardinality minimums, invariants and value set bindings, apart from
+//! `Patient.gender`.
 
 use serde_json::{Map, Value};
 
+use crate::structure::{Kind, TypeDefinition, type_definition};
 use crate::{NHS_NUMBER_SYSTEM, NhsNumber, ResourceId, ResourceType};
 
 /// The first fault found in a resource, with a FHIRPath-like location (`Patient.identifier[0].value`).
@@ -25,8 +31,7 @@ const ADMINISTRATIVE_GENDERS: &[&str] = &["male", "female", "other", "unknown"];
 pub fn validate_resource(resource: &Value) -> Result<ResourceType, ValidationError> {
     let object = resource.as_object().ok_or_else(|| fault("", "a resource is a JSON object"))?;
     let resource_type = check_resource_type(object, "")?;
-    let path = resource_type.as_str().to_string();
-    check_resource_object(resource_type, object, &path, 0)?;
+    check_resource(resource_type, object, resource_type.as_str(), 0)?;
     Ok(resource_type)
 }
 
@@ -40,41 +45,18 @@ fn check_resource_type(object: &Map<String, Value>, path: &str) -> Result<Resour
         .map_err(|_| fault(&join(path, "resourceType"), &format!("'{name}' is not a FHIR R4 resource type")))
 }
 
-fn check_resource_object(
+fn check_resource(
     resource_type: ResourceType,
     object: &Map<String, Value>,
     path: &str,
     depth: usize,
 ) -> Result<(), ValidationError> {
-    if let Some(id) = object.get("id") {
-        let valid = id.as_str().is_some_and(|text| ResourceId::parse(text).is_ok());
-        if !valid {
-            return Err(fault(&join(path, "id"), "an id is 1 to 64 letters, digits, '-' or '.'"));
-        }
-    }
-    if let Some(meta) = object.get("meta") {
-        check_meta(meta, &join(path, "meta"))?;
-    }
+    let definition = type_definition(resource_type.as_str())
+        .ok_or_else(|| fault(path, &format!("{resource_type} has no R4 definition")))?;
     if resource_type == ResourceType::PATIENT {
         check_patient(object, path)?;
     }
-    for (key, value) in object {
-        if key == "resourceType" {
-            continue;
-        }
-        check_element(key, value, &join(path, key), depth + 1)?;
-    }
-    Ok(())
-}
-
-fn check_meta(meta: &Value, path: &str) -> Result<(), ValidationError> {
-    let meta = meta.as_object().ok_or_else(|| fault(path, "meta is an object"))?;
-    for key in ["versionId", "lastUpdated", "source"] {
-        if meta.get(key).is_some_and(|value| !value.is_string()) {
-            return Err(fault(&join(path, key), "must be a string"));
-        }
-    }
-    Ok(())
+    check_members(definition, object, path, depth)
 }
 
 fn check_patient(object: &Map<String, Value>, path: &str) -> Result<(), ValidationError> {
@@ -83,80 +65,211 @@ fn check_patient(object: &Map<String, Value>, path: &str) -> Result<(), Validati
     {
         return Err(fault(&join(path, "gender"), "gender is one of male, female, other, unknown"));
     }
-    if let Some(birth_date) = object.get("birthDate")
-        && !birth_date.as_str().is_some_and(is_fhir_date)
-    {
-        return Err(fault(&join(path, "birthDate"), "birthDate is a date: YYYY, YYYY-MM or YYYY-MM-DD"));
+    Ok(())
+}
+
+/// Every member of an object of type `definition`.
+fn check_members(
+    definition: &TypeDefinition,
+    object: &Map<String, Value>,
+    path: &str,
+    depth: usize,
+) -> Result<(), ValidationError> {
+    if depth > MAX_DEPTH {
+        return Err(fault(path, "nested too deeply"));
+    }
+    if object.is_empty() {
+        return Err(fault(path, "empty objects are not allowed"));
+    }
+    for (key, value) in object {
+        if key == "resourceType" && definition.kind == Kind::Resource {
+            continue;
+        }
+        let member_path = join(path, key);
+        if let Some(name) = key.strip_prefix('_') {
+            check_primitive_extensions(definition, object, name, value, &member_path, depth)?;
+            continue;
+        }
+        let element = definition
+            .element(key)
+            .ok_or_else(|| fault(&member_path, &format!("{key} is not an element of {}", definition.name)))?;
+        let element_type = type_definition(element.type_name)
+            .ok_or_else(|| fault(&member_path, &format!("{} has no R4 definition", element.type_name)))?;
+        match value {
+            Value::Array(items) if element.repeats => {
+                if items.is_empty() {
+                    return Err(fault(&member_path, "empty arrays are not allowed"));
+                }
+                // A primitive array may hold null where its `_name` array carries the item's extensions instead.
+                let nulls_allowed = element_type.kind == Kind::Primitive && object.contains_key(&format!("_{key}"));
+                for (item_idx, item) in items.iter().enumerate() {
+                    let item_path = format!("{member_path}[{item_idx}]");
+                    if !(item.is_null() && nulls_allowed) {
+                        check_value(element_type, item, &item_path, depth + 1)?;
+                    }
+                }
+            }
+            Value::Array(_) => {
+                return Err(fault(&member_path, &format!("{key} does not repeat: give one value, not an array")));
+            }
+            _ if element.repeats => return Err(fault(&member_path, &format!("{key} repeats: give an array"))),
+            _ => check_value(element_type, value, &member_path, depth + 1)?,
+        }
+    }
+    if definition.name == "Identifier" {
+        check_nhs_number(object, path)?;
     }
     Ok(())
 }
 
-fn check_element(key: &str, value: &Value, path: &str, depth: usize) -> Result<(), ValidationError> {
-    if depth > MAX_DEPTH {
-        return Err(fault(path, "nested too deeply"));
-    }
-    if !is_element_name(key) {
-        return Err(fault(path, "not a FHIR element name"));
-    }
+/// `_name`: the id and extensions of primitive element `name`, one object (or null) per value when it repeats.
+fn check_primitive_extensions(
+    definition: &TypeDefinition,
+    object: &Map<String, Value>,
+    name: &str,
+    value: &Value,
+    path: &str,
+    depth: usize,
+) -> Result<(), ValidationError> {
+    let element = definition
+        .element(name)
+        .filter(|element| type_definition(element.type_name).is_some_and(|found| found.kind == Kind::Primitive))
+        .ok_or_else(|| fault(path, &format!("{name} is not a primitive element of {}", definition.name)))?;
+    let extensions = type_definition("Element").expect("R4 defines Element");
     match value {
-        Value::Null => Err(fault(path, "null is not allowed; leave the element out")),
-        Value::String(text) if text.is_empty() => Err(fault(path, "empty strings are not allowed")),
-        Value::Array(items) if items.is_empty() => Err(fault(path, "empty arrays are not allowed")),
-        Value::Array(items) => {
-            // Arrays of primitives may hold null where the matching `_name` array carries an extension.
-            let nulls_allowed = key.starts_with('_') || items.iter().any(|item| !item.is_null() && !item.is_object());
+        Value::Array(items) if element.repeats => {
+            let values = object.get(name).and_then(Value::as_array);
+            if values.is_some_and(|values| values.len() != items.len()) {
+                return Err(fault(path, &format!("_{name} has one item for each item of {name}")));
+            }
             for (item_idx, item) in items.iter().enumerate() {
                 let item_path = format!("{path}[{item_idx}]");
                 match item {
-                    Value::Null if nulls_allowed => {}
-                    Value::Array(_) => return Err(fault(&item_path, "arrays do not nest in FHIR JSON")),
-                    _ => check_item(key, item, &item_path, depth + 1)?,
+                    Value::Null => {}
+                    Value::Object(item) => check_members(extensions, item, &item_path, depth + 1)?,
+                    _ => return Err(fault(&item_path, "an object with id or extension, or null")),
                 }
             }
             Ok(())
         }
-        _ => check_item(key, value, path, depth),
+        Value::Object(item) if !element.repeats => check_members(extensions, item, path, depth + 1),
+        _ if element.repeats => Err(fault(path, &format!("_{name} is an array, as {name} repeats"))),
+        _ => Err(fault(path, "an object with id or extension")),
     }
 }
 
-fn check_item(key: &str, value: &Value, path: &str, depth: usize) -> Result<(), ValidationError> {
-    match value {
-        Value::Null => Err(fault(path, "null is not allowed; leave the element out")),
-        Value::String(text) if text.is_empty() => Err(fault(path, "empty strings are not allowed")),
-        Value::Object(object) if object.is_empty() => Err(fault(path, "empty objects are not allowed")),
-        Value::Object(object) if key == "contained" || key == "resource" || key == "outcome" => {
-            if object.contains_key("resourceType") {
-                let resource_type = check_resource_type(object, path)?;
-                check_resource_object(resource_type, object, path, depth)
-            } else if key == "contained" || key == "resource" {
-                Err(fault(path, "resourceType is missing"))
-            } else {
-                check_object(object, path, depth)
+fn check_value(definition: &TypeDefinition, value: &Value, path: &str, depth: usize) -> Result<(), ValidationError> {
+    match (definition.kind, value) {
+        (_, Value::Null) => Err(fault(path, "null is not allowed; leave the element out")),
+        (Kind::Primitive, _) => check_primitive(definition.name, value, path),
+        (Kind::Resource, Value::Object(object)) => {
+            // An element typed Resource (contained, Bundle.entry.resource) holds any resource, checked as what it is.
+            let resource_type = check_resource_type(object, path)?;
+            check_resource(resource_type, object, path, depth)
+        }
+        (_, Value::Object(object)) => check_members(definition, object, path, depth),
+        _ => Err(fault(path, &format!("a {} is a JSON object", definition.name))),
+    }
+}
+
+fn check_primitive(type_name: &str, value: &Value, path: &str) -> Result<(), ValidationError> {
+    let integer_in = |low: i64| value.as_i64().is_some_and(|number| number >= low && number <= i64::from(i32::MAX));
+    let valid = match type_name {
+        "boolean" => value.is_boolean(),
+        "integer" => integer_in(i64::from(i32::MIN)),
+        "unsignedInt" => integer_in(0),
+        "positiveInt" => integer_in(1),
+        "decimal" => value.is_number(),
+        _ => {
+            let Some(text) = value.as_str() else {
+                return Err(fault(path, &format!("a {type_name} is a JSON string")));
+            };
+            if text.is_empty() {
+                return Err(fault(path, "empty strings are not allowed"));
+            }
+            match type_name {
+                "date" => is_fhir_date(text),
+                "dateTime" => is_fhir_date_time(text),
+                "instant" => is_fhir_instant(text),
+                "time" => is_fhir_time(text),
+                "id" => ResourceId::parse(text).is_ok(),
+                "code" => !text.starts_with(char::is_whitespace) && !text.ends_with(char::is_whitespace),
+                _ => true,
             }
         }
-        Value::Object(object) => check_object(object, path, depth),
-        _ => Ok(()),
+    };
+    if valid { Ok(()) } else { Err(fault(path, primitive_rule(type_name))) }
+}
+
+fn primitive_rule(type_name: &str) -> &'static str {
+    match type_name {
+        "boolean" => "a boolean is true or false",
+        "integer" => "an integer is a whole JSON number within 32 bits",
+        "unsignedInt" => "an unsignedInt is a whole JSON number from 0",
+        "positiveInt" => "a positiveInt is a whole JSON number from 1",
+        "decimal" => "a decimal is a JSON number",
+        "date" => "a date is YYYY, YYYY-MM or YYYY-MM-DD",
+        "dateTime" => "a dateTime is YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone",
+        "instant" => "an instant is YYYY-MM-DDThh:mm:ss with a time zone",
+        "time" => "a time is hh:mm:ss",
+        "id" => "an id is 1 to 64 letters, digits, '-' or '.'",
+        "code" => "a code has no leading or trailing whitespace",
+        _ => "not a valid value",
     }
 }
 
-fn check_object(object: &Map<String, Value>, path: &str, depth: usize) -> Result<(), ValidationError> {
-    if object.get("system").and_then(Value::as_str) == Some(NHS_NUMBER_SYSTEM)
-        && let Some(value) = object.get("value")
+fn check_nhs_number(identifier: &Map<String, Value>, path: &str) -> Result<(), ValidationError> {
+    if identifier.get("system").and_then(Value::as_str) == Some(NHS_NUMBER_SYSTEM)
+        && let Some(value) = identifier.get("value")
     {
         let number = value.as_str().ok_or_else(|| fault(&join(path, "value"), "must be a string"))?;
         NhsNumber::parse(number).map_err(|error| fault(&join(path, "value"), &error.to_string()))?;
     }
-    for (key, value) in object {
-        check_element(key, value, &join(path, key), depth + 1)?;
-    }
     Ok(())
 }
 
-fn is_element_name(key: &str) -> bool {
-    let name = key.strip_prefix('_').unwrap_or(key);
-    let mut bytes = name.bytes();
-    bytes.next().is_some_and(|first| first.is_ascii_alphabetic())
-        && bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+/// `hh:mm:ss` with an optional fraction of a second.
+pub fn is_fhir_time(text: &str) -> bool {
+    let (clock, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let parts: Vec<&str> = clock.split(':').collect();
+    let two_digits = |part: &str, max: u32| {
+        part.len() == 2 && part.bytes().all(|byte| byte.is_ascii_digit()) && part.parse::<u32>().is_ok_and(|n| n <= max)
+    };
+    matches!(parts.as_slice(), [hours, minutes, seconds]
+        if two_digits(hours, 23) && two_digits(minutes, 59) && two_digits(seconds, 60))
+        && !fraction.is_empty()
+        && fraction.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+/// `YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm)`.
+pub fn is_fhir_instant(text: &str) -> bool {
+    let Some((date, time)) = text.split_once('T') else { return false };
+    date.len() == 10 && is_fhir_date(date) && is_time_with_zone(time)
+}
+
+/// A date (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`), or a full date with a time and time zone.
+pub fn is_fhir_date_time(text: &str) -> bool {
+    match text.split_once('T') {
+        None => is_fhir_date(text),
+        Some((date, time)) => date.len() == 10 && is_fhir_date(date) && is_time_with_zone(time),
+    }
+}
+
+fn is_time_with_zone(text: &str) -> bool {
+    let (time, zone) = if let Some(time) = text.strip_suffix('Z') {
+        (time, "00:00")
+    } else {
+        match text.len().checked_sub(6).and_then(|split| text.get(split..).map(|zone| (&text[..split], zone))) {
+            Some((time, zone)) if zone.starts_with(['+', '-']) => (time, &zone[1..]),
+            _ => return false,
+        }
+    };
+    let zone_valid = zone.len() == 5
+        && zone.as_bytes()[2] == b':'
+        && zone[..2].parse::<u32>().is_ok_and(|hours| hours <= 14)
+        && zone[3..].parse::<u32>().is_ok_and(|minutes| minutes <= 59)
+        && zone.bytes().filter(|byte| *byte != b':').all(|byte| byte.is_ascii_digit());
+    zone_valid && is_fhir_time(time)
 }
 
 /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with a real month and day.
@@ -194,4 +307,167 @@ fn join(path: &str, key: &str) -> String {
 
 fn fault(path: &str, message: &str) -> ValidationError {
     ValidationError { path: path.to_string(), message: message.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn fault_of(resource: Value) -> String {
+        validate_resource(&resource).map(|_| String::new()).unwrap_or_else(|error| error.to_string())
+    }
+
+    #[test]
+    fn a_well_formed_patient_passes() {
+        let patient = json!({
+            "resourceType": "Patient", "id": "p1", "active": true,
+            "name": [{"use": "official", "family": "Smith", "given": ["Ann", "Marie"]}],
+            "_birthDate": {"extension": [{"url": "http://example.org/accuracy", "valueCode": "estimated"}]},
+            "birthDate": "1970-05-06", "deceasedDateTime": "2020-01-02T03:04:05+01:00", "multipleBirthInteger": 2,
+            "contact": [{"relationship": [{"text": "daughter"}], "name": {"family": "Smith"}}],
+            "contained": [{"resourceType": "Organization", "id": "gp", "name": "Practice"}],
+            "meta": {"lastUpdated": "2024-01-01T00:00:00.123Z"}
+        });
+        assert_eq!(validate_resource(&patient), Ok(ResourceType::PATIENT));
+    }
+
+    #[test]
+    fn elements_r4_does_not_define_are_rejected_where_they_are() {
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "nmae": []})),
+            "Patient.nmae: nmae is not an element of Patient"
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "name": [{"surname": "Smith"}]})),
+            "Patient.name[0].surname: surname is not an element of HumanName"
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "contact": [{"phone": "01622"}]})),
+            "Patient.contact[0].phone: phone is not an element of Patient.contact"
+        );
+        // A choice element is named with its type.
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "deceased": true})),
+            "Patient.deceased: deceased is not an element of Patient"
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueFoo": 1})),
+            "Observation.valueFoo: valueFoo is not an element of Observation"
+        );
+    }
+
+    #[test]
+    fn repeating_elements_take_arrays_and_single_ones_do_not() {
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "name": {"family": "Smith"}})),
+            "Patient.name: name repeats: give an array"
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "active": [true]})),
+            "Patient.active: active does not repeat: give one value, not an array"
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "name": [{"given": "Ann"}]})),
+            "Patient.name[0].given: given repeats: give an array"
+        );
+    }
+
+    #[test]
+    fn primitives_hold_the_json_their_type_takes() {
+        let cases = [
+            (json!({"resourceType": "Patient", "active": "yes"}), "Patient.active: a boolean is true or false"),
+            (
+                json!({"resourceType": "Patient", "multipleBirthInteger": 1.5}),
+                "Patient.multipleBirthInteger: an integer is a whole JSON number within 32 bits",
+            ),
+            (
+                json!({"resourceType": "Patient", "birthDate": "06/05/1970"}),
+                "Patient.birthDate: a date is YYYY, YYYY-MM or YYYY-MM-DD",
+            ),
+            (
+                json!({"resourceType": "Patient", "name": [{"family": 7}]}),
+                "Patient.name[0].family: a string is a JSON string",
+            ),
+            (
+                json!({"resourceType": "Patient", "deceasedDateTime": "2020-01-02T03:04:05"}),
+                "Patient.deceasedDateTime: a dateTime is YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone",
+            ),
+            (
+                json!({"resourceType": "Patient", "meta": {"lastUpdated": "2024-01-01"}}),
+                "Patient.meta.lastUpdated: an instant is YYYY-MM-DDThh:mm:ss with a time zone",
+            ),
+            (
+                json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueQuantity": {"value": "5"}}),
+                "Observation.valueQuantity.value: a decimal is a JSON number",
+            ),
+            (
+                json!({"resourceType": "Patient", "name": [{"family": ""}]}),
+                "Patient.name[0].family: empty strings are not allowed",
+            ),
+            (json!({"resourceType": "Patient", "name": [{}]}), "Patient.name[0]: empty objects are not allowed"),
+            (json!({"resourceType": "Patient", "name": []}), "Patient.name: empty arrays are not allowed"),
+            (
+                json!({"resourceType": "Patient", "active": null}),
+                "Patient.active: null is not allowed; leave the element out",
+            ),
+            (
+                json!({"resourceType": "Patient", "id": "a b"}),
+                "Patient.id: an id is 1 to 64 letters, digits, '-' or '.'",
+            ),
+        ];
+        for (resource, expected) in cases {
+            assert_eq!(fault_of(resource), expected);
+        }
+        assert!(is_fhir_date_time("2020") && is_fhir_date_time("2020-02-29T23:59:60.5-14:00"));
+        assert!(!is_fhir_date_time("2021-02-29") && !is_fhir_date_time("2020-01-01T10:00Z"));
+        assert!(is_fhir_time("10:00:00") && !is_fhir_time("24:00:00") && !is_fhir_time("10:00"));
+    }
+
+    #[test]
+    fn primitive_extensions_sit_beside_primitive_elements_only() {
+        let given_with_gap = json!({"resourceType": "Patient", "name": [{
+            "given": ["Ann", null], "_given": [null, {"extension": [{"url": "http://example.org/x", "valueString": "y"}]}]
+        }]});
+        assert_eq!(validate_resource(&given_with_gap), Ok(ResourceType::PATIENT));
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "name": [{"given": ["Ann", null]}]})),
+            "Patient.name[0].given[1]: null is not allowed; leave the element out"
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "_name": {"id": "x"}})),
+            "Patient._name: name is not a primitive element of Patient"
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "_active": {"colour": "red"}})),
+            "Patient._active.colour: colour is not an element of Element"
+        );
+    }
+
+    #[test]
+    fn resources_inside_resources_are_checked_as_what_they_are() {
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {"resourceType": "Patient", "active": true}, "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {"resourceType": "Patient", "activ": true}, "request": {"method": "POST", "url": "Patient"}}
+        ]});
+        assert_eq!(fault_of(bundle), "Bundle.entry[1].resource.activ: activ is not an element of Patient");
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "contained": [{"id": "x"}]})),
+            "Patient.contained[0]: resourceType is missing"
+        );
+        assert_eq!(
+            fault_of(
+                json!({"resourceType": "Patient", "contained": [{"resourceType": "Basic", "code": {"txt": "x"}}]})
+            ),
+            "Patient.contained[0].code.txt: txt is not an element of CodeableConcept"
+        );
+    }
+
+    #[test]
+    fn an_nhs_number_must_pass_modulus_11() {
+        let patient = |number: &str| json!({"resourceType": "Patient", "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": number}]});
+        assert_eq!(validate_resource(&patient("9434765919")), Ok(ResourceType::PATIENT));
+        assert!(fault_of(patient("9434765918")).starts_with("Patient.identifier[0].value: "));
+    }
 }

@@ -113,6 +113,18 @@ async fn bad_input_gets_a_clear_error() {
     assert_eq!(wrong_shape.status, StatusCode::BAD_REQUEST);
     assert!(wrong_shape.body["issue"][0]["diagnostics"].as_str().unwrap().starts_with("Patient.name"));
 
+    // JSON that is not FHIR R4: an element Patient does not have, a string where a boolean goes.
+    for (resource, expected) in [
+        (json!({ "resourceType": "Patient", "nmae": [{ "family": "Smith" }] }), "Patient.nmae: nmae is not an element"),
+        (json!({ "resourceType": "Patient", "active": "yes" }), "Patient.active: a boolean is true or false"),
+    ] {
+        let reply = api.fhir("gp", "POST", "Patient", Some(&resource), &[]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        assert_eq!(reply.body["resourceType"], "OperationOutcome");
+        let diagnostics = reply.body["issue"][0]["diagnostics"].as_str().unwrap();
+        assert!(diagnostics.starts_with(expected), "{diagnostics}");
+    }
+
     let mismatched = api.fhir("gp", "POST", "Observation", Some(&patient("9990000018")), &[]).await;
     assert_eq!(mismatched.status, StatusCode::BAD_REQUEST);
 
