@@ -155,18 +155,13 @@ fn decide_and_cluster(
     }
 }
 
-/// Trains a model on a set of records (the same steps as [`link_all`], without deciding): for the live index.
-pub fn train(records: &[Demographics], settings: &LinkSettings) -> Model {
-    let prepared: Vec<PreparedRecord> = in_parallel(records, settings.n_threads, PreparedRecord::new);
-    train_prepared(&prepared, settings)
-}
-
 /// Records prepared on `n_threads` threads, in input order.
 pub fn prepare_all(records: &[&Demographics], n_threads: usize) -> Vec<PreparedRecord> {
     in_parallel(records, n_threads, |demographics| PreparedRecord::new(demographics))
 }
 
-/// [`train`] on records already prepared (owned, or shared with a live index).
+/// The model trained on these records (owned, or shared with a live index): u from random pairs, m and the prior by
+/// EM over the pairs blocking brings together.
 pub fn train_prepared<R: Borrow<PreparedRecord> + Sync>(prepared: &[R], settings: &LinkSettings) -> Model {
     let keys: Vec<BlockingKeys> = in_parallel(prepared, settings.n_threads, |record| blocking_keys(record.borrow()));
     let pairs = candidate_pairs(prepared, &keys);

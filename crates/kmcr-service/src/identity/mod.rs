@@ -88,8 +88,9 @@ pub struct WrittenPatient {
 }
 
 impl Identity {
-    /// Rebuilds the index from the store: stored links, manual decisions, and every current Patient's demographics.
-    /// Patients never linked, or changed since they were, are matched again.
+    /// Rebuilds the index from the store: stored links, manual decisions, every current Patient's demographics, and
+    /// the newest stored model (trained here if there is none). Patients never linked, or changed since they were, are
+    /// matched again.
     pub async fn start(store: Store, settings: IdentitySettings) -> Result<Arc<Identity>, StoreError> {
         let started = std::time::Instant::now();
         let links: HashMap<String, PersonLink> =
@@ -101,7 +102,7 @@ impl Identity {
         let demographics: Vec<&Demographics> = patients.iter().map(|patient| &patient.demographics).collect();
         let prepared = kmcr_mpi::prepare_all(&demographics, link_settings.n_threads);
         drop(demographics);
-        let (model, model_source, model_records) = match usable_stored_model(&store, prepared.len()).await? {
+        let (model, model_source, model_records) = match stored_model(&store).await? {
             Some((model, trained_on)) => (model, "stored", trained_on),
             None if prepared.len() >= settings.min_records_to_train => {
                 let model = kmcr_mpi::train_prepared(&prepared, &link_settings);
@@ -146,6 +147,11 @@ impl Identity {
         let identity =
             Arc::new_cyclic(|this| Identity { state: Mutex::new(state), queue, settings, this: this.clone() });
         tokio::spawn(write_loop(store.clone(), Arc::downgrade(&identity), receiver));
+        // A stored model trained on half the records or fewer serves until a new one is trained in the background.
+        let to_train_on = identity.lock_state().records_to_train_on(identity.settings.min_records_to_train);
+        if let Some(records) = to_train_on {
+            identity.train_in_background(records);
+        }
         identity.reconcile(stale).await?;
         Ok(identity)
     }
@@ -165,7 +171,7 @@ impl Identity {
             return Ok(());
         }
         let (identity, persons, to_train_on) = {
-            let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut state = self.lock_state();
             let mut identity = IdentityWrite::default();
             let mut persons = BTreeSet::new();
             for patient in patients {
@@ -197,7 +203,7 @@ impl Identity {
                 }
                 Err(error) => Err(StoreError::Unavailable(format!("training stopped: {error}"))),
             };
-            let mut state = identity.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut state = identity.lock_state();
             state.training = false;
             // On failure too: the next attempt waits until the records have doubled again, rather than every write.
             state.model_records = n_records;
@@ -213,6 +219,10 @@ impl Identity {
         });
     }
 
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     async fn send(&self, identity: IdentityWrite, persons: BTreeSet<String>) -> Result<(), StoreError> {
         let (reply, done) = oneshot::channel();
         let stopped = || StoreError::Unavailable("the person index writer has stopped".into());
@@ -222,7 +232,7 @@ impl Identity {
 
     /// The Patient ids of the person `patient_id` belongs to (itself alone when the index does not know it).
     pub fn linked_patients(&self, patient_id: &str) -> Vec<String> {
-        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let state = self.lock_state();
         match state.index.person_of(patient_id) {
             Some(person_id) => state.index.members(person_id).into_iter().map(str::to_string).collect(),
             None => vec![patient_id.to_string()],
@@ -230,14 +240,14 @@ impl Identity {
     }
 
     pub fn person_of(&self, patient_id: &str) -> Option<String> {
-        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let state = self.lock_state();
         state.index.person_of(patient_id).map(str::to_string)
     }
 
     /// Persons who may be the one a Patient resource describes, for `$match`.
     pub fn search(&self, patient: &Value, count: usize) -> Vec<PersonMatch> {
         let demographics = demographics_of(patient);
-        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let state = self.lock_state();
         state.index.search(&demographics, count)
     }
 
@@ -260,7 +270,7 @@ impl Identity {
             }
         }
         let (identity, persons) = {
-            let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut state = self.lock_state();
             state.decisions.record(first_patient_id, second_patient_id, decision);
             let mut identity = IdentityWrite::default();
             identity.decisions.push(kmcr_store::ReviewDecision {
@@ -282,7 +292,7 @@ impl Identity {
     }
 
     fn person_json(&self, person_id: &str) -> Option<Value> {
-        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let state = self.lock_state();
         let members = state.index.members(person_id);
         if members.is_empty() {
             return None;
@@ -410,13 +420,9 @@ async fn load_decisions(store: &Store) -> Result<ManualDecisions, StoreError> {
     Ok(decisions)
 }
 
-/// The newest stored model, unless it is not one this build can use or the index has since doubled (or more) the
-/// records it was trained on: then it is trained again, so that m, u and the prior keep up with a growing region.
-async fn usable_stored_model(store: &Store, n_records: usize) -> Result<Option<(Model, usize)>, StoreError> {
+/// The newest stored model and the records it was trained on, unless it is not one this build can use.
+async fn stored_model(store: &Store) -> Result<Option<(Model, usize)>, StoreError> {
     let Some(stored) = store.latest_model().await? else { return Ok(None) };
-    if n_records as i64 >= stored.n_records.saturating_mul(2) {
-        return Ok(None);
-    }
     Ok(model_from_json(&stored.model).map(|model| (model, usize::try_from(stored.n_records).unwrap_or(0))))
 }
 
