@@ -6,8 +6,8 @@
 //! string; dates, times and instants in their FHIR formats; ids and codes in theirs). Contained resources, Bundle
 //! entries and Parameters are walked as the resources they are. The rules of the JSON format itself (R4 §2.6.2: no
 //! nulls, no empty strings, arrays or objects) and the NHS rules KMCR relies on (an NHS number passes Modulus 11) are
-//! checked on the way. Not checked: cardinality minimums, invariants and value set bindings, apart from
-//! `Patient.gender`.
+//! checked on the way, and every element a type requires must be present (or carry its extensions). Not checked:
+//! other cardinality limits, invariants and value set bindings, apart from `Patient.gender`.
 
 use serde_json::{Map, Value};
 
@@ -114,6 +114,13 @@ fn check_members(
             }
             _ if element.repeats => return Err(fault(&member_path, &format!("{key} repeats: give an array"))),
             _ => check_value(element_type, value, &member_path, depth + 1)?,
+        }
+    }
+    for (element, names) in definition.required {
+        // A primitive may be present by its extensions alone (`_status` with a data-absent-reason).
+        let present = names.iter().any(|name| object.contains_key(*name) || object.contains_key(&format!("_{name}")));
+        if !present {
+            return Err(fault(&join(path, element), &format!("{element} is required in {}", definition.name)));
         }
     }
     if definition.name == "Identifier" {
@@ -461,6 +468,35 @@ mod tests {
                 json!({"resourceType": "Patient", "contained": [{"resourceType": "Basic", "code": {"txt": "x"}}]})
             ),
             "Patient.contained[0].code.txt: txt is not an element of CodeableConcept"
+        );
+    }
+
+    #[test]
+    fn elements_a_type_requires_must_be_present() {
+        let observation = |resource: Value| fault_of(resource);
+        assert_eq!(
+            observation(json!({"resourceType": "Observation", "code": {"text": "pulse"}})),
+            "Observation.status: status is required in Observation"
+        );
+        // Present by its extensions alone: the source says why the value is absent.
+        let absent = json!({"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]});
+        assert_eq!(
+            observation(json!({"resourceType": "Observation", "_status": absent, "code": {"text": "pulse"}})),
+            ""
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+                "subject": {"reference": "Patient/p1"}})),
+            "MedicationRequest.medication[x]: medication[x] is required in MedicationRequest"
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "extension": [{"valueString": "x"}]})),
+            "Patient.extension[0].url: url is required in Extension"
+        );
+        assert_eq!(
+            fault_of(json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+                {"resource": {"resourceType": "Patient"}, "request": {"method": "POST"}}]})),
+            "Bundle.entry[0].request.url: url is required in Bundle.entry.request"
         );
     }
 

@@ -208,8 +208,8 @@ async fn a_transaction_is_all_or_nothing_and_rewrites_references() {
         "resourceType": "Bundle", "type": "transaction",
         "entry": [
             { "resource": patient("9990000026"), "request": { "method": "POST", "url": "Patient" } },
-            { "resource": { "resourceType": "Observation", "status": "final", "subject": { "reference": "Patient/x" } }, "request": { "method": "PUT", "url": "Observation/o1" }, "fullUrl": "x" },
-            { "resource": { "resourceType": "Observation", "status": "" }, "request": { "method": "POST", "url": "Observation" } },
+            { "resource": { "resourceType": "Observation", "status": "final", "code": { "text": "pulse" }, "subject": { "reference": "Patient/x" } }, "request": { "method": "PUT", "url": "Observation/o1" }, "fullUrl": "x" },
+            { "resource": { "resourceType": "Observation", "status": "", "code": { "text": "pulse" } }, "request": { "method": "POST", "url": "Observation" } },
         ],
     });
     let reply = api.fhir("gp", "POST", "", Some(&failing), &[]).await;

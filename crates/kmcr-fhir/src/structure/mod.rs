@@ -21,6 +21,10 @@ pub enum Kind {
 pub struct TypeDefinition {
     pub name: &'static str,
     pub kind: Kind,
+    /// The elements a value of this type must hold (minimum cardinality 1): the element as the specification names
+    /// it (`status`, `medication[x]`) and the names that satisfy it: itself, or every type of a choice element
+    /// (`medicationCodeableConcept`, `medicationReference`).
+    pub required: &'static [(&'static str, &'static [&'static str])],
     pub elements: &'static [(&'static str, &'static str, bool)],
 }
 
@@ -73,5 +77,16 @@ mod tests {
         assert_eq!(patient.element("deceased"), None);
         assert_eq!(type_definition("Patient.contact").map(|definition| definition.kind), Some(Kind::Backbone));
         assert_eq!(type_definition("dateTime").map(|definition| definition.kind), Some(Kind::Primitive));
+        assert_eq!(
+            type_definition("Observation").unwrap().required,
+            &[("code", &["code"][..]), ("status", &["status"][..])]
+        );
+        assert!(
+            type_definition("MedicationRequest")
+                .unwrap()
+                .required
+                .contains(&("medication[x]", &["medicationCodeableConcept", "medicationReference"][..]))
+        );
+        assert!(patient.required.is_empty());
     }
 }
