@@ -116,6 +116,11 @@ fn check_members(
             _ => check_value(element_type, value, &member_path, depth + 1)?,
         }
     }
+    for (element, names) in definition.choices {
+        if names.iter().filter(|name| object.contains_key(**name)).count() > 1 {
+            return Err(fault(&join(path, element), &format!("{element} takes one type, not several")));
+        }
+    }
     for (element, names) in definition.required {
         // A primitive may be present by its extensions alone (`_status` with a data-absent-reason).
         let present = names.iter().any(|name| object.contains_key(*name) || object.contains_key(&format!("_{name}")));
@@ -363,6 +368,16 @@ mod tests {
             fault_of(json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueFoo": 1})),
             "Observation.valueFoo: valueFoo is not an element of Observation"
         );
+    }
+
+    #[test]
+    fn a_choice_element_takes_one_type() {
+        assert_eq!(
+            fault_of(json!({"resourceType": "Patient", "deceasedBoolean": true, "deceasedDateTime": "2020"})),
+            "Patient.deceased[x]: deceased[x] takes one type, not several"
+        );
+        let one_type = json!({"resourceType": "Patient", "deceasedDateTime": "2020", "multipleBirthInteger": 2});
+        assert_eq!(validate_resource(&one_type), Ok(ResourceType::PATIENT));
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct TypeDefinition {
     /// it (`status`, `medication[x]`) and the names that satisfy it: itself, or every type of a choice element
     /// (`medicationCodeableConcept`, `medicationReference`).
     pub required: &'static [(&'static str, &'static [&'static str])],
+    /// Each choice element (`deceased[x]`) and the names it may take (`deceasedBoolean`, `deceasedDateTime`): a value
+    /// holds at most one of them.
+    pub choices: &'static [(&'static str, &'static [&'static str])],
     pub elements: &'static [(&'static str, &'static str, bool)],
 }
 
