@@ -3,7 +3,7 @@
 //! Shared by extraction (the range a resource's value covers) and parsing (the range a searched value covers), so that
 //! `2020-03` means the same month on both sides.
 
-use kmcr_fhir::instant::days_from_civil;
+use kmcr_fhir::instant::{days_from_civil, days_in_month};
 
 const MS_PER_SECOND: i64 = 1000;
 const MS_PER_MINUTE: i64 = 60 * MS_PER_SECOND;
@@ -54,16 +54,6 @@ pub fn parse_date_range(text: &str) -> Result<DateRange, MalformedDate> {
     let zone_offset_ms = cursor.zone_offset()?;
     let low_ms = local_ms - zone_offset_ms;
     cursor.finish(low_ms, low_ms + width_ms)
-}
-
-/// Days in a month of the proleptic Gregorian calendar.
-pub fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 struct Cursor<'a> {

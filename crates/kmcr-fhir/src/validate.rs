@@ -11,6 +11,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::instant::days_in_month;
 use crate::structure::{Kind, TypeDefinition, type_definition};
 use crate::{NHS_NUMBER_SYSTEM, NhsNumber, ResourceId, ResourceType};
 
@@ -300,16 +301,6 @@ pub fn is_fhir_date(text: &str) -> bool {
             (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month)
         }
         _ => false,
-    }
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
     }
 }
 

@@ -195,11 +195,12 @@ impl Identity {
             let started = std::time::Instant::now();
             let n_records = records.len();
             let trained = tokio::task::spawn_blocking(move || kmcr_mpi::train_prepared(&records, &link_settings)).await;
-            let stored = match &trained {
+            let trained = match trained {
                 Ok(model) => {
-                    let model_json = model_to_json(model);
+                    let model_json = model_to_json(&model);
                     let models = vec![TrainedModel { n_records: n_records as i64, model: model_json }];
-                    identity.send(IdentityWrite { models, ..IdentityWrite::default() }, BTreeSet::new()).await
+                    let stored = identity.send(IdentityWrite { models, ..IdentityWrite::default() }, BTreeSet::new());
+                    stored.await.map(|()| model)
                 }
                 Err(error) => Err(StoreError::Unavailable(format!("training stopped: {error}"))),
             };
@@ -207,14 +208,13 @@ impl Identity {
             state.training = false;
             // On failure too: the next attempt waits until the records have doubled again, rather than every write.
             state.model_records = n_records;
-            match (trained, stored) {
-                (Ok(model), Ok(())) => {
+            match trained {
+                Ok(model) => {
                     state.index.set_model(model);
                     let seconds = started.elapsed().as_secs_f64();
                     tracing::info!(n_records, seconds, "person index trained a new model");
                 }
-                (_, Err(error)) => tracing::error!(%error, n_records, "person index could not train a new model"),
-                (Err(_), Ok(())) => unreachable!("nothing is stored without a model"),
+                Err(error) => tracing::error!(%error, n_records, "person index could not train a new model"),
             }
         });
     }
