@@ -31,7 +31,7 @@ fn type_name(param_type: SearchParamType) -> &'static str {
 }
 
 fn searchable(param_type: SearchParamType) -> bool {
-    !matches!(param_type, SearchParamType::Composite | SearchParamType::Special)
+    param_type != SearchParamType::Special
 }
 
 fn resource_entry(resource_type: ResourceType) -> Value {

@@ -7,10 +7,10 @@ use kmcr_fhir::ResourceType;
 use serde_json::{Map, Value};
 
 use crate::date::parse_date_range;
-use crate::fhirpath::Item;
+use crate::fhirpath::{Expression, Item};
 use crate::reference::{LiteralReference, parse_literal_reference};
 use crate::text::normalize_text;
-use crate::{IndexEntry, IndexValue, SearchParamRegistry, SearchParamType};
+use crate::{CompositeComponent, IndexEntry, IndexValue, SearchParamRegistry, SearchParamType};
 
 /// The system of Money's currency codes, as the R4 search page gives for quantity searches on Money.
 pub const CURRENCY_SYSTEM: &str = "urn:iso:std:iso:4217";
@@ -18,8 +18,12 @@ pub const CURRENCY_SYSTEM: &str = "urn:iso:std:iso:4217";
 /// Above this many values for one parameter, duplicates are kept rather than searched for in quadratic time.
 const MAX_VALUES_DEDUPLICATED: usize = 64;
 
-/// The index entries of a resource, parameter by parameter in registry order. `_id` and `_lastUpdated`, composite and
-/// special parameters yield none. A resource with an unknown `resourceType` yields none.
+/// At most this many tuples of a composite parameter from one item (the product of its components' numbers of values;
+/// an Observation whose code has 3 codings and whose value has 1 gives 3). Past it, the item's tuples are not indexed.
+const MAX_TUPLES_PER_ITEM: usize = 64;
+
+/// The index entries of a resource, parameter by parameter in registry order, then composite parameters. `_id`,
+/// `_lastUpdated` and special parameters yield none. A resource with an unknown `resourceType` yields none.
 pub fn extract_index_entries(registry: &SearchParamRegistry, resource: &Value) -> Vec<IndexEntry> {
     let resource_type = resource.get("resourceType").and_then(Value::as_str).map(ResourceType::parse);
     let Some(Ok(resource_type)) = resource_type else { return Vec::new() };
@@ -37,7 +41,68 @@ pub fn extract_index_entries(registry: &SearchParamRegistry, resource: &Value) -
         }
         entries.extend(values.into_iter().map(|value| IndexEntry { param_code: param.code, value }));
     }
+    for (param, expression, components, component_expressions) in registry.indexed_composites(resource_type) {
+        items.clear();
+        expression.evaluate_into(resource, Some(resource_type), &mut items);
+        let mut tuples = Vec::new();
+        for item in &items {
+            composite_tuples(resource, *item, components, &component_expressions, &mut tuples);
+        }
+        if tuples.len() <= MAX_VALUES_DEDUPLICATED {
+            deduplicate(&mut tuples);
+        }
+        entries.extend(tuples.into_iter().map(|value| IndexEntry { param_code: param.code, value }));
+    }
     entries
+}
+
+/// The composite values of one item (one `Observation.component`): every combination of its components' values, so
+/// that a search matches only values found together in the item.
+fn composite_tuples(
+    resource: &Value,
+    item: Item<'_>,
+    components: &[CompositeComponent],
+    expressions: &[&Expression],
+    tuples: &mut Vec<IndexValue>,
+) {
+    let mut component_items = Vec::new();
+    let mut values_per_component = Vec::with_capacity(components.len());
+    for (component, expression) in components.iter().zip(expressions) {
+        component_items.clear();
+        expression.evaluate_on(resource, item, &mut component_items);
+        let mut values = Vec::new();
+        for component_item in &component_items {
+            item_values(component.param_type, *component_item, &mut values);
+        }
+        // A Reference's identifier is a token under a reference parameter; a component is one type.
+        values.retain(|value| component.param_type != SearchParamType::Reference || is_reference(value));
+        if values.len() <= MAX_VALUES_DEDUPLICATED {
+            deduplicate(&mut values);
+        }
+        values_per_component.push(values);
+    }
+    let n_tuples = values_per_component.iter().map(Vec::len).try_fold(1_usize, usize::checked_mul);
+    if n_tuples.is_none_or(|n_tuples| n_tuples == 0 || n_tuples > MAX_TUPLES_PER_ITEM) {
+        return;
+    }
+    let mut item_tuples = vec![Vec::with_capacity(components.len())];
+    for values in values_per_component {
+        item_tuples = item_tuples
+            .into_iter()
+            .flat_map(|tuple| {
+                values.iter().map(move |value| {
+                    let mut longer = tuple.clone();
+                    longer.push(value.clone());
+                    longer
+                })
+            })
+            .collect();
+    }
+    tuples.extend(item_tuples.into_iter().map(IndexValue::Composite));
+}
+
+fn is_reference(value: &IndexValue) -> bool {
+    matches!(value, IndexValue::Reference { .. })
 }
 
 fn deduplicate(values: &mut Vec<IndexValue>) {

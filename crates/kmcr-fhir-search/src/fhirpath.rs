@@ -66,6 +66,12 @@ impl Expression {
             [Item::Element { value: resource, type_name: resource_type.map(|resource_type| resource_type.as_str()) }];
         eval::evaluate(&self.root, resource, &focus, output);
     }
+
+    /// Evaluates the expression with `focus`, an item found in `resource`, as the focus, and `resource` as `%resource`:
+    /// how a composite parameter's components are evaluated on each item its own expression picks.
+    pub fn evaluate_on<'a>(&'a self, resource: &'a serde_json::Value, focus: Item<'a>, output: &mut Vec<Item<'a>>) {
+        eval::evaluate(&self.root, resource, &[focus], output);
+    }
 }
 
 #[derive(Clone, Debug)]

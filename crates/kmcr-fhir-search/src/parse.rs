@@ -118,12 +118,12 @@ fn parse_criterion(
         return Err(SearchParseError::UnsupportedParameter { name: client_safe(name) });
     }
     let def = registry.get(resource_type, code).ok_or_else(|| unknown_parameter(name))?;
-    if def.expression.is_none() || matches!(def.param_type, SearchParamType::Composite | SearchParamType::Special) {
+    if def.expression.is_none() || def.param_type == SearchParamType::Special {
         return Err(SearchParseError::UnsupportedParameter { name: client_safe(name) });
     }
     match chained_name {
         Some(chained_name) => parse_chain(registry, def, name, modifier_text, chained_name, value),
-        None => values::parse_plain(def, name, modifier_text, value),
+        None => values::parse_plain(registry, def, name, modifier_text, value),
     }
 }
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use kmcr_fhir::ResourceType;
 
 use crate::fhirpath::{self, Expression};
-use crate::official_r4_params::OFFICIAL_R4_PARAMS;
-use crate::{SearchParamDef, SearchParamType};
+use crate::official_r4_params::{OFFICIAL_R4_COMPOSITES, OFFICIAL_R4_PARAMS};
+use crate::{CompositeComponent, SearchParamDef, SearchParamType};
 
 /// Every search parameter KMCR knows, looked up by resource type and code.
 pub struct SearchParamRegistry {
@@ -17,6 +17,14 @@ pub struct SearchParamRegistry {
     expressions: Vec<Expression>,
     by_type_and_code: HashMap<(ResourceType, &'static str), usize>,
     by_type: HashMap<ResourceType, TypeParams>,
+    /// Per composite param (by index into `params`): its components and their compiled expressions.
+    composites: HashMap<usize, Composite>,
+}
+
+struct Composite {
+    components: Vec<CompositeComponent>,
+    /// Same order as `components`; `None` when a component's expression failed to compile (a test lists those).
+    expressions: Vec<Option<Expression>>,
 }
 
 #[derive(Default)]
@@ -25,6 +33,8 @@ struct TypeParams {
     /// The params extraction evaluates: with a compiled expression, neither composite nor special, and not `_id` or
     /// `_lastUpdated`, which the store keeps as columns.
     indexed: Vec<usize>,
+    /// The composite params extraction evaluates: the composite's expression and every component's compiled.
+    composites: Vec<usize>,
 }
 
 /// Base types whose parameters apply to every resource type.
@@ -61,6 +71,49 @@ impl SearchParamRegistry {
         })
     }
 
+    /// The composite parameters that yield index entries for a type: each with its compiled expression, its components
+    /// and theirs (same order).
+    pub fn indexed_composites(
+        &self,
+        resource_type: ResourceType,
+    ) -> impl Iterator<Item = (&SearchParamDef, &Expression, &[CompositeComponent], Vec<&Expression>)> {
+        let param_idxs = self.by_type.get(&resource_type).map_or(&[][..], |type_params| &type_params.composites);
+        param_idxs.iter().filter_map(|param_idx| {
+            let expression = &self.expressions[self.expression_idx[*param_idx]?];
+            let composite = self.composites.get(param_idx)?;
+            let component_expressions = composite.expressions.iter().map(Option::as_ref).collect::<Option<_>>()?;
+            Some((&self.params[*param_idx], expression, &composite.components[..], component_expressions))
+        })
+    }
+
+    /// The components of a composite parameter; empty for any other.
+    pub fn composite_components(&self, resource_type: ResourceType, code: &str) -> &[CompositeComponent] {
+        self.by_type_and_code
+            .get(&(resource_type, code))
+            .and_then(|param_idx| self.composites.get(param_idx))
+            .map_or(&[], |composite| &composite.components)
+    }
+
+    /// Every code a type's index rows are stored under: its parameters' codes, then its composite components'.
+    pub fn stored_codes(&self, resource_type: ResourceType) -> impl Iterator<Item = &'static str> + '_ {
+        let params = self.for_type(resource_type).map(|param| param.code);
+        let components = self
+            .for_type(resource_type)
+            .flat_map(move |param| self.composite_components(resource_type, param.code))
+            .map(|component| component.stored_code);
+        params.chain(components)
+    }
+
+    /// The registry's own string for a stored code (see [`Self::stored_codes`]), if it knows the code.
+    pub fn stored_code(&self, resource_type: ResourceType, code: &str) -> Option<&'static str> {
+        if let Some(param) = self.get(resource_type, code) {
+            return Some(param.code);
+        }
+        let (composite_code, _) = code.split_once('$')?;
+        let components = self.composite_components(resource_type, composite_code);
+        components.iter().find(|component| component.stored_code == code).map(|component| component.stored_code)
+    }
+
     /// The compiled expression of a parameter; `None` when it has none or it failed to compile (a test lists those).
     pub fn compiled_expression(&self, resource_type: ResourceType, code: &str) -> Option<&Expression> {
         let param_idx = *self.by_type_and_code.get(&(resource_type, code))?;
@@ -74,6 +127,7 @@ impl SearchParamRegistry {
             expressions: Vec::new(),
             by_type_and_code: HashMap::new(),
             by_type: HashMap::new(),
+            composites: HashMap::new(),
         };
         let (universal, specific): (Vec<_>, Vec<_>) =
             OFFICIAL_R4_PARAMS.iter().partition(|(base, ..)| UNIVERSAL_BASES.contains(base));
@@ -88,6 +142,26 @@ impl SearchParamRegistry {
                 let def = SearchParamDef { resource_type, code, param_type, expression, targets };
                 registry.add(def, expression_idx);
             }
+        }
+        for &(base, code, components) in OFFICIAL_R4_COMPOSITES {
+            let resource_type = ResourceType::parse(base).expect("the generated table names R4 resource types");
+            let param_idx = registry.by_type_and_code[&(resource_type, code)];
+            let composite = Composite {
+                components: components
+                    .iter()
+                    .map(|&(stored_code, code, param_type, expression)| CompositeComponent {
+                        stored_code,
+                        code,
+                        param_type,
+                        expression,
+                    })
+                    .collect(),
+                expressions: components.iter().map(|(.., expression)| fhirpath::compile(expression).ok()).collect(),
+            };
+            if registry.expression_idx[param_idx].is_some() && composite.expressions.iter().all(Option::is_some) {
+                registry.by_type.entry(resource_type).or_default().composites.push(param_idx);
+            }
+            registry.composites.insert(param_idx, composite);
         }
         registry
     }

@@ -29,6 +29,19 @@ pub struct SearchParamDef {
     pub targets: &'static [&'static str],
 }
 
+/// One component of a composite parameter (`code-value-quantity` has `code` and `value-quantity`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompositeComponent {
+    /// The code the component's index rows are stored under: the composite's code, `$`, the component's code
+    /// (`code-value-quantity$value-quantity`). No search parameter's code contains `$`.
+    pub stored_code: &'static str,
+    /// The parameter that defines the component (`value-quantity`), whose value syntax a search gives it.
+    pub code: &'static str,
+    pub param_type: SearchParamType,
+    /// Evaluated on each item the composite's expression picks (each `Observation.component`).
+    pub expression: &'static str,
+}
+
 /// One value a resource yields for one search parameter; a resource yields any number of them per parameter.
 #[derive(Clone, PartialEq, Debug)]
 pub struct IndexEntry {
@@ -82,6 +95,9 @@ pub enum IndexValue {
     Uri {
         uri: String,
     },
+    /// A composite parameter's values found together in one item (the code and value of one
+    /// `Observation.component`), one per component in the parameter's order.
+    Composite(Vec<IndexValue>),
 }
 
 /// A parsed and checked search: every criterion must hold (AND); each criterion holds when any of its values does (OR).
@@ -193,6 +209,9 @@ pub enum CriterionValue {
         high: f64,
     },
     Uri(String),
+    /// `code$value`: one value per component of a composite parameter, in its order, each of the component's type.
+    /// It matches a resource when one item holds them all.
+    Composite(Vec<CriterionValue>),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -7,10 +7,15 @@
 use std::collections::HashMap;
 
 use kmcr_fhir::ResourceType;
-use kmcr_fhir_search::{Criterion, CriterionValue, Modifier, Prefix, SearchParamType, SearchRequest};
+use kmcr_fhir_search::{Criterion, CriterionValue, Modifier, SearchParamType, SearchRequest};
 
 use crate::StoreError;
 use crate::cursor::{Cursor, CursorValue};
+
+mod composite;
+mod value_conditions;
+
+use value_conditions::{date_range_condition, value_condition};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Dialect {
@@ -37,10 +42,11 @@ pub struct ParamIds {
 }
 
 impl ParamIds {
-    /// Records the id of a stored parameter; one the registry no longer knows is ignored.
+    /// Records the id of a stored code (a parameter's, or a composite component's); one the registry no longer knows
+    /// is ignored.
     pub fn insert(&mut self, resource_type: ResourceType, code: &str, param_id: i64) {
-        if let Some(param) = kmcr_fhir_search::SearchParamRegistry::official_r4().get(resource_type, code) {
-            self.by_type_and_code.insert((resource_type.as_str(), param.code), param_id);
+        if let Some(code) = kmcr_fhir_search::SearchParamRegistry::official_r4().stored_code(resource_type, code) {
+            self.by_type_and_code.insert((resource_type.as_str(), code), param_id);
         }
     }
 
@@ -233,12 +239,19 @@ fn driver_rank(criterion: &Criterion) -> Option<u8> {
     if criterion.chain.is_some() {
         return Some(2);
     }
-    match (criterion.param_type, criterion.values.first()) {
-        (SearchParamType::Reference, Some(CriterionValue::Reference { target_id: Some(_), .. })) => Some(0),
-        (SearchParamType::Token, Some(CriterionValue::Token { code: Some(_), .. })) => Some(1),
-        (SearchParamType::String | SearchParamType::Uri, _) => Some(3),
-        (SearchParamType::Date | SearchParamType::Quantity | SearchParamType::Number, _) => Some(4),
-        _ => None,
+    value_rank(criterion.values.first()?)
+}
+
+/// How selective an index lookup by one value is likely to be, most selective first. A composite value is looked up
+/// by its first component.
+fn value_rank(value: &CriterionValue) -> Option<u8> {
+    match value {
+        CriterionValue::Reference { target_id: Some(_), .. } => Some(0),
+        CriterionValue::Token { code: Some(_), .. } => Some(1),
+        CriterionValue::String(_) | CriterionValue::Uri(_) => Some(3),
+        CriterionValue::Date { .. } | CriterionValue::Quantity { .. } | CriterionValue::Number { .. } => Some(4),
+        CriterionValue::Composite(components) => value_rank(components.first()?),
+        CriterionValue::Reference { .. } | CriterionValue::Token { .. } => None,
     }
 }
 
@@ -284,6 +297,9 @@ fn criterion_condition(
         "_id" => return id_condition(builder, criterion, table_alias),
         "_lastUpdated" => return last_updated_condition(builder, criterion, table_alias),
         _ => {}
+    }
+    if criterion.param_type == SearchParamType::Composite {
+        return composite::composite_condition(builder, params, resource_type, criterion, key_expression, drive);
     }
     let param_id = params
         .id(resource_type, &criterion.param_code)
@@ -342,7 +358,7 @@ fn criterion_condition(
                     let alternatives = criterion
                         .values
                         .iter()
-                        .map(|value| value_condition(builder, criterion, value, targets))
+                        .map(|value| value_condition(builder, "i", criterion.modifier, value, targets))
                         .collect::<Result<Vec<_>, _>>()?;
                     if alternatives.is_empty() {
                         return Err(StoreError::UnsupportedSearch(format!("no value for {}", criterion.param_code)));
@@ -428,166 +444,6 @@ fn last_updated_condition(builder: &mut SqlBuilder, criterion: &Criterion, alias
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(format!("({})", alternatives.join(" OR ")))
-}
-
-/// The condition on one index row `i` for one searched value.
-fn value_condition(
-    builder: &mut SqlBuilder,
-    criterion: &Criterion,
-    value: &CriterionValue,
-    targets: &[&str],
-) -> Result<String, StoreError> {
-    let modifier = criterion.modifier;
-    Ok(match value {
-        CriterionValue::Token { .. } | CriterionValue::String(_) if modifier == Some(Modifier::Text) => {
-            let text = match value {
-                CriterionValue::Token { code: Some(code), .. } => code.clone(),
-                CriterionValue::String(text) => text.clone(),
-                _ => return Err(StoreError::UnsupportedSearch(":text needs text".into())),
-            };
-            let pattern = builder.text(&format!("%{}%", escape_like(&text.to_lowercase())));
-            format!("LOWER(i.display_text) LIKE {pattern} ESCAPE '\\'")
-        }
-        CriterionValue::Token { system, code } => token_condition(builder, system, code),
-        CriterionValue::String(text) => match modifier {
-            Some(Modifier::Exact) => format!("i.exact = {}", builder.text(text)),
-            Some(Modifier::Contains) => {
-                let pattern = builder.text(&format!("%{}%", escape_like(text)));
-                format!("i.normalized LIKE {pattern} ESCAPE '\\'")
-            }
-            _ => {
-                let low = builder.text(text);
-                let high = builder.text(&format!("{text}\u{10FFFF}"));
-                format!("i.normalized >= {low} AND i.normalized < {high}")
-            }
-        },
-        CriterionValue::Date { prefix, low_ms, high_ms } => {
-            date_range_condition(builder, "i.low_ms", "i.high_ms", *prefix, *low_ms, *high_ms)
-        }
-        CriterionValue::Reference { target_type, target_id, url } => {
-            reference_condition(builder, target_type.as_deref(), target_id.as_deref(), url.as_deref(), targets)?
-        }
-        CriterionValue::Quantity { prefix, value, low, high, system, code } => {
-            let mut condition = number_condition(builder, *prefix, *value, *low, *high);
-            if let Some(code) = code {
-                condition.push_str(&format!(" AND i.code = {}", builder.text(code)));
-            }
-            if let Some(system) = system {
-                condition.push_str(&format!(" AND i.system = {}", builder.text(system)));
-            }
-            condition
-        }
-        CriterionValue::Number { prefix, value, low, high } => number_condition(builder, *prefix, *value, *low, *high),
-        CriterionValue::Uri(uri) => match modifier {
-            Some(Modifier::Below) => {
-                let pattern = builder.text(&format!("{}%", escape_like(uri)));
-                format!("i.uri LIKE {pattern} ESCAPE '\\'")
-            }
-            // The stored uri is a prefix of the searched one.
-            Some(Modifier::Above) => {
-                let searched = builder.text(uri);
-                format!("substr({searched}, 1, length(i.uri)) = i.uri")
-            }
-            _ => format!("i.uri = {}", builder.text(uri)),
-        },
-    })
-}
-
-fn token_condition(builder: &mut SqlBuilder, system: &Option<Option<String>>, code: &Option<String>) -> String {
-    let mut parts = Vec::new();
-    if let Some(code) = code {
-        parts.push(format!("i.code = {}", builder.text(code)));
-    }
-    match system {
-        Some(Some(system)) => parts.push(format!("i.system = {}", builder.text(system))),
-        Some(None) => parts.push("i.system IS NULL".to_string()),
-        None => {}
-    }
-    if parts.is_empty() { "1 = 1".to_string() } else { format!("({})", parts.join(" AND ")) }
-}
-
-fn reference_condition(
-    builder: &mut SqlBuilder,
-    target_type: Option<&str>,
-    target_id: Option<&str>,
-    url: Option<&str>,
-    targets: &[&str],
-) -> Result<String, StoreError> {
-    match (target_type, target_id, url) {
-        (Some(target_type), Some(target_id), _) => {
-            let target_type = builder.text(target_type);
-            let target_id = builder.text(target_id);
-            Ok(format!(
-                "i.target_key = (SELECT t.resource_key FROM resource t WHERE t.resource_type = {target_type} AND \
-                 t.resource_id = {target_id})"
-            ))
-        }
-        (None, Some(target_id), _) if !targets.is_empty() => {
-            let types: Vec<String> = targets.iter().map(|target| builder.text(target)).collect();
-            let target_id = builder.text(target_id);
-            Ok(format!(
-                "i.target_key IN (SELECT t.resource_key FROM resource t WHERE t.resource_type IN ({}) AND \
-                 t.resource_id = {target_id})",
-                types.join(", ")
-            ))
-        }
-        (None, Some(target_id), _) => {
-            let target_id = builder.text(target_id);
-            Ok(format!("i.target_key IN (SELECT t.resource_key FROM resource t WHERE t.resource_id = {target_id})"))
-        }
-        (_, None, Some(url)) => Ok(format!("i.url = {}", builder.text(url))),
-        _ => Err(StoreError::UnsupportedSearch("a reference names a type and id, or a URL".into())),
-    }
-}
-
-/// Compares an indexed range [`low_column`, `high_column`] with the searched range, as R4 §3.1.1.4.2 defines.
-fn date_range_condition(
-    builder: &mut SqlBuilder,
-    low_column: &str,
-    high_column: &str,
-    prefix: Prefix,
-    low_ms: i64,
-    high_ms: i64,
-) -> String {
-    match prefix {
-        Prefix::Eq => format!("{low_column} >= {} AND {high_column} <= {}", builder.int(low_ms), builder.int(high_ms)),
-        Prefix::Ne => {
-            format!("NOT ({low_column} >= {} AND {high_column} <= {})", builder.int(low_ms), builder.int(high_ms))
-        }
-        Prefix::Gt => format!("{high_column} > {}", builder.int(high_ms)),
-        Prefix::Lt => format!("{low_column} < {}", builder.int(low_ms)),
-        Prefix::Ge => format!("{high_column} >= {}", builder.int(low_ms)),
-        Prefix::Le => format!("{low_column} <= {}", builder.int(high_ms)),
-        Prefix::Sa => format!("{low_column} > {}", builder.int(high_ms)),
-        Prefix::Eb => format!("{high_column} < {}", builder.int(low_ms)),
-        Prefix::Ap => {
-            let now_ms = kmcr_fhir::Instant::now().unix_ms;
-            let distance_ms = (now_ms - low_ms).abs().max((now_ms - high_ms).abs());
-            let margin_ms = (distance_ms / 10).max(86_400_000);
-            let low = builder.int(low_ms.saturating_sub(margin_ms));
-            let high = builder.int(high_ms.saturating_add(margin_ms));
-            format!("{low_column} <= {high} AND {high_column} >= {low}")
-        }
-    }
-}
-
-fn number_condition(builder: &mut SqlBuilder, prefix: Prefix, value: f64, low: f64, high: f64) -> String {
-    match prefix {
-        Prefix::Eq => format!("i.value >= {} AND i.value <= {}", builder.real(low), builder.real(high)),
-        Prefix::Ne => format!("NOT (i.value >= {} AND i.value <= {})", builder.real(low), builder.real(high)),
-        Prefix::Gt | Prefix::Sa => format!("i.value > {}", builder.real(value)),
-        Prefix::Lt | Prefix::Eb => format!("i.value < {}", builder.real(value)),
-        Prefix::Ge => format!("i.value >= {}", builder.real(value)),
-        Prefix::Le => format!("i.value <= {}", builder.real(value)),
-        Prefix::Ap => {
-            let margin = (value * 0.1).abs();
-            format!("i.value >= {} AND i.value <= {}", builder.real(value - margin), builder.real(value + margin))
-        }
-    }
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// The ORDER BY columns of `_sort`, each a value per resource (the least of its index values).

@@ -25,39 +25,68 @@ pub const INDEX_TABLES: &[&str] =
 
 /// The index rows of `entries`, dropping entries of parameters the store has no id for (never expected: every
 /// parameter of the registry is registered at start).
+///
+/// A composite value becomes one row per component, each under the component's own stored code
+/// (`code-value-quantity$value-quantity`), at consecutive places: as each backend numbers a resource's rows by their
+/// place in its list, component k of a value has the ordinal of its first component plus k, which is how a search
+/// finds the components of one value together.
 pub fn index_rows(params: &ParamIds, resource_type: ResourceType, entries: Vec<IndexEntry>) -> Vec<IndexRow> {
+    let registry = kmcr_fhir_search::SearchParamRegistry::official_r4();
     let mut rows = Vec::with_capacity(entries.len());
     for entry in entries {
-        let Some(param_id) = params.id(resource_type, entry.param_code) else {
-            tracing::warn!(resource_type = resource_type.as_str(), param = entry.param_code, "unregistered parameter");
+        let IndexValue::Composite(values) = entry.value else {
+            let Some(param_id) = param_id(params, resource_type, entry.param_code) else { continue };
+            rows.extend(index_row(param_id, entry.value));
             continue;
         };
-        rows.push(match entry.value {
-            IndexValue::Token { system, code, display_text } => {
-                IndexRow::Token { param_id, system, code, display_text }
-            }
-            IndexValue::String { normalized, exact } => IndexRow::String { param_id, normalized, exact },
-            IndexValue::Date { low_ms, high_ms } => IndexRow::Date { param_id, low_ms, high_ms },
-            IndexValue::Reference { target_type, target_id, url } => {
-                let target = match (target_type.as_deref().map(ResourceType::parse), target_id) {
-                    (Some(Ok(target_type)), Some(target_id)) if ResourceId::parse(&target_id).is_ok() => {
-                        Some((target_type, target_id))
-                    }
-                    _ => None,
-                };
-                if target.is_none() && url.is_none() {
-                    continue;
-                }
-                IndexRow::Reference { param_id, target, url }
-            }
-            IndexValue::Quantity { value, system, code, unit } => {
-                IndexRow::Quantity { param_id, value, system, code: code.or(unit) }
-            }
-            IndexValue::Number { value } => IndexRow::Number { param_id, value },
-            IndexValue::Uri { uri } => IndexRow::Uri { param_id, uri },
-        });
+        let components = registry.composite_components(resource_type, entry.param_code);
+        let component_rows: Option<Vec<IndexRow>> = components
+            .iter()
+            .zip(values)
+            .map(|(component, value)| index_row(param_id(params, resource_type, component.stored_code)?, value))
+            .collect();
+        // A value is indexed whole or not at all, so that the places of its rows line up.
+        match component_rows {
+            Some(component_rows) if component_rows.len() == components.len() => rows.extend(component_rows),
+            _ => {}
+        }
     }
     rows
+}
+
+fn param_id(params: &ParamIds, resource_type: ResourceType, code: &'static str) -> Option<i64> {
+    let param_id = params.id(resource_type, code);
+    if param_id.is_none() {
+        tracing::warn!(resource_type = resource_type.as_str(), param = code, "unregistered parameter");
+    }
+    param_id
+}
+
+/// One value's row; `None` for a reference that names neither a resource (by a valid type and id) nor a URL.
+fn index_row(param_id: i64, value: IndexValue) -> Option<IndexRow> {
+    Some(match value {
+        IndexValue::Token { system, code, display_text } => IndexRow::Token { param_id, system, code, display_text },
+        IndexValue::String { normalized, exact } => IndexRow::String { param_id, normalized, exact },
+        IndexValue::Date { low_ms, high_ms } => IndexRow::Date { param_id, low_ms, high_ms },
+        IndexValue::Reference { target_type, target_id, url } => {
+            let target = match (target_type.as_deref().map(ResourceType::parse), target_id) {
+                (Some(Ok(target_type)), Some(target_id)) if ResourceId::parse(&target_id).is_ok() => {
+                    Some((target_type, target_id))
+                }
+                _ => None,
+            };
+            if target.is_none() && url.is_none() {
+                return None;
+            }
+            IndexRow::Reference { param_id, target, url }
+        }
+        IndexValue::Quantity { value, system, code, unit } => {
+            IndexRow::Quantity { param_id, value, system, code: code.or(unit) }
+        }
+        IndexValue::Number { value } => IndexRow::Number { param_id, value },
+        IndexValue::Uri { uri } => IndexRow::Uri { param_id, uri },
+        IndexValue::Composite(_) => unreachable!("composites do not nest"),
+    })
 }
 
 /// A write made ready for the database on the caller's thread, so that the one writer only assigns versions and runs

@@ -39,7 +39,13 @@ async fn tokens_are_required_and_checked() {
     assert_eq!(metadata.body["fhirVersion"], "4.0.1");
     let resources = metadata.body["rest"][0]["resource"].as_array().unwrap();
     let observation = resources.iter().find(|resource| resource["type"] == "Observation").unwrap();
-    assert!(observation["searchParam"].as_array().unwrap().iter().any(|param| param["name"] == "code"));
+    let search_params = observation["searchParam"].as_array().unwrap();
+    assert!(search_params.iter().any(|param| param["name"] == "code"));
+    assert!(
+        search_params
+            .iter()
+            .any(|param| param["name"] == "component-code-value-quantity" && param["type"] == "composite")
+    );
 }
 
 #[tokio::test]
@@ -247,4 +253,45 @@ async fn search_pages_link_onwards() {
     let count = api.fhir("viewer", "GET", "Patient?family=okafor&_summary=count", None, &[]).await;
     assert_eq!(count.body["total"], 7);
     assert_eq!(count.body["entry"], Value::Null);
+}
+
+/// A blood pressure of 120/80 is not found as a systolic under 90, though it holds a value under 90.
+#[tokio::test]
+async fn composite_searches_match_values_found_together() {
+    let api = TestApi::new().await;
+    let created = api.fhir("gp", "POST", "Patient", Some(&patient("9990000018")), &[]).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let patient_id = created.body["id"].as_str().unwrap().to_string();
+    let component = |code: &str, value: f64| {
+        json!({
+            "code": { "coding": [{ "system": "http://loinc.org", "code": code }] },
+            "valueQuantity": { "value": value, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]" },
+        })
+    };
+    let blood_pressure = json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "code": { "coding": [{ "system": "http://loinc.org", "code": "85354-9" }] },
+        "subject": { "reference": format!("Patient/{patient_id}") },
+        "component": [component("8480-6", 120.0), component("8462-4", 80.0)],
+    });
+    assert_eq!(api.fhir("gp", "POST", "Observation", Some(&blood_pressure), &[]).await.status, StatusCode::CREATED);
+    let n_found = |reply: &Reply| reply.body["entry"].as_array().map_or(0, Vec::len);
+    // As a client percent-encodes it: `|` is %7C and `$` is %24.
+    for (query, expected) in [
+        ("component-code-value-quantity=http%3A%2F%2Floinc.org%7C8480-6%24lt90", 0),
+        ("component-code-value-quantity=http%3A%2F%2Floinc.org%7C8480-6%24gt100", 1),
+        ("component-code-value-quantity=8462-4$lt90", 1),
+        ("component-code-value-quantity=8480-6$lt90,8462-4$lt90", 1),
+    ] {
+        let reply = api.fhir("viewer", "GET", &format!("Observation?{query}"), None, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
+        assert_eq!(n_found(&reply), expected, "{query}");
+    }
+    let missing_component =
+        api.fhir("viewer", "GET", "Observation?component-code-value-quantity=8480-6", None, &[]).await;
+    assert_eq!(missing_component.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing_component.body["resourceType"], "OperationOutcome");
+    let diagnostics = missing_component.body["issue"][0]["diagnostics"].as_str().unwrap();
+    assert!(diagnostics.contains("one value per component"), "{diagnostics}");
 }

@@ -6,13 +6,14 @@ use super::{MAX_OR_VALUES, ParsedModifier, SearchParseError, allows_target, inva
 use crate::date::parse_date_range;
 use crate::reference::{LiteralReference, parse_literal_reference};
 use crate::text::normalize_text;
-use crate::{Criterion, CriterionValue, Modifier, Prefix, SearchParamDef, SearchParamType};
+use crate::{Criterion, CriterionValue, Modifier, Prefix, SearchParamDef, SearchParamRegistry, SearchParamType};
 
 /// Decimal numbers with more digits than this are refused rather than rounded.
 const MAX_NUMBER_DIGITS: usize = 30;
 
 /// A criterion without a chain: `code:modifier=value,value`.
 pub(super) fn parse_plain(
+    registry: &SearchParamRegistry,
     def: &SearchParamDef,
     name: &str,
     modifier_text: Option<&str>,
@@ -36,8 +37,10 @@ pub(super) fn parse_plain(
         Some(ParsedModifier::Identifier) => criterion.param_type = SearchParamType::Token,
         _ => {}
     }
-    criterion.values =
-        raw_values.iter().map(|raw_value| parse_value(def, modifier, name, raw_value)).collect::<Result<_, _>>()?;
+    criterion.values = raw_values
+        .iter()
+        .map(|raw_value| parse_value(registry, def, modifier, name, raw_value))
+        .collect::<Result<_, _>>()?;
     Ok(criterion)
 }
 
@@ -50,6 +53,7 @@ fn missing_value(name: &str, raw_values: &[&str]) -> Result<bool, SearchParseErr
 }
 
 fn parse_value(
+    registry: &SearchParamRegistry,
     def: &SearchParamDef,
     modifier: Option<ParsedModifier>,
     name: &str,
@@ -85,8 +89,36 @@ fn parse_value(
         }
         (T::Quantity, _) => quantity_value(name, raw_value),
         (T::Uri, _) => Ok(CriterionValue::Uri(unescape(raw_value))),
-        (T::Composite | T::Special, _) => unreachable!("composite and special parameters are refused before values"),
+        (T::Composite, _) => composite_value(registry, def, name, raw_value),
+        (T::Special, _) => unreachable!("special parameters are refused before values"),
     }
+}
+
+/// `value$value`: one value per component, each in the syntax of the parameter that defines the component
+/// (`http://loinc.org|8480-6$lt90`); `\$` is a literal `$`.
+fn composite_value(
+    registry: &SearchParamRegistry,
+    def: &SearchParamDef,
+    name: &str,
+    raw_value: &str,
+) -> Result<CriterionValue, SearchParseError> {
+    let components = registry.composite_components(def.resource_type, def.code);
+    let parts = split_unescaped(raw_value, '$');
+    if components.is_empty() || parts.len() != components.len() {
+        return Err(invalid_value(name, "a composite value has one value per component, separated by $"));
+    }
+    let mut values = Vec::with_capacity(parts.len());
+    for (part, component) in parts.into_iter().zip(components) {
+        if part.is_empty() {
+            return Err(invalid_value(name, "empty value"));
+        }
+        let component_def = registry
+            .get(def.resource_type, component.code)
+            .filter(|component_def| component_def.param_type == component.param_type)
+            .ok_or_else(|| SearchParseError::UnsupportedParameter { name: super::client_safe(name) })?;
+        values.push(parse_value(registry, component_def, None, name, part)?);
+    }
+    Ok(CriterionValue::Composite(values))
 }
 
 /// `code`, `system|code`, `|code` (no system), `system|` (any code in the system).

@@ -87,6 +87,89 @@ fn observation_example() {
             status = token -|final
             subject = reference Patient/example
             value-quantity = quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")
+            code-value-quantity = composite [token http://loinc.org|29463-7 ("Body Weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
+            code-value-quantity = composite [token http://loinc.org|3141-9 ("Body weight Measured"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
+            code-value-quantity = composite [token http://snomed.info/sct|27113001 ("Body weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
+            code-value-quantity = composite [token http://acme.org/devices/clinical-codes|body-weight ("Body Weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
+            combo-code-value-quantity = composite [token http://loinc.org|29463-7 ("Body Weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
+            combo-code-value-quantity = composite [token http://loinc.org|3141-9 ("Body weight Measured"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
+            combo-code-value-quantity = composite [token http://snomed.info/sct|27113001 ("Body weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
+            combo-code-value-quantity = composite [token http://acme.org/devices/clinical-codes|body-weight ("Body Weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
+        "#]],
+    );
+}
+
+/// Each component's code is indexed together with its own value only: systolic 107 and diastolic 60, never systolic 60.
+#[test]
+fn composites_pair_the_values_of_one_component() {
+    check(
+        &example("Observation-blood-pressure.json"),
+        &["component-code-value-quantity", "combo-code-value-quantity", "code-value-quantity"],
+        expect![[r#"
+            combo-code-value-quantity = composite [token http://loinc.org|8480-6 ("Systolic blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
+            combo-code-value-quantity = composite [token http://snomed.info/sct|271649006 ("Systolic blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
+            combo-code-value-quantity = composite [token http://acme.org/devices/clinical-codes|bp-s ("Systolic Blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
+            combo-code-value-quantity = composite [token http://loinc.org|8462-4 ("Diastolic blood pressure"); quantity 60 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
+            component-code-value-quantity = composite [token http://loinc.org|8480-6 ("Systolic blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
+            component-code-value-quantity = composite [token http://snomed.info/sct|271649006 ("Systolic blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
+            component-code-value-quantity = composite [token http://acme.org/devices/clinical-codes|bp-s ("Systolic Blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
+            component-code-value-quantity = composite [token http://loinc.org|8462-4 ("Diastolic blood pressure"); quantity 60 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
+        "#]],
+    );
+}
+
+/// A composite's components come from the same item, across every kind the official definitions use: a reference and
+/// a token (DocumentReference relationship), a token read through `%resource` beside numbers (MolecularSequence).
+#[test]
+fn composites_of_references_and_numbers() {
+    let document = json!({
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "content": [{"attachment": {"url": "http://example.org/a.pdf"}}],
+        "relatesTo": [
+            {"code": "replaces", "target": {"reference": "DocumentReference/old"}},
+            {"code": "appends", "target": {"reference": "DocumentReference/base", "identifier": {"value": "x"}}},
+        ],
+    });
+    check(
+        &document,
+        &["relationship"],
+        expect![[r#"
+        relationship = composite [reference DocumentReference/old; token -|replaces]
+        relationship = composite [reference DocumentReference/base; token -|appends]
+    "#]],
+    );
+    let sequence = json!({
+        "resourceType": "MolecularSequence",
+        "coordinateSystem": 0,
+        "referenceSeq": {"chromosome": {"coding": [{"code": "1"}]}, "windowStart": 10, "windowEnd": 20},
+        "variant": [{"start": 12, "end": 13}, {"start": 15, "end": 16}],
+    });
+    check(
+        &sequence,
+        &["chromosome-variant-coordinate", "chromosome-window-coordinate"],
+        expect![[r#"
+        chromosome-variant-coordinate = composite [token -|1; number 12; number 13]
+        chromosome-variant-coordinate = composite [token -|1; number 15; number 16]
+        chromosome-window-coordinate = composite [token -|1; number 10; number 20]
+    "#]],
+    );
+}
+
+/// An Observation without a value, or a value of another type, has no tuple for the composites that need it.
+#[test]
+fn composites_need_every_component() {
+    let observation = json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "valueString": "regular",
+    });
+    check(
+        &observation,
+        &["code-value-quantity", "code-value-string", "code-value-concept", "combo-code-value-quantity"],
+        expect![[r#"
+            code-value-string = composite [token http://loinc.org|8867-4; string "regular" (exact "regular")]
         "#]],
     );
 }

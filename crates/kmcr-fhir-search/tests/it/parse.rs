@@ -263,6 +263,47 @@ fn result_params() {
     check("Patient", "", expect![[""]]);
 }
 
+/// A composite value gives each component in the syntax of the parameter defining it, separated by `$`.
+#[test]
+fn composites() {
+    check(
+        "Observation",
+        "component-code-value-quantity=http://loinc.org|8480-6$lt90,8462-4$ge60|http://unitsofmeasure.org|mm[Hg]",
+        expect![[r#"
+            component-code-value-quantity Composite [Composite([Token { system: Some(Some("http://loinc.org")), code: Some("8480-6") }, Quantity { prefix: Lt, value: 90.0, low: 89.5, high: 90.5, system: None, code: None }])] [Composite([Token { system: None, code: Some("8462-4") }, Quantity { prefix: Ge, value: 60.0, low: 59.5, high: 60.5, system: Some("http://unitsofmeasure.org"), code: Some("mm[Hg]") }])]
+        "#]],
+    );
+    check(
+        "Observation",
+        "code-value-date=http://loinc.org|1$ge2020-03&code-value-string=a\\$b$Ab\\$C",
+        expect![[r#"
+        code-value-date Composite [Composite([Token { system: Some(Some("http://loinc.org")), code: Some("1") }, Date { prefix: Ge, low_ms: 1583020800000, high_ms: 1585699199999 }])]
+        code-value-string Composite [Composite([Token { system: None, code: Some("a$b") }, String("ab$c")])]
+    "#]],
+    );
+    check(
+        "DocumentReference",
+        "relationship=DocumentReference/old$replaces",
+        expect![[r#"
+        relationship Composite [Composite([Reference { target_type: Some("DocumentReference"), target_id: Some("old"), url: None }, Token { system: None, code: Some("replaces") }])]
+    "#]],
+    );
+    check(
+        "MolecularSequence",
+        "chromosome-window-coordinate=1$ge10$le20",
+        expect![[r#"
+        chromosome-window-coordinate Composite [Composite([Token { system: None, code: Some("1") }, Number { prefix: Ge, value: 10.0, low: 9.5, high: 10.5 }, Number { prefix: Le, value: 20.0, low: 19.5, high: 20.5 }])]
+    "#]],
+    );
+    check(
+        "Observation",
+        "code-value-quantity:missing=true",
+        expect![[r#"
+        code-value-quantity Composite :Missing(true)
+    "#]],
+    );
+}
+
 #[test]
 fn lenient_handling_drops_unknown_and_unsupported_parameters() {
     check_with(
@@ -296,7 +337,12 @@ fn errors() {
         ("Patient", "_lastUpdated:missing=true"),
         ("Observation", "code:above=x"),
         ("Observation", "code:in=http://x/vs"),
-        ("Observation", "code-value-quantity=x$5"),
+        ("Observation", "code-value-quantity=x$5$6"),
+        ("Observation", "code-value-quantity=x"),
+        ("Observation", "code-value-quantity=x$"),
+        ("Observation", "code-value-quantity=x$abc"),
+        ("Observation", "code-value-quantity:exact=x$5"),
+        ("Observation", "code-value-date=x$2020-13"),
         ("Location", "near=1|2|3"),
         ("Patient", "_text=x"),
         ("Patient", "_content=x"),
@@ -381,8 +427,18 @@ fn errors() {
           search parameter 'code:above' has an unknown modifier, or one this parameter does not support
         code:in=http://x/vs
           search parameter 'code:in' has an unknown modifier, or one this parameter does not support
-        code-value-quantity=x$5
-          search parameter 'code-value-quantity' is not supported
+        code-value-quantity=x$5$6
+          invalid value for search parameter 'code-value-quantity': a composite value has one value per component, separated by $
+        code-value-quantity=x
+          invalid value for search parameter 'code-value-quantity': a composite value has one value per component, separated by $
+        code-value-quantity=x$
+          invalid value for search parameter 'code-value-quantity': empty value
+        code-value-quantity=x$abc
+          invalid value for search parameter 'code-value-quantity': not a number
+        code-value-quantity:exact=x$5
+          search parameter 'code-value-quantity:exact' has an unknown modifier, or one this parameter does not support
+        code-value-date=x$2020-13
+          invalid value for search parameter 'code-value-date': not a date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][zone]
         near=1|2|3
           search parameter 'near' is not supported
         _text=x

@@ -25,6 +25,10 @@ pub fn index_value(value: &IndexValue) -> String {
         }
         IndexValue::Number { value } => format!("number {value}"),
         IndexValue::Uri { uri } => format!("uri {uri}"),
+        IndexValue::Composite(components) => {
+            let components: Vec<String> = components.iter().map(index_value).collect();
+            format!("composite [{}]", components.join("; "))
+        }
     }
 }
 

@@ -4,6 +4,10 @@
 //! An official parameter covers several base types with one expression joined by `|` (`clinical-patient`); each base
 //! gets only the union parts rooted at it. Parts rooted at no base (`name | alias` of InsurancePlan) go to every base
 //! of the parameter; parts rooted at a type the parameter does not list are dropped.
+//!
+//! A composite parameter also gets a row in the table of composites: its components, each with the code and type of
+//! the SearchParameter the component's `definition` names, and the component's expression, which is evaluated on each
+//! item the composite's own expression picks.
 
 use std::collections::BTreeSet;
 
@@ -55,8 +59,70 @@ fn generate(bundle: &Value) -> String {
         text.push_str(&row_line(row, &any_type));
     }
     text.push_str("];\n");
+    text.push_str(&composites_table(bundle));
     text
 }
+
+/// The table of composite parameters' components, one line per composite and base type.
+fn composites_table(bundle: &Value) -> String {
+    let search_parameters: Vec<&Value> =
+        bundle["entry"].as_array().unwrap().iter().map(|entry| &entry["resource"]).collect();
+    let by_url: std::collections::HashMap<&str, &Value> = search_parameters
+        .iter()
+        .map(|search_parameter| (search_parameter["url"].as_str().unwrap(), *search_parameter))
+        .collect();
+    let mut lines = Vec::new();
+    for search_parameter in search_parameters.iter().filter(|search_parameter| search_parameter["type"] == "composite")
+    {
+        let code = search_parameter["code"].as_str().unwrap();
+        let id = search_parameter["id"].as_str().unwrap();
+        let components: Vec<String> = search_parameter["component"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|component| {
+                let definition = by_url[component["definition"].as_str().unwrap()];
+                let component_code = definition["code"].as_str().unwrap();
+                let expression = component_expression(id, component_code, component["expression"].as_str().unwrap());
+                format!(
+                    "({:?}, {component_code:?}, T::{}, {expression:?})",
+                    format!("{code}${component_code}"),
+                    rust_param_type(definition["type"].as_str().unwrap())
+                )
+            })
+            .collect();
+        for base in search_parameter["base"].as_array().unwrap() {
+            lines.push(format!("    ({:?}, {code:?}, &[{}]),\n", base.as_str().unwrap(), components.join(", ")));
+        }
+    }
+    lines.sort();
+    let mut text = String::from(COMPOSITES_HEADER);
+    text.extend(lines);
+    text.push_str("];\n");
+    text
+}
+
+/// A component's expression, with the one known error of the R4 definitions mended: DocumentReference-relationship
+/// gives its reference component (`relatesto`) the expression `code` and its token component (`relation`) the
+/// expression `target`, the wrong way round. R5 keeps the components in that order and swaps the expressions.
+fn component_expression<'a>(composite_id: &str, component_code: &str, expression: &'a str) -> &'a str {
+    match (composite_id, component_code, expression) {
+        ("DocumentReference-relationship", "relatesto", "code") => "target",
+        ("DocumentReference-relationship", "relation", "target") => "code",
+        _ => expression,
+    }
+}
+
+const COMPOSITES_HEADER: &str = "
+/// The components of each composite parameter, one line per parameter and base type: (base, code, components). A
+/// component is (the code its index rows are stored under, the code of the parameter it is defined by, that
+/// parameter's type, the expression evaluated on each item the composite's expression picks).
+pub(crate) type OfficialComposite = (&'static str, &'static str, &'static [OfficialComponent]);
+
+pub(crate) type OfficialComponent = (&'static str, &'static str, T, &'static str);
+
+pub(crate) static OFFICIAL_R4_COMPOSITES: &[OfficialComposite] = &[
+";
 
 const HEADER: &str = "\
 //! The official FHIR R4 search parameters, one line per parameter and base type: (base, code, type, expression for

@@ -355,9 +355,9 @@ async fn register_params(client: &mut deadpool_postgres::Object) -> Result<Param
     let registry = SearchParamRegistry::official_r4();
     let (mut types, mut codes) = (Vec::new(), Vec::new());
     for resource_type in ResourceType::all() {
-        for param in registry.for_type(resource_type) {
+        for code in registry.stored_codes(resource_type) {
             types.push(resource_type.as_str());
-            codes.push(param.code);
+            codes.push(code);
         }
     }
     client

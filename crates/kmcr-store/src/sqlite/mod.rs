@@ -334,7 +334,7 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Gives every parameter of the registry an id, keeping the ids already given.
+/// Gives every stored code of the registry (parameters and composite components) an id, keeping the ids already given.
 fn register_params(connection: &mut Connection) -> Result<ParamIds, StoreError> {
     let registry = SearchParamRegistry::official_r4();
     let transaction = connection.transaction()?;
@@ -342,8 +342,8 @@ fn register_params(connection: &mut Connection) -> Result<ParamIds, StoreError> 
         let mut insert = transaction
             .prepare("INSERT INTO search_param (resource_type, code) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?;
         for resource_type in ResourceType::all() {
-            for param in registry.for_type(resource_type) {
-                insert.execute((resource_type.as_str(), param.code))?;
+            for code in registry.stored_codes(resource_type) {
+                insert.execute((resource_type.as_str(), code))?;
             }
         }
     }

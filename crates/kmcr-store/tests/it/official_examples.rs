@@ -38,7 +38,18 @@ fn without_meta_stamps(mut value: Value) -> Value {
 
 /// The criterion that an index entry must satisfy, as a client would search for that value.
 fn criterion_for(entry: &IndexEntry) -> Option<Criterion> {
-    let (param_type, value) = match &entry.value {
+    let (param_type, value) = criterion_value_for(&entry.value)?;
+    Some(Criterion {
+        param_code: entry.param_code.to_string(),
+        param_type,
+        modifier: None,
+        chain: None,
+        values: vec![value],
+    })
+}
+
+fn criterion_value_for(value: &IndexValue) -> Option<(kmcr_fhir_search::SearchParamType, CriterionValue)> {
+    Some(match value {
         IndexValue::Token { code: Some(code), system, .. } => (
             kmcr_fhir_search::SearchParamType::Token,
             CriterionValue::Token { system: Some(system.clone()), code: Some(code.clone()) },
@@ -75,13 +86,11 @@ fn criterion_for(entry: &IndexEntry) -> Option<Criterion> {
             CriterionValue::Number { prefix: Prefix::Eq, value: *value, low: *value, high: *value },
         ),
         IndexValue::Uri { uri } => (kmcr_fhir_search::SearchParamType::Uri, CriterionValue::Uri(uri.clone())),
-    };
-    Some(Criterion {
-        param_code: entry.param_code.to_string(),
-        param_type,
-        modifier: None,
-        chain: None,
-        values: vec![value],
+        IndexValue::Composite(components) => {
+            let values: Option<Vec<_>> =
+                components.iter().map(|component| Some(criterion_value_for(component)?.1)).collect();
+            (kmcr_fhir_search::SearchParamType::Composite, CriterionValue::Composite(values?))
+        }
     })
 }
 
@@ -90,7 +99,7 @@ async fn official_examples_are_stored_read_back_and_found() {
     let examples = official_examples();
     for test in stores().await {
         let store = &test.store;
-        let mut n_searches = 0;
+        let (mut n_searches, mut n_composite_searches) = (0, 0);
         for (name, example) in &examples {
             let resource_type = kmcr_fhir::validate_resource(example).unwrap_or_else(|error| panic!("{name}: {error}"));
             store
@@ -135,9 +144,17 @@ async fn official_examples_are_stored_read_back_and_found() {
                     .unwrap_or_else(|error| panic!("{}: {name}: {entry:?}: {error}", test.name));
                 assert_eq!(outcome.matches.len(), 1, "{}: {name} not found by {entry:?}", test.name);
                 n_searches += 1;
+                if matches!(entry.value, IndexValue::Composite(_)) {
+                    n_composite_searches += 1;
+                }
             }
         }
         assert!(n_searches > 3000, "{}: only {n_searches} searches ran", test.name);
-        eprintln!("{}: {} examples, {n_searches} searches by their own parameters", test.name, examples.len());
+        assert!(n_composite_searches > 100, "{}: only {n_composite_searches} composite searches ran", test.name);
+        eprintln!(
+            "{}: {} examples, {n_searches} searches by their own parameters, {n_composite_searches} of them composite",
+            test.name,
+            examples.len()
+        );
     }
 }

@@ -128,6 +128,98 @@ async fn searches_find_exactly_what_they_ask_for() {
     }
 }
 
+fn blood_pressure(id: &str, patient: &str, systolic: f64, diastolic: f64) -> Value {
+    let component = |code: &str, value: f64| {
+        json!({
+            "code": { "coding": [{ "system": "http://loinc.org", "code": code }] },
+            "valueQuantity": { "value": value, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]" },
+        })
+    };
+    json!({
+        "resourceType": "Observation",
+        "id": id,
+        "status": "final",
+        "code": { "coding": [{ "system": "http://loinc.org", "code": "85354-9" }] },
+        "subject": { "reference": format!("Patient/{patient}") },
+        "effectiveDateTime": "2024-05-01T09:00:00Z",
+        "component": [component("8480-6", systolic), component("8462-4", diastolic)],
+    })
+}
+
+/// Composite searches as clients send them: each value matches only what one item holds together.
+const COMPOSITE_CASES: &[(&str, &str, &[&str])] = &[
+    // bp1 is 120/80: its systolic is not under 90 though its diastolic is.
+    ("Observation", "component-code-value-quantity=http://loinc.org|8480-6$lt90", &["bp2"]),
+    ("Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", &["bp1"]),
+    ("Observation", "component-code-value-quantity=8462-4$lt90", &["bp1", "bp2"]),
+    ("Observation", "component-code-value-quantity=8462-4$80", &["bp1"]),
+    ("Observation", "component-code-value-quantity=8480-6$80", &[]),
+    ("Observation", "component-code-value-quantity=8480-6$120|http://unitsofmeasure.org|mm[Hg]", &["bp1"]),
+    ("Observation", "component-code-value-quantity=8480-6$120|http://unitsofmeasure.org|kPa", &[]),
+    // OR between values; AND with other criteria, driven by the patient.
+    ("Observation", "component-code-value-quantity=8480-6$85,8462-4$80", &["bp1", "bp2"]),
+    ("Observation", "patient=carol&component-code-value-quantity=8462-4$lt90", &["bp2"]),
+    // AND of two composites: both must hold, each in its own component.
+    ("Observation", "component-code-value-quantity=8480-6$gt100&component-code-value-quantity=8462-4$lt70", &[]),
+    ("Observation", "component-code-value-quantity=8480-6$gt100&component-code-value-quantity=8462-4$lt90", &["bp1"]),
+    // combo- looks in the Observation and its components; code- in the Observation only.
+    ("Observation", "combo-code-value-quantity=8480-6$85", &["bp2"]),
+    ("Observation", "code-value-quantity=8480-6$85", &[]),
+    ("Observation", "code-value-string=http://loinc.org|8867-4$reg", &["rhythm"]),
+    ("Observation", "code-value-string=http://loinc.org|8867-4$irregular", &[]),
+    ("Observation", "code-value-quantity:missing=true", &["bp1", "bp2", "rhythm"]),
+    ("Observation", "component-code-value-quantity:missing=false", &["bp1", "bp2"]),
+    // Through a chain: reports whose result is a low systolic.
+    ("DiagnosticReport", "result:Observation.component-code-value-quantity=8480-6$lt90", &["report2"]),
+];
+
+#[tokio::test]
+async fn composites_match_values_found_together() {
+    for test in stores().await {
+        let report = |id: &str, result: &str| {
+            json!({
+                "resourceType": "DiagnosticReport",
+                "id": id,
+                "status": "final",
+                "code": { "text": "Observations" },
+                "result": [{ "reference": format!("Observation/{result}") }],
+            })
+        };
+        let ops = vec![
+            put(patient("alice", "Smith", "9990000018"), "RWF", Precondition::None),
+            put(patient("carol", "Jones", "9990000034"), "RWF", Precondition::None),
+            put(blood_pressure("bp1", "alice", 120.0, 80.0), "RWF", Precondition::None),
+            put(blood_pressure("bp2", "carol", 85.0, 60.0), "RWF", Precondition::None),
+            put(
+                json!({
+                    "resourceType": "Observation",
+                    "id": "rhythm",
+                    "status": "final",
+                    "code": { "coding": [{ "system": "http://loinc.org", "code": "8867-4" }] },
+                    "subject": { "reference": "Patient/alice" },
+                    "valueString": "Regular",
+                }),
+                "RWF",
+                Precondition::None,
+            ),
+            put(report("report1", "bp1"), "RWF", Precondition::None),
+            put(report("report2", "bp2"), "RWF", Precondition::None),
+        ];
+        test.store.write(ops, None).await.unwrap();
+        for (resource_type_name, query, expected) in COMPOSITE_CASES {
+            let outcome = search(&test.store, resource_type_name, query, 100, None).await;
+            assert_eq!(ids(&outcome), *expected, "{}: {resource_type_name}?{query}", test.name);
+        }
+        // An update replaces the values: bp1 becomes 80/50.
+        test.store
+            .write(vec![put(blood_pressure("bp1", "alice", 80.0, 50.0), "RWF", Precondition::None)], None)
+            .await
+            .unwrap();
+        let outcome = search(&test.store, "Observation", "component-code-value-quantity=8480-6$lt90", 100, None).await;
+        assert_eq!(ids(&outcome), ["bp1", "bp2"], "{}: after the update", test.name);
+    }
+}
+
 #[tokio::test]
 async fn pages_neither_repeat_nor_skip_while_data_changes() {
     for test in stores().await {
