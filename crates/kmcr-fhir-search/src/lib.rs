@@ -15,6 +15,7 @@ pub mod reference;
 pub mod registry;
 pub mod text;
 pub mod types;
+mod unions;
 
 pub use compartment::{owning_patient_id, patient_compartment_params};
 pub use extract::extract_index_entries;

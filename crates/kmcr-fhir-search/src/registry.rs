@@ -6,6 +6,7 @@ use kmcr_fhir::ResourceType;
 
 use crate::fhirpath::{self, Expression};
 use crate::official_r4_params::{OFFICIAL_R4_COMPOSITES, OFFICIAL_R4_PARAMS};
+use crate::unions::{UnionCandidate, find_unions, union_parts};
 use crate::{CompositeComponent, SearchParamDef, SearchParamType};
 
 /// Every search parameter KMCR knows, looked up by resource type and code.
@@ -19,6 +20,8 @@ pub struct SearchParamRegistry {
     by_type: HashMap<ResourceType, TypeParams>,
     /// Per composite param (by index into `params`): its components and their compiled expressions.
     composites: HashMap<usize, Composite>,
+    /// Per param that is the union of others (see `unions.rs`): the codes of those others.
+    union_of: HashMap<usize, Vec<&'static str>>,
 }
 
 struct Composite {
@@ -114,6 +117,17 @@ impl SearchParamRegistry {
         components.iter().find(|component| component.stored_code == code).map(|component| component.stored_code)
     }
 
+    /// The codes of the parameters whose index rows hold this parameter's values: its own code, or for a parameter that
+    /// is the union of others (Observation `combo-code` is `code` and `component-code`), theirs. Empty for a code the
+    /// registry does not know.
+    pub fn stored_under(&self, resource_type: ResourceType, code: &str) -> &[&'static str] {
+        let Some(param_idx) = self.by_type_and_code.get(&(resource_type, code)) else { return &[] };
+        match self.union_of.get(param_idx) {
+            Some(codes) => codes,
+            None => std::slice::from_ref(&self.params[*param_idx].code),
+        }
+    }
+
     /// The compiled expression of a parameter; `None` when it has none or it failed to compile (a test lists those).
     pub fn compiled_expression(&self, resource_type: ResourceType, code: &str) -> Option<&Expression> {
         let param_idx = *self.by_type_and_code.get(&(resource_type, code))?;
@@ -128,6 +142,7 @@ impl SearchParamRegistry {
             by_type_and_code: HashMap::new(),
             by_type: HashMap::new(),
             composites: HashMap::new(),
+            union_of: HashMap::new(),
         };
         let (universal, specific): (Vec<_>, Vec<_>) =
             OFFICIAL_R4_PARAMS.iter().partition(|(base, ..)| UNIVERSAL_BASES.contains(base));
@@ -163,7 +178,51 @@ impl SearchParamRegistry {
             }
             registry.composites.insert(param_idx, composite);
         }
+        registry.find_unions();
         registry
+    }
+
+    /// Takes the params (and composites) that are unions of others out of those extraction evaluates.
+    fn find_unions(&mut self) {
+        let mut union_of = HashMap::new();
+        for type_params in self.by_type.values_mut() {
+            let plain: Vec<UnionCandidate<'_, SearchParamType>> = type_params
+                .indexed
+                .iter()
+                .map(|param_idx| {
+                    let param = &self.params[*param_idx];
+                    UnionCandidate { parts: union_parts(param.expression.unwrap_or_default()), key: param.param_type }
+                })
+                .collect();
+            let composites: Vec<UnionCandidate<'_, Vec<(SearchParamType, &str)>>> = type_params
+                .composites
+                .iter()
+                .map(|param_idx| {
+                    let components = &self.composites[param_idx].components;
+                    UnionCandidate {
+                        parts: union_parts(self.params[*param_idx].expression.unwrap_or_default()),
+                        key: components.iter().map(|component| (component.param_type, component.expression)).collect(),
+                    }
+                })
+                .collect();
+            for (param_idxs, unions) in [
+                (&mut type_params.indexed, find_unions(&plain)),
+                (&mut type_params.composites, find_unions(&composites)),
+            ] {
+                for (param_idx, parts) in param_idxs.iter().zip(&unions) {
+                    if let Some(parts) = parts {
+                        let codes = parts.iter().map(|part_idx| self.params[param_idxs[*part_idx]].code).collect();
+                        union_of.insert(*param_idx, codes);
+                    }
+                }
+                let mut position = 0;
+                param_idxs.retain(|_| {
+                    position += 1;
+                    unions[position - 1].is_none()
+                });
+            }
+        }
+        self.union_of = union_of;
     }
 
     fn compile(&mut self, source: &str) -> Option<usize> {

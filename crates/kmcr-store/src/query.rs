@@ -53,6 +53,16 @@ impl ParamIds {
     pub fn id(&self, resource_type: ResourceType, code: &str) -> Option<i64> {
         self.by_type_and_code.get(&(resource_type.as_str(), code)).copied()
     }
+
+    /// The ids of the parameters whose index rows hold a parameter's values: its own, or for a union of others (see
+    /// `SearchParamRegistry::stored_under`), theirs.
+    pub fn search_ids(&self, resource_type: ResourceType, code: &str) -> Option<Vec<i64>> {
+        let codes = kmcr_fhir_search::SearchParamRegistry::official_r4().stored_under(resource_type, code);
+        if codes.is_empty() {
+            return None;
+        }
+        codes.iter().map(|code| self.id(resource_type, code)).collect()
+    }
 }
 
 /// The columns every resource query selects, in this order (see `row_to_stored` in each backend).
@@ -115,6 +125,14 @@ impl SqlBuilder {
                 let list = SqlValue::TextList(texts.iter().map(|text| text.to_string()).collect());
                 format!("{column} = ANY({})", self.bind(list))
             }
+        }
+    }
+
+    /// `row.param_id` is one of `param_ids`: `=` for one, as most parameters have.
+    pub fn param_condition(&mut self, row: &str, param_ids: &[i64]) -> String {
+        match param_ids {
+            [param_id] => format!("{row}.param_id = {}", self.int(*param_id)),
+            _ => self.int_in(&format!("{row}.param_id"), param_ids),
         }
     }
 
@@ -301,16 +319,15 @@ fn criterion_condition(
     if criterion.param_type == SearchParamType::Composite {
         return composite::composite_condition(builder, params, resource_type, criterion, key_expression, drive);
     }
-    let param_id = params
-        .id(resource_type, &criterion.param_code)
+    let param_ids = params
+        .search_ids(resource_type, &criterion.param_code)
         .ok_or_else(|| StoreError::UnsupportedSearch(format!("no index for parameter {}", criterion.param_code)))?;
     let table = index_table(criterion.param_type)?;
-    let param_placeholder = builder.int(param_id);
+    let param_condition = builder.param_condition("i", &param_ids);
     if let Some(Modifier::Missing(missing)) = criterion.modifier {
         let fence = builder.subquery_fence();
         let exists = format!(
-            "EXISTS (SELECT 1 FROM {table} i WHERE i.resource_key = {key_expression} AND i.param_id = \
-             {param_placeholder}{fence})"
+            "EXISTS (SELECT 1 FROM {table} i WHERE i.resource_key = {key_expression} AND {param_condition}{fence})"
         );
         return Ok(if missing { format!("NOT {exists}") } else { exists });
     }
@@ -375,13 +392,13 @@ fn criterion_condition(
             _ => format!("{} AND ", epochs_condition(builder.dialect)),
         };
         return Ok(format!(
-            "{key_expression} IN (SELECT i.resource_key FROM {table} i WHERE {epochs}i.param_id = {param_placeholder} \
+            "{key_expression} IN (SELECT i.resource_key FROM {table} i WHERE {epochs}{param_condition} \
              AND {value_condition})"
         ));
     }
     let fence = builder.subquery_fence();
     let exists = format!(
-        "EXISTS (SELECT 1 FROM {table} i WHERE i.resource_key = {key_expression} AND i.param_id = {param_placeholder} \
+        "EXISTS (SELECT 1 FROM {table} i WHERE i.resource_key = {key_expression} AND {param_condition} \
          AND {value_condition}{fence})"
     );
     Ok(if negate { format!("NOT {exists}") } else { exists })
@@ -458,15 +475,15 @@ fn sort_columns(
             "_id" => "r.resource_id".to_string(),
             "_lastUpdated" => "r.last_updated_ms".to_string(),
             code => {
-                let param_id = params
-                    .id(request.resource_type, code)
+                let param_ids = params
+                    .search_ids(request.resource_type, code)
                     .ok_or_else(|| StoreError::UnsupportedSearch(format!("cannot sort by {code}")))?;
-                let param = builder.int(param_id);
+                let param_condition = builder.param_condition("s", &param_ids);
                 let (table, column, fallback) = sort_source(request, code)?;
                 let aggregate = if sort_key.descending { "MAX" } else { "MIN" };
                 format!(
                     "COALESCE((SELECT {aggregate}(s.{column}) FROM {table} s WHERE s.resource_key = r.resource_key \
-                     AND s.param_id = {param}), {fallback})"
+                     AND {param_condition}), {fallback})"
                 )
             }
         };

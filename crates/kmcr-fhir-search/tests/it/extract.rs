@@ -76,11 +76,6 @@ fn observation_example() {
             code = token http://loinc.org|3141-9 ("Body weight Measured")
             code = token http://snomed.info/sct|27113001 ("Body weight")
             code = token http://acme.org/devices/clinical-codes|body-weight ("Body Weight")
-            combo-code = token http://loinc.org|29463-7 ("Body Weight")
-            combo-code = token http://loinc.org|3141-9 ("Body weight Measured")
-            combo-code = token http://snomed.info/sct|27113001 ("Body weight")
-            combo-code = token http://acme.org/devices/clinical-codes|body-weight ("Body Weight")
-            combo-value-quantity = quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")
             date = date 2016-03-28T00:00:00.000Z .. 2016-03-28T23:59:59.999Z
             encounter = reference Encounter/example
             patient = reference Patient/example
@@ -91,10 +86,6 @@ fn observation_example() {
             code-value-quantity = composite [token http://loinc.org|3141-9 ("Body weight Measured"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
             code-value-quantity = composite [token http://snomed.info/sct|27113001 ("Body weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
             code-value-quantity = composite [token http://acme.org/devices/clinical-codes|body-weight ("Body Weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
-            combo-code-value-quantity = composite [token http://loinc.org|29463-7 ("Body Weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
-            combo-code-value-quantity = composite [token http://loinc.org|3141-9 ("Body weight Measured"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
-            combo-code-value-quantity = composite [token http://snomed.info/sct|27113001 ("Body weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
-            combo-code-value-quantity = composite [token http://acme.org/devices/clinical-codes|body-weight ("Body Weight"); quantity 185 http://unitsofmeasure.org|[lb_av] (unit "lbs")]
         "#]],
     );
 }
@@ -106,10 +97,6 @@ fn composites_pair_the_values_of_one_component() {
         &example("Observation-blood-pressure.json"),
         &["component-code-value-quantity", "combo-code-value-quantity", "code-value-quantity"],
         expect![[r#"
-            combo-code-value-quantity = composite [token http://loinc.org|8480-6 ("Systolic blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
-            combo-code-value-quantity = composite [token http://snomed.info/sct|271649006 ("Systolic blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
-            combo-code-value-quantity = composite [token http://acme.org/devices/clinical-codes|bp-s ("Systolic Blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
-            combo-code-value-quantity = composite [token http://loinc.org|8462-4 ("Diastolic blood pressure"); quantity 60 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
             component-code-value-quantity = composite [token http://loinc.org|8480-6 ("Systolic blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
             component-code-value-quantity = composite [token http://snomed.info/sct|271649006 ("Systolic blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
             component-code-value-quantity = composite [token http://acme.org/devices/clinical-codes|bp-s ("Systolic Blood pressure"); quantity 107 http://unitsofmeasure.org|mm[Hg] (unit "mmHg")]
@@ -238,7 +225,6 @@ fn tokens_from_each_datatype() {
         expect![[r#"
             code = token http://loinc.org|1 ("Concept")
             code = token -|- ("Concept")
-            combo-value-concept = token http://snomed.info/sct|2
             component-code = token -|3
             value-concept = token http://snomed.info/sct|2
         "#]],
@@ -398,7 +384,6 @@ fn quantities_numbers_and_uris() {
         expect![[r#"
             _profile = uri http://example.org/StructureDefinition/p
             _source = uri urn:source
-            combo-value-quantity = quantity 5.4 http://unitsofmeasure.org|mmol/L (unit "mmol/L")
             value-quantity = quantity 5.4 http://unitsofmeasure.org|mmol/L (unit "mmol/L")
         "#]],
     );

@@ -47,6 +47,40 @@ fn every_registry_expression_is_compiled() {
     assert!(n_indexed > 1000);
 }
 
+/// Every composite's expression and its components' compiled too, and the parameters that are unions of others, whose
+/// values are looked up in the others' index rows rather than indexed twice.
+#[test]
+fn composites_compile_and_unions_are_found() {
+    let registry = SearchParamRegistry::official_r4();
+    let mut n_composites = 0;
+    let mut unions = String::new();
+    for def in registry.all() {
+        if def.param_type == SearchParamType::Composite {
+            n_composites += 1;
+            let components = registry.composite_components(def.resource_type, def.code);
+            assert!(components.len() >= 2, "{} {}", def.resource_type, def.code);
+            for component in components {
+                let compiled = kmcr_fhir_search::fhirpath::compile(component.expression);
+                assert!(compiled.is_ok(), "{} {}: {}", def.resource_type, def.code, component.expression);
+            }
+        }
+        let stored_under = registry.stored_under(def.resource_type, def.code);
+        if stored_under != [def.code] {
+            unions.push_str(&format!("{} {} = {}\n", def.resource_type, def.code, stored_under.join(" + ")));
+        }
+    }
+    assert_eq!(n_composites, 72);
+    expect![[r#"
+        Observation combo-code = code + component-code
+        Observation combo-code-value-concept = code-value-concept + component-code-value-concept
+        Observation combo-code-value-quantity = code-value-quantity + component-code-value-quantity
+        Observation combo-data-absent-reason = component-data-absent-reason + data-absent-reason
+        Observation combo-value-concept = component-value-concept + value-concept
+        Observation combo-value-quantity = component-value-quantity + value-quantity
+    "#]]
+    .assert_eq(&unions);
+}
+
 fn check(expression: &str, resource: Value, expected: Expect) {
     let compiled = compile(expression).unwrap_or_else(|error| panic!("{expression}: {error}"));
     let items = compiled.evaluate(&resource);

@@ -165,6 +165,11 @@ const COMPOSITE_CASES: &[(&str, &str, &[&str])] = &[
     // combo- looks in the Observation and its components; code- in the Observation only.
     ("Observation", "combo-code-value-quantity=8480-6$85", &["bp2"]),
     ("Observation", "code-value-quantity=8480-6$85", &[]),
+    // combo- parameters are not indexed twice: they are looked up in the rows of the two they unite.
+    ("Observation", "combo-code=8480-6", &["bp1", "bp2"]),
+    ("Observation", "combo-code=85354-9&combo-value-quantity=60", &["bp2"]),
+    ("Observation", "combo-code-value-quantity=8480-6$85,8867-4$1", &["bp2"]),
+    ("Observation", "combo-code-value-quantity:missing=true", &["rhythm"]),
     ("Observation", "code-value-string=http://loinc.org|8867-4$reg", &["rhythm"]),
     ("Observation", "code-value-string=http://loinc.org|8867-4$irregular", &[]),
     ("Observation", "code-value-quantity:missing=true", &["bp1", "bp2", "rhythm"]),
