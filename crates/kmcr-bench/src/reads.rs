@@ -1,7 +1,8 @@
 //! Reads at scale: synthetic people loaded over HTTP in steps (10,000 then 100,000 by default), and at each step
-//! `Patient/$everything`, `Observation?patient=..&code=..&date=ge..` and `Patient/$match` over HTTP with concurrent
-//! clients. The `match` workload loads only each person's source Patients (no clinical records), so that the person
-//! index can be measured at the scale of a region (1,000,000 people), and times `Patient/$match` alone.
+//! `Patient/$everything`, `Observation?patient=..&code=..&date=ge..`, a composite search (the person's systolic blood
+//! pressures over 140) and `Patient/$match` over HTTP with concurrent clients. The `match` workload loads only each
+//! person's source Patients (no clinical records), so that the person index can be measured at the scale of a region
+//! (1,000,000 people), and times `Patient/$match` alone.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ impl Workload {
             Workload::FullRecords => &[
                 ("Patient/$everything", Query::Everything),
                 ("Observation?patient&code&date=ge", Query::Search),
+                ("Observation?patient&component-code-value-quantity", Query::Composite),
                 ("Patient/$match", Query::Match),
             ],
             Workload::PatientsOnly => &[("Patient/$match", Query::Match)],
@@ -59,6 +61,8 @@ impl Workload {
 enum Query {
     Everything,
     Search,
+    /// The person's systolic blood pressures over 140: a composite search.
+    Composite,
     Match,
 }
 
@@ -356,6 +360,14 @@ async fn measure(
                         (Some((code, date)), Query::Search) => (
                             "GET",
                             format!("Observation?patient={}&code={code}&date=ge{date}", target.patient_id),
+                            None,
+                        ),
+                        (_, Query::Composite) => (
+                            "GET",
+                            format!(
+                                "Observation?patient={}&component-code-value-quantity=http://loinc.org%7C8480-6%24gt140",
+                                target.patient_id
+                            ),
                             None,
                         ),
                         (_, Query::Match) => {

@@ -10,6 +10,7 @@ mod include;
 mod paging;
 mod postgres;
 mod query;
+mod reindex;
 mod schema;
 mod sqlite;
 mod types;

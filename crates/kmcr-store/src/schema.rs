@@ -5,7 +5,7 @@
 
 /// (version, statements) in order of application.
 pub const MIGRATIONS: &[(i64, &str)] =
-    &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4), (5, MIGRATION_5)];
+    &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4), (5, MIGRATION_5), (6, MIGRATION_6)];
 
 const MIGRATION_1: &str = r#"
 -- The identity of every resource KMCR has stored or seen referenced. version_id 0 marks a resource that is only
@@ -175,6 +175,16 @@ CREATE TABLE mpi_model (
     trained_ms {bigint} NOT NULL,
     model TEXT NOT NULL
 );
+"#;
+
+const MIGRATION_6: &str = r#"
+-- The version of index extraction the index rows were written at (`reindex.rs`). A store that has this table from this
+-- migration was written at version 0, or is new; at open, the rows of the types whose extraction changed since are
+-- written again and the version raised.
+CREATE TABLE index_state (
+    index_version {bigint} NOT NULL
+);
+INSERT INTO index_state (index_version) VALUES (0);
 "#;
 
 const MIGRATION_2: &str = r#"

@@ -145,6 +145,27 @@ async fn bad_input_gets_a_clear_error() {
         lenient.body["entry"].as_array().unwrap().iter().find(|entry| entry["search"]["mode"] == "outcome");
     assert!(outcome_entry.is_some(), "lenient handling reports what it ignored: {}", lenient.body);
 
+    // Well-formed but impossible to carry out: a conditional reference that matches nothing.
+    let transaction = json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{
+            "resource": {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": { "text": "Pulse" },
+                "subject": { "reference": "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9990000026" },
+            },
+            "request": { "method": "POST", "url": "Observation" },
+        }],
+    });
+    let unresolvable = api.fhir("gp", "POST", "", Some(&transaction), &[]).await;
+    assert_eq!(unresolvable.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unresolvable.body);
+    assert_eq!(error_code(&unresolvable), "KMCR-UNPROCESSABLE");
+    let diagnostics = unresolvable.body["issue"][0]["diagnostics"].as_str().unwrap();
+    assert!(diagnostics.contains("matches nothing"), "{diagnostics}");
+    assert!(!diagnostics.contains("9990000026"), "no NHS number is quoted back: {diagnostics}");
+
     let not_allowed = api.fhir("gp", "PATCH", "Patient/abc", None, &[]).await;
     assert_eq!(not_allowed.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(error_code(&not_allowed), "KMCR-METHOD-NOT-ALLOWED");

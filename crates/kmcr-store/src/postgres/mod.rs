@@ -1,6 +1,7 @@
 //! The production backend: PostgreSQL through a connection pool. Any number of KMCR nodes may share one database.
 
 mod identity;
+mod reindex;
 mod statistics;
 mod write;
 
@@ -109,6 +110,7 @@ impl PostgresStore {
         let mut client = pool.get().await?;
         migrate(&mut client).await?;
         let params = register_params(&mut client).await?;
+        reindex::reindex(&mut client, &params).await?;
         let (audit_queue, receiver) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(audit_loop(pool.clone(), receiver));
         Ok(PostgresStore { pool, params: Arc::new(params), statistics: statistics::Statistics::new(), audit_queue })

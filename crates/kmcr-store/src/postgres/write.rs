@@ -307,7 +307,7 @@ async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now: Instant) -
     insert_index_rows(transaction, plan.index).await
 }
 
-async fn insert_index_rows(
+pub(super) async fn insert_index_rows(
     transaction: &Transaction<'_>,
     rows: Vec<(i64, Option<i64>, IndexRow)>,
 ) -> Result<(), StoreError> {

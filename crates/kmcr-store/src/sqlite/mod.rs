@@ -2,6 +2,7 @@
 //! groups (see `writer`), a pool of readers.
 
 mod identity;
+mod reindex;
 mod write;
 mod writer;
 
@@ -73,6 +74,7 @@ impl SqliteStore {
             let mut writer = open_connection(&path, false)?;
             migrate(&mut writer)?;
             let params = register_params(&mut writer)?;
+            reindex::reindex(&mut writer, &params)?;
             let writer = writer::start(writer, path.clone(), max_wal_bytes)?;
             Ok(SqliteStore {
                 inner: Arc::new(Inner { path, writer, readers: Mutex::new(Vec::new()), n_read_connections, params }),

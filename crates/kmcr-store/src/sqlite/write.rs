@@ -10,7 +10,7 @@ use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp};
 use crate::{IdentityWrite, Precondition, StoreError, WriteOutcome};
 
 /// Keys looked up or created during one batch.
-type KeyCache = HashMap<(ResourceType, String), i64>;
+pub(super) type KeyCache = HashMap<(ResourceType, String), i64>;
 
 struct Current {
     resource_key: i64,
@@ -256,7 +256,7 @@ fn update_resource(
     Ok(())
 }
 
-fn delete_index_rows(transaction: &Connection, resource_key: i64) -> Result<(), StoreError> {
+pub(super) fn delete_index_rows(transaction: &Connection, resource_key: i64) -> Result<(), StoreError> {
     for table in INDEX_TABLES {
         let mut statement = transaction.prepare_cached(&format!("DELETE FROM {table} WHERE resource_key = ?1"))?;
         statement.execute([resource_key])?;
@@ -264,7 +264,7 @@ fn delete_index_rows(transaction: &Connection, resource_key: i64) -> Result<(), 
     Ok(())
 }
 
-fn insert_index_rows(
+pub(super) fn insert_index_rows(
     transaction: &Connection,
     keys: &mut KeyCache,
     resource_key: i64,

@@ -32,6 +32,8 @@ impl Drop for TempDirectory {
 pub struct TestStore {
     pub name: &'static str,
     pub store: Store,
+    /// What `Store::open` was given: the SQLite directory or the PostgreSQL URL.
+    pub location: String,
     _directory: Option<TempDirectory>,
 }
 
@@ -82,12 +84,13 @@ async fn drop_databases_of_earlier_runs(client: &tokio_postgres::Client) {
 /// Every backend available here, freshly created.
 pub async fn stores() -> Vec<TestStore> {
     let directory = TempDirectory::new();
-    let sqlite = Store::open(directory.0.to_str().unwrap(), &StoreOptions::default()).await.expect("open SQLite");
-    let mut stores = vec![TestStore { name: "sqlite", store: sqlite, _directory: Some(directory) }];
+    let location = directory.0.to_str().unwrap().to_string();
+    let sqlite = Store::open(&location, &StoreOptions::default()).await.expect("open SQLite");
+    let mut stores = vec![TestStore { name: "sqlite", store: sqlite, location, _directory: Some(directory) }];
     if let Some(admin_url) = postgres_admin_url() {
         let url = fresh_postgres_database(&admin_url).await;
         let postgres = Store::open(&url, &StoreOptions::default()).await.expect("open PostgreSQL");
-        stores.push(TestStore { name: "postgres", store: postgres, _directory: None });
+        stores.push(TestStore { name: "postgres", store: postgres, location: url, _directory: None });
     }
     stores
 }

@@ -225,6 +225,41 @@ async fn composites_match_values_found_together() {
     }
 }
 
+/// A store written before composites were indexed has its Observations' rows written again when it is opened, and then
+/// answers composite searches as a new store does.
+#[tokio::test]
+async fn a_store_indexed_by_an_older_build_is_indexed_again_at_open() {
+    for test in stores().await {
+        let mut old_write = put(blood_pressure("bp1", "alice", 120.0, 80.0), "RWF", Precondition::None);
+        if let WriteAction::Put { index_entries, .. } = &mut old_write.action {
+            index_entries.retain(|entry| !matches!(entry.value, kmcr_fhir_search::IndexValue::Composite(_)));
+        }
+        let writes = vec![put(patient("alice", "Smith", "9990000018"), "RWF", Precondition::None), old_write];
+        test.store.write(writes, None).await.unwrap();
+        let query = "component-code-value-quantity=8480-6$gt100";
+        assert!(ids(&search(&test.store, "Observation", query, 10, None).await).is_empty(), "{}", test.name);
+        set_index_version(&test.location, 0).await;
+        drop(test.store);
+
+        let reopened = Store::open(&test.location, &StoreOptions::default()).await.unwrap();
+        assert_eq!(ids(&search(&reopened, "Observation", query, 10, None).await), ["bp1"], "{}", test.name);
+        assert_eq!(ids(&search(&reopened, "Observation", "code=85354-9", 10, None).await), ["bp1"], "{}", test.name);
+        assert_eq!(ids(&search(&reopened, "Patient", "family=smith", 10, None).await), ["alice"], "{}", test.name);
+    }
+}
+
+/// Marks a store's index rows as written at `version`, as an older build left them.
+async fn set_index_version(location: &str, version: i64) {
+    if location.starts_with("postgres") {
+        let (client, connection) = tokio_postgres::connect(location, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.execute("UPDATE index_state SET index_version = $1", &[&version]).await.unwrap();
+    } else {
+        let connection = rusqlite::Connection::open(std::path::Path::new(location).join("kmcr.db")).unwrap();
+        connection.execute("UPDATE index_state SET index_version = ?1", [version]).unwrap();
+    }
+}
+
 #[tokio::test]
 async fn pages_neither_repeat_nor_skip_while_data_changes() {
     for test in stores().await {
