@@ -168,11 +168,12 @@ impl Service {
         types.extend(request.includes.iter().filter_map(|include| include.target_type));
         types.extend(request.revincludes.iter().map(|include| include.source_type));
         let decision = self.authorise(context, Action::Read, "search", &types, &[resource_type.to_string()]).await?;
+        // `_summary=count` reads no resource: the count alone, no page, no link onwards.
+        let count_only = request.summary == Some(kmcr_fhir_search::Summary::Count);
         let page = PageRequest {
-            count: request.count.unwrap_or(self.limits.default_page_size),
+            count: if count_only { 0 } else { request.count.unwrap_or(self.limits.default_page_size) },
             cursor: cursor.map(Cursor::decode).transpose()?,
-            want_total: request.total.as_deref() == Some("accurate")
-                || request.summary == Some(kmcr_fhir_search::Summary::Count),
+            want_total: request.total.as_deref() == Some("accurate") || count_only,
         };
         let outcome = self.store.search(&request, &page).await?;
         let returned: Vec<&StoredResource> = outcome.matches.iter().chain(&outcome.included).collect();

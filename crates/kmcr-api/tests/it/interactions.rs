@@ -271,9 +271,11 @@ async fn search_pages_link_onwards() {
         }
     }
     assert_eq!((seen, n_pages), (7, 3));
-    let count = api.fhir("viewer", "GET", "Patient?family=okafor&_summary=count", None, &[]).await;
+    let count = api.fhir("viewer", "GET", "Patient?family=okafor&_count=3&_summary=count", None, &[]).await;
     assert_eq!(count.body["total"], 7);
     assert_eq!(count.body["entry"], Value::Null);
+    let relations: Vec<&Value> = count.body["link"].as_array().unwrap().iter().map(|link| &link["relation"]).collect();
+    assert_eq!(relations, ["self"], "a count has no page to go on to");
 }
 
 /// A blood pressure of 120/80 is not found as a systolic under 90, though it holds a value under 90.
