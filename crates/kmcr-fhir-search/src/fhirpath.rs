@@ -74,6 +74,28 @@ impl Expression {
     }
 }
 
+/// The top-level `|` parts of an expression, trimmed, in order; `|` inside parentheses or quotes does not split.
+pub fn split_union(expression: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut in_quotes, mut escaped, mut part_start) = (0_i32, false, false, 0);
+    for (idx, character) in expression.char_indices() {
+        match character {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '\'' => in_quotes = !in_quotes,
+            '(' if !in_quotes => depth += 1,
+            ')' if !in_quotes => depth -= 1,
+            '|' if !in_quotes && depth == 0 => {
+                parts.push(expression[part_start..idx].trim());
+                part_start = idx + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(expression[part_start..].trim());
+    parts
+}
+
 #[derive(Clone, Debug)]
 enum Node {
     Literal(Literal),

@@ -49,24 +49,7 @@ pub(crate) fn find_unions<K: PartialEq>(candidates: &[UnionCandidate<'_, K>]) ->
     unions
 }
 
-/// The top-level `|` parts of an expression, trimmed; `|` inside parentheses or quotes does not split.
+/// The distinct top-level `|` parts of an expression (see [`crate::fhirpath::split_union`]).
 pub(crate) fn union_parts(expression: &str) -> BTreeSet<&str> {
-    let mut parts = BTreeSet::new();
-    let (mut depth, mut in_quotes, mut escaped, mut part_start) = (0_i32, false, false, 0);
-    for (idx, character) in expression.char_indices() {
-        match character {
-            _ if escaped => escaped = false,
-            '\\' if in_quotes => escaped = true,
-            '\'' => in_quotes = !in_quotes,
-            '(' if !in_quotes => depth += 1,
-            ')' if !in_quotes => depth -= 1,
-            '|' if !in_quotes && depth == 0 => {
-                parts.insert(expression[part_start..idx].trim());
-                part_start = idx + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.insert(expression[part_start..].trim());
-    parts
+    crate::fhirpath::split_union(expression).into_iter().collect()
 }

@@ -12,6 +12,7 @@
 use std::collections::BTreeSet;
 
 use kmcr_fhir::resource_type::ALL_RESOURCE_TYPES;
+use kmcr_fhir_search::fhirpath::split_union;
 use serde_json::Value;
 
 use crate::{read_json, shared_data};
@@ -146,11 +147,8 @@ fn rows_of(search_parameter: &Value) -> Vec<Row> {
     bases
         .iter()
         .map(|base| {
-            let parts: Vec<&str> = union_parts
-                .iter()
-                .map(String::as_str)
-                .filter(|part| part_root(part).is_none_or(|root| root == base))
-                .collect();
+            let parts: Vec<&str> =
+                union_parts.iter().copied().filter(|part| part_root(part).is_none_or(|root| root == base)).collect();
             Row {
                 base: base.clone(),
                 code: search_parameter["code"].as_str().unwrap().to_string(),
@@ -160,28 +158,6 @@ fn rows_of(search_parameter: &Value) -> Vec<Row> {
             }
         })
         .collect()
-}
-
-/// The top-level `|` parts of an expression, trimmed; `|` inside parentheses or quotes does not split.
-fn split_union(expression: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let (mut depth, mut in_quotes, mut escaped, mut part_start) = (0_i32, false, false, 0);
-    for (idx, character) in expression.char_indices() {
-        match character {
-            _ if escaped => escaped = false,
-            '\\' if in_quotes => escaped = true,
-            '\'' => in_quotes = !in_quotes,
-            '(' if !in_quotes => depth += 1,
-            ')' if !in_quotes => depth -= 1,
-            '|' if !in_quotes && depth == 0 => {
-                parts.push(expression[part_start..idx].trim().to_string());
-                part_start = idx + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(expression[part_start..].trim().to_string());
-    parts
 }
 
 /// The type a union part starts from (`Observation` in `(Observation.value as Quantity)`), or `None` when it starts
