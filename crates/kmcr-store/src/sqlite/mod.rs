@@ -67,11 +67,13 @@ impl SqliteStore {
         let data_directory = data_directory.to_path_buf();
         let n_read_connections = options.n_read_connections.max(1);
         let max_wal_bytes = options.sqlite_max_wal_bytes;
+        let writer_cache_bytes = options.sqlite_writer_cache_bytes;
         tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&data_directory)
                 .map_err(|error| StoreError::Unavailable(format!("cannot create the data directory: {error}")))?;
             let path = data_directory.join("kmcr.db");
             let mut writer = open_connection(&path, false)?;
+            writer.execute_batch(&format!("PRAGMA cache_size = -{};", writer_cache_bytes / 1024))?;
             migrate(&mut writer)?;
             let params = register_params(&mut writer)?;
             reindex::reindex(&mut writer, &params)?;
