@@ -46,7 +46,7 @@ pub fn extract_index_entries(registry: &SearchParamRegistry, resource: &Value) -
         expression.evaluate_into(resource, Some(resource_type), &mut items);
         let mut tuples = Vec::new();
         for item in &items {
-            composite_tuples(resource, *item, components, &component_expressions, &mut tuples);
+            composite_tuples(resource, *item, components, component_expressions, &mut tuples);
         }
         if tuples.len() <= MAX_VALUES_DEDUPLICATED {
             deduplicate(&mut tuples);
@@ -62,7 +62,7 @@ fn composite_tuples(
     resource: &Value,
     item: Item<'_>,
     components: &[CompositeComponent],
-    expressions: &[&Expression],
+    expressions: &[Expression],
     tuples: &mut Vec<IndexValue>,
 ) {
     let mut component_items = Vec::new();

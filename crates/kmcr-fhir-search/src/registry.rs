@@ -26,8 +26,8 @@ pub struct SearchParamRegistry {
 
 struct Composite {
     components: Vec<CompositeComponent>,
-    /// Same order as `components`; `None` when a component's expression failed to compile (a test lists those).
-    expressions: Vec<Option<Expression>>,
+    /// Same order as `components`; `None` when any component's expression failed to compile (a test checks none does).
+    expressions: Option<Vec<Expression>>,
 }
 
 #[derive(Default)]
@@ -79,12 +79,12 @@ impl SearchParamRegistry {
     pub fn indexed_composites(
         &self,
         resource_type: ResourceType,
-    ) -> impl Iterator<Item = (&SearchParamDef, &Expression, &[CompositeComponent], Vec<&Expression>)> {
+    ) -> impl Iterator<Item = (&SearchParamDef, &Expression, &[CompositeComponent], &[Expression])> {
         let param_idxs = self.by_type.get(&resource_type).map_or(&[][..], |type_params| &type_params.composites);
         param_idxs.iter().filter_map(|param_idx| {
             let expression = &self.expressions[self.expression_idx[*param_idx]?];
             let composite = self.composites.get(param_idx)?;
-            let component_expressions = composite.expressions.iter().map(Option::as_ref).collect::<Option<_>>()?;
+            let component_expressions = composite.expressions.as_deref()?;
             Some((&self.params[*param_idx], expression, &composite.components[..], component_expressions))
         })
     }
@@ -173,7 +173,7 @@ impl SearchParamRegistry {
                     .collect(),
                 expressions: components.iter().map(|(.., expression)| fhirpath::compile(expression).ok()).collect(),
             };
-            if registry.expression_idx[param_idx].is_some() && composite.expressions.iter().all(Option::is_some) {
+            if registry.expression_idx[param_idx].is_some() && composite.expressions.is_some() {
                 registry.by_type.entry(resource_type).or_default().composites.push(param_idx);
             }
             registry.composites.insert(param_idx, composite);
