@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 
 use crate::client::FhirClient;
-use crate::{Options, empty_store, raw_insert, server};
+use crate::{Options, empty_store, postgres_settings, raw_insert, server};
 
 const SYNTHEA_DIRECTORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/synthea-r4");
 
@@ -65,6 +65,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     );
 
     empty_store(&options.database).await?;
+    let settings = postgres_settings(&options.database).await?;
+    if !settings.is_empty() {
+        println!(" {settings}");
+    }
     let running = server::start(&options.database, &["RWF".to_string()]).await?;
     let client = FhirClient::connect(running.address, "bench-writer-RWF").await?;
     let http_rate = post_concurrently(&client, bundles.clone(), options.n_clients).await?;

@@ -37,6 +37,9 @@ pub struct Options {
     pub resume: bool,
 }
 
+const USAGE: &str = "usage: kmcr-bench ingest|reads|match [--database DIR|URL] [--clients N] [--load-clients N] \
+                     [--people 10000,100000] [--queries N] [--resume]";
+
 fn parse_options() -> anyhow::Result<(String, Options)> {
     use lexopt::prelude::*;
     let mut command = None;
@@ -64,6 +67,10 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
             }
             Long("queries") => options.n_queries = parser.value()?.parse()?,
             Long("resume") => options.resume = true,
+            Long("help") | Short('h') => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
             Value(value) if command.is_none() => command = Some(value.string()?),
             _ => return Err(argument.unexpected().into()),
         }
@@ -74,10 +81,7 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
     }
     match command {
         Some(command) => Ok((command, options)),
-        None => bail!(
-            "usage: kmcr-bench ingest|reads|match [--database DIR|URL] [--clients N] [--load-clients N] \
-             [--people 10000,100000] [--queries N] [--resume]"
-        ),
+        None => bail!("{USAGE}"),
     }
 }
 
@@ -94,40 +98,45 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
-/// Removes what an earlier run left, so every run starts from an empty store.
+/// Removes what an earlier run left, so every run starts from an empty store: on PostgreSQL the benchmark's database is
+/// dropped and made again, so no table a later migration adds can outlive a run.
 pub async fn empty_store(location: &str) -> anyhow::Result<()> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        create_database_if_missing(location).await?;
-        let (client, connection) = tokio_postgres::connect(location, tokio_postgres::NoTls).await?;
-        tokio::spawn(connection);
-        client
-            .batch_execute(
-                "DROP TABLE IF EXISTS resource, resource_version, search_param, idx_token, idx_string, idx_date, mpi_record, \
-                 mpi_link_history, mpi_review, \
-                 idx_reference, idx_quantity, idx_number, idx_uri, audit_entry, schema_migration, bench_raw CASCADE",
-            )
-            .await?;
+        let (client, name) = connect_to_server(location).await?;
+        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
     } else {
         let _ = std::fs::remove_dir_all(location);
     }
     Ok(())
 }
 
-/// Creates the benchmark's database through the server's `postgres` database when it does not exist yet.
-async fn create_database_if_missing(location: &str) -> anyhow::Result<()> {
+/// The server settings a PostgreSQL run's figures depend on, printed beside them ("" for SQLite).
+pub async fn postgres_settings(location: &str) -> anyhow::Result<String> {
+    if !(location.starts_with("postgres://") || location.starts_with("postgresql://")) {
+        return Ok(String::new());
+    }
+    let (client, connection) = tokio_postgres::connect(location, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let mut settings = Vec::new();
+    for name in ["server_version", "shared_buffers", "max_wal_size", "synchronous_commit"] {
+        let value: String = client.query_one(&format!("SHOW {name}"), &[]).await?.get(0);
+        settings.push(format!("{name} {value}"));
+    }
+    Ok(format!(" (PostgreSQL {})", settings.join(", ")))
+}
+
+/// A connection to the server's `postgres` database, and the name of the benchmark's own database in `location`.
+async fn connect_to_server(location: &str) -> anyhow::Result<(tokio_postgres::Client, String)> {
     let (server, name) = location.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("the URL names no database"))?;
-    let name = name.split('?').next().unwrap_or(name);
+    let name = name.split('?').next().unwrap_or(name).to_owned();
     anyhow::ensure!(
-        name.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_'),
+        !name.is_empty() && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_'),
         "database names are [A-Za-z0-9_]"
     );
     let (client, connection) = tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
-    let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
-    if !exists {
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
-    }
-    Ok(())
+    Ok((client, name))
 }
 
 /// The p-th percentile (0..=100) of sorted latencies, in milliseconds.

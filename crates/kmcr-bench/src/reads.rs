@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::client::FhirClient;
-use crate::{Options, empty_store, percentile_ms, server};
+use crate::{Options, empty_store, percentile_ms, postgres_settings, server};
 
 const SEED: u64 = 7;
 
@@ -98,7 +98,13 @@ pub async fn run(options: &Options, workload: Workload) -> anyhow::Result<()> {
         }
     }
     let reader = FhirClient::connect(running.address, "bench-reader").await?;
-    println!("{} benchmark: store {}, {} concurrent clients", workload.name(), options.database, options.n_clients);
+    println!(
+        "{} benchmark: store {}{}, {} concurrent clients",
+        workload.name(),
+        options.database,
+        postgres_settings(&options.database).await?,
+        options.n_clients
+    );
 
     let (mut loaded, targets) = match saved {
         Some(saved) => {

@@ -2,6 +2,7 @@
 
 mod identity;
 mod reindex;
+mod settings;
 mod statistics;
 mod write;
 
@@ -109,6 +110,7 @@ impl PostgresStore {
             .map_err(|error| StoreError::Unavailable(error.to_string()))?;
         let mut client = pool.get().await?;
         migrate(&mut client).await?;
+        settings::warn_about_settings(&client).await;
         let params = register_params(&mut client).await?;
         reindex::reindex(&mut client, &params).await?;
         let (audit_queue, receiver) = tokio::sync::mpsc::unbounded_channel();
