@@ -55,27 +55,71 @@ pub async fn post_concurrently(
     Ok(n_resources as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Loads the bundles `options.n_rounds` times, each into an empty store with a new server: a run of a few seconds
+/// varies from one to the next, so one figure alone says little. Prints every round, then the median and range.
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     let bundles = Arc::new(read_synthea()?);
     let n_resources: usize = bundles.iter().map(|bundle| bundle.n_resources).sum();
     println!(
-        "ingest benchmark: {} Synthea bundles, {n_resources} resources, store {}",
+        "ingest benchmark: {} Synthea bundles, {n_resources} resources, store {}, {} concurrent clients, {} rounds",
         bundles.len(),
-        options.database
+        options.database,
+        options.n_clients,
+        options.n_rounds
     );
-
-    empty_store(&options.database).await?;
-    let settings = postgres_settings(&options.database).await?;
-    if !settings.is_empty() {
-        println!(" {settings}");
+    let is_postgres = options.database.starts_with("postgres://") || options.database.starts_with("postgresql://");
+    if !is_postgres {
+        let _ = std::fs::remove_dir_all(&options.database);
     }
-    let running = server::start(&options.database, &["RWF".to_string()]).await?;
-    let client = FhirClient::connect(running.address, "bench-writer-RWF").await?;
-    let http_rate = post_concurrently(&client, bundles.clone(), options.n_clients).await?;
-    println!("  over HTTP, {} concurrent clients: {http_rate:.0} resources/s", options.n_clients);
-
-    let raw_rate = raw_insert::run(&options.database, &bundles).await?;
-    println!("  raw insert into the same engine (no index, no HTTP): {raw_rate:.0} resources/s");
-    println!("  ratio HTTP / raw: {:.2}", http_rate / raw_rate);
+    let mut http_rates = Vec::new();
+    let mut raw_rates = Vec::new();
+    for round in 1..=options.n_rounds {
+        // SQLite: a directory per round, so that no round's store shares files with the last round's (its server
+        // is still running, idle, in this process). PostgreSQL: the database is dropped and made again.
+        let location =
+            if is_postgres { options.database.clone() } else { format!("{}/round-{round}", options.database) };
+        empty_store(&location).await?;
+        if round == 1 {
+            let settings = postgres_settings(&location).await?;
+            if !settings.is_empty() {
+                println!(" {settings}");
+            }
+        }
+        let running = server::start(&location, &["RWF".to_string()]).await?;
+        let client = FhirClient::connect(running.address, "bench-writer-RWF").await?;
+        let http_rate = post_concurrently(&client, bundles.clone(), options.n_clients).await?;
+        let raw_rate = raw_insert::run(&location, &bundles).await?;
+        println!(
+            "  round {round}: over HTTP {http_rate:.0} resources/s; raw insert into the same engine (no index, no \
+             HTTP) {raw_rate:.0} resources/s; ratio {:.2}",
+            http_rate / raw_rate
+        );
+        http_rates.push(http_rate);
+        raw_rates.push(raw_rate);
+    }
+    let (http, raw) = (Spread::of(&mut http_rates), Spread::of(&mut raw_rates));
+    println!("  over HTTP: median {:.0} resources/s (range {:.0} to {:.0})", http.median, http.min, http.max);
+    println!("  raw insert: median {:.0} resources/s (range {:.0} to {:.0})", raw.median, raw.min, raw.max);
+    println!("  ratio of the medians, HTTP / raw: {:.2}", http.median / raw.median);
     Ok(())
+}
+
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    /// Of at least one figure; an even count's median is the mean of the middle two.
+    fn of(figures: &mut [f64]) -> Spread {
+        figures.sort_by(f64::total_cmp);
+        let middle = figures.len() / 2;
+        let median = if figures.len().is_multiple_of(2) {
+            (figures[middle - 1] + figures[middle]) / 2.0
+        } else {
+            figures[middle]
+        };
+        Spread { median, min: figures[0], max: figures[figures.len() - 1] }
+    }
 }

@@ -1,7 +1,8 @@
 //! `kmcr-bench`: benchmarks that print figures (never timed tests).
 //!
 //! - `ingest`: every Synthea bundle in ../shared/data/synthea-r4 through `POST /fhir` transactions over HTTP, in
-//!   resources per second, beside the same JSON inserted raw into the same engine (no indexing, no HTTP).
+//!   resources per second, beside the same JSON inserted raw into the same engine (no indexing, no HTTP); three
+//!   rounds by default, each into an empty store, with the median and range.
 //! - `reads`: synthetic people loaded over HTTP in steps (ingest rate per step), and at each step `$everything` and a
 //!   typical clinical search over HTTP with concurrent clients, p50 and p99.
 //! - `match`: only the source Patients of synthetic people loaded over HTTP, 100 people to a transaction, then
@@ -35,10 +36,12 @@ pub struct Options {
     pub n_queries: usize,
     /// Reads: measure the store an earlier run left (and load only the steps beyond it) instead of starting empty.
     pub resume: bool,
+    /// Ingest: how many times to load the bundles, each time into an empty store; the median and range are printed.
+    pub n_rounds: usize,
 }
 
 const USAGE: &str = "usage: kmcr-bench ingest|reads|match [--database DIR|URL] [--clients N] [--load-clients N] \
-                     [--people 10000,100000] [--queries N] [--resume]";
+                     [--people 10000,100000] [--queries N] [--resume] [--rounds N]";
 
 fn parse_options() -> anyhow::Result<(String, Options)> {
     use lexopt::prelude::*;
@@ -50,6 +53,7 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
         people_steps: vec![10_000, 100_000],
         n_queries: 2_000,
         resume: false,
+        n_rounds: 3,
     };
     let mut database_given = false;
     let mut parser = lexopt::Parser::from_env();
@@ -67,6 +71,7 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
             }
             Long("queries") => options.n_queries = parser.value()?.parse()?,
             Long("resume") => options.resume = true,
+            Long("rounds") => options.n_rounds = parser.value()?.parse::<usize>()?.max(1),
             Long("help") | Short('h') => {
                 println!("{USAGE}");
                 std::process::exit(0);

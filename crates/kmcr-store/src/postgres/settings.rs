@@ -1,7 +1,10 @@
-//! The server settings KMCR's write rate depends on, checked at open. PostgreSQL's defaults (128 MB of shared buffers,
-//! 1 GB of WAL between checkpoints) suit a small database: once the value indexes outgrow the buffers, and checkpoints
-//! come every few seconds of ingest with a full-page image for each page first touched after each one, ingest slows as
-//! the store grows. KMCR does not change server settings; it says so in the log, once, at open.
+//! The server settings a large KMCR database needs, checked at open. PostgreSQL's defaults (128 MB of shared buffers,
+//! 1 GB of WAL between checkpoints) suit a small database. KMCR's value indexes outgrow 128 MB within the first few
+//! thousand people, and under sustained ingest 1 GB of WAL forces a checkpoint every few seconds, each followed by a
+//! full-page image of every page first touched after it. PostgreSQL's own documentation suggests a quarter of memory for
+//! `shared_buffers` on a dedicated server and a larger `max_wal_size` for heavy writes. KMCR does not change server
+//! settings; it says so in the log, once, at open. (Measured on a 2-core machine, the ingest benchmark did not settle
+//! whether these settings change how ingest scales: README.md, "PostgreSQL settings".)
 
 const GIB: i64 = 1 << 30;
 /// Below these, a node logs a warning at open (README.md, "PostgreSQL settings").
@@ -13,14 +16,14 @@ pub fn settings_advice(shared_buffers_bytes: i64, max_wal_size_bytes: i64) -> Ve
     let mut advice = Vec::new();
     if shared_buffers_bytes < MIN_SHARED_BUFFERS_BYTES {
         advice.push(format!(
-            "shared_buffers is {} MiB: at least 1 GiB (a quarter of the server's memory) keeps ingest from slowing as \
-             the store grows",
+            "shared_buffers is {} MiB: KMCR's indexes outgrow that early; set at least 1 GiB (PostgreSQL suggests a \
+             quarter of a dedicated server's memory)",
             shared_buffers_bytes >> 20
         ));
     }
     if max_wal_size_bytes < MIN_MAX_WAL_SIZE_BYTES {
         advice.push(format!(
-            "max_wal_size is {} MiB: at least 4 GiB spaces checkpoints out under sustained ingest",
+            "max_wal_size is {} MiB: under sustained ingest that forces a checkpoint every few seconds; set at least 4 GiB",
             max_wal_size_bytes >> 20
         ));
     }
