@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 
 use crate::client::FhirClient;
-use crate::{Options, empty_store, postgres_settings, raw_insert, server};
+use crate::{Options, empty_store, is_postgres, postgres_settings, raw_insert, server};
 
 const SYNTHEA_DIRECTORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/synthea-r4");
 
@@ -67,7 +67,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         options.n_clients,
         options.n_rounds
     );
-    let is_postgres = options.database.starts_with("postgres://") || options.database.starts_with("postgresql://");
+    let is_postgres = is_postgres(&options.database);
     if !is_postgres {
         let _ = std::fs::remove_dir_all(&options.database);
     }

@@ -103,10 +103,15 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
+/// A `postgres://` URL rather than a directory for the embedded store.
+pub fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
 /// Removes what an earlier run left, so every run starts from an empty store: on PostgreSQL the benchmark's database is
 /// dropped and made again, so no table a later migration adds can outlive a run.
 pub async fn empty_store(location: &str) -> anyhow::Result<()> {
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+    if is_postgres(location) {
         let (client, name) = connect_to_server(location).await?;
         client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
         client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
@@ -118,7 +123,7 @@ pub async fn empty_store(location: &str) -> anyhow::Result<()> {
 
 /// The server settings a PostgreSQL run's figures depend on, printed beside them ("" for SQLite).
 pub async fn postgres_settings(location: &str) -> anyhow::Result<String> {
-    if !(location.starts_with("postgres://") || location.starts_with("postgresql://")) {
+    if !is_postgres(location) {
         return Ok(String::new());
     }
     let (client, connection) = tokio_postgres::connect(location, tokio_postgres::NoTls).await?;

@@ -28,7 +28,7 @@ fn resource_texts(bundles: &[LoadedBundle]) -> anyhow::Result<Vec<Vec<(String, S
 pub async fn run(location: &str, bundles: &[LoadedBundle]) -> anyhow::Result<f64> {
     let texts = resource_texts(bundles)?;
     let n_resources: usize = texts.iter().map(Vec::len).sum();
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+    if crate::is_postgres(location) {
         let (mut client, connection) = tokio_postgres::connect(location, tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         client

@@ -1,6 +1,6 @@
 //! The server settings a large KMCR database needs, checked at open. PostgreSQL's defaults (128 MB of shared buffers,
-//! 1 GB of WAL between checkpoints) suit a small database. KMCR's value indexes outgrow 128 MB within the first few
-//! thousand people, and under sustained ingest 1 GB of WAL forces a checkpoint every few seconds, each followed by a
+//! 1 GB of WAL between checkpoints) suit a small database. A store of 10,000 synthetic people already holds gigabytes,
+//! and under sustained ingest 1 GB of WAL forces checkpoints long before `checkpoint_timeout`, each followed by a
 //! full-page image of every page first touched after it. PostgreSQL's own documentation suggests a quarter of memory for
 //! `shared_buffers` on a dedicated server and a larger `max_wal_size` for heavy writes. KMCR does not change server
 //! settings; it says so in the log, once, at open. (Measured on a 2-core machine, the ingest benchmark did not settle
@@ -16,14 +16,14 @@ pub fn settings_advice(shared_buffers_bytes: i64, max_wal_size_bytes: i64) -> Ve
     let mut advice = Vec::new();
     if shared_buffers_bytes < MIN_SHARED_BUFFERS_BYTES {
         advice.push(format!(
-            "shared_buffers is {} MiB: KMCR's indexes outgrow that early; set at least 1 GiB (PostgreSQL suggests a \
-             quarter of a dedicated server's memory)",
+            "shared_buffers is {} MiB, far less than a regional store holds; set at least 1 GiB (PostgreSQL suggests \
+             a quarter of a dedicated server's memory)",
             shared_buffers_bytes >> 20
         ));
     }
     if max_wal_size_bytes < MIN_MAX_WAL_SIZE_BYTES {
         advice.push(format!(
-            "max_wal_size is {} MiB: under sustained ingest that forces a checkpoint every few seconds; set at least 4 GiB",
+            "max_wal_size is {} MiB: under sustained ingest that forces frequent checkpoints; set at least 4 GiB",
             max_wal_size_bytes >> 20
         ));
     }
