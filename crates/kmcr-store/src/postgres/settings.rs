@@ -1,5 +1,5 @@
 //! The server settings a large KMCR database needs, checked at open. PostgreSQL's defaults (128 MB of shared buffers,
-//! 1 GB of WAL between checkpoints) suit a small database. A store of 10,000 synthetic people already holds gigabytes,
+//! 1 GB of WAL between checkpoints) suit a small database. A store of 100,000 synthetic people holds 16 GB (SQLite),
 //! and under sustained ingest 1 GB of WAL forces checkpoints long before `checkpoint_timeout`, each followed by a
 //! full-page image of every page first touched after it. PostgreSQL's own documentation suggests a quarter of memory for
 //! `shared_buffers` on a dedicated server and a larger `max_wal_size` for heavy writes. KMCR does not change server
