@@ -1,7 +1,10 @@
 //! Index rows written again at open (see `crate::reindex`), on the writer's connection before the writer starts, so
-//! nothing else writes meanwhile.
+//! nothing else in this store writes meanwhile. Each batch reads and then writes, so it takes the write lock first
+//! (`IMMEDIATE`): a deferred transaction whose snapshot another connection outdates before it writes (a store of the
+//! same file still closing, whose last checkpoint restarts the WAL) fails at once with "database is locked" instead
+//! of waiting for the busy timeout.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::write::{KeyCache, delete_index_rows, insert_index_rows};
 use crate::StoreError;
@@ -16,7 +19,7 @@ pub fn reindex(connection: &mut Connection, params: &ParamIds) -> Result<(), Sto
     for resource_type in types_changed_since(version) {
         let (mut after_key, mut n_rewritten) = (0_i64, 0_usize);
         loop {
-            let transaction = connection.transaction()?;
+            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let batch: Vec<(i64, Option<i64>, String)> = transaction
                 .prepare_cached(
                     "SELECT r.resource_key, v.patient_key, v.body FROM resource r JOIN resource_version v ON \
