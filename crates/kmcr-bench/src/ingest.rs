@@ -67,8 +67,8 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         options.n_clients,
         options.n_rounds
     );
-    let is_postgres = is_postgres(&options.database);
-    if !is_postgres {
+    let on_postgres = is_postgres(&options.database);
+    if !on_postgres {
         let _ = std::fs::remove_dir_all(&options.database);
     }
     let mut http_rates = Vec::new();
@@ -77,7 +77,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         // SQLite: a directory per round, so that no round's store shares files with the last round's (its server
         // is still running, idle, in this process). PostgreSQL: the database is dropped and made again.
         let location =
-            if is_postgres { options.database.clone() } else { format!("{}/round-{round}", options.database) };
+            if on_postgres { options.database.clone() } else { format!("{}/round-{round}", options.database) };
         empty_store(&location).await?;
         if round == 1 {
             let settings = postgres_settings(&location).await?;
