@@ -27,7 +27,7 @@ use kmcr_audit::{AuditRecord, ChainedAuditEntry};
 use kmcr_fhir::{ResourceId, ResourceType};
 use kmcr_fhir_search::SearchRequest;
 
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, ScratchDatabase};
 pub use sqlite::SqliteStore;
 
 /// A store on one of the two backends. An enum rather than a trait object: both backends are always compiled in,

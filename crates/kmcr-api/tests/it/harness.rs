@@ -12,7 +12,7 @@ use kmcr_api::{ApiClient, AppState, TokenSigner, router};
 use kmcr_fhir::OdsCode;
 use kmcr_service::identity::IdentitySettings;
 use kmcr_service::{Limits, Service};
-use kmcr_store::{Store, StoreOptions};
+use kmcr_store::{ScratchDatabase, Store, StoreOptions};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -26,6 +26,7 @@ pub struct TestApi {
     /// `sqlite` or `postgres`, for assertion messages.
     pub backend: &'static str,
     directory: Option<std::path::PathBuf>,
+    _database: Option<ScratchDatabase>,
 }
 
 impl Drop for TestApi {
@@ -42,6 +43,8 @@ pub struct FreshStore {
     pub backend: &'static str,
     /// The SQLite directory, which the caller removes.
     pub directory: Option<std::path::PathBuf>,
+    /// The PostgreSQL database, dropped with this value: keep it until the store is done with.
+    pub database: Option<ScratchDatabase>,
 }
 
 impl FreshStore {
@@ -50,7 +53,7 @@ impl FreshStore {
         let directory = std::env::temp_dir().join(format!("kmcr-api-test-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&directory);
         let store = Store::open(directory.to_str().unwrap(), &StoreOptions::default()).await.unwrap();
-        FreshStore { store, backend: "sqlite", directory: Some(directory) }
+        FreshStore { store, backend: "sqlite", directory: Some(directory), database: None }
     }
 
     /// An embedded store and, where `KMCR_TEST_DATABASE_URL` is set (required under CI), a PostgreSQL database.
@@ -61,17 +64,12 @@ impl FreshStore {
             _ if std::env::var("CI").is_ok() => panic!("CI is set but KMCR_TEST_DATABASE_URL is not"),
             _ => return stores,
         };
-        let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at KMCR_TEST_DATABASE_URL: {error}"));
-        tokio::spawn(connection);
         let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
-        let name = format!("kmcr_apitest_{}_{n}", std::process::id());
-        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-        let (base, _) = admin_url.rsplit_once('/').expect("the URL names a database");
-        let store = Store::open(&format!("{base}/{name}"), &StoreOptions::default()).await.unwrap();
-        stores.push(FreshStore { store, backend: "postgres", directory: None });
+        let database = ScratchDatabase::create(&admin_url, "kmcr_apitest_", n)
+            .await
+            .unwrap_or_else(|error| panic!("cannot make a database at KMCR_TEST_DATABASE_URL: {error}"));
+        let store = Store::open(&database.url, &StoreOptions::default()).await.unwrap();
+        stores.push(FreshStore { store, backend: "postgres", directory: None, database: Some(database) });
         stores
     }
 }
@@ -94,8 +92,7 @@ fn client(id: &str, ods_code: &str, scopes: &[&str]) -> ApiClient {
 impl TestApi {
     /// On a fresh embedded store.
     pub async fn new() -> TestApi {
-        let fresh = FreshStore::sqlite().await;
-        TestApi::on_store(fresh.store, fresh.backend, fresh.directory).await
+        TestApi::on_store(FreshStore::sqlite().await).await
     }
 
     /// On a fresh embedded store and, where `KMCR_TEST_DATABASE_URL` is set (required under CI), on a fresh
@@ -103,12 +100,13 @@ impl TestApi {
     pub async fn on_every_backend() -> Vec<TestApi> {
         let mut apis = Vec::new();
         for fresh in FreshStore::on_every_backend().await {
-            apis.push(TestApi::on_store(fresh.store, fresh.backend, fresh.directory).await);
+            apis.push(TestApi::on_store(fresh).await);
         }
         apis
     }
 
-    async fn on_store(store: Store, backend: &'static str, directory: Option<std::path::PathBuf>) -> TestApi {
+    async fn on_store(fresh: FreshStore) -> TestApi {
+        let FreshStore { store, backend, directory, database } = fresh;
         let state = AppState {
             service: Service::start(store, Limits::default(), IdentitySettings::default()).await.unwrap(),
             clients: Arc::new(vec![
@@ -122,7 +120,7 @@ impl TestApi {
             fhir_base_url: BASE.into(),
             max_body_bytes: MAX_BODY_BYTES,
         };
-        TestApi { router: router(state), backend, directory }
+        TestApi { router: router(state), backend, directory, _database: database }
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {

@@ -2,9 +2,12 @@
 
 mod identity;
 mod reindex;
+mod scratch;
 mod settings;
 mod statistics;
 mod write;
+
+pub use scratch::ScratchDatabase;
 
 use kmcr_audit::{AuditRecord, ChainedAuditEntry};
 use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};

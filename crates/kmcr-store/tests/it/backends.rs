@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use kmcr_fhir::{OdsCode, ResourceId, ResourceType};
 pub use kmcr_fhir_search::{SearchParamRegistry, extract_index_entries, owning_patient_id};
-pub use kmcr_store::{Precondition, Store, StoreOptions, WriteAction, WriteOp};
+pub use kmcr_store::{Precondition, ScratchDatabase, Store, StoreOptions, WriteAction, WriteOp};
 pub use serde_json::Value;
 
 static NEXT_DIRECTORY: AtomicUsize = AtomicUsize::new(0);
@@ -35,6 +35,8 @@ pub struct TestStore {
     /// What `Store::open` was given: the SQLite directory or the PostgreSQL URL.
     pub location: String,
     _directory: Option<TempDirectory>,
+    /// Dropped after `store` (fields drop in order), so the database goes once the store has closed.
+    _database: Option<ScratchDatabase>,
 }
 
 /// The PostgreSQL server URL for tests, if one is configured (or required, under CI).
@@ -48,49 +50,27 @@ fn postgres_admin_url() -> Option<String> {
     }
 }
 
-/// Creates an empty database for one test and returns its URL.
-async fn fresh_postgres_database(admin_url: &str) -> String {
-    let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at KMCR_TEST_DATABASE_URL: {error}"));
-    tokio::spawn(connection);
-    drop_databases_of_earlier_runs(&client).await;
-    let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
-    let name = format!("kmcr_test_{}_{n}", std::process::id());
-    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.expect("drop old test database");
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
-    let (base, _) = admin_url.rsplit_once('/').expect("the URL names a database");
-    format!("{base}/{name}")
-}
-
-/// Test databases of processes that have ended are dropped, once per test process.
-async fn drop_databases_of_earlier_runs(client: &tokio_postgres::Client) {
-    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-    CLEANED
-        .get_or_init(|| async {
-            let own_prefix = format!("kmcr_test_{}_", std::process::id());
-            let rows =
-                client.query("SELECT datname FROM pg_database WHERE datname LIKE 'kmcr_test_%'", &[]).await.unwrap();
-            for row in rows {
-                let name: String = row.get(0);
-                if !name.starts_with(&own_prefix) {
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-                }
-            }
-        })
-        .await;
-}
-
 /// Every backend available here, freshly created.
 pub async fn stores() -> Vec<TestStore> {
     let directory = TempDirectory::new();
     let location = directory.0.to_str().unwrap().to_string();
     let sqlite = Store::open(&location, &StoreOptions::default()).await.expect("open SQLite");
-    let mut stores = vec![TestStore { name: "sqlite", store: sqlite, location, _directory: Some(directory) }];
+    let mut stores =
+        vec![TestStore { name: "sqlite", store: sqlite, location, _directory: Some(directory), _database: None }];
     if let Some(admin_url) = postgres_admin_url() {
-        let url = fresh_postgres_database(&admin_url).await;
-        let postgres = Store::open(&url, &StoreOptions::default()).await.expect("open PostgreSQL");
-        stores.push(TestStore { name: "postgres", store: postgres, location: url, _directory: None });
+        let n = NEXT_DIRECTORY.fetch_add(1, Ordering::SeqCst);
+        let database = ScratchDatabase::create(&admin_url, "kmcr_test_", n)
+            .await
+            .unwrap_or_else(|error| panic!("cannot make a database at KMCR_TEST_DATABASE_URL: {error}"));
+        let postgres = Store::open(&database.url, &StoreOptions::default()).await.expect("open PostgreSQL");
+        let location = database.url.clone();
+        stores.push(TestStore {
+            name: "postgres",
+            store: postgres,
+            location,
+            _directory: None,
+            _database: Some(database),
+        });
     }
     stores
 }
