@@ -30,8 +30,16 @@ impl ResourceId {
     }
 
     fn from_uuid_bytes(bytes: [u8; 16]) -> ResourceId {
-        let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-        ResourceId(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(36);
+        for (idx, byte) in bytes.iter().enumerate() {
+            if matches!(idx, 4 | 6 | 8 | 10) {
+                text.push('-');
+            }
+            text.push(char::from(HEX[usize::from(byte >> 4)]));
+            text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+        ResourceId(text)
     }
 
     pub fn as_str(&self) -> &str {
@@ -57,5 +65,14 @@ mod tests {
         assert_eq!(ResourceId::parse(earlier.as_str()), Ok(earlier.clone()));
         assert_eq!(earlier.as_str().len(), 36);
         assert_eq!(&earlier.as_str()[14..15], "7", "UUID version 7");
+        let spelled = ResourceId::new_time_ordered(
+            0x0123_4567_89ab,
+            [0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef],
+        );
+        assert_eq!(
+            spelled.as_str(),
+            "01234567-89ab-7def-8123-456789abcdef",
+            "hex digits and dashes where RFC 9562 puts them"
+        );
     }
 }

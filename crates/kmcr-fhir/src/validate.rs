@@ -9,6 +9,8 @@
 //! checked on the way, and every element a type requires must be present (or carry its extensions). Not checked:
 //! other cardinality limits, invariants and value set bindings, apart from `Patient.gender`.
 
+use std::fmt;
+
 use serde_json::{Map, Value};
 
 use crate::instant::days_in_month;
@@ -30,26 +32,27 @@ const ADMINISTRATIVE_GENDERS: &[&str] = &["male", "female", "other", "unknown"];
 
 /// Checks a resource and returns its type.
 pub fn validate_resource(resource: &Value) -> Result<ResourceType, ValidationError> {
-    let object = resource.as_object().ok_or_else(|| fault("", "a resource is a JSON object"))?;
-    let resource_type = check_resource_type(object, "")?;
-    check_resource(resource_type, object, resource_type.as_str(), 0)?;
+    let root = Path::Root("");
+    let object = resource.as_object().ok_or_else(|| fault(&root, "a resource is a JSON object"))?;
+    let resource_type = check_resource_type(object, &root)?;
+    check_resource(resource_type, object, &Path::Root(resource_type.as_str()), 0)?;
     Ok(resource_type)
 }
 
-fn check_resource_type(object: &Map<String, Value>, path: &str) -> Result<ResourceType, ValidationError> {
+fn check_resource_type(object: &Map<String, Value>, path: &Path) -> Result<ResourceType, ValidationError> {
     let name = match object.get("resourceType") {
         Some(Value::String(name)) => name,
-        Some(_) => return Err(fault(&join(path, "resourceType"), "resourceType is a string")),
+        Some(_) => return Err(fault(&path.member("resourceType"), "resourceType is a string")),
         None => return Err(fault(path, "resourceType is missing")),
     };
     ResourceType::parse(name)
-        .map_err(|_| fault(&join(path, "resourceType"), &format!("'{name}' is not a FHIR R4 resource type")))
+        .map_err(|_| fault(&path.member("resourceType"), &format!("'{name}' is not a FHIR R4 resource type")))
 }
 
 fn check_resource(
     resource_type: ResourceType,
     object: &Map<String, Value>,
-    path: &str,
+    path: &Path,
     depth: usize,
 ) -> Result<(), ValidationError> {
     let definition = type_definition(resource_type.as_str())
@@ -60,11 +63,11 @@ fn check_resource(
     check_members(definition, object, path, depth)
 }
 
-fn check_patient(object: &Map<String, Value>, path: &str) -> Result<(), ValidationError> {
+fn check_patient(object: &Map<String, Value>, path: &Path) -> Result<(), ValidationError> {
     if let Some(gender) = object.get("gender")
         && !gender.as_str().is_some_and(|code| ADMINISTRATIVE_GENDERS.contains(&code))
     {
-        return Err(fault(&join(path, "gender"), "gender is one of male, female, other, unknown"));
+        return Err(fault(&path.member("gender"), "gender is one of male, female, other, unknown"));
     }
     Ok(())
 }
@@ -73,7 +76,7 @@ fn check_patient(object: &Map<String, Value>, path: &str) -> Result<(), Validati
 fn check_members(
     definition: &TypeDefinition,
     object: &Map<String, Value>,
-    path: &str,
+    path: &Path,
     depth: usize,
 ) -> Result<(), ValidationError> {
     if depth > MAX_DEPTH {
@@ -86,7 +89,7 @@ fn check_members(
         if key == "resourceType" && definition.kind == Kind::Resource {
             continue;
         }
-        let member_path = join(path, key);
+        let member_path = path.member(key);
         if let Some(name) = key.strip_prefix('_') {
             check_primitive_extensions(definition, object, name, value, &member_path, depth)?;
             continue;
@@ -104,7 +107,7 @@ fn check_members(
                 // A primitive array may hold null where its `_name` array carries the item's extensions instead.
                 let nulls_allowed = element_type.kind == Kind::Primitive && object.contains_key(&format!("_{key}"));
                 for (item_idx, item) in items.iter().enumerate() {
-                    let item_path = format!("{member_path}[{item_idx}]");
+                    let item_path = member_path.item(item_idx);
                     if !(item.is_null() && nulls_allowed) {
                         check_value(element_type, item, &item_path, depth + 1)?;
                     }
@@ -119,14 +122,14 @@ fn check_members(
     }
     for (element, names) in definition.choices {
         if names.iter().filter(|name| object.contains_key(**name)).count() > 1 {
-            return Err(fault(&join(path, element), &format!("{element} takes one type, not several")));
+            return Err(fault(&path.member(element), &format!("{element} takes one type, not several")));
         }
     }
     for (element, names) in definition.required {
         // A primitive may be present by its extensions alone (`_status` with a data-absent-reason).
         let present = names.iter().any(|name| object.contains_key(*name) || object.contains_key(&format!("_{name}")));
         if !present {
-            return Err(fault(&join(path, element), &format!("{element} is required in {}", definition.name)));
+            return Err(fault(&path.member(element), &format!("{element} is required in {}", definition.name)));
         }
     }
     if definition.name == "Identifier" {
@@ -141,7 +144,7 @@ fn check_primitive_extensions(
     object: &Map<String, Value>,
     name: &str,
     value: &Value,
-    path: &str,
+    path: &Path,
     depth: usize,
 ) -> Result<(), ValidationError> {
     let element = definition
@@ -156,7 +159,7 @@ fn check_primitive_extensions(
                 return Err(fault(path, &format!("_{name} has one item for each item of {name}")));
             }
             for (item_idx, item) in items.iter().enumerate() {
-                let item_path = format!("{path}[{item_idx}]");
+                let item_path = path.item(item_idx);
                 match item {
                     Value::Null => {}
                     Value::Object(item) => check_members(extensions, item, &item_path, depth + 1)?,
@@ -171,7 +174,7 @@ fn check_primitive_extensions(
     }
 }
 
-fn check_value(definition: &TypeDefinition, value: &Value, path: &str, depth: usize) -> Result<(), ValidationError> {
+fn check_value(definition: &TypeDefinition, value: &Value, path: &Path, depth: usize) -> Result<(), ValidationError> {
     match (definition.kind, value) {
         (_, Value::Null) => Err(fault(path, "null is not allowed; leave the element out")),
         (Kind::Primitive, _) => check_primitive(definition.name, value, path),
@@ -185,7 +188,7 @@ fn check_value(definition: &TypeDefinition, value: &Value, path: &str, depth: us
     }
 }
 
-fn check_primitive(type_name: &str, value: &Value, path: &str) -> Result<(), ValidationError> {
+fn check_primitive(type_name: &str, value: &Value, path: &Path) -> Result<(), ValidationError> {
     let integer_in = |low: i64| value.as_i64().is_some_and(|number| number >= low && number <= i64::from(i32::MAX));
     let valid = match type_name {
         "boolean" => value.is_boolean(),
@@ -231,12 +234,12 @@ fn primitive_rule(type_name: &str) -> &'static str {
     }
 }
 
-fn check_nhs_number(identifier: &Map<String, Value>, path: &str) -> Result<(), ValidationError> {
+fn check_nhs_number(identifier: &Map<String, Value>, path: &Path) -> Result<(), ValidationError> {
     if identifier.get("system").and_then(Value::as_str) == Some(NHS_NUMBER_SYSTEM)
         && let Some(value) = identifier.get("value")
     {
-        let number = value.as_str().ok_or_else(|| fault(&join(path, "value"), "must be a string"))?;
-        NhsNumber::parse(number).map_err(|error| fault(&join(path, "value"), &error.to_string()))?;
+        let number = value.as_str().ok_or_else(|| fault(&path.member("value"), "must be a string"))?;
+        NhsNumber::parse(number).map_err(|error| fault(&path.member("value"), &error.to_string()))?;
     }
     Ok(())
 }
@@ -244,12 +247,18 @@ fn check_nhs_number(identifier: &Map<String, Value>, path: &str) -> Result<(), V
 /// `hh:mm:ss` with an optional fraction of a second.
 pub fn is_fhir_time(text: &str) -> bool {
     let (clock, fraction) = text.split_once('.').unwrap_or((text, "0"));
-    let parts: Vec<&str> = clock.split(':').collect();
-    let two_digits = |part: &str, max: u32| {
-        part.len() == 2 && part.bytes().all(|byte| byte.is_ascii_digit()) && part.parse::<u32>().is_ok_and(|n| n <= max)
+    let mut parts = clock.split(':');
+    let two_digits = |part: Option<&str>, max: u32| {
+        part.is_some_and(|part| {
+            part.len() == 2
+                && part.bytes().all(|byte| byte.is_ascii_digit())
+                && part.parse::<u32>().is_ok_and(|n| n <= max)
+        })
     };
-    matches!(parts.as_slice(), [hours, minutes, seconds]
-        if two_digits(hours, 23) && two_digits(minutes, 59) && two_digits(seconds, 60))
+    two_digits(parts.next(), 23)
+        && two_digits(parts.next(), 59)
+        && two_digits(parts.next(), 60)
+        && parts.next().is_none()
         && !fraction.is_empty()
         && fraction.bytes().all(|byte| byte.is_ascii_digit())
 }
@@ -287,12 +296,15 @@ fn is_time_with_zone(text: &str) -> bool {
 
 /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with a real month and day.
 pub fn is_fhir_date(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
+    let mut split = text.split('-');
+    let parts = [split.next(), split.next(), split.next(), split.next()];
     let numeric = |part: &str, len: usize| part.len() == len && part.bytes().all(|byte| byte.is_ascii_digit());
-    match parts.as_slice() {
-        [year] => numeric(year, 4),
-        [year, month] => numeric(year, 4) && numeric(month, 2) && (1..=12).contains(&month.parse::<u32>().unwrap_or(0)),
-        [year, month, day] => {
+    match parts {
+        [Some(year), None, _, _] => numeric(year, 4),
+        [Some(year), Some(month), None, _] => {
+            numeric(year, 4) && numeric(month, 2) && (1..=12).contains(&month.parse::<u32>().unwrap_or(0))
+        }
+        [Some(year), Some(month), Some(day), None] => {
             if !(numeric(year, 4) && numeric(month, 2) && numeric(day, 2)) {
                 return false;
             }
@@ -304,11 +316,37 @@ pub fn is_fhir_date(text: &str) -> bool {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+/// Where a value sits (`Patient.identifier[0].value`), kept as a chain on the stack and written out only when a fault
+/// is reported, so that checking a valid resource builds no strings.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root(&'a str),
+    Member(&'a Path<'a>, &'a str),
+    Item(&'a Path<'a>, usize),
 }
 
-fn fault(path: &str, message: &str) -> ValidationError {
+impl<'a> Path<'a> {
+    fn member(&'a self, key: &'a str) -> Path<'a> {
+        Path::Member(self, key)
+    }
+
+    fn item(&'a self, idx: usize) -> Path<'a> {
+        Path::Item(self, idx)
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root(name) => f.write_str(name),
+            Path::Member(Path::Root(""), key) => f.write_str(key),
+            Path::Member(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Item(parent, idx) => write!(f, "{parent}[{idx}]"),
+        }
+    }
+}
+
+fn fault(path: &Path, message: &str) -> ValidationError {
     ValidationError { path: path.to_string(), message: message.to_string() }
 }
 
