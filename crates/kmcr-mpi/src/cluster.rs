@@ -27,11 +27,13 @@ pub(crate) struct Clusters {
 /// weight is certain and is never refused on evidence). A join is refused when it would put two different valid NHS
 /// numbers into one person, or when, of the pairs compared across the two groups (`verdicts`, each record's compared
 /// pairs), more were kept apart than linked: one strong link between two persons' records (two namesakes born in one
-/// town) does not make them one person when the rest of their records say otherwise.
+/// town) does not make them one person when the rest of their records say otherwise. `judge_groups` (the smaller
+/// group's records, the larger's) may refuse a join on further evidence; it is not asked about certain links.
 pub(crate) fn cluster(
     prepared: &[PreparedRecord],
     mut links: Vec<(f64, u32, u32)>,
     verdicts: &[Vec<(u32, Verdict)>],
+    mut judge_groups: impl FnMut(&[u32], &[u32]) -> bool,
 ) -> Clusters {
     links.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut parent: Vec<u32> = (0..prepared.len() as u32).collect();
@@ -60,7 +62,9 @@ pub(crate) fn cluster(
             if refused.get(&key) == Some(&combined_size) {
                 continue;
             }
-            if !consistent(&mut parent, &members[small as usize], large, verdicts) {
+            if !consistent(&mut parent, &members[small as usize], large, verdicts)
+                || !judge_groups(&members[small as usize], &members[large as usize])
+            {
                 refused.insert(key, combined_size);
                 n_refused_as_inconsistent += 1;
                 continue;
@@ -132,7 +136,7 @@ mod tests {
         for (first, second) in [(0, 3), (0, 4), (1, 3), (1, 4)] {
             add(first, second, verdict_across);
         }
-        cluster(&prepared, links, &verdicts)
+        cluster(&prepared, links, &verdicts, |_, _| true)
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::blocking::{BlockingKeys, MAX_BLOCK_SIZE, N_RULES, blocking_keys};
 use crate::compare::compare;
 use crate::decide::{MatchGrade, PairDecision, Thresholds, decide};
 use crate::model::{Model, Score, TermFrequencies};
+use crate::person_evidence::{PersonEvidence, person_evidence};
 use crate::record::{Demographics, PreparedRecord};
 
 /// Why a record belongs to its person.
@@ -19,6 +20,9 @@ pub enum LinkReason {
     VerifiedNhsNumber,
     /// A match probability at or above the link threshold.
     Score,
+    /// A match probability at or above the link threshold from all the person's records together, where no one of
+    /// them was sure enough alone (`person_evidence.rs`).
+    PersonScore,
     /// A data-quality officer linked it.
     Manual,
     /// Its source merged it into another of its records (`Patient.link` replaced-by, HL7 v2 A40).
@@ -31,6 +35,7 @@ impl LinkReason {
             LinkReason::NewPerson => "new-person",
             LinkReason::VerifiedNhsNumber => "verified-nhs-number",
             LinkReason::Score => "probabilistic-score",
+            LinkReason::PersonScore => "probabilistic-score-person",
             LinkReason::Manual => "manual-decision",
             LinkReason::Merge => "merge",
         }
@@ -79,7 +84,8 @@ pub struct Placement {
     pub person_id: String,
     pub previous_person_id: Option<String>,
     pub reason: LinkReason,
-    /// The record it was linked through, and that pair's score (none for a new person or a merge).
+    /// The record it was linked through, and that pair's score (none for a new person or a merge); linked on all the
+    /// person's records together, the best of them and the score of them all.
     pub linked_through: Option<(String, Score)>,
     /// Pairs in the review band with records of other persons: for a person to decide.
     pub reviews: Vec<(String, Score)>,
@@ -89,7 +95,8 @@ pub struct Placement {
 #[derive(Clone, Debug)]
 pub struct PersonMatch {
     pub person_id: String,
-    /// The person's record that matched best, and its score.
+    /// The person's record that matched best, and its score; or, where the person's records together say more than any
+    /// one of them, the score of them all.
     pub record_id: String,
     pub score: Score,
     pub grade: MatchGrade,
@@ -212,11 +219,17 @@ impl PersonIndex {
                 let through = self.slot_at(best.slot_idx).map(|slot| (slot.record_id.clone(), best.score.clone()));
                 (person_id, reason, through)
             }
-            None => {
-                // A record alone in its person keeps that person; one leaving others behind starts a new one.
-                let keep = previous_person_id.as_ref().filter(|person| !self.members.contains_key(person.as_str()));
-                (keep.cloned().unwrap_or_else(new_person_id), LinkReason::NewPerson, None)
-            }
+            None => match self.person_on_all_records(&prepared, record_id, &judged, decisions) {
+                Some((person_id, judged_idx, score)) => {
+                    let through = self.slot_at(judged[judged_idx].slot_idx).map(|slot| (slot.record_id.clone(), score));
+                    (person_id, LinkReason::PersonScore, through)
+                }
+                None => {
+                    // A record alone in its person keeps that person; one leaving others behind starts a new one.
+                    let keep = previous_person_id.as_ref().filter(|person| !self.members.contains_key(person.as_str()));
+                    (keep.cloned().unwrap_or_else(new_person_id), LinkReason::NewPerson, None)
+                }
+            },
         };
         let reviews = judged
             .iter()
@@ -274,12 +287,22 @@ impl PersonIndex {
             .filter_map(|(person_id, (judged_idx, weight))| {
                 let candidate = &judged[judged_idx];
                 let slot = self.slot_at(candidate.slot_idx)?;
-                let person_match = PersonMatch {
+                let mut person_match = PersonMatch {
                     person_id: person_id.to_string(),
                     record_id: slot.record_id.clone(),
                     score: candidate.score.clone(),
                     grade: candidate.decision.grade(),
                 };
+                // As placing would: a person whose records together link is a probable match.
+                if candidate.decision == PairDecision::Review
+                    && let Some(evidence) = self.person_evidence_of(&prepared, person_id)
+                    && evidence.links(&self.thresholds)
+                {
+                    let weight = evidence.score.match_weight;
+                    person_match.score = evidence.score;
+                    person_match.grade = MatchGrade::Probable;
+                    return Some((weight, person_match));
+                }
                 Some((weight, person_match))
             })
             .collect();
@@ -358,6 +381,54 @@ impl PersonIndex {
             }
         }
         best.map(|(person_id, judged_idx, _)| (person_id, judged_idx))
+    }
+
+    /// Where no pair links: the one person, among those with a record in the review band, whose records together
+    /// link (`person_evidence.rs`), with the index of its best judged pair and the score of all its records. None when
+    /// no person does, or when two do: a score does not choose between two persons this sure.
+    fn person_on_all_records(
+        &self,
+        prepared: &PreparedRecord,
+        record_id: &str,
+        judged: &[Judged],
+        decisions: &ManualDecisions,
+    ) -> Option<(String, usize, Score)> {
+        let mut best_pair_of_person: HashMap<&str, usize> = HashMap::new();
+        for (judged_idx, candidate) in judged.iter().enumerate() {
+            if candidate.decision != PairDecision::Review || candidate.manual.is_some() {
+                continue;
+            }
+            let Some(slot) = self.slot_at(candidate.slot_idx) else { continue };
+            let best = best_pair_of_person.entry(slot.person_id.as_str()).or_insert(judged_idx);
+            if candidate.score.match_weight > judged[*best].score.match_weight {
+                *best = judged_idx;
+            }
+        }
+        let mut linking = Vec::new();
+        for (person_id, judged_idx) in best_pair_of_person {
+            if self.person_conflicts(person_id, prepared, record_id)
+                || self.kept_apart_from_person(person_id, record_id, decisions)
+            {
+                continue;
+            }
+            let Some(evidence) = self.person_evidence_of(prepared, person_id) else { continue };
+            if evidence.links(&self.thresholds) {
+                linking.push((person_id.to_string(), judged_idx, evidence.score));
+            }
+        }
+        if linking.len() == 1 { linking.pop() } else { None }
+    }
+
+    /// The evidence of all a person's records, other than the one being placed, against `prepared`.
+    fn person_evidence_of(&self, prepared: &PreparedRecord, person_id: &str) -> Option<PersonEvidence> {
+        let members: Vec<&PreparedRecord> = self
+            .members
+            .get(person_id)?
+            .iter()
+            .filter_map(|&slot_idx| self.slot_at(slot_idx))
+            .map(|slot| slot.prepared.as_ref())
+            .collect();
+        person_evidence(&self.model, &self.frequencies, &self.thresholds, &[prepared], &members)
     }
 
     fn person_conflicts(&self, person_id: &str, prepared: &PreparedRecord, record_id: &str) -> bool {

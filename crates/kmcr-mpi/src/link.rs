@@ -13,7 +13,9 @@ use kmcr_fhir::NhsNumber;
 use crate::cluster::{Clusters, Verdict, cluster};
 use crate::compare::{Comparison, compare};
 use crate::decide::{PairDecision, Thresholds, decide};
+use crate::join_persons::join_on_person_evidence;
 use crate::model::{Model, TermFrequencies};
+use crate::person_evidence::person_evidence;
 use crate::record::{Demographics, PreparedRecord};
 use crate::train::{estimate_model, estimate_u};
 
@@ -53,6 +55,9 @@ pub struct LinkOutcome {
     /// Joins of two groups of records refused because more of the pairs compared across them were kept apart than
     /// linked.
     pub n_joins_refused_as_inconsistent: usize,
+    /// Groups of records joined to a person on the evidence of all their records together, where no single pair was
+    /// sure enough (`person_evidence.rs`).
+    pub n_joins_on_person_evidence: usize,
     pub model: Model,
     pub timings: Vec<(&'static str, Duration)>,
 }
@@ -84,8 +89,13 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
     let model = estimate_model(&comparisons, &rules_shared, &RULE_FIELDS, u, prepared.len());
     lap("train", &mut timings);
 
-    let Decided { clusters, n_pairs_linked, n_pairs_for_review, n_pairs_apart_on_nhs_number } =
-        decide_and_cluster(&prepared, &pairs, &comparisons, &model, &frequencies, &settings.thresholds);
+    let Decided {
+        clusters,
+        n_joins_on_person_evidence,
+        n_pairs_linked,
+        n_pairs_for_review,
+        n_pairs_apart_on_nhs_number,
+    } = decide_and_cluster(&prepared, &pairs, &comparisons, &model, &frequencies, &settings.thresholds);
     lap("score and cluster", &mut timings);
 
     LinkOutcome {
@@ -97,6 +107,7 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
         n_pairs_apart_on_nhs_number,
         n_links_refused_in_clustering: clusters.n_refused_on_nhs_number,
         n_joins_refused_as_inconsistent: clusters.n_refused_as_inconsistent,
+        n_joins_on_person_evidence,
         model,
         timings,
     }
@@ -104,6 +115,7 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
 
 struct Decided {
     clusters: Clusters,
+    n_joins_on_person_evidence: usize,
     n_pairs_linked: usize,
     n_pairs_for_review: usize,
     n_pairs_apart_on_nhs_number: usize,
@@ -119,6 +131,7 @@ fn decide_and_cluster(
     thresholds: &Thresholds,
 ) -> Decided {
     let mut links = Vec::new();
+    let mut review_pairs = Vec::new();
     let mut verdicts: Vec<Vec<(u32, Verdict)>> = vec![Vec::new(); prepared.len()];
     let (mut n_pairs_for_review, mut n_pairs_apart_on_nhs_number) = (0, 0);
     for (&(first_idx, second_idx), comparison) in pairs.iter().zip(comparisons) {
@@ -133,6 +146,7 @@ fn decide_and_cluster(
             }
             PairDecision::Review => {
                 n_pairs_for_review += 1;
+                review_pairs.push((first_idx, second_idx));
                 Verdict::Review
             }
             PairDecision::ApartOnNhsNumber => {
@@ -147,12 +161,24 @@ fn decide_and_cluster(
         verdicts[second_idx as usize].push((first_idx, verdict));
     }
     let n_pairs_linked = links.len();
-    Decided {
-        clusters: cluster(prepared, links, &verdicts),
-        n_pairs_linked,
-        n_pairs_for_review,
-        n_pairs_apart_on_nhs_number,
-    }
+    // A join proposed by one strong pair must also hold up on all the records of both groups together: below the
+    // review band there, it is two persons whose records happen to share one near-copy (namesakes in one town).
+    let mut clusters = cluster(prepared, links, &verdicts, |small, large| {
+        let small: Vec<&PreparedRecord> = small.iter().map(|&idx| &prepared[idx as usize]).collect();
+        let large: Vec<&PreparedRecord> = large.iter().map(|&idx| &prepared[idx as usize]).collect();
+        person_evidence(model, frequencies, thresholds, &small, &large)
+            .is_none_or(|evidence| evidence.score.match_probability >= thresholds.review)
+    });
+    let n_joins_on_person_evidence = join_on_person_evidence(
+        prepared,
+        &mut clusters.person_of_record,
+        &review_pairs,
+        model,
+        frequencies,
+        thresholds,
+    );
+    clusters.n_persons -= n_joins_on_person_evidence;
+    Decided { clusters, n_joins_on_person_evidence, n_pairs_linked, n_pairs_for_review, n_pairs_apart_on_nhs_number }
 }
 
 /// Records prepared on `n_threads` threads, in input order.

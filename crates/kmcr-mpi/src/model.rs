@@ -205,6 +205,16 @@ impl Model {
         Score { match_weight, match_probability: probability(match_weight), evidence }
     }
 
+    /// The chance that a stranger's record holds exactly `value` in a term-frequency-adjusted field, as exact agreement
+    /// on it is weighed: its share of records (never below a fiftieth of the field's average chance), or the average
+    /// chance when its share is unknown.
+    pub fn exact_chance(&self, field_idx: usize, value: &str, frequencies: &TermFrequencies) -> f64 {
+        let u_exact = self.u[field_idx][0];
+        frequencies
+            .frequency(field_idx, value)
+            .map_or(u_exact, |frequency| frequency.max(u_exact / MAX_TERM_FREQUENCY_BOOST))
+    }
+
     /// log2(u / frequency of the shared value): the average exact agreement replaced by this value's own chance.
     fn term_frequency_adjustment(
         &self,

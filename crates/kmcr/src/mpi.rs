@@ -58,12 +58,14 @@ pub fn evaluate(
     );
     println!(
         "  pairs linked {}, for review {}, kept apart on different NHS numbers {}, joins refused in clustering {} \
-         (NHS numbers) and {} (pairs across kept apart more than linked)",
+         (NHS numbers) and {} (pairs across kept apart more than linked), groups joined on all their records' \
+         evidence {}",
         outcome.n_pairs_linked,
         outcome.n_pairs_for_review,
         outcome.n_pairs_apart_on_nhs_number,
         outcome.n_links_refused_in_clustering,
-        outcome.n_joins_refused_as_inconsistent
+        outcome.n_joins_refused_as_inconsistent,
+        outcome.n_joins_on_person_evidence
     );
     if let Some(path) = persons_out {
         write_persons(path, &labelled.truth, &outcome.person_of_record)

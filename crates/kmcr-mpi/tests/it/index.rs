@@ -99,3 +99,114 @@ fn a_record_in_the_review_band_is_offered_for_review_not_linked() {
     assert_ne!(placement.person_id, person_id, "not linked on name and birth date alone");
     assert_eq!(placement.reviews.iter().map(|(record, _)| record.as_str()).collect::<Vec<_>>(), vec!["gp-3"]);
 }
+
+/// A person known to two sources that share a verified NHS number: a GP record (name, birth date, sex, home in
+/// Maidstone) and a sparse council record (surname and a new home in Folkestone). `nhs_digits` picks the number.
+fn person_known_twice(
+    index: &mut PersonIndex,
+    base: &Demographics,
+    prefix: &str,
+    nhs_digits: [u8; 9],
+) -> (Demographics, String) {
+    let decisions = ManualDecisions::default();
+    let nhs_number = kmcr_fhir::NhsNumber::from_first_nine_digits(nhs_digits).expect("a valid check digit");
+    let gp =
+        Demographics { nhs_number: Some(nhs_number), nhs_number_verified: true, phones: Vec::new(), ..base.clone() };
+    let council = Demographics {
+        nhs_number: Some(nhs_number),
+        nhs_number_verified: true,
+        family_name: base.family_name.clone(),
+        postcode: Some("CT20 1AA".into()),
+        locality: Some("folkestone".into()),
+        ..Demographics::default()
+    };
+    let person_id = place(index, &format!("{prefix}-gp"), &gp, &decisions);
+    assert_eq!(place(index, &format!("{prefix}-council"), &council, &decisions), person_id);
+    // The ambulance record: the GP's name, birth date and sex, the council's new home, no NHS number, no phone.
+    let ambulance = Demographics {
+        postcode: council.postcode.clone(),
+        locality: council.locality.clone(),
+        address_line: None,
+        phones: Vec::new(),
+        ..base.clone()
+    };
+    (ambulance, person_id)
+}
+
+#[test]
+fn a_record_no_one_record_is_sure_of_links_on_all_the_persons_records_together() {
+    let decisions = ManualDecisions::default();
+    let (mut index, mut draws) = index_with_strangers(300);
+    let base = person(&mut draws);
+    let (ambulance, person_id) = person_known_twice(&mut index, &base, "a", [9, 4, 3, 4, 7, 6, 5, 9, 1]);
+
+    // Alone, each of the person's records only puts the ambulance record in the review band.
+    for kept in ["a-gp", "a-council"] {
+        let (mut alone, _) = index_with_strangers(300);
+        let record = if kept == "a-gp" {
+            Demographics { phones: Vec::new(), ..base.clone() }
+        } else {
+            Demographics {
+                family_name: base.family_name.clone(),
+                postcode: ambulance.postcode.clone(),
+                locality: ambulance.locality.clone(),
+                ..Demographics::default()
+            }
+        };
+        place(&mut alone, kept, &record, &decisions);
+        let placement = alone.place("ambulance", &ambulance, &decisions, || "new".into());
+        assert_eq!(placement.reason, LinkReason::NewPerson, "{kept} alone is not enough");
+        assert_eq!(placement.reviews.iter().map(|(record, _)| record.as_str()).collect::<Vec<_>>(), vec![kept]);
+    }
+
+    // Together they are: the birth date from one, the new home from the other.
+    let placement = index.place("ambulance", &ambulance, &decisions, || "new".into());
+    assert_eq!((placement.person_id.as_str(), placement.reason), (person_id.as_str(), LinkReason::PersonScore));
+    let (through, score) = placement.linked_through.expect("the best record and the score of them all");
+    assert!(through == "a-gp" || through == "a-council");
+    assert!(score.match_probability >= Thresholds::default().link);
+    assert_eq!(index.search(&ambulance, 1)[0].grade, kmcr_mpi::MatchGrade::Probable);
+
+    // A person kept it apart from one of the records: it stays apart from the whole person.
+    let mut kept_apart = ManualDecisions::default();
+    kept_apart.record("ambulance", "a-council", ManualDecision::KeepApart);
+    assert_ne!(place(&mut index, "ambulance", &ambulance, &kept_apart), person_id);
+}
+
+#[test]
+fn two_persons_equally_sure_on_all_their_records_are_left_for_review() {
+    let decisions = ManualDecisions::default();
+    let (mut index, mut draws) = index_with_strangers(300);
+    let base = person(&mut draws);
+    let (ambulance, first_person) = person_known_twice(&mut index, &base, "a", [9, 4, 3, 4, 7, 6, 5, 9, 1]);
+    let (_, second_person) = person_known_twice(&mut index, &base, "b", [4, 0, 1, 0, 2, 3, 1, 3, 7]);
+    assert_ne!(first_person, second_person, "two verified NHS numbers are two persons");
+
+    let placement = index.place("ambulance", &ambulance, &decisions, || "person-of-ambulance".into());
+    assert_eq!(placement.reason, LinkReason::NewPerson);
+    assert_eq!(placement.reviews.len(), 4, "both persons' records offered for review");
+}
+
+#[test]
+fn a_possible_twin_does_not_link_on_all_the_persons_records_together() {
+    let decisions = ManualDecisions::default();
+    let (mut index, mut draws) = index_with_strangers(300);
+    let base = person(&mut draws);
+    let (mut ambulance, person_id) = person_known_twice(&mut index, &base, "a", [9, 4, 3, 4, 7, 6, 5, 9, 1]);
+    // Same surname and birth date, another first name, the same new home, and the phone the GP holds: a twin, close
+    // enough to be offered for review, whom no score may link.
+    let phone = "07700 900123".to_string();
+    let gp = Demographics {
+        nhs_number: kmcr_fhir::NhsNumber::from_first_nine_digits([9, 4, 3, 4, 7, 6, 5, 9, 1]),
+        nhs_number_verified: true,
+        phones: vec![phone.clone()],
+        ..base.clone()
+    };
+    assert_eq!(place(&mut index, "a-gp", &gp, &decisions), person_id);
+    let other_name = if base.given_names[0] == "william" { "margaret" } else { "william" };
+    ambulance.given_names = vec![other_name.into()];
+    ambulance.phones = vec![phone];
+    let placement = index.place("ambulance", &ambulance, &decisions, || "person-of-twin".into());
+    assert_eq!(placement.reason, LinkReason::NewPerson);
+    assert!(placement.reviews.iter().any(|(record, _)| record == "a-gp"), "offered for review");
+}

@@ -6,4 +6,5 @@ mod errors;
 mod index;
 mod model;
 mod nhs_numbers;
+mod person_evidence;
 mod population;

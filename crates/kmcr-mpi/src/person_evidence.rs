@@ -1,0 +1,187 @@
+//! Scoring records against a whole person rather than one record at a time.
+//!
+//! A person's source records each hold part of the truth: one has the birth date, another the town, a third the
+//! postcode. A new record may agree with each of them on a different field and link to none of them alone. Here every
+//! pair across the two sets is compared, and each group of related fields (names, birth date, sex, place, identifier,
+//! phone) counts once, with its best agreement over those pairs. Fields are grouped so that related facts drawn from
+//! different pairs are not added up: the postcode agreeing with one record and the town with another is one place.
+//!
+//! Choosing the best of several values makes agreement by chance likelier: a stranger agrees with one of a person's
+//! three postcodes about three times as often as with one. By the union bound, the chance of a stranger agreeing with
+//! any of `d` distinct combinations of values across is at most `d` times the chance with one, so each agreeing field's
+//! weight is lowered by `log2(d)` (never below nothing). For exact agreement on a field adjusted for term frequency,
+//! `d` is tighter: the summed chance of the other side's values over the chance of the one agreed on (agreeing with one
+//! of "Smith" and "Xavier" is little likelier than with "Smith" alone). The chance of a true match agreeing with the
+//! best of its person's values is at least that with any one of them, so m is not overstated either: the evidence can
+//! only be understated.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use crate::compare::{FIELDS, FORENAME_DIFFERENT, MISSING, N_FIELDS, compare, term_value};
+use crate::decide::{Thresholds, possible_twins};
+use crate::model::{FieldEvidence, Model, Score, TermFrequencies, probability};
+use crate::record::PreparedRecord;
+
+/// Fields that are counted together, by index in `FIELDS`: identifier; names; birth date; sex; place (postcode,
+/// address, town, town within the postcode area); phone.
+const FIELD_GROUPS: [&[usize]; 6] = [&[0], &[1, 2], &[3], &[4], &[5, 6, 7, 9], &[8]];
+
+/// Sets larger than this are not compared record by record (a person rarely has more than a few dozen records).
+pub const MAX_RECORDS_PER_SIDE: usize = 64;
+
+/// What the pairs across two sets of records say together.
+#[derive(Clone, Debug)]
+pub struct PersonEvidence {
+    /// The score from the best agreement of each group of fields, less the chance of finding it among several values.
+    pub score: Score,
+    /// Some pair across looks like twins (same birth date and surname, first names not forms of one another).
+    pub possible_twins: bool,
+    /// Some pair across holds two different valid NHS numbers.
+    pub nhs_numbers_conflict: bool,
+    pub n_pairs: usize,
+    /// Pairs across that, alone, would be kept apart as surely as a link is sure.
+    pub n_pairs_apart: usize,
+}
+
+impl PersonEvidence {
+    /// True when the sets may be joined on this evidence alone: the score reaches the link threshold, nothing across
+    /// looks like twins or holds different NHS numbers, and not every pair across, alone, says apart.
+    pub fn links(&self, thresholds: &Thresholds) -> bool {
+        self.score.match_probability >= thresholds.link
+            && !self.possible_twins
+            && !self.nhs_numbers_conflict
+            && self.n_pairs_apart < self.n_pairs
+    }
+}
+
+/// Compares every record of `left` with every record of `right` and weighs each group of fields by its best
+/// agreement. `None` when either side is empty or larger than [`MAX_RECORDS_PER_SIDE`].
+pub fn person_evidence(
+    model: &Model,
+    frequencies: &TermFrequencies,
+    thresholds: &Thresholds,
+    left: &[&PreparedRecord],
+    right: &[&PreparedRecord],
+) -> Option<PersonEvidence> {
+    if left.is_empty() || right.is_empty() || left.len() > MAX_RECORDS_PER_SIDE || right.len() > MAX_RECORDS_PER_SIDE {
+        return None;
+    }
+    let left_values = SideValues::new(model, frequencies, left);
+    let right_values = SideValues::new(model, frequencies, right);
+    let mut best: [Option<(f64, [FieldEvidence; N_FIELDS])>; FIELD_GROUPS.len()] = [None; FIELD_GROUPS.len()];
+    let (mut possible_twins_seen, mut nhs_numbers_conflict, mut forenames_agree) = (false, false, false);
+    let mut n_pairs_apart = 0;
+    for first in left {
+        for second in right {
+            nhs_numbers_conflict |= first.nhs_numbers_conflict(second);
+            let comparison = compare(first, second);
+            possible_twins_seen |= possible_twins(&comparison);
+            forenames_agree |= comparison[1] < FORENAME_DIFFERENT;
+            let mut score = model.score(&comparison, Some((first, second)), Some(frequencies));
+            if score.match_probability <= 1.0 - thresholds.link {
+                n_pairs_apart += 1;
+            }
+            for field in score.evidence.iter_mut().filter(|field| field.weight > 0.0) {
+                let chance_of_one = match term_value(first, FIELDS[field.field_idx].field) {
+                    Some(value) if field.level == 0 && FIELDS[field.field_idx].term_frequency_adjusted => {
+                        Some(model.exact_chance(field.field_idx, value, frequencies))
+                    }
+                    _ => None,
+                };
+                let inflation = chance_inflation(field.field_idx, chance_of_one, &left_values, &right_values);
+                field.weight = (field.weight - inflation.log2()).max(0.0);
+            }
+            for (group_idx, fields) in FIELD_GROUPS.iter().enumerate() {
+                if fields.iter().all(|&field_idx| comparison[field_idx] == MISSING) {
+                    continue;
+                }
+                let weight: f64 = fields.iter().map(|&field_idx| score.evidence[field_idx].weight).sum();
+                if best[group_idx].as_ref().is_none_or(|(best_weight, _)| weight > *best_weight) {
+                    best[group_idx] = Some((weight, score.evidence));
+                }
+            }
+        }
+    }
+    let mut evidence: [FieldEvidence; N_FIELDS] =
+        std::array::from_fn(|field_idx| FieldEvidence { field_idx, level: MISSING, weight: 0.0 });
+    let mut match_weight = model.prior_weight();
+    for (group_idx, fields) in FIELD_GROUPS.iter().enumerate() {
+        let Some((weight, pair_evidence)) = &best[group_idx] else { continue };
+        for &field_idx in *fields {
+            evidence[field_idx] = pair_evidence[field_idx];
+        }
+        match_weight += weight;
+    }
+    Some(PersonEvidence {
+        score: Score { match_weight, match_probability: probability(match_weight), evidence },
+        possible_twins: possible_twins_seen && !forenames_agree,
+        nhs_numbers_conflict,
+        n_pairs: left.len() * right.len(),
+        n_pairs_apart,
+    })
+}
+
+/// How much likelier a stranger is to agree with some value of one side than with the one value agreed with: at most
+/// the number of combinations of distinct values across; for exact agreement on a value whose share is known, the
+/// summed chances of the other side's values over the chance of this one, times the distinct values of this side.
+fn chance_inflation(field_idx: usize, chance_of_one: Option<f64>, left: &SideValues, right: &SideValues) -> f64 {
+    let (n_left, n_right) = (left.n_distinct[field_idx] as f64, right.n_distinct[field_idx] as f64);
+    let by_count = n_left * n_right;
+    let Some(chance_of_one) = chance_of_one.filter(|chance| *chance > 0.0) else { return by_count };
+    let by_chance = (n_left * right.summed_exact_chance[field_idx]).min(n_right * left.summed_exact_chance[field_idx])
+        / chance_of_one;
+    by_chance.clamp(1.0, by_count)
+}
+
+/// Per field, how many distinct values one side holds and the summed chance that a stranger holds one of them exactly.
+struct SideValues {
+    n_distinct: [usize; N_FIELDS],
+    summed_exact_chance: [f64; N_FIELDS],
+}
+
+impl SideValues {
+    fn new(model: &Model, frequencies: &TermFrequencies, records: &[&PreparedRecord]) -> SideValues {
+        let mut n_distinct = [1; N_FIELDS];
+        let mut summed_exact_chance = [0.0; N_FIELDS];
+        for (field_idx, spec) in FIELDS.iter().enumerate() {
+            let mut seen: HashSet<u64> = HashSet::new();
+            for record in records {
+                let mut hasher = DefaultHasher::new();
+                if !hash_field(record, field_idx, &mut hasher) || !seen.insert(hasher.finish()) {
+                    continue;
+                }
+                if spec.term_frequency_adjusted
+                    && let Some(value) = term_value(record, spec.field)
+                {
+                    summed_exact_chance[field_idx] += model.exact_chance(field_idx, value, frequencies);
+                }
+            }
+            n_distinct[field_idx] = seen.len().max(1);
+        }
+        SideValues { n_distinct, summed_exact_chance }
+    }
+}
+
+/// Hashes the values a field is compared on; false when the record lacks them.
+fn hash_field(record: &PreparedRecord, field_idx: usize, hasher: &mut DefaultHasher) -> bool {
+    fn put<T: Hash>(value: &Option<T>, hasher: &mut DefaultHasher) -> bool {
+        value.hash(hasher);
+        value.is_some()
+    }
+    match field_idx {
+        0 => put(&record.identifier, hasher),
+        1 => put(&record.forename, hasher),
+        2 => put(&record.surname, hasher),
+        3 => put(&record.birth_date, hasher),
+        4 => put(&record.sex, hasher),
+        5 => put(&record.postcode, hasher),
+        6 => put(&record.address_line, hasher),
+        7 | 9 => put(&record.locality, hasher),
+        8 => {
+            record.phones.hash(hasher);
+            !record.phones.is_empty()
+        }
+        _ => false,
+    }
+}
