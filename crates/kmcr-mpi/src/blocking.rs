@@ -7,7 +7,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use crate::names::soundex;
 use crate::record::PreparedRecord;
 
-pub const N_RULES: usize = 11;
+pub const N_RULES: usize = 12;
 
 /// The rules' names, in order, for reports.
 pub const RULE_NAMES: [&str; N_RULES] = [
@@ -22,18 +22,20 @@ pub const RULE_NAMES: [&str; N_RULES] = [
     "forename sound and town",
     "postcode",
     "surname sound and birth year",
+    "surname sound and postcode sector",
 ];
 
 /// The fields each rule requires to agree (or nearly), by index in `FIELDS`: training leaves them out.
 pub const RULE_FIELDS: [&[usize]; N_RULES] =
-    [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8], &[1, 2], &[2, 7, 9], &[1, 7, 9], &[5], &[2, 3]];
+    [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8], &[1, 2], &[2, 7, 9], &[1, 7, 9], &[5], &[2, 3], &[2, 5]];
 
 /// Per rule, a block larger than this is skipped: a key that many records share says too little to be worth the
 /// pairs. The identifier is never skipped; the coarse rules (a sound and an initial, a sound and a town, a postcode
 /// alone) are kept small, since each of their blocks costs the square of its size. A unit postcode holds some fifteen
 /// households, so 300 records is a few records each for everyone there; a larger block is a care home, a prison or a
 /// placeholder postcode, where the surname-and-postcode rule still pairs the records.
-pub const MAX_BLOCK_SIZE: [usize; N_RULES] = [usize::MAX, 2_000, 1_000, 1_000, 1_000, 100, 300, 300, 300, 300, 300];
+pub const MAX_BLOCK_SIZE: [usize; N_RULES] =
+    [usize::MAX, 2_000, 1_000, 1_000, 1_000, 100, 300, 300, 300, 300, 300, 300];
 
 /// The record's key under each rule, `None` where it lacks the values a rule needs. A record with one name only (given
 /// or family) is keyed with it under the rules on either name, since another source may hold it in the other field.
@@ -76,6 +78,10 @@ pub fn blocking_keys(record: &PreparedRecord) -> BlockingKeys {
         record.postcode.as_deref().map(|postcode| key(9, &postcode)),
         match (surname_soundex, record.birth_date) {
             (Some(surname), Some(date)) => Some(key(10, &(surname, date.year))),
+            _ => None,
+        },
+        match (surname_soundex, record.postcode.as_deref().and_then(crate::normalise::postcode_sector)) {
+            (Some(surname), Some(sector)) => Some(key(11, &(surname, sector))),
             _ => None,
         },
     ]

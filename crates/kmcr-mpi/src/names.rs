@@ -1,5 +1,6 @@
-//! Given-name variants (nicknames, short forms and spellings that registration clerks meet every day), the titles
-//! that find their way into given-name fields, and the Soundex code used to block on names that sound alike.
+//! Given-name variants (nicknames, short forms, spellings, and the Welsh, Scottish and Irish forms that registration
+//! clerks meet every day), the titles that find their way into given-name fields, and the Soundex code used to block
+//! on names that sound alike.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -27,14 +28,14 @@ const VARIANT_GROUPS: &[&str] = &[
     "bridget bridie biddy brigid",
     "callum calum cal",
     "caroline carol carrie caro carolyn",
-    "catherine katherine kathryn kate katie kathy cathy kat kay kitty cath kath caitlin",
+    "catherine katherine kathryn kate katie kathy cathy kat kay kitty cath kath caitlin catrin",
     "charles charlie chas chuck carl",
     "charlotte lottie charlie lotte",
     "christina christine chris tina kirsty kristina kristen",
     "christopher chris kit topher",
     "clifford cliff",
     "daniel dan danny",
-    "david dave davey davy dai",
+    "david dave davey davy dai dafydd dewi",
     "deborah debbie debra deb",
     "dennis denis den",
     "donald don donnie",
@@ -43,10 +44,11 @@ const VARIANT_GROUPS: &[&str] = &[
     "edward ed eddie ted teddy ned",
     "edmund ed eddie ned",
     "eleanor ellie nell nora elinor elaine",
-    "elizabeth liz lizzie beth betty bess bessie eliza elspeth libby lisa liza betsy",
+    "elizabeth elisabeth liz lizzie beth betty bess bessie eliza elspeth libby lisa liza betsy",
     "emily em emmy millie",
     "emma em emmy",
     "eugene gene",
+    "evan ifan ieuan iwan",
     "frances fran fanny francesca frankie",
     "francis frank frankie fran",
     "frederick fred freddie freddy fritz",
@@ -57,20 +59,22 @@ const VARIANT_GROUPS: &[&str] = &[
     "gerald gerry jerry ged",
     "gillian gill jill jillian",
     "gregory greg",
+    "griffith gruffydd gruff",
     "gwendolyn gwen wendy",
     "harold harry hal",
     "harriet hattie harry",
     "helen helena ellen nell",
     "henry harry hal hank",
     "herbert herb bert",
+    "hugh huw hughie",
     "isabel isabella isobel bella izzy issy",
     "jacob jake jakob",
-    "james jim jimmy jamie jem",
-    "jane jan janet janey jenny jean",
+    "james jim jimmy jamie jem seamus hamish",
+    "jane jan janet janey jenny jean sian sioned",
     "jennifer jen jenny jenna",
     "jessica jess jessie",
     "joanna joanne jo joan",
-    "john jon jack johnny jonny sean ian",
+    "john jon jack johnny jonny sean shaun ian iain ieuan iwan ifan sion eoin",
     "jonathan jon jonny john nathan",
     "joseph joe joey jo",
     "josephine jo josie",
@@ -82,11 +86,12 @@ const VARIANT_GROUPS: &[&str] = &[
     "lawrence laurence larry laurie lol",
     "leonard len lenny leo",
     "lewis louis lou",
+    "llewellyn llywelyn llew",
     "louisa louise lou lulu",
     "lucy lucinda lucia",
-    "margaret maggie meg peggy maisie marge margo madge greta rita daisy mags",
+    "margaret maggie meg peggy maisie marge margo madge greta rita daisy mags mairead",
     "marjorie margery marge",
-    "mary molly polly mae mamie maria marie mair",
+    "mary molly polly mae mamie maria marie mair maire",
     "matthew matt matty",
     "michael mike mick micky mikey michal",
     "michelle shelley michele",
@@ -95,12 +100,14 @@ const VARIANT_GROUPS: &[&str] = &[
     "nicola nicole nicky nikki",
     "oliver ollie olly",
     "olivia liv livvy ollie",
+    "owen owain",
     "pamela pam",
     "patricia pat patsy trish tricia patty",
-    "patrick pat paddy",
+    "patrick pat paddy padraig",
     "peter pete",
     "philip phillip phil pip",
     "rebecca becky becca bex",
+    "rhys rees reece reese",
     "richard rick ricky dick rich richie",
     "robert rob robbie bob bobby bert rab",
     "ronald ron ronnie",
@@ -120,7 +127,8 @@ const VARIANT_GROUPS: &[&str] = &[
     "victoria vicky vickie tori",
     "vincent vince vinnie",
     "walter walt wally",
-    "william will bill billy willy liam wills",
+    "william will bill billy willy liam wills gwilym wil",
+    "wilfred wilf fred freddie",
     "winifred winnie freda",
     "zachary zach zak",
 ];
@@ -205,6 +213,14 @@ mod tests {
         assert!(are_variants(variant_groups("peggy"), variant_groups("margaret")));
         assert!(!are_variants(variant_groups("bill"), variant_groups("margaret")));
         assert!(!are_variants(variant_groups("zebedee"), variant_groups("zebedee")));
+    }
+
+    #[test]
+    fn welsh_and_gaelic_forms_are_variants_of_the_english_name() {
+        for (form, name) in [("gwilym", "william"), ("dafydd", "david"), ("sion", "john"), ("seamus", "james")] {
+            assert!(are_variants(variant_groups(form), variant_groups(name)), "{form} and {name}");
+        }
+        assert!(!are_variants(variant_groups("gwilym"), variant_groups("david")));
     }
 
     #[test]

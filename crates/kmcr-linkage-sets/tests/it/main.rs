@@ -5,11 +5,16 @@ mod others;
 
 use kmcr_linkage_sets::LabelledRecords;
 use kmcr_mpi::evaluate::{PairCounts, pair_counts};
-use kmcr_mpi::{LinkSettings, link_all};
+use kmcr_mpi::{LinkSettings, Thresholds, link_all};
 
-/// Links a set from scratch and counts pairs against its truth, printing the figures.
+/// Links a set from scratch at the default thresholds and counts pairs against its truth, printing the figures.
 pub fn link_and_count(name: &str, labelled: &LabelledRecords) -> PairCounts {
-    let outcome = link_all(&labelled.records, &LinkSettings::default());
+    link_and_count_at(name, labelled, Thresholds::default())
+}
+
+/// Links a set from scratch at `thresholds` and counts pairs against its truth, printing the figures.
+pub fn link_and_count_at(name: &str, labelled: &LabelledRecords, thresholds: Thresholds) -> PairCounts {
+    let outcome = link_all(&labelled.records, &LinkSettings { thresholds, ..LinkSettings::default() });
     let counts = pair_counts(&outcome.person_of_record, &labelled.truth);
     eprintln!(
         "{name}: {} records, precision {:.4} recall {:.4} F1 {:.4} ({} false links, {} missed), {} pairs compared",

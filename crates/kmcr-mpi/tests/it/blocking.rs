@@ -27,7 +27,17 @@ fn a_sole_name_is_blocked_with_records_holding_it_in_either_field() {
     let anne = record(&["anne"], None, "OX3 8SF", "oxford");
     assert_eq!(rules_shared(&anne, &anne_clarke), ["forename sound and town"]);
     let at_home = record(&["clarke"], None, "OX4 3JB", "abingdon");
-    assert_eq!(rules_shared(&at_home, &anne_clarke), ["surname sound and postcode", "postcode"]);
+    assert_eq!(
+        rules_shared(&at_home, &anne_clarke),
+        ["surname sound and postcode", "postcode", "surname sound and postcode sector"]
+    );
+}
+
+#[test]
+fn a_surname_sound_and_postcode_sector_bring_records_with_a_mistyped_postcode_unit_together() {
+    let first = record(&["cecil"], Some("dicker"), "NW8 7QN", "");
+    let second = record(&["henry", "cecil"], Some("dickar"), "NW8 7QX", "");
+    assert_eq!(rules_shared(&first, &second), ["surname sound and postcode sector"]);
 }
 
 #[test]
