@@ -207,7 +207,7 @@ impl PersonIndex {
         let prepared = PreparedRecord::new(demographics);
         let previous_person_id = self.remove(record_id);
         let judged = self.judge(record_id, &prepared, decisions);
-        let choice = self.best_person(&prepared, record_id, &judged, decisions);
+        let choice = self.best_person(&prepared, record_id, &judged, decisions, previous_person_id.as_deref());
         let (person_id, reason, linked_through) = match choice {
             Some((person_id, judged_idx)) => {
                 let best = &judged[judged_idx];
@@ -349,14 +349,15 @@ impl PersonIndex {
     }
 
     /// The person to join, with the index of the best judged pair into it: certain and manual links first, then the
-    /// highest score. A person holding a different valid NHS number, or one of whose records a person has kept apart
-    /// from this one, is never chosen.
+    /// highest score; between two equally sure (two certain links), the person the record was in. A person holding a
+    /// different valid NHS number, or one of whose records a person has kept apart from this one, is never chosen.
     fn best_person(
         &self,
         prepared: &PreparedRecord,
         record_id: &str,
         judged: &[Judged],
         decisions: &ManualDecisions,
+        previous_person_id: Option<&str>,
     ) -> Option<(String, usize)> {
         let mut best: Option<(String, usize, f64)> = None;
         let mut refused: HashSet<&str> = HashSet::new();
@@ -376,7 +377,13 @@ impl PersonIndex {
                 continue;
             }
             let weight = effective_weight(candidate);
-            if best.as_ref().is_none_or(|(_, _, best_weight)| weight > *best_weight) {
+            let better = best.as_ref().is_none_or(|(best_person, _, best_weight)| {
+                weight > *best_weight
+                    || (weight == *best_weight
+                        && previous_person_id == Some(person_id)
+                        && previous_person_id != Some(best_person.as_str()))
+            });
+            if better {
                 best = Some((person_id.to_string(), judged_idx, weight));
             }
         }

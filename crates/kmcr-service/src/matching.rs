@@ -115,6 +115,13 @@ impl Service {
         Ok(answers)
     }
 
+    /// Takes in the links and decisions that other nodes serving the same database have stored, as a node on
+    /// PostgreSQL does by itself every `IdentitySettings::follow_interval`; returns how many records this node's person
+    /// index moved, added or took out. Reads no patient data for a caller, so asks no access decision.
+    pub async fn follow_other_nodes(&self) -> Result<usize, ServiceError> {
+        Ok(self.identity.catch_up(&self.store).await?)
+    }
+
     /// Review pairs after `after_review_id`, with both records.
     pub async fn reviews(
         &self,

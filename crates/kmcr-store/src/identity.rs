@@ -92,6 +92,15 @@ pub struct LinkHistoryEntry {
     pub recorded_ms: i64,
 }
 
+/// A change of some record's person, as another node follows them: which record, and when the change was written
+/// (by the writing node's clock).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkChangeSeen {
+    pub sequence: i64,
+    pub patient_id: String,
+    pub recorded_ms: i64,
+}
+
 /// A pair put in the review band by matching.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReviewPair {
@@ -197,6 +206,20 @@ pub const REVIEW_COLUMNS: &str = "review_id, first_patient_id, second_patient_id
 
 pub const SELECT_HISTORY: &str = "SELECT sequence, patient_id, person_id_before, person_id_after, reason, \
      linked_through, score, evidence, actor, recorded_ms FROM mpi_link_history WHERE patient_id = ?1 ORDER BY sequence";
+
+pub const SELECT_LINK_CHANGES_AFTER: &str = "SELECT sequence, patient_id, recorded_ms FROM mpi_link_history WHERE \
+     sequence > ?1 ORDER BY sequence LIMIT ?2";
+
+/// The last change written before `?1` (ms): changes up to it are settled, whatever transaction wrote them. Walks the
+/// history back from its newest change.
+pub const SELECT_SEQUENCE_BEFORE: &str =
+    "SELECT sequence FROM mpi_link_history WHERE recorded_ms < ?1 ORDER BY sequence DESC LIMIT 1";
+
+pub const SELECT_DECISIONS_SINCE: &str = "SELECT review_id, first_patient_id, second_patient_id, score, evidence, \
+     status, created_ms, decided_by, decided_ms FROM mpi_review WHERE decided_ms >= ?1 ORDER BY decided_ms, review_id";
+
+pub const SELECT_LINK: &str = "SELECT patient_id, person_id, patient_version_id, reason, linked_through, score, \
+     evidence FROM mpi_record WHERE patient_id = ?1";
 
 /// `?N` placeholders as PostgreSQL spells them.
 pub fn for_postgres(sql: &str) -> String {

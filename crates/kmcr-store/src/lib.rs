@@ -18,8 +18,8 @@ mod write_rows;
 
 pub use cursor::Cursor;
 pub use identity::{
-    IdentityWrite, LinkChange, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair, ReviewStatus,
-    StoredModel, TrainedModel, Unlink,
+    IdentityWrite, LinkChange, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair,
+    ReviewStatus, StoredModel, TrainedModel, Unlink,
 };
 pub use types::*;
 
@@ -83,6 +83,31 @@ impl Store {
     /// Every link of the person index, by Patient id.
     pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
         dispatch!(self, store => store.person_links())
+    }
+
+    /// The current links of these Patients (none for a Patient the index does not hold).
+    pub async fn person_links_of(&self, patient_ids: &[String]) -> Result<Vec<PersonLink>, StoreError> {
+        dispatch!(self, store => store.person_links_of(patient_ids))
+    }
+
+    /// Changes of records' persons after `after_sequence`, oldest first, at most `limit`: what another node wrote,
+    /// for a node to follow.
+    pub async fn link_changes_after(
+        &self,
+        after_sequence: i64,
+        limit: usize,
+    ) -> Result<Vec<LinkChangeSeen>, StoreError> {
+        dispatch!(self, store => store.link_changes_after(after_sequence, limit))
+    }
+
+    /// The last change of a record's person written before `before_ms`, or 0.
+    pub async fn link_sequence_before(&self, before_ms: i64) -> Result<i64, StoreError> {
+        dispatch!(self, store => store.link_sequence_before(before_ms))
+    }
+
+    /// Review pairs decided at or after `since_ms`, oldest decision first.
+    pub async fn decisions_since(&self, since_ms: i64) -> Result<Vec<Review>, StoreError> {
+        dispatch!(self, store => store.decisions_since(since_ms))
     }
 
     /// The matching model the person index trained last, if any.

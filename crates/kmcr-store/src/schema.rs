@@ -4,8 +4,15 @@
 //! `{bigint}`, `{real}`, `{bool}`, `{ctext}` (text compared byte by byte). A migration, once released, never changes: add a new one.
 
 /// (version, statements) in order of application.
-pub const MIGRATIONS: &[(i64, &str)] =
-    &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3), (4, MIGRATION_4), (5, MIGRATION_5), (6, MIGRATION_6)];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, MIGRATION_1),
+    (2, MIGRATION_2),
+    (3, MIGRATION_3),
+    (4, MIGRATION_4),
+    (5, MIGRATION_5),
+    (6, MIGRATION_6),
+    (7, MIGRATION_7),
+];
 
 const MIGRATION_1: &str = r#"
 -- The identity of every resource KMCR has stored or seen referenced. version_id 0 marks a resource that is only
@@ -185,6 +192,11 @@ CREATE TABLE index_state (
     index_version {bigint} NOT NULL
 );
 INSERT INTO index_state (index_version) VALUES (0);
+"#;
+
+const MIGRATION_7: &str = r#"
+-- Decisions by when they were made, for nodes following each other's decisions (open pairs have none).
+CREATE INDEX mpi_review_by_decided ON mpi_review (decided_ms) WHERE decided_ms IS NOT NULL;
 "#;
 
 const MIGRATION_2: &str = r#"

@@ -4,9 +4,11 @@
 
 use axum::http::StatusCode;
 use kmcr_access::{Principal, Scope};
-use kmcr_fhir::{NhsNumber, OdsCode, ResourceType};
+use kmcr_fhir::{NhsNumber, OdsCode, ResourceId, ResourceType};
+use kmcr_mpi::ManualDecision;
 use kmcr_service::identity::IdentitySettings;
-use kmcr_service::{Limits, RequestContext, Service};
+use kmcr_service::{CreateResult, Limits, RequestContext, Service};
+use kmcr_store::{EverythingRequest, ReviewStatus};
 use serde_json::{Value, json};
 
 use crate::harness::{FreshStore, TestApi};
@@ -395,6 +397,8 @@ async fn the_matching_model_is_trained_as_records_double_and_kept_across_restart
         create_people(service.clone(), 39, 45).await;
         let first = newest_model_after(0).await;
         assert_eq!(first.n_records, 40, "{backend}: trained on the records held when the 40th arrived");
+        // Stopped: a running node on PostgreSQL follows the others' records and would train on them too.
+        drop(service);
 
         // 65 records, not yet double: no new model, and a restart scores the query exactly as before.
         let service = start(&trains_from_40).await.unwrap();
@@ -416,6 +420,147 @@ async fn the_matching_model_is_trained_as_records_double_and_kept_across_restart
         let _serving = start(&trains_from_40).await.unwrap();
         let third = newest_model_after(second.model_id).await;
         assert_eq!(third.n_records, 170, "{backend}: trained on every record the start found");
+        if let Some(directory) = fresh.directory {
+            let _ = std::fs::remove_dir_all(directory);
+        }
+    }
+}
+
+fn context_of(client: &str, ods_code: &str, scopes: &[&str]) -> RequestContext {
+    RequestContext {
+        principal: Principal {
+            id: client.into(),
+            ods_code: OdsCode::parse(ods_code).unwrap(),
+            scopes: scopes.iter().map(|scope| Scope::parse(scope).unwrap()).collect(),
+        },
+        request_id: format!("{client}-test"),
+    }
+}
+
+async fn created_by(service: &Service, context: &RequestContext, resource: Value) -> String {
+    let resource_type = ResourceType::parse(resource["resourceType"].as_str().unwrap()).unwrap();
+    match service.create(context, resource_type, resource, None).await.unwrap() {
+        CreateResult::Created(outcome) => outcome.id.to_string(),
+        CreateResult::Exists(_) => panic!("created without a condition"),
+    }
+}
+
+async fn everything_of(service: &Service, context: &RequestContext, patient_id: &str) -> Vec<String> {
+    let request = EverythingRequest {
+        patient_ids: vec![ResourceId::parse(patient_id).unwrap()],
+        since: None,
+        types: Vec::new(),
+        count: 100,
+        cursor: None,
+    };
+    let page = service.everything(context, request).await.unwrap();
+    page.resources.iter().map(|resource| format!("{}/{}", resource.resource_type, resource.id)).collect()
+}
+
+async fn person_on(service: &Service, context: &RequestContext, patient_id: &str) -> Option<String> {
+    service.link_history(context, &ResourceId::parse(patient_id).unwrap()).await.unwrap().person_id
+}
+
+/// Two nodes serving one database, each with its own person index in memory: once a node has followed the store, it
+/// finds the other's records, links its own to them, reaches them from `$everything`, and keeps to a decision made on
+/// the other.
+#[tokio::test]
+async fn nodes_serving_one_database_follow_each_others_records_links_and_decisions() {
+    for fresh in FreshStore::on_every_backend().await {
+        let backend = fresh.backend;
+        // The test says when each node follows (a running node on PostgreSQL does so every second by itself).
+        let settings =
+            IdentitySettings { follow_interval: std::time::Duration::from_secs(3_600), ..IdentitySettings::default() };
+        let first = Service::start(fresh.store.clone(), Limits::default(), settings.clone()).await.unwrap();
+        let second = Service::start(fresh.store.clone(), Limits::default(), settings).await.unwrap();
+        let gp = context_of("gp", "G82001", &["system/*.*"]);
+        let acute = context_of("acute", "RWF", &["system/*.*"]);
+        let ambulance = context_of("ambulance", "RYD", &["system/*.*"]);
+        let dq_officer = context_of("dq-officer", "RWF", &["system/Patient.read", "system/Person.*"]);
+        let viewer = context_of("viewer", "RVV", &["system/*.read"]);
+
+        let number = nhs_number(500_001);
+        let record = patient(Some((&number, true)), "Imogen", "Hartwell", "1975-11-23", "ME15 6AA");
+        let gp_patient = created_by(&first, &gp, record.clone()).await;
+        assert!(second.match_patients(&acute, &record, 5, false).await.unwrap().is_empty(), "{backend}");
+        assert_eq!(second.follow_other_nodes().await.unwrap(), 1, "{backend}: the GP's record taken in");
+        let found = second.match_patients(&acute, &record, 5, false).await.unwrap();
+        assert_eq!(found.first().map(|found| found.patient.id.to_string()), Some(gp_patient.clone()), "{backend}");
+        assert_eq!(second.follow_other_nodes().await.unwrap(), 0, "{backend}: nothing new");
+
+        // The hospital's record reaches the second node: linked there to the GP's person on the verified number.
+        let acute_patient = created_by(&second, &acute, record.clone()).await;
+        let person = person_on(&second, &viewer, &gp_patient).await;
+        assert!(person.is_some(), "{backend}");
+        assert_eq!(person_on(&second, &viewer, &acute_patient).await, person, "{backend}");
+        let observation = created_by(
+            &second,
+            &acute,
+            json!({
+                "resourceType": "Observation", "status": "final",
+                "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "271649006" }] },
+                "subject": { "reference": format!("Patient/{acute_patient}") },
+            }),
+        )
+        .await;
+        let observation = format!("Observation/{observation}");
+        assert!(!everything_of(&first, &viewer, &gp_patient).await.contains(&observation), "{backend}");
+        assert_eq!(first.follow_other_nodes().await.unwrap(), 1, "{backend}: the hospital's record taken in");
+        assert!(everything_of(&first, &viewer, &gp_patient).await.contains(&observation), "{backend}");
+        assert_eq!(person_on(&first, &viewer, &acute_patient).await, person, "{backend}");
+
+        // The ambulance crew's record (no NHS number, another area) is only a possible match; a data-quality officer
+        // on the first node links it.
+        let mut roadside = patient(None, "Imogen", "Hartwell", "1975-11-23", "CT20 1AA");
+        roadside["address"][0]["line"] = json!(["1 Harbour View"]);
+        roadside["address"][0]["city"] = json!("Folkestone");
+        let ambulance_patient = created_by(&first, &ambulance, roadside.clone()).await;
+        assert_ne!(person_on(&first, &viewer, &ambulance_patient).await, person, "{backend}");
+        let reviews = first.reviews(&dq_officer, Some(ReviewStatus::Open), 0, 10).await.unwrap();
+        let review = reviews.first().unwrap_or_else(|| panic!("{backend}: a review pair"));
+        first.decide_review(&dq_officer, review.review.review_id, ManualDecision::Link).await.unwrap();
+        assert_eq!(person_on(&first, &viewer, &ambulance_patient).await, person, "{backend}");
+
+        // The second node takes in the record, its link and the decision: when the crew's record is updated there
+        // and matched again, the decision holds.
+        assert!(second.follow_other_nodes().await.unwrap() >= 1, "{backend}");
+        assert_eq!(person_on(&second, &viewer, &ambulance_patient).await, person, "{backend}");
+        let mut updated = roadside;
+        updated["id"] = json!(ambulance_patient);
+        updated["telecom"] = json!([{ "system": "phone", "value": "07700 900123" }]);
+        let id = ResourceId::parse(&ambulance_patient).unwrap();
+        second.update(&ambulance, ResourceType::PATIENT, id, updated, None).await.unwrap();
+        assert_eq!(person_on(&second, &viewer, &ambulance_patient).await, person, "{backend}: the decision holds");
+
+        // The Person as stored lists all three records, whichever node wrote it last.
+        let person_id = ResourceId::parse(person.as_deref().unwrap()).unwrap();
+        let stored = first.read(&viewer, ResourceType::PERSON, &person_id).await.unwrap();
+        let stored: Value = serde_json::from_str(stored.json.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            linked_patients(&stored),
+            sorted(vec![gp_patient, acute_patient, ambulance_patient]),
+            "{backend}: {stored}"
+        );
+
+        // On PostgreSQL a running node follows by itself.
+        if backend == "postgres" {
+            let settings = IdentitySettings {
+                follow_interval: std::time::Duration::from_millis(50),
+                ..IdentitySettings::default()
+            };
+            let third = Service::start(fresh.store.clone(), Limits::default(), settings).await.unwrap();
+            let later = patient(Some((&nhs_number(500_101), true)), "Nerys", "Pendry", "1988-02-14", "ME14 2LL");
+            let later_patient = created_by(&first, &gp, later.clone()).await;
+            let mut found = Vec::new();
+            for _ in 0..200 {
+                found = third.match_patients(&acute, &later, 1, true).await.unwrap();
+                if !found.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert_eq!(found.first().map(|found| found.patient.id.to_string()), Some(later_patient), "{backend}");
+        }
         if let Some(directory) = fresh.directory {
             let _ = std::fs::remove_dir_all(directory);
         }

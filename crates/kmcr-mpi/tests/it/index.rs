@@ -83,6 +83,30 @@ fn manual_decisions_outrank_scores_and_stick_when_records_are_re_matched() {
     assert_eq!(place(&mut index, "ambulance-2", &stranger, &decisions), person_id);
 }
 
+/// A decision links a record of a person held by two sources to a third record: the person gains the third, and
+/// does not lose the record the decision was about to the third's person (both are certain links; the record stays).
+#[test]
+fn a_decision_to_link_a_record_keeps_it_with_the_other_records_it_is_certain_of() {
+    let (mut index, mut draws) = index_with_strangers(100);
+    let mut decisions = ManualDecisions::default();
+    let base = person(&mut draws);
+    let digits = [9, 4, 3, 4, 7, 6, 5, 9, 1];
+    let (_, person_id) = person_known_twice(&mut index, &base, "f", digits);
+    let nhs_number = kmcr_fhir::NhsNumber::from_first_nine_digits(digits);
+    let gp_record = Demographics { nhs_number, nhs_number_verified: true, phones: Vec::new(), ..base };
+    let stranger = person(&mut draws);
+    let ambulance_person = place(&mut index, "f-ambulance", &stranger, &decisions);
+    assert_ne!(ambulance_person, person_id);
+
+    // The decision re-matches both records of the pair, the GP's first.
+    decisions.record("f-gp", "f-ambulance", ManualDecision::Link);
+    assert_eq!(place(&mut index, "f-gp", &gp_record, &decisions), person_id, "the GP's record stays");
+    assert_eq!(place(&mut index, "f-ambulance", &stranger, &decisions), person_id);
+    let mut members = index.members(&person_id);
+    members.sort_unstable();
+    assert_eq!(members, vec!["f-ambulance", "f-council", "f-gp"]);
+}
+
 #[test]
 fn a_record_in_the_review_band_is_offered_for_review_not_linked() {
     let (mut index, mut draws) = index_with_strangers(100);

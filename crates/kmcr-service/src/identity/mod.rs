@@ -8,6 +8,7 @@
 //! at the next start (`reconcile`).
 
 mod demographics;
+mod follow;
 mod person;
 mod stored_model;
 
@@ -43,6 +44,8 @@ pub struct IdentitySettings {
     pub expected_population: usize,
     /// Below this many records the built-in model is used; from it, the model is trained on the records at start.
     pub min_records_to_train: usize,
+    /// How often the index takes in the links other nodes serving the same database have stored (`follow.rs`).
+    pub follow_interval: std::time::Duration,
 }
 
 impl Default for IdentitySettings {
@@ -51,6 +54,7 @@ impl Default for IdentitySettings {
             thresholds: Thresholds::default(),
             expected_population: 2_000_000,
             min_records_to_train: 1_000,
+            follow_interval: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -59,6 +63,8 @@ pub struct Identity {
     state: Mutex<State>,
     queue: mpsc::UnboundedSender<Pending>,
     settings: IdentitySettings,
+    /// How far the index has taken in what other nodes stored.
+    follower: tokio::sync::Mutex<follow::Follower>,
     /// Itself, for the task that trains a new model.
     this: Weak<Identity>,
 }
@@ -93,6 +99,8 @@ impl Identity {
     /// matched again.
     pub async fn start(store: Store, settings: IdentitySettings) -> Result<Arc<Identity>, StoreError> {
         let started = std::time::Instant::now();
+        // What other nodes store from here on is followed; what they stored before is loaded below.
+        let follower = follow::Follower::new(&store, follow::now_ms()).await?;
         let links: HashMap<String, PersonLink> =
             store.person_links().await?.into_iter().map(|link| (link.patient_id.clone(), link)).collect();
         let decisions = load_decisions(&store).await?;
@@ -144,9 +152,20 @@ impl Identity {
         );
         let (queue, receiver) = mpsc::unbounded_channel();
         let state = State { index, decisions, links, model_records, training: false };
-        let identity =
-            Arc::new_cyclic(|this| Identity { state: Mutex::new(state), queue, settings, this: this.clone() });
+        let follower = tokio::sync::Mutex::new(follower);
+        let identity = Arc::new_cyclic(|this| Identity {
+            state: Mutex::new(state),
+            queue,
+            settings,
+            follower,
+            this: this.clone(),
+        });
         tokio::spawn(write_loop(store.clone(), Arc::downgrade(&identity), receiver));
+        // An embedded store has one node; PostgreSQL may have several, each following the others.
+        if store.backend_name() == "postgres" {
+            let follow_interval = identity.settings.follow_interval;
+            tokio::spawn(follow::follow_loop(store.clone(), Arc::downgrade(&identity), follow_interval));
+        }
         // A stored model trained on half the records or fewer serves until a new one is trained in the background.
         let to_train_on = identity.lock_state().records_to_train_on(identity.settings.min_records_to_train);
         if let Some(records) = to_train_on {

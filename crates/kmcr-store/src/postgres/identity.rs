@@ -5,7 +5,8 @@ use tokio_postgres::{GenericClient, Row, Transaction};
 
 use crate::StoreError;
 use crate::identity::{
-    self as sql, IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel, for_postgres, ordered,
+    self as sql, IdentityWrite, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel,
+    for_postgres, ordered,
 };
 
 pub async fn apply(transaction: &Transaction<'_>, identity: IdentityWrite, now: Instant) -> Result<(), StoreError> {
@@ -97,18 +98,50 @@ pub async fn latest_model(client: &impl GenericClient) -> Result<Option<StoredMo
 
 pub async fn person_links(client: &impl GenericClient) -> Result<Vec<PersonLink>, StoreError> {
     let rows = client.query(sql::SELECT_LINKS, &[]).await?;
+    Ok(rows.iter().map(row_to_link).collect())
+}
+
+pub async fn person_links_of(
+    client: &impl GenericClient,
+    patient_ids: &[String],
+) -> Result<Vec<PersonLink>, StoreError> {
+    let sql = sql::SELECT_LINK.replace("patient_id = ?1", "patient_id = ANY($1)");
+    let rows = client.query(&sql, &[&patient_ids]).await?;
+    Ok(rows.iter().map(row_to_link).collect())
+}
+
+fn row_to_link(row: &Row) -> PersonLink {
+    PersonLink {
+        patient_id: row.get(0),
+        person_id: row.get(1),
+        patient_version_id: row.get(2),
+        reason: row.get(3),
+        linked_through: row.get(4),
+        score: row.get(5),
+        evidence: row.get(6),
+    }
+}
+
+pub async fn link_changes_after(
+    client: &impl GenericClient,
+    after_sequence: i64,
+    limit: usize,
+) -> Result<Vec<LinkChangeSeen>, StoreError> {
+    let rows = client.query(&for_postgres(sql::SELECT_LINK_CHANGES_AFTER), &[&after_sequence, &(limit as i64)]).await?;
     Ok(rows
         .iter()
-        .map(|row| PersonLink {
-            patient_id: row.get(0),
-            person_id: row.get(1),
-            patient_version_id: row.get(2),
-            reason: row.get(3),
-            linked_through: row.get(4),
-            score: row.get(5),
-            evidence: row.get(6),
-        })
+        .map(|row| LinkChangeSeen { sequence: row.get(0), patient_id: row.get(1), recorded_ms: row.get(2) })
         .collect())
+}
+
+pub async fn link_sequence_before(client: &impl GenericClient, before_ms: i64) -> Result<i64, StoreError> {
+    let row = client.query_opt(&for_postgres(sql::SELECT_SEQUENCE_BEFORE), &[&before_ms]).await?;
+    Ok(row.map_or(0, |row| row.get(0)))
+}
+
+pub async fn decisions_since(client: &impl GenericClient, since_ms: i64) -> Result<Vec<Review>, StoreError> {
+    let rows = client.query(&for_postgres(sql::SELECT_DECISIONS_SINCE), &[&since_ms]).await?;
+    rows.iter().map(row_to_review).collect()
 }
 
 pub async fn reviews(

@@ -21,7 +21,7 @@ use crate::{
     Cursor, EverythingOutcome, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError,
     StoreOptions, StoredResource, WriteOp, WriteOutcome, schema,
 };
-use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel};
+use crate::{IdentityWrite, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel};
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -138,6 +138,30 @@ impl PostgresStore {
     pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
         let client = self.pool.get().await?;
         identity::person_links(&**client).await
+    }
+
+    pub async fn person_links_of(&self, patient_ids: &[String]) -> Result<Vec<PersonLink>, StoreError> {
+        let client = self.pool.get().await?;
+        identity::person_links_of(&**client, patient_ids).await
+    }
+
+    pub async fn link_changes_after(
+        &self,
+        after_sequence: i64,
+        limit: usize,
+    ) -> Result<Vec<LinkChangeSeen>, StoreError> {
+        let client = self.pool.get().await?;
+        identity::link_changes_after(&**client, after_sequence, limit).await
+    }
+
+    pub async fn link_sequence_before(&self, before_ms: i64) -> Result<i64, StoreError> {
+        let client = self.pool.get().await?;
+        identity::link_sequence_before(&**client, before_ms).await
+    }
+
+    pub async fn decisions_since(&self, since_ms: i64) -> Result<Vec<Review>, StoreError> {
+        let client = self.pool.get().await?;
+        identity::decisions_since(&**client, since_ms).await
     }
 
     pub async fn latest_model(&self) -> Result<Option<StoredModel>, StoreError> {

@@ -5,7 +5,8 @@ use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::StoreError;
 use crate::identity::{
-    self as sql, IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel, ordered,
+    self as sql, IdentityWrite, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel,
+    ordered,
 };
 
 pub fn apply(connection: &Connection, identity: IdentityWrite, now: Instant) -> Result<(), StoreError> {
@@ -91,18 +92,52 @@ pub fn latest_model(connection: &Connection) -> Result<Option<StoredModel>, Stor
 
 pub fn person_links(connection: &Connection) -> Result<Vec<PersonLink>, StoreError> {
     let mut statement = connection.prepare_cached(sql::SELECT_LINKS)?;
-    let rows = statement.query_map([], |row| {
-        Ok(PersonLink {
-            patient_id: row.get(0)?,
-            person_id: row.get(1)?,
-            patient_version_id: row.get(2)?,
-            reason: row.get(3)?,
-            linked_through: row.get(4)?,
-            score: row.get(5)?,
-            evidence: row.get(6)?,
-        })
+    let rows = statement.query_map([], row_to_link)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn person_links_of(connection: &Connection, patient_ids: &[String]) -> Result<Vec<PersonLink>, StoreError> {
+    let mut statement = connection.prepare_cached(sql::SELECT_LINK)?;
+    let mut links = Vec::with_capacity(patient_ids.len());
+    for patient_id in patient_ids {
+        links.extend(statement.query_row([patient_id], row_to_link).optional()?);
+    }
+    Ok(links)
+}
+
+fn row_to_link(row: &Row<'_>) -> rusqlite::Result<PersonLink> {
+    Ok(PersonLink {
+        patient_id: row.get(0)?,
+        person_id: row.get(1)?,
+        patient_version_id: row.get(2)?,
+        reason: row.get(3)?,
+        linked_through: row.get(4)?,
+        score: row.get(5)?,
+        evidence: row.get(6)?,
+    })
+}
+
+pub fn link_changes_after(
+    connection: &Connection,
+    after_sequence: i64,
+    limit: usize,
+) -> Result<Vec<LinkChangeSeen>, StoreError> {
+    let mut statement = connection.prepare_cached(sql::SELECT_LINK_CHANGES_AFTER)?;
+    let rows = statement.query_map((after_sequence, limit as i64), |row| {
+        Ok(LinkChangeSeen { sequence: row.get(0)?, patient_id: row.get(1)?, recorded_ms: row.get(2)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn link_sequence_before(connection: &Connection, before_ms: i64) -> Result<i64, StoreError> {
+    let mut statement = connection.prepare_cached(sql::SELECT_SEQUENCE_BEFORE)?;
+    Ok(statement.query_row([before_ms], |row| row.get(0)).optional()?.unwrap_or(0))
+}
+
+pub fn decisions_since(connection: &Connection, since_ms: i64) -> Result<Vec<Review>, StoreError> {
+    let mut statement = connection.prepare_cached(sql::SELECT_DECISIONS_SINCE)?;
+    let rows = statement.query_map([since_ms], row_to_review)?;
+    rows.map(|row| row?.ok_or_else(|| StoreError::Corrupt("a review has an unknown status".into()))).collect()
 }
 
 pub fn reviews(

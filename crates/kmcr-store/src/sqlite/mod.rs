@@ -20,7 +20,7 @@ use crate::{
     Cursor, EverythingOutcome, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError,
     StoreOptions, StoredResource, WriteOp, WriteOutcome, schema,
 };
-use crate::{IdentityWrite, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel};
+use crate::{IdentityWrite, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -143,6 +143,27 @@ impl SqliteStore {
 
     pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
         self.with_reader(|connection, _| identity::person_links(connection)).await
+    }
+
+    pub async fn person_links_of(&self, patient_ids: &[String]) -> Result<Vec<PersonLink>, StoreError> {
+        let patient_ids = patient_ids.to_vec();
+        self.with_reader(move |connection, _| identity::person_links_of(connection, &patient_ids)).await
+    }
+
+    pub async fn link_changes_after(
+        &self,
+        after_sequence: i64,
+        limit: usize,
+    ) -> Result<Vec<LinkChangeSeen>, StoreError> {
+        self.with_reader(move |connection, _| identity::link_changes_after(connection, after_sequence, limit)).await
+    }
+
+    pub async fn link_sequence_before(&self, before_ms: i64) -> Result<i64, StoreError> {
+        self.with_reader(move |connection, _| identity::link_sequence_before(connection, before_ms)).await
+    }
+
+    pub async fn decisions_since(&self, since_ms: i64) -> Result<Vec<Review>, StoreError> {
+        self.with_reader(move |connection, _| identity::decisions_since(connection, since_ms)).await
     }
 
     pub async fn latest_model(&self) -> Result<Option<StoredModel>, StoreError> {
