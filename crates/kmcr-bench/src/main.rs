@@ -3,8 +3,9 @@
 //! - `ingest`: every Synthea bundle in ../shared/data/synthea-r4 through `POST /fhir` transactions over HTTP, in
 //!   resources per second, beside the same JSON inserted raw into the same engine (no indexing, no HTTP); three
 //!   rounds by default, each into an empty store, with the median and range.
-//! - `reads`: synthetic people loaded over HTTP in steps (ingest rate per step), and at each step `$everything` and a
-//!   typical clinical search over HTTP with concurrent clients, p50 and p99.
+//! - `reads`: synthetic people loaded over HTTP in steps (ingest rate per step, and the CPU time per 1,000 resources
+//!   of this process and of a local PostgreSQL, which does not depend on how fast the shared machine is that minute),
+//!   and at each step `$everything` and a typical clinical search over HTTP with concurrent clients, p50 and p99.
 //! - `match`: only the source Patients of synthetic people loaded over HTTP, 100 people to a transaction, then
 //!   `Patient/$match` over HTTP with concurrent clients, p50 and p99. People past the 909,091 NHS numbers of the 999
 //!   test range that pass Modulus 11 have none, and are matched on their demographics alone.
@@ -18,6 +19,7 @@
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod client;
+mod cpu;
 mod ingest;
 mod raw_insert;
 mod reads;
