@@ -8,7 +8,7 @@ const TICKS_PER_SECOND: f64 = 100.0;
 
 /// CPU seconds so far of this process (every thread: the server, the store, and the benchmark's own clients) and of
 /// the local PostgreSQL server (its live processes, and those that have exited, through the postmaster's children
-/// times); `postgres` is `None` when no PostgreSQL process is visible.
+/// times); `postgres` is `None` when the store is not on PostgreSQL or no PostgreSQL process is visible.
 #[derive(Clone, Copy, Debug)]
 pub struct CpuSeconds {
     pub this_process: Option<f64>,
@@ -16,8 +16,12 @@ pub struct CpuSeconds {
 }
 
 impl CpuSeconds {
-    pub fn now() -> CpuSeconds {
-        CpuSeconds { this_process: process_times("self").map(|times| times.own), postgres: postgres_seconds() }
+    /// Now; PostgreSQL's only when the store is on it (an idle server's few ticks would read as KMCR's cost).
+    pub fn now(on_postgres: bool) -> CpuSeconds {
+        CpuSeconds {
+            this_process: process_times("self").map(|times| times.own),
+            postgres: if on_postgres { postgres_seconds() } else { None },
+        }
     }
 
     /// What was spent since `earlier`, per 1,000 resources, as text for a report line.

@@ -16,7 +16,7 @@ use tokio::sync::Mutex;
 
 use crate::client::FhirClient;
 use crate::cpu::CpuSeconds;
-use crate::{Options, empty_store, percentile_ms, postgres_settings, server};
+use crate::{Options, empty_store, is_postgres, percentile_ms, postgres_settings, server};
 
 const SEED: u64 = 7;
 
@@ -121,14 +121,14 @@ pub async fn run(options: &Options, workload: Workload) -> anyhow::Result<()> {
             continue;
         }
         if step > loaded {
-            let cpu_before = CpuSeconds::now();
+            let cpu_before = CpuSeconds::now(is_postgres(&options.database));
             let (n_resources, seconds) =
                 load_people(&writers, workload, loaded, step, n_load_clients, targets.clone()).await?;
             println!(
                 "  loaded people {loaded}..{step}: {n_resources} resources in {seconds:.1} s = {:.0} resources/s over \
                  HTTP; {}",
                 n_resources as f64 / seconds,
-                CpuSeconds::now().per_thousand_since(&cpu_before, n_resources)
+                CpuSeconds::now(is_postgres(&options.database)).per_thousand_since(&cpu_before, n_resources)
             );
             loaded = step;
             SavedLoad { n_people: loaded, targets: targets.lock().await.clone() }.write(workload, &options.database)?;
