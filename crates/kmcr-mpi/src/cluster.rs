@@ -77,14 +77,20 @@ pub(crate) fn cluster(
             nhs_number[large as usize] = nhs_number[small as usize];
         }
     }
-    let mut person_of_root: HashMap<u32, u32> = HashMap::new();
-    let mut person_of_record = Vec::with_capacity(prepared.len());
-    for record_idx in 0..prepared.len() as u32 {
-        let root = find(&mut parent, record_idx);
-        let n_persons = person_of_root.len() as u32;
-        person_of_record.push(*person_of_root.entry(root).or_insert(n_persons));
+    let mut person_of_record: Vec<u32> =
+        (0..prepared.len() as u32).map(|record_idx| find(&mut parent, record_idx)).collect();
+    let n_persons = renumber(&mut person_of_record);
+    Clusters { person_of_record, n_persons, n_refused_on_nhs_number, n_refused_as_inconsistent }
+}
+
+/// Persons numbered from 0 in the order their first record appears; returns how many there are.
+pub(crate) fn renumber(person_of_record: &mut [u32]) -> usize {
+    let mut number_of: HashMap<u32, u32> = HashMap::new();
+    for person in person_of_record.iter_mut() {
+        let next = number_of.len() as u32;
+        *person = *number_of.entry(*person).or_insert(next);
     }
-    Clusters { person_of_record, n_persons: person_of_root.len(), n_refused_on_nhs_number, n_refused_as_inconsistent }
+    number_of.len()
 }
 
 /// True unless, of the pairs compared between `small_members` and the group rooted at `large_root`, more were kept

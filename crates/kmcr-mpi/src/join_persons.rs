@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::cluster::renumber;
 use crate::decide::Thresholds;
 use crate::model::{Model, TermFrequencies};
 use crate::person_evidence::person_evidence;
@@ -141,15 +142,6 @@ fn neighbours(person_of_record: &[u32], review_pairs: &[(u32, u32)]) -> HashMap<
             (group, others)
         })
         .collect()
-}
-
-/// Persons numbered from 0 in the order their first record appears.
-fn renumber(person_of_record: &mut [u32]) {
-    let mut number_of: HashMap<u32, u32> = HashMap::new();
-    for person in person_of_record.iter_mut() {
-        let next = number_of.len() as u32;
-        *person = *number_of.entry(*person).or_insert(next);
-    }
 }
 
 #[cfg(test)]

@@ -15,11 +15,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use kmcr_fhir::{ResourceId, ResourceType};
-use kmcr_mpi::ManualDecision;
-use kmcr_store::{LinkChangeSeen, PersonLink, ReviewStatus, Store, StoreError};
+use kmcr_store::{LinkChangeSeen, PersonLink, Store, StoreError};
 use serde_json::Value;
 
-use super::{Identity, demographics_of};
+use super::{Identity, demographics_of, record_decision};
 
 /// How long after it was stamped a change may still commit, with room for the nodes' clocks to differ.
 const SETTLE_MS: i64 = 30_000;
@@ -64,13 +63,8 @@ impl Identity {
         let decisions = store.decisions_since(follower.decisions_from_ms).await?;
         if !decisions.is_empty() {
             let mut state = self.lock_state();
-            for review in decisions {
-                let decision = match review.status {
-                    ReviewStatus::Linked => ManualDecision::Link,
-                    ReviewStatus::KeptApart => ManualDecision::KeepApart,
-                    ReviewStatus::Open => continue,
-                };
-                state.decisions.record(&review.first_patient_id, &review.second_patient_id, decision);
+            for review in &decisions {
+                record_decision(&mut state.decisions, review);
             }
         }
         follower.decisions_from_ms = started_ms - SETTLE_MS;

@@ -428,15 +428,20 @@ async fn load_decisions(store: &Store) -> Result<ManualDecisions, StoreError> {
         let Some(last) = page.last() else { break };
         after = last.review_id;
         for review in &page {
-            let decision = match review.status {
-                ReviewStatus::Linked => ManualDecision::Link,
-                ReviewStatus::KeptApart => ManualDecision::KeepApart,
-                ReviewStatus::Open => continue,
-            };
-            decisions.record(&review.first_patient_id, &review.second_patient_id, decision);
+            record_decision(&mut decisions, review);
         }
     }
     Ok(decisions)
+}
+
+/// Takes in what a person decided about a stored review pair (nothing while it is open).
+fn record_decision(decisions: &mut ManualDecisions, review: &kmcr_store::Review) {
+    let decision = match review.status {
+        ReviewStatus::Linked => ManualDecision::Link,
+        ReviewStatus::KeptApart => ManualDecision::KeepApart,
+        ReviewStatus::Open => return,
+    };
+    decisions.record(&review.first_patient_id, &review.second_patient_id, decision);
 }
 
 /// The newest stored model and the records it was trained on, unless it is not one this build can use.
