@@ -19,7 +19,8 @@ pub(crate) struct Clusters {
     pub n_persons: usize,
     /// Joins refused because they would have put two different valid NHS numbers into one person.
     pub n_refused_on_nhs_number: usize,
-    /// Joins refused because more of the pairs compared across the two groups were kept apart than linked.
+    /// Joins refused on evidence: more of the pairs compared across the two groups were kept apart than linked, or
+    /// `judge_groups` refused.
     pub n_refused_as_inconsistent: usize,
 }
 

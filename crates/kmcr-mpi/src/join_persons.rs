@@ -1,12 +1,14 @@
 //! After pairwise clustering: joining a group of records to a person on the evidence of all their records together
 //! (`person_evidence.rs`), where no single pair was sure enough. Smaller groups are judged first, each against the
 //! persons its records have pairs in the review band with; a group joins only the one person whose evidence reaches
-//! the link threshold, never when two persons do. The smaller group's verdict stands for both sides: a person does not
+//! the link threshold, and whose consensus record links with the group's when both hold several records
+//! (`consensus.rs`), never when two persons do. The smaller group's verdict stands for both sides: a person does not
 //! join a record that two persons would take by being judged from the person's side.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::cluster::renumber;
+use crate::consensus::consensus_agrees;
 use crate::decide::Thresholds;
 use crate::model::{Model, TermFrequencies};
 use crate::person_evidence::person_evidence;
@@ -109,8 +111,10 @@ impl Judge<'_> {
         candidates
             .into_iter()
             .filter(|&other| {
-                person_evidence(self.model, self.frequencies, self.thresholds, &left, &records_of(other))
+                let right = records_of(other);
+                person_evidence(self.model, self.frequencies, self.thresholds, &left, &right)
                     .is_some_and(|evidence| evidence.links(self.thresholds))
+                    && consensus_agrees(self.model, self.frequencies, self.thresholds, &left, &right)
             })
             .collect()
     }

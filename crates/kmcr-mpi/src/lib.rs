@@ -9,6 +9,7 @@
 pub mod blocking;
 mod cluster;
 pub mod compare;
+pub mod consensus;
 pub mod decide;
 pub mod evaluate;
 pub mod index;

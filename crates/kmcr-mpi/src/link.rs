@@ -12,6 +12,7 @@ use kmcr_fhir::NhsNumber;
 
 use crate::cluster::{Clusters, Verdict, cluster};
 use crate::compare::{Comparison, compare};
+use crate::consensus::consensus_agrees;
 use crate::decide::{PairDecision, Thresholds, decide};
 use crate::join_persons::join_on_person_evidence;
 use crate::model::{Model, TermFrequencies};
@@ -52,8 +53,9 @@ pub struct LinkOutcome {
     pub n_pairs_apart_on_nhs_number: usize,
     /// Links not made because joining would have put two different valid NHS numbers in one person.
     pub n_links_refused_in_clustering: usize,
-    /// Joins of two groups of records refused because more of the pairs compared across them were kept apart than
-    /// linked.
+    /// Joins of two groups of records refused because the records across disagree: more of the pairs compared across
+    /// were kept apart than linked, all their records together score below the review band, or their consensus
+    /// records (`consensus.rs`) do not link.
     pub n_joins_refused_as_inconsistent: usize,
     /// Groups of records joined to a person on the evidence of all their records together, where no single pair was
     /// sure enough (`person_evidence.rs`).
@@ -162,12 +164,14 @@ fn decide_and_cluster(
     }
     let n_pairs_linked = links.len();
     // A join proposed by one strong pair must also hold up on all the records of both groups together: below the
-    // review band there, it is two persons whose records happen to share one near-copy (namesakes in one town).
+    // review band there, or with consensus records that do not link, it is two persons whose records happen to share
+    // one near-copy (namesakes in one town).
     let mut clusters = cluster(prepared, links, &verdicts, |small, large| {
         let small: Vec<&PreparedRecord> = small.iter().map(|&idx| &prepared[idx as usize]).collect();
         let large: Vec<&PreparedRecord> = large.iter().map(|&idx| &prepared[idx as usize]).collect();
         person_evidence(model, frequencies, thresholds, &small, &large)
             .is_none_or(|evidence| evidence.score.match_probability >= thresholds.review)
+            && consensus_agrees(model, frequencies, thresholds, &small, &large)
     });
     let n_joins_on_person_evidence = join_on_person_evidence(
         prepared,

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 const VARIANT_GROUPS: &[&str] = &[
     "abigail abbie abby gail",
     "abraham abe bram",
+    "agnes aggie nessie nancy",
     "adam ade",
     "albert bert al bertie",
     "alexander alex alec alistair alasdair sandy xander lex",
@@ -29,7 +30,7 @@ const VARIANT_GROUPS: &[&str] = &[
     "callum calum cal",
     "caroline carol carrie caro carolyn",
     "catherine katherine kathryn kate katie kathy cathy kat kay kitty cath kath caitlin catrin",
-    "charles charlie chas chuck carl",
+    "charles charlie chas chuck carl karl",
     "charlotte lottie charlie lotte",
     "christina christine chris tina kirsty kristina kristen",
     "christopher chris kit topher",
@@ -41,10 +42,10 @@ const VARIANT_GROUPS: &[&str] = &[
     "donald don donnie",
     "dorothy dot dottie dolly",
     "douglas doug dougie",
-    "edward ed eddie ted teddy ned",
+    "edward ed eddie eddy ted teddy ned",
     "edmund ed eddie ned",
     "eleanor ellie nell nora elinor elaine",
-    "elizabeth elisabeth liz lizzie beth betty bess bessie eliza elspeth libby lisa liza betsy",
+    "elizabeth elisabeth liz lizzie beth betty bess bessie eliza elspeth libby lisa liza betsy isabel isabella",
     "emily em emmy millie",
     "emma em emmy",
     "eugene gene",
@@ -63,9 +64,10 @@ const VARIANT_GROUPS: &[&str] = &[
     "gwendolyn gwen wendy",
     "harold harry hal",
     "harriet hattie harry",
+    "henrietta hetty etta hattie harriet",
     "helen helena ellen nell",
     "henry harry hal hank",
-    "herbert herb bert",
+    "herbert herb bert herbie",
     "hugh huw hughie",
     "isabel isabella isobel bella izzy issy",
     "jacob jake jakob",
@@ -74,7 +76,7 @@ const VARIANT_GROUPS: &[&str] = &[
     "jennifer jen jenny jenna",
     "jessica jess jessie",
     "joanna joanne jo joan",
-    "john jon jack johnny jonny sean shaun ian iain ieuan iwan ifan sion eoin",
+    "john jon jack johnny jonny sean shaun ian iain ieuan iwan ifan evan sion eoin",
     "jonathan jon jonny john nathan",
     "joseph joe joey jo",
     "josephine jo josie",
@@ -102,6 +104,7 @@ const VARIANT_GROUPS: &[&str] = &[
     "olivia liv livvy ollie",
     "owen owain",
     "pamela pam",
+    "penelope penny pen",
     "patricia pat patsy trish tricia patty",
     "patrick pat paddy padraig",
     "peter pete",
@@ -109,7 +112,7 @@ const VARIANT_GROUPS: &[&str] = &[
     "rebecca becky becca bex",
     "rhys rees reece reese",
     "richard rick ricky dick rich richie",
-    "robert rob robbie bob bobby bert rab",
+    "robert rob robbie robby bob bobby bobbie bert rab",
     "ronald ron ronnie",
     "rosemary rose rosie",
     "samantha sam sammy",
@@ -221,6 +224,16 @@ mod tests {
             assert!(are_variants(variant_groups(form), variant_groups(name)), "{form} and {name}");
         }
         assert!(!are_variants(variant_groups("gwilym"), variant_groups("david")));
+        assert!(are_variants(variant_groups("evan"), variant_groups("john")));
+    }
+
+    #[test]
+    fn formal_names_and_their_pet_forms_are_variants() {
+        for (form, name) in [("harriet", "henrietta"), ("penny", "penelope"), ("nessie", "agnes"), ("karl", "charles")]
+        {
+            assert!(are_variants(variant_groups(form), variant_groups(name)), "{form} and {name}");
+        }
+        assert!(!are_variants(variant_groups("penny"), variant_groups("agnes")));
     }
 
     #[test]

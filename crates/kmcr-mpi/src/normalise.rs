@@ -1,25 +1,39 @@
 //! Demographic values made comparable: case, punctuation, spacing and the shapes of postcodes, dates and phone numbers.
 
-/// Lower case letters and single spaces only; apostrophes and hyphens joined (`O'Brien` -> `obrien`), other
-/// punctuation a space. `None` when nothing is left.
+/// Lower case words and single spaces; apostrophes and hyphens joined (`O'Brien` -> `obrien`), other punctuation a
+/// space. A digit inside a word is kept: it is a key struck for a letter (`arth8r`, `osb0rn`), and kept it leaves the
+/// word one slip from the name, where dropped it would split the word in two. Words without a letter (`(1805-1876)`)
+/// and ordinals (`1st`, `3rd`) are no name and are left out. `None` when nothing is left.
 pub fn name(raw: &str) -> Option<Box<str>> {
     let mut text = String::with_capacity(raw.len());
-    let mut pending_space = false;
-    for character in raw.chars() {
-        let character = fold_accent(character);
-        if character.is_alphabetic() {
-            if pending_space && !text.is_empty() {
+    let mut word = String::new();
+    fn finish_word(word: &mut String, text: &mut String) {
+        if is_name_word(word) {
+            if !text.is_empty() {
                 text.push(' ');
             }
-            pending_space = false;
-            text.extend(character.to_lowercase());
+            text.push_str(word);
+        }
+        word.clear();
+    }
+    for character in raw.chars() {
+        let character = fold_accent(character);
+        if character.is_alphanumeric() {
+            word.extend(character.to_lowercase());
         } else if character == '\'' || character == '-' || character == '\u{2019}' {
             continue;
         } else {
-            pending_space = true;
+            finish_word(&mut word, &mut text);
         }
     }
+    finish_word(&mut word, &mut text);
     (!text.is_empty()).then(|| text.into_boxed_str())
+}
+
+fn is_name_word(word: &str) -> bool {
+    let letters = word.trim_start_matches(|character: char| character.is_ascii_digit());
+    let is_ordinal = letters.len() < word.len() && matches!(letters, "st" | "nd" | "rd" | "th");
+    word.chars().any(char::is_alphabetic) && !is_ordinal
 }
 
 /// Letters without their accents, for the few that UK systems often drop (`Zoë` -> `Zoe`).
@@ -142,6 +156,14 @@ mod tests {
         assert_eq!(name(" O'Brien-Smith ").as_deref(), Some("obriensmith"));
         assert_eq!(name("Zoë  Anne").as_deref(), Some("zoe anne"));
         assert_eq!(name(" - ").as_deref(), None);
+    }
+
+    #[test]
+    fn names_keep_a_digit_struck_for_a_letter_and_lose_years_and_ordinals() {
+        assert_eq!(name("Arth8r").as_deref(), Some("arth8r"));
+        assert_eq!(name("John Fred (1805-1876)").as_deref(), Some("john fred"));
+        assert_eq!(name("Thomas, 1st Baron").as_deref(), Some("thomas baron"));
+        assert_eq!(name("1805").as_deref(), None);
     }
 
     #[test]

@@ -31,7 +31,7 @@ USAGE:
   kmcr audit verify [--config FILE] [--database DIR|URL]
       Checks the audit hash chain from its first entry to its last.
   kmcr mpi evaluate (--febrl FILE | --splink-parquet FILE | --synthetic --people N [--seed S])
-                    [--link-probability P] [--review-probability P] [--match-queries N] [--out FILE]
+                    [--link-probability P] [--review-probability P] [--match-queries N] [--one-at-a-time] [--out FILE]
       Links a labelled set from scratch and prints precision, recall and F1 against its truth, the pairs compared
       and the time taken; then times $match searches against the persons found. --out writes each record's true
       and found person as CSV (record, truth, person), for looking into the errors.
@@ -57,6 +57,7 @@ struct Flags {
     link_probability: Option<f64>,
     review_probability: Option<f64>,
     match_queries: Option<usize>,
+    one_at_a_time: bool,
 }
 
 fn parse_flags() -> anyhow::Result<Flags> {
@@ -79,6 +80,7 @@ fn parse_flags() -> anyhow::Result<Flags> {
             Long("link-probability") => flags.link_probability = Some(parser.value()?.parse()?),
             Long("review-probability") => flags.review_probability = Some(parser.value()?.parse()?),
             Long("match-queries") => flags.match_queries = Some(parser.value()?.parse()?),
+            Long("one-at-a-time") => flags.one_at_a_time = true,
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -144,7 +146,13 @@ fn mpi_evaluate(flags: &Flags) -> anyhow::Result<()> {
         link: flags.link_probability.unwrap_or(defaults.link),
         review: flags.review_probability.unwrap_or(defaults.review),
     };
-    mpi::evaluate(set, thresholds, flags.match_queries.unwrap_or(10_000), flags.out.as_deref())
+    let options = mpi::EvaluationOptions {
+        thresholds,
+        n_match_queries: flags.match_queries.unwrap_or(10_000),
+        one_at_a_time: flags.one_at_a_time,
+        persons_out: flags.out.clone(),
+    };
+    mpi::evaluate(set, &options)
 }
 
 async fn serve(flags: Flags) -> anyhow::Result<()> {

@@ -1,14 +1,15 @@
 //! `kmcr mpi evaluate`: links a labelled set from scratch and reports precision, recall and F1 against its truth, the
 //! pairs compared and the time taken; then indexes the persons found and times `$match`-style searches against them.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use kmcr_linkage_sets::LabelledRecords;
 use kmcr_mpi::evaluate::pair_counts;
-use kmcr_mpi::{LinkSettings, PersonIndex, Thresholds, link_all};
+use kmcr_mpi::{LinkSettings, ManualDecisions, PersonIndex, Thresholds, link_all};
 
 pub enum EvaluationSet {
     Febrl(String),
@@ -16,12 +17,19 @@ pub enum EvaluationSet {
     Synthetic { seed: u64, n_people: usize },
 }
 
-pub fn evaluate(
-    set: EvaluationSet,
-    thresholds: Thresholds,
-    n_match_queries: usize,
-    persons_out: Option<&Path>,
-) -> anyhow::Result<()> {
+pub struct EvaluationOptions {
+    pub thresholds: Thresholds,
+    /// `$match` searches to time after linking (0: none).
+    pub n_match_queries: usize,
+    /// Also place the records one at a time, in order, as the live index does when sources send them, and report
+    /// precision, recall and F1 of that too.
+    pub one_at_a_time: bool,
+    /// Where to write each record's true person and the person found, as CSV.
+    pub persons_out: Option<PathBuf>,
+}
+
+pub fn evaluate(set: EvaluationSet, options: &EvaluationOptions) -> anyhow::Result<()> {
+    let thresholds = options.thresholds;
     let n_threads = std::thread::available_parallelism().map_or(1, usize::from);
     let started = Instant::now();
     let (name, labelled) = match &set {
@@ -44,9 +52,35 @@ pub fn evaluate(
         outcome.timings.iter().map(|(stage, duration)| format!("{stage} {:.2} s", duration.as_secs_f64())).collect();
     println!("  linked from scratch in {seconds:.2} s on {n_threads} threads ({})", stages.join(", "));
     println!("  pairs compared: {} (of {} possible)", outcome.n_pairs_compared, possible_pairs(labelled.records.len()));
-    let counts = pair_counts(&outcome.person_of_record, &labelled.truth);
     let n_true_persons = labelled.truth.iter().collect::<std::collections::HashSet<_>>().len();
     println!("  persons found: {}, true persons: {n_true_persons}", outcome.n_persons);
+    print_accuracy(&outcome.person_of_record, &labelled.truth);
+    println!(
+        "  pairs linked {}, for review {}, kept apart on different NHS numbers {}, joins refused in clustering {} \
+         (NHS numbers) and {} (the records across disagree), groups joined on all their records' \
+         evidence {}",
+        outcome.n_pairs_linked,
+        outcome.n_pairs_for_review,
+        outcome.n_pairs_apart_on_nhs_number,
+        outcome.n_links_refused_in_clustering,
+        outcome.n_joins_refused_as_inconsistent,
+        outcome.n_joins_on_person_evidence
+    );
+    if let Some(path) = &options.persons_out {
+        write_persons(path, &labelled.truth, &outcome.person_of_record)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if options.one_at_a_time {
+        place_one_at_a_time(&labelled, outcome.model.clone(), thresholds);
+    }
+    if options.n_match_queries > 0 {
+        time_match(&labelled, &outcome.person_of_record, outcome.model.clone(), thresholds, options.n_match_queries);
+    }
+    Ok(())
+}
+
+fn print_accuracy(person_of_record: &[u32], truth: &[String]) {
+    let counts = pair_counts(person_of_record, truth);
     println!(
         "  precision {:.4}, recall {:.4}, F1 {:.4} ({} false links, {} missed links of {} true pairs)",
         counts.precision(),
@@ -56,25 +90,37 @@ pub fn evaluate(
         counts.n_missed_links(),
         counts.n_true_pairs
     );
+}
+
+/// Places every record in input order into an empty person index with the model trained above, as the live index
+/// places records when sources send them one by one (no clustering of the whole set, no joins of groups), and prints
+/// how accurate that is.
+fn place_one_at_a_time(labelled: &LabelledRecords, model: kmcr_mpi::Model, thresholds: Thresholds) {
+    let started = Instant::now();
+    let mut index = PersonIndex::new(model, thresholds);
+    index.reserve(labelled.records.len());
+    let decisions = ManualDecisions::default();
+    let mut n_persons_made = 0u32;
+    let mut number_of_person: HashMap<String, u32> = HashMap::new();
+    for (record_idx, record) in labelled.records.iter().enumerate() {
+        index.place(&format!("r{record_idx}"), record, &decisions, || {
+            n_persons_made += 1;
+            format!("p{n_persons_made}")
+        });
+    }
+    let person_of_record: Vec<u32> = (0..labelled.records.len())
+        .map(|record_idx| {
+            let person = index.person_of(&format!("r{record_idx}")).expect("every record was placed");
+            let next = number_of_person.len() as u32;
+            *number_of_person.entry(person.to_string()).or_insert(next)
+        })
+        .collect();
     println!(
-        "  pairs linked {}, for review {}, kept apart on different NHS numbers {}, joins refused in clustering {} \
-         (NHS numbers) and {} (pairs across kept apart more than linked), groups joined on all their records' \
-         evidence {}",
-        outcome.n_pairs_linked,
-        outcome.n_pairs_for_review,
-        outcome.n_pairs_apart_on_nhs_number,
-        outcome.n_links_refused_in_clustering,
-        outcome.n_joins_refused_as_inconsistent,
-        outcome.n_joins_on_person_evidence
+        "  placed one at a time, as the live index does, in {:.1} s: {} persons",
+        started.elapsed().as_secs_f64(),
+        number_of_person.len()
     );
-    if let Some(path) = persons_out {
-        write_persons(path, &labelled.truth, &outcome.person_of_record)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    if n_match_queries > 0 {
-        time_match(&labelled, &outcome.person_of_record, outcome.model.clone(), thresholds, n_match_queries);
-    }
-    Ok(())
+    print_accuracy(&person_of_record, &labelled.truth);
 }
 
 /// Indexes every record with the person found, then searches for `n_queries` of them (a record as another source
