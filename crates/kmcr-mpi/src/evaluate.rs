@@ -4,6 +4,35 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use crate::decide::Thresholds;
+use crate::index::{ManualDecisions, PersonIndex};
+use crate::model::Model;
+use crate::record::Demographics;
+
+/// Places every record in input order into an empty person index scoring with `model`, as the live index places
+/// records when sources send them one by one (no clustering of the whole set), and returns the person of each record,
+/// numbered from 0.
+pub fn place_one_at_a_time(records: &[Demographics], model: Model, thresholds: Thresholds) -> Vec<u32> {
+    let mut index = PersonIndex::new(model, thresholds);
+    index.reserve(records.len());
+    let decisions = ManualDecisions::default();
+    let mut n_persons_made = 0u32;
+    for (record_idx, record) in records.iter().enumerate() {
+        index.place(&record_idx.to_string(), record, &decisions, || {
+            n_persons_made += 1;
+            n_persons_made.to_string()
+        });
+    }
+    let mut number_of_person: HashMap<&str, u32> = HashMap::new();
+    (0..records.len())
+        .map(|record_idx| {
+            let person = index.person_of(&record_idx.to_string()).expect("every record was placed");
+            let next = number_of_person.len() as u32;
+            *number_of_person.entry(person).or_insert(next)
+        })
+        .collect()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PairCounts {
     /// Pairs linked that are the same person.

@@ -10,7 +10,8 @@ pub struct PersonLink {
     pub person_id: String,
     /// The Patient version that was matched.
     pub patient_version_id: i64,
-    /// `new-person`, `verified-nhs-number`, `probabilistic-score`, `manual-decision` or `merge`.
+    /// `new-person`, `verified-nhs-number`, `probabilistic-score`, `probabilistic-score-person`, `manual-decision`,
+    /// `merge` or `person-join`.
     pub reason: String,
     /// The record it was linked through, if any.
     pub linked_through: Option<String>,

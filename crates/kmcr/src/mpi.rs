@@ -1,15 +1,14 @@
 //! `kmcr mpi evaluate`: links a labelled set from scratch and reports precision, recall and F1 against its truth, the
 //! pairs compared and the time taken; then indexes the persons found and times `$match`-style searches against them.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use kmcr_linkage_sets::LabelledRecords;
-use kmcr_mpi::evaluate::pair_counts;
-use kmcr_mpi::{LinkSettings, ManualDecisions, PersonIndex, Thresholds, link_all};
+use kmcr_mpi::evaluate::{pair_counts, place_one_at_a_time};
+use kmcr_mpi::{LinkSettings, PersonIndex, Thresholds, link_all};
 
 pub enum EvaluationSet {
     Febrl(String),
@@ -71,7 +70,7 @@ pub fn evaluate(set: EvaluationSet, options: &EvaluationOptions) -> anyhow::Resu
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if options.one_at_a_time {
-        place_one_at_a_time(&labelled, outcome.model.clone(), thresholds);
+        print_placed_one_at_a_time(&labelled, outcome.model.clone(), thresholds);
     }
     if options.n_match_queries > 0 {
         time_match(&labelled, &outcome.person_of_record, outcome.model.clone(), thresholds, options.n_match_queries);
@@ -92,33 +91,14 @@ fn print_accuracy(person_of_record: &[u32], truth: &[String]) {
     );
 }
 
-/// Places every record in input order into an empty person index with the model trained above, as the live index
-/// places records when sources send them one by one (no clustering of the whole set, no joins of groups), and prints
-/// how accurate that is.
-fn place_one_at_a_time(labelled: &LabelledRecords, model: kmcr_mpi::Model, thresholds: Thresholds) {
+/// Places the records one at a time, as the live index does, and prints how accurate that is.
+fn print_placed_one_at_a_time(labelled: &LabelledRecords, model: kmcr_mpi::Model, thresholds: Thresholds) {
     let started = Instant::now();
-    let mut index = PersonIndex::new(model, thresholds);
-    index.reserve(labelled.records.len());
-    let decisions = ManualDecisions::default();
-    let mut n_persons_made = 0u32;
-    let mut number_of_person: HashMap<String, u32> = HashMap::new();
-    for (record_idx, record) in labelled.records.iter().enumerate() {
-        index.place(&format!("r{record_idx}"), record, &decisions, || {
-            n_persons_made += 1;
-            format!("p{n_persons_made}")
-        });
-    }
-    let person_of_record: Vec<u32> = (0..labelled.records.len())
-        .map(|record_idx| {
-            let person = index.person_of(&format!("r{record_idx}")).expect("every record was placed");
-            let next = number_of_person.len() as u32;
-            *number_of_person.entry(person.to_string()).or_insert(next)
-        })
-        .collect();
+    let person_of_record = place_one_at_a_time(&labelled.records, model, thresholds);
+    let n_persons = person_of_record.iter().max().map_or(0, |&person| person as usize + 1);
     println!(
-        "  placed one at a time, as the live index does, in {:.1} s: {} persons",
-        started.elapsed().as_secs_f64(),
-        number_of_person.len()
+        "  placed one at a time, as the live index does, in {:.1} s: {n_persons} persons",
+        started.elapsed().as_secs_f64()
     );
     print_accuracy(&person_of_record, &labelled.truth);
 }

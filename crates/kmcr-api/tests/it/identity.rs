@@ -334,6 +334,105 @@ async fn a_merge_and_an_unmerge_are_kept_as_history_and_an_update_re_evaluates_l
     }
 }
 
+/// Sources send a person's records in any order. The GP's record and the ambulance service's (the name at a new home,
+/// no birth date) share too little to link; the hospital's, sent later, links with each (the GP's name, birth date and
+/// phone, the ambulance crew's address). The two persons are joined,
+/// the moved record says why, its history keeps where it was, and the GP's items reach the ambulance crew's patient.
+#[tokio::test]
+async fn a_record_linking_two_persons_joins_them_and_the_move_is_kept_as_history() {
+    for api in TestApi::on_every_backend().await {
+        let phone = json!([{ "system": "phone", "value": "07700 900461" }]);
+        let mut gp_body = patient(None, "Winifred", "Oakhurst", "1939-11-23", "ME15 6AA");
+        gp_body["telecom"] = phone.clone();
+        let gp_patient = create(&api, "gp", &gp_body).await;
+        let new_home =
+            json!([{ "use": "home", "line": ["1 Harbour View"], "city": "Folkestone", "postalCode": "CT20 1AA" }]);
+        let ambulance_body = json!({
+            "resourceType": "Patient",
+            "name": [{ "family": "Oakhurst", "given": ["Winifred"] }],
+            "address": new_home,
+        });
+        let ambulance_patient = create(&api, "ambulance", &ambulance_body).await;
+        let (gp_person, _) = person_of(&api, &gp_patient).await;
+        let (ambulance_person, _) = person_of(&api, &ambulance_patient).await;
+        assert_ne!(gp_person, ambulance_person, "{}: a name at another home is not enough alone", api.backend);
+        let gp_observation = create(
+            &api,
+            "gp",
+            &json!({
+                "resourceType": "Observation", "status": "final",
+                "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "271649006" }] },
+                "subject": { "reference": format!("Patient/{gp_patient}") }, "effectiveDateTime": "2026-01-05",
+            }),
+        )
+        .await;
+
+        let mut hospital_body = patient(None, "Winifred", "Oakhurst", "1939-11-23", "CT20 1AA");
+        hospital_body["address"] = new_home;
+        hospital_body["telecom"] = phone;
+        let hospital_patient = create(&api, "acute", &hospital_body).await;
+        let (person_id, person) = person_of(&api, &hospital_patient).await;
+        assert_eq!(
+            linked_patients(&person),
+            sorted(vec![gp_patient.clone(), ambulance_patient.clone(), hospital_patient.clone()]),
+            "{}",
+            api.backend
+        );
+        let (moved, stayed, left) = if person_id == gp_person {
+            (&ambulance_patient, &gp_patient, &ambulance_person)
+        } else {
+            (&gp_patient, &ambulance_patient, &gp_person)
+        };
+        assert_eq!(person_of(&api, stayed).await.0, person_id, "{}", api.backend);
+        let gone = api.fhir("viewer", "GET", &format!("Person/{left}"), None, &[]).await;
+        assert_ne!(gone.status, StatusCode::OK, "{}: the person left empty is gone: {}", api.backend, gone.body);
+
+        let history = api.call("viewer", "GET", &format!("/mpi/patients/{moved}/history"), None).await;
+        let entries = history.body["history"].as_array().unwrap();
+        let steps: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|entry| (entry["reason"].as_str().unwrap(), entry["personAfter"].as_str().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            steps,
+            vec![("new-person", left.as_str()), ("person-join", person_id.as_str())],
+            "{}: {}",
+            api.backend,
+            history.body
+        );
+        assert_eq!(
+            entries[1]["linkedThrough"].as_str(),
+            Some(hospital_patient.as_str()),
+            "{}: {}",
+            api.backend,
+            history.body
+        );
+        let link = person["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|link| link["target"]["reference"] == format!("Patient/{moved}"))
+            .unwrap();
+        assert_eq!(link["assurance"], "level3", "{}", api.backend);
+
+        let everything =
+            api.fhir("viewer", "GET", &format!("Patient/{ambulance_patient}/$everything"), None, &[]).await;
+        let items: Vec<String> = everything.body["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| {
+                format!(
+                    "{}/{}",
+                    entry["resource"]["resourceType"].as_str().unwrap(),
+                    entry["resource"]["id"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert!(items.contains(&format!("Observation/{gp_observation}")), "{}: {items:?}", api.backend);
+    }
+}
+
 /// The matching model is trained on the records themselves as they arrive, and kept: trained when the index first
 /// holds enough records and again each time they double, whether the server is running or starting; a restart scores
 /// exactly as before (the same stored model, not one trained again on records that changed meanwhile).

@@ -234,3 +234,73 @@ fn a_possible_twin_does_not_link_on_all_the_persons_records_together() {
     assert_eq!(placement.reason, LinkReason::NewPerson);
     assert!(placement.reviews.iter().any(|(record, _)| record == "a-gp"), "offered for review");
 }
+
+/// The GP's record and the council's (the person's name at a new home, no birth date) share too little to link; the
+/// hospital's record, sent later, has the GP's name, birth date, sex and phone and the council's new home.
+fn sent_one_at_a_time(draws: &mut Draws) -> [Demographics; 3] {
+    let gp = person(draws);
+    let council = Demographics {
+        given_names: gp.given_names.clone(),
+        family_name: gp.family_name.clone(),
+        postcode: Some("CT20 1AA".into()),
+        address_line: Some("1 harbour view".into()),
+        locality: Some("folkestone".into()),
+        ..Demographics::default()
+    };
+    let hospital = Demographics {
+        postcode: council.postcode.clone(),
+        address_line: council.address_line.clone(),
+        locality: council.locality.clone(),
+        ..gp.clone()
+    };
+    [gp, council, hospital]
+}
+
+#[test]
+fn a_record_that_links_two_persons_joins_them_and_the_moved_records_are_reported() {
+    let decisions = ManualDecisions::default();
+    let (mut index, mut draws) = index_with_strangers(300);
+    let [gp, council, hospital] = sent_one_at_a_time(&mut draws);
+    let gp_person = place(&mut index, "gp", &gp, &decisions);
+    let council_person = place(&mut index, "council", &council, &decisions);
+    assert_ne!(gp_person, council_person, "a name at another address is not enough alone");
+
+    let placement = index.place("hospital", &hospital, &decisions, || "person-of-hospital".into());
+    assert_eq!(placement.reason, LinkReason::Score);
+    let mut members = index.members(&placement.person_id);
+    members.sort_unstable();
+    assert_eq!(members, vec!["council", "gp", "hospital"]);
+    let moved: Vec<(&str, &str)> =
+        placement.joined.iter().map(|moved| (moved.record_id.as_str(), moved.previous_person_id.as_str())).collect();
+    let expected = if placement.person_id == gp_person { ("council", &council_person) } else { ("gp", &gp_person) };
+    assert_eq!(moved, vec![(expected.0, expected.1.as_str())]);
+    assert!(index.members(expected.1).is_empty(), "the person left behind is empty");
+}
+
+#[test]
+fn persons_with_different_nhs_numbers_or_kept_apart_are_not_joined_by_a_record_linking_both() {
+    let (mut index, mut draws) = index_with_strangers(300);
+    let [gp, council, hospital] = sent_one_at_a_time(&mut draws);
+    let numbered = |record: &Demographics, digits: [u8; 9]| Demographics {
+        nhs_number: kmcr_fhir::NhsNumber::from_first_nine_digits(digits),
+        nhs_number_verified: true,
+        ..record.clone()
+    };
+    let no_decisions = ManualDecisions::default();
+    place(&mut index, "gp", &numbered(&gp, [9, 4, 3, 4, 7, 6, 5, 9, 1]), &no_decisions);
+    place(&mut index, "council", &numbered(&council, [4, 0, 1, 0, 2, 3, 1, 3, 7]), &no_decisions);
+    let placement = index.place("hospital", &hospital, &no_decisions, || "person-of-hospital".into());
+    assert_eq!(placement.reason, LinkReason::Score, "it links with one of them");
+    assert!(placement.joined.is_empty());
+    assert_ne!(index.person_of("gp"), index.person_of("council"));
+
+    let (mut index, mut draws) = index_with_strangers(300);
+    let [gp, council, hospital] = sent_one_at_a_time(&mut draws);
+    let mut decisions = ManualDecisions::default();
+    decisions.record("gp", "council", ManualDecision::KeepApart);
+    place(&mut index, "gp", &gp, &decisions);
+    place(&mut index, "council", &council, &decisions);
+    let placement = index.place("hospital", &hospital, &decisions, || "person-of-hospital".into());
+    assert!(placement.joined.is_empty());
+    assert_ne!(index.person_of("gp"), index.person_of("council"));
+}

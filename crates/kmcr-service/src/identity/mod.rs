@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex, Weak};
 use kmcr_fhir::{ResourceId, ResourceType};
 use kmcr_fhir_search::{SearchParamRegistry, parse_search};
 use kmcr_mpi::{
-    Demographics, LinkSettings, ManualDecision, ManualDecisions, Model, PersonIndex, PersonMatch, Placement,
-    PreparedRecord, Score, Thresholds,
+    Demographics, LinkReason, LinkSettings, ManualDecision, ManualDecisions, Model, PersonIndex, PersonMatch,
+    Placement, PreparedRecord, Score, Thresholds,
 };
 use kmcr_store::{
     IdentityWrite, LinkChange, PageRequest, PersonLink, ReviewPair, ReviewStatus, Store, StoreError, TrainedModel,
@@ -380,6 +380,26 @@ impl State {
             });
         }
         self.links.insert(patient.id, link);
+        // Persons this record linked with its own were joined: their records moved, linked through it.
+        for moved in placement.joined {
+            let Some(current) = self.links.get_mut(&moved.record_id) else { continue };
+            let (through, score) = moved.through;
+            *current = PersonLink {
+                patient_id: moved.record_id.clone(),
+                person_id: placement.person_id.clone(),
+                patient_version_id: current.patient_version_id,
+                reason: LinkReason::PersonJoin.code().to_string(),
+                linked_through: Some(through),
+                score: Some(score.match_probability),
+                evidence: Some(evidence_json(&score).to_string()),
+            };
+            persons.insert(moved.previous_person_id.clone());
+            identity.changes.push(LinkChange {
+                link: current.clone(),
+                previous_person_id: Some(moved.previous_person_id),
+                actor: MATCHER_ACTOR.into(),
+            });
+        }
     }
 }
 

@@ -8,15 +8,15 @@ use serde_json::{Value, json};
 use super::PERSON_INDEX_ODS_CODE;
 
 /// Each link says why the Patient is this person (`new-person`, `verified-nhs-number`, `probabilistic-score`,
-/// `probabilistic-score-person` (on all the person's records together), `manual-decision`, `merge`) and, for a score,
-/// the match probability.
+/// `probabilistic-score-person` (on all the person's records together), `manual-decision`, `merge`, `person-join` (its
+/// person was joined with this one by a record linking both)) and, for a score, the match probability.
 pub const LINK_REASON_EXTENSION: &str = "https://kmcr.example.org/fhir/StructureDefinition/person-link-reason";
 
 /// FHIR identity assurance (`level1` little confidence .. `level4` very high): a probabilistic link is level3; the
 /// record that founded the person, a verified NHS number, a source's own merge and a person's decision are level4.
 fn assurance(reason: &str) -> &'static str {
     match reason {
-        "probabilistic-score" | "probabilistic-score-person" => "level3",
+        "probabilistic-score" | "probabilistic-score-person" | "person-join" => "level3",
         _ => "level4",
     }
 }

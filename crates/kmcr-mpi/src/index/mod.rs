@@ -2,6 +2,8 @@
 //! that placing a record or answering `$match` costs a few dozen comparisons however many records there are.
 //! The store keeps the outcome (links, reasons, history); this index is rebuilt from it at start.
 
+mod joins;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -11,6 +13,8 @@ use crate::decide::{MatchGrade, PairDecision, Thresholds, decide};
 use crate::model::{Model, Score, TermFrequencies};
 use crate::person_evidence::{PersonEvidence, person_evidence};
 use crate::record::{Demographics, PreparedRecord};
+
+pub use joins::MovedRecord;
 
 /// Why a record belongs to its person.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -27,6 +31,8 @@ pub enum LinkReason {
     Manual,
     /// Its source merged it into another of its records (`Patient.link` replaced-by, HL7 v2 A40).
     Merge,
+    /// Its person was joined with this one by a later record that links with both (`joins.rs`).
+    PersonJoin,
 }
 
 impl LinkReason {
@@ -38,6 +44,7 @@ impl LinkReason {
             LinkReason::PersonScore => "probabilistic-score-person",
             LinkReason::Manual => "manual-decision",
             LinkReason::Merge => "merge",
+            LinkReason::PersonJoin => "person-join",
         }
     }
 }
@@ -89,6 +96,8 @@ pub struct Placement {
     pub linked_through: Option<(String, Score)>,
     /// Pairs in the review band with records of other persons: for a person to decide.
     pub reviews: Vec<(String, Score)>,
+    /// Records of other persons that moved because the record linked their person with its own (`joins.rs`).
+    pub joined: Vec<MovedRecord>,
 }
 
 /// A person who may be the one described, for `$match`.
@@ -231,6 +240,9 @@ impl PersonIndex {
                 }
             },
         };
+        self.insert(record_id, prepared, &person_id);
+        let (person_id, mut joined) = self.join_linked_persons(record_id, person_id, &judged, decisions);
+        joined.retain(|moved| moved.record_id != record_id);
         let reviews = judged
             .iter()
             .filter(|candidate| candidate.decision == PairDecision::Review && candidate.manual.is_none())
@@ -238,8 +250,7 @@ impl PersonIndex {
             .filter(|(slot, _)| slot.person_id != person_id)
             .map(|(slot, score)| (slot.record_id.clone(), score.clone()))
             .collect();
-        self.insert(record_id, prepared, &person_id);
-        Placement { person_id, previous_person_id, reason, linked_through, reviews }
+        Placement { person_id, previous_person_id, reason, linked_through, reviews, joined }
     }
 
     /// Moves a record into the person of the record its source merged it into. Refused (`None`) when that person holds
@@ -258,6 +269,7 @@ impl PersonIndex {
             reason: LinkReason::Merge,
             linked_through: None,
             reviews: Vec::new(),
+            joined: Vec::new(),
         })
     }
 
