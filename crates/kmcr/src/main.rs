@@ -33,8 +33,9 @@ USAGE:
   kmcr mpi evaluate (--febrl FILE | --splink-parquet FILE | --synthetic --people N [--seed S])
                     [--link-probability P] [--review-probability P] [--match-queries N] [--one-at-a-time] [--out FILE]
       Links a labelled set from scratch and prints precision, recall and F1 against its truth, the pairs compared
-      and the time taken; then times $match searches against the persons found. --out writes each record's true
-      and found person as CSV (record, truth, person), for looking into the errors.
+      and the time taken; then times $match searches against the persons found. --one-at-a-time also places the
+      records one by one, as the live index does, and prints its accuracy. --out writes each record's true and
+      found person as CSV (record, truth, person), for looking into the errors.
 
 Configuration: a TOML file (--config or KMCR_CONFIG), then KMCR_LISTEN, KMCR_DATABASE, KMCR_PUBLIC_BASE_URL,
 KMCR_TOKEN_SIGNING_KEY, then flags. Logs: RUST_LOG (default info).
