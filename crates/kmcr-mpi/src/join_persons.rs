@@ -11,7 +11,7 @@ use crate::cluster::renumber;
 use crate::consensus::consensus_agrees;
 use crate::decide::Thresholds;
 use crate::model::{Model, TermFrequencies};
-use crate::person_evidence::person_evidence;
+use crate::person_evidence::{Counted, person_evidence};
 use crate::record::PreparedRecord;
 
 /// Passes over the groups: a join can bring a group the evidence that joins it to another in the next pass.
@@ -112,7 +112,7 @@ impl Judge<'_> {
             .into_iter()
             .filter(|&other| {
                 let right = records_of(other);
-                person_evidence(self.model, self.frequencies, self.thresholds, &left, &right)
+                person_evidence(self.model, self.frequencies, self.thresholds, (&left, &right), Counted::BothSides)
                     .is_some_and(|evidence| evidence.links(self.thresholds))
                     && consensus_agrees(self.model, self.frequencies, self.thresholds, &left, &right)
             })

@@ -16,7 +16,7 @@ use crate::consensus::consensus_agrees;
 use crate::decide::{PairDecision, Thresholds, decide};
 use crate::join_persons::join_on_person_evidence;
 use crate::model::{Model, TermFrequencies};
-use crate::person_evidence::person_evidence;
+use crate::person_evidence::{Counted, person_evidence};
 use crate::record::{Demographics, PreparedRecord};
 use crate::train::{estimate_model, estimate_u};
 
@@ -169,7 +169,7 @@ fn decide_and_cluster(
     let mut clusters = cluster(prepared, links, &verdicts, |small, large| {
         let small: Vec<&PreparedRecord> = small.iter().map(|&idx| &prepared[idx as usize]).collect();
         let large: Vec<&PreparedRecord> = large.iter().map(|&idx| &prepared[idx as usize]).collect();
-        person_evidence(model, frequencies, thresholds, &small, &large)
+        person_evidence(model, frequencies, thresholds, (&small, &large), Counted::BothSides)
             .is_none_or(|evidence| evidence.score.match_probability >= thresholds.review)
             && consensus_agrees(model, frequencies, thresholds, &small, &large)
     });

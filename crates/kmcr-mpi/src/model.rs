@@ -68,6 +68,15 @@ impl TermFrequencies {
         }
     }
 
+    /// The share of records holding `value` other than `n_excluded` of them, or `None` when unknown.
+    fn frequency_excluding(&self, field_idx: usize, value: &str, n_excluded: u32) -> Option<f64> {
+        if self.n_records < MIN_RECORDS_FOR_FREQUENCIES {
+            return None;
+        }
+        let count = *self.counts.get(field_idx)?.get(value)?;
+        Some(f64::from(count.saturating_sub(n_excluded)) / self.n_records as f64)
+    }
+
     /// The share of records holding `value` in the field, or `None` when unknown. A handful of records says nothing
     /// about how common a name is: below [`MIN_RECORDS_FOR_FREQUENCIES`] there is no adjustment.
     fn frequency(&self, field_idx: usize, value: &str) -> Option<f64> {
@@ -205,14 +214,26 @@ impl Model {
         Score { match_weight, match_probability: probability(match_weight), evidence }
     }
 
+    /// [`Model::exact_chance`] with `n_excluded` records holding the value left out of its count: the records being
+    /// compared say nothing of how common their value is among strangers.
+    pub fn exact_chance_excluding(
+        &self,
+        field_idx: usize,
+        value: &str,
+        n_excluded: u32,
+        frequencies: &TermFrequencies,
+    ) -> f64 {
+        let u_exact = self.u[field_idx][0];
+        frequencies
+            .frequency_excluding(field_idx, value, n_excluded)
+            .map_or(u_exact, |frequency| frequency.max(u_exact / MAX_TERM_FREQUENCY_BOOST))
+    }
+
     /// The chance that a stranger's record holds exactly `value` in a term-frequency-adjusted field, as exact agreement
     /// on it is weighed: its share of records (never below a fiftieth of the field's average chance), or the average
     /// chance when its share is unknown.
     pub fn exact_chance(&self, field_idx: usize, value: &str, frequencies: &TermFrequencies) -> f64 {
-        let u_exact = self.u[field_idx][0];
-        frequencies
-            .frequency(field_idx, value)
-            .map_or(u_exact, |frequency| frequency.max(u_exact / MAX_TERM_FREQUENCY_BOOST))
+        self.exact_chance_excluding(field_idx, value, 0, frequencies)
     }
 
     /// log2(u / frequency of the shared value): the average exact agreement replaced by this value's own chance.

@@ -14,6 +14,9 @@
 //! of "Smith" and "Xavier" is little likelier than with "Smith" alone). The chance of a true match agreeing with the
 //! best of its person's values is at least that with any one of them, so m is not overstated either: the evidence can
 //! only be understated.
+//!
+//! How common an exactly shared value is among strangers is counted without the records being compared: a surname
+//! held only by these records is as rare as a surname gets, however many copies of it their sources sent.
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -29,6 +32,13 @@ const FIELD_GROUPS: [&[usize]; 6] = [&[0], &[1, 2], &[3], &[4], &[5, 6, 7, 9], &
 
 /// Sets larger than this are not compared record by record (a person rarely has more than a few dozen records).
 pub const MAX_RECORDS_PER_SIDE: usize = 64;
+
+/// Which sides' records `frequencies` counts: a record being placed or searched for is not counted yet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Counted {
+    BothSides,
+    RightSideOnly,
+}
 
 /// What the pairs across two sets of records say together.
 #[derive(Clone, Debug)]
@@ -61,8 +71,8 @@ pub fn person_evidence(
     model: &Model,
     frequencies: &TermFrequencies,
     thresholds: &Thresholds,
-    left: &[&PreparedRecord],
-    right: &[&PreparedRecord],
+    (left, right): (&[&PreparedRecord], &[&PreparedRecord]),
+    counted: Counted,
 ) -> Option<PersonEvidence> {
     if left.is_empty() || right.is_empty() || left.len() > MAX_RECORDS_PER_SIDE || right.len() > MAX_RECORDS_PER_SIDE {
         return None;
@@ -83,9 +93,23 @@ pub fn person_evidence(
                 n_pairs_apart += 1;
             }
             for field in score.evidence.iter_mut().filter(|field| field.weight > 0.0) {
-                let chance_of_one = match term_value(first, FIELDS[field.field_idx].field) {
-                    Some(value) if field.level == 0 && FIELDS[field.field_idx].term_frequency_adjusted => {
-                        Some(model.exact_chance(field.field_idx, value, frequencies))
+                let spec = &FIELDS[field.field_idx];
+                let chance_of_one = match term_value(first, spec.field) {
+                    Some(value) if field.level == 0 && spec.term_frequency_adjusted => {
+                        // The records of both persons holding the value say nothing of how common it is among
+                        // strangers: left out, a surname only these records hold weighs as the rare name it is.
+                        let n_holding = |records: &[&PreparedRecord]| {
+                            records.iter().filter(|record| term_value(record, spec.field) == Some(value)).count()
+                        };
+                        let n_counted = match counted {
+                            Counted::BothSides => n_holding(left) + n_holding(right),
+                            Counted::RightSideOnly => n_holding(right),
+                        };
+                        let chance = model.exact_chance(field.field_idx, value, frequencies);
+                        let chance_among_strangers =
+                            model.exact_chance_excluding(field.field_idx, value, n_counted as u32, frequencies);
+                        field.weight += (chance / chance_among_strangers).log2();
+                        Some(chance_among_strangers)
                     }
                     _ => None,
                 };
@@ -183,5 +207,58 @@ fn hash_field(record: &PreparedRecord, field_idx: usize, hasher: &mut DefaultHas
             !record.phones.is_empty()
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Demographics;
+
+    fn named(given: &str, family: &str, birth_date: Option<&str>) -> PreparedRecord {
+        PreparedRecord::new(&Demographics {
+            given_names: vec![given.into()],
+            family_name: Some(family.into()),
+            birth_date: birth_date.map(str::to_string),
+            ..Demographics::default()
+        })
+    }
+
+    /// The surname's weight in the evidence of a name-only record against a person's three records, and in the score
+    /// of the record against one of them alone (the surname counted with the person's records).
+    fn surname_weights(family: &str, n_strangers_with_it: usize) -> (f64, f64) {
+        let person: Vec<PreparedRecord> = (0..3).map(|_| named("zebedee", family, Some("1960-02-03"))).collect();
+        let mut all: Vec<PreparedRecord> =
+            (0..1_200).map(|idx| named("ann", &format!("stranger{idx}"), None)).collect();
+        all.extend((0..n_strangers_with_it).map(|_| named("ann", family, None)));
+        all.extend(person.iter().cloned());
+        let frequencies = TermFrequencies::new(&all);
+        let model = Model::untrained(1e-6);
+        let query = named("zebedee", family, None);
+        let members: Vec<&PreparedRecord> = person.iter().collect();
+        let evidence = person_evidence(
+            &model,
+            &frequencies,
+            &Thresholds::default(),
+            (&[&query], &members),
+            Counted::RightSideOnly,
+        )
+        .unwrap();
+        let alone = model.score(&compare(&query, &person[0]), Some((&query, &person[0])), Some(&frequencies));
+        (evidence.score.evidence[2].weight, alone.evidence[2].weight)
+    }
+
+    #[test]
+    fn a_surname_only_the_persons_records_hold_weighs_as_rare_and_a_common_one_does_not_gain() {
+        let (with_records_left_out, counted_with_them) = surname_weights("quillfeather", 0);
+        assert!(
+            with_records_left_out > counted_with_them + 1.0,
+            "{with_records_left_out:.2} bits, {counted_with_them:.2} counted with the person's records"
+        );
+        let (with_records_left_out, counted_with_them) = surname_weights("smith", 300);
+        assert!(
+            (with_records_left_out - counted_with_them).abs() < 0.1,
+            "{with_records_left_out:.2} bits, {counted_with_them:.2} counted with the person's records"
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::consensus::consensus_agrees;
 use crate::decide::decide;
 use crate::index::{Judged, ManualDecision, ManualDecisions, PersonIndex};
 use crate::model::Score;
-use crate::person_evidence::{MAX_RECORDS_PER_SIDE, person_evidence};
+use crate::person_evidence::{Counted, MAX_RECORDS_PER_SIDE, person_evidence};
 use crate::record::PreparedRecord;
 
 /// A record moved by a join of persons, the person it left, and what joined it: the placed record and the score of
@@ -100,7 +100,7 @@ impl PersonIndex {
         }
         let left: Vec<&PreparedRecord> = left.into_iter().map(|(_, record)| record).collect();
         let right: Vec<&PreparedRecord> = right.into_iter().map(|(_, record)| record).collect();
-        person_evidence(&self.model, &self.frequencies, &self.thresholds, &left, &right)
+        person_evidence(&self.model, &self.frequencies, &self.thresholds, (&left, &right), Counted::BothSides)
             .is_some_and(|evidence| evidence.score.match_probability >= self.thresholds.review)
             && consensus_agrees(&self.model, &self.frequencies, &self.thresholds, &left, &right)
     }

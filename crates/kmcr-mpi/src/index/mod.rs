@@ -11,7 +11,7 @@ use crate::blocking::{BlockingKeys, MAX_BLOCK_SIZE, N_RULES, blocking_keys};
 use crate::compare::compare;
 use crate::decide::{MatchGrade, PairDecision, Thresholds, decide};
 use crate::model::{Model, Score, TermFrequencies};
-use crate::person_evidence::{PersonEvidence, person_evidence};
+use crate::person_evidence::{Counted, PersonEvidence, person_evidence};
 use crate::record::{Demographics, PreparedRecord};
 
 pub use joins::MovedRecord;
@@ -447,7 +447,13 @@ impl PersonIndex {
             .filter_map(|&slot_idx| self.slot_at(slot_idx))
             .map(|slot| slot.prepared.as_ref())
             .collect();
-        person_evidence(&self.model, &self.frequencies, &self.thresholds, &[prepared], &members)
+        person_evidence(
+            &self.model,
+            &self.frequencies,
+            &self.thresholds,
+            (&[prepared], &members),
+            Counted::RightSideOnly,
+        )
     }
 
     fn person_conflicts(&self, person_id: &str, prepared: &PreparedRecord, record_id: &str) -> bool {
