@@ -138,7 +138,7 @@ fn decide_and_cluster(
     let (mut n_pairs_for_review, mut n_pairs_apart_on_nhs_number) = (0, 0);
     for (&(first_idx, second_idx), comparison) in pairs.iter().zip(comparisons) {
         let (first, second) = (&prepared[first_idx as usize], &prepared[second_idx as usize]);
-        let score = model.score(comparison, Some((first, second)), Some(frequencies));
+        let score = model.score_leaving_out(comparison, Some((first, second)), Some(frequencies), 2);
         let verdict = match decide(first, second, comparison, &score, thresholds) {
             decision if decision.links() => {
                 let certain = decision == PairDecision::LinkOnVerifiedNhsNumber;

@@ -68,23 +68,14 @@ impl TermFrequencies {
         }
     }
 
-    /// The share of records holding `value` other than `n_excluded` of them, or `None` when unknown.
+    /// The share of records holding `value`, `n_excluded` of them left out, or `None` when unknown. A handful of records
+    /// says nothing about how common a name is: below [`MIN_RECORDS_FOR_FREQUENCIES`] there is no adjustment.
     fn frequency_excluding(&self, field_idx: usize, value: &str, n_excluded: u32) -> Option<f64> {
         if self.n_records < MIN_RECORDS_FOR_FREQUENCIES {
             return None;
         }
         let count = *self.counts.get(field_idx)?.get(value)?;
         Some(f64::from(count.saturating_sub(n_excluded)) / self.n_records as f64)
-    }
-
-    /// The share of records holding `value` in the field, or `None` when unknown. A handful of records says nothing
-    /// about how common a name is: below [`MIN_RECORDS_FOR_FREQUENCIES`] there is no adjustment.
-    fn frequency(&self, field_idx: usize, value: &str) -> Option<f64> {
-        if self.n_records < MIN_RECORDS_FOR_FREQUENCIES {
-            return None;
-        }
-        let count = *self.counts.get(field_idx)?.get(value)?;
-        Some(f64::from(count) / self.n_records as f64)
     }
 }
 
@@ -198,6 +189,18 @@ impl Model {
         pair: Option<(&PreparedRecord, &PreparedRecord)>,
         frequencies: Option<&TermFrequencies>,
     ) -> Score {
+        self.score_leaving_out(comparison, pair, frequencies, 0)
+    }
+
+    /// [`Model::score`] with exact agreement weighed by how common the value is among records other than the pair:
+    /// `n_pair_counted` says how many of the two `frequencies` counts (a record being placed is not counted yet).
+    pub fn score_leaving_out(
+        &self,
+        comparison: &Comparison,
+        pair: Option<(&PreparedRecord, &PreparedRecord)>,
+        frequencies: Option<&TermFrequencies>,
+        n_pair_counted: u32,
+    ) -> Score {
         let mut evidence = [FieldEvidence { field_idx: 0, level: MISSING, weight: 0.0 }; N_FIELDS];
         let mut match_weight = self.prior_weight();
         for (field_idx, &level) in comparison.iter().enumerate() {
@@ -206,7 +209,7 @@ impl Model {
                 && FIELDS[field_idx].term_frequency_adjusted
                 && let (Some((first, second)), Some(frequencies)) = (pair, frequencies)
             {
-                weight += self.term_frequency_adjustment(field_idx, first, second, frequencies);
+                weight += self.term_frequency_adjustment(field_idx, (first, second), frequencies, n_pair_counted);
             }
             evidence[field_idx] = FieldEvidence { field_idx, level, weight };
             match_weight += weight;
@@ -236,24 +239,28 @@ impl Model {
         self.exact_chance_excluding(field_idx, value, 0, frequencies)
     }
 
-    /// log2(u / frequency of the shared value): the average exact agreement replaced by this value's own chance.
+    /// log2(u / frequency of the shared value): the average exact agreement replaced by this value's own chance, the
+    /// `n_pair_counted` records of the pair left out of its count.
     fn term_frequency_adjustment(
         &self,
         field_idx: usize,
-        first: &PreparedRecord,
-        second: &PreparedRecord,
+        (first, second): (&PreparedRecord, &PreparedRecord),
         frequencies: &TermFrequencies,
+        n_pair_counted: u32,
     ) -> f64 {
         let field = FIELDS[field_idx].field;
         let (Some(first_value), Some(second_value)) = (term_value(first, field), term_value(second, field)) else {
             return 0.0;
         };
-        let frequency =
-            match (frequencies.frequency(field_idx, first_value), frequencies.frequency(field_idx, second_value)) {
-                (Some(first), Some(second)) => first.max(second),
-                (Some(known), None) | (None, Some(known)) => known,
-                (None, None) => return 0.0,
-            };
+        let n_excluded = if first_value == second_value { n_pair_counted } else { 0 };
+        let frequency = match (
+            frequencies.frequency_excluding(field_idx, first_value, n_excluded),
+            frequencies.frequency_excluding(field_idx, second_value, n_excluded),
+        ) {
+            (Some(first), Some(second)) => first.max(second),
+            (Some(known), None) | (None, Some(known)) => known,
+            (None, None) => return 0.0,
+        };
         let u_exact = self.u[field_idx][0];
         (u_exact / frequency.max(u_exact / MAX_TERM_FREQUENCY_BOOST)).log2()
     }

@@ -88,7 +88,12 @@ pub fn person_evidence(
             let comparison = compare(first, second);
             possible_twins_seen |= possible_twins(&comparison);
             forenames_agree |= comparison[1] < FORENAME_DIFFERENT;
-            let mut score = model.score(&comparison, Some((first, second)), Some(frequencies));
+            let n_pair_counted = match counted {
+                Counted::BothSides => 2,
+                Counted::RightSideOnly => 1,
+            };
+            let mut score =
+                model.score_leaving_out(&comparison, Some((first, second)), Some(frequencies), n_pair_counted);
             if score.match_probability <= 1.0 - thresholds.link {
                 n_pairs_apart += 1;
             }
@@ -105,7 +110,7 @@ pub fn person_evidence(
                             Counted::BothSides => n_holding(left) + n_holding(right),
                             Counted::RightSideOnly => n_holding(right),
                         };
-                        let chance = model.exact_chance(field.field_idx, value, frequencies);
+                        let chance = model.exact_chance_excluding(field.field_idx, value, n_pair_counted, frequencies);
                         let chance_among_strangers =
                             model.exact_chance_excluding(field.field_idx, value, n_counted as u32, frequencies);
                         field.weight += (chance / chance_among_strangers).log2();

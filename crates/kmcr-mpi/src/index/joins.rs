@@ -87,7 +87,8 @@ impl PersonIndex {
                     return false;
                 }
                 let comparison = crate::compare::compare(left_record, right_record);
-                let score = self.model.score(&comparison, Some((left_record, right_record)), Some(&self.frequencies));
+                let pair = Some((left_record, right_record));
+                let score = self.model.score_leaving_out(&comparison, pair, Some(&self.frequencies), 2);
                 if decide(left_record, right_record, &comparison, &score, &self.thresholds).links() {
                     n_linked += 1;
                 } else if score.match_probability <= 1.0 - self.thresholds.link {

@@ -348,7 +348,13 @@ impl PersonIndex {
                     continue;
                 }
                 let comparison = compare(prepared, &other.prepared);
-                let score = self.model.score(&comparison, Some((prepared, &other.prepared)), Some(&self.frequencies));
+                // The record judged is not counted in the frequencies (being placed, or searched for); the other is.
+                let score = self.model.score_leaving_out(
+                    &comparison,
+                    Some((prepared, &other.prepared)),
+                    Some(&self.frequencies),
+                    1,
+                );
                 let decision = match manual {
                     Some(ManualDecision::Link) => PairDecision::LinkOnScore,
                     Some(ManualDecision::KeepApart) => PairDecision::Apart,

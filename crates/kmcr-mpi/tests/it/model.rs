@@ -63,6 +63,38 @@ fn a_common_birth_date_counts_for_less_than_a_rare_one() {
     );
 }
 
+/// How common a shared surname is among strangers is counted without the two records compared: a surname only these
+/// two hold weighs as the rarest do, while one held by many others weighs the same either way.
+#[test]
+fn the_pair_compared_does_not_count_towards_how_common_its_shared_value_is() {
+    let named = |family: &str, idx: usize| Demographics {
+        given_names: vec![format!("given{idx}")],
+        family_name: Some(family.to_string()),
+        ..Demographics::default()
+    };
+    let mut records: Vec<PreparedRecord> =
+        (0..1_500).map(|idx| PreparedRecord::new(&named(&format!("family{}", idx % 30), idx))).collect();
+    let pair = [PreparedRecord::new(&named("quillfeather", 1)), PreparedRecord::new(&named("quillfeather", 2))];
+    records.extend(pair.iter().cloned());
+    let frequencies = TermFrequencies::new(&records);
+    let model = Model::untrained(1e-6);
+    let surname = FIELDS.iter().position(|spec| spec.field == Field::Surname).unwrap();
+    let weight = |first: &PreparedRecord, second: &PreparedRecord, n_pair_counted: u32| {
+        let comparison = compare(first, second);
+        model.score_leaving_out(&comparison, Some((first, second)), Some(&frequencies), n_pair_counted).evidence
+            [surname]
+            .weight
+    };
+    assert!(
+        weight(&pair[0], &pair[1], 2) > weight(&pair[0], &pair[1], 0) + 1.0,
+        "{} {}",
+        weight(&pair[0], &pair[1], 2),
+        weight(&pair[0], &pair[1], 0)
+    );
+    let common = [&records[0], &records[30]];
+    assert!((weight(common[0], common[1], 2) - weight(common[0], common[1], 0)).abs() < 0.1);
+}
+
 /// Regression: a town shared by two records whose postcodes share only the area was weighed by how rare the town is
 /// across the whole population, so that a town rare nationally but common in its own area (every family of one
 /// district) counted as strong evidence. Within one area its own u already says how often strangers share a town.
