@@ -73,6 +73,15 @@ fn linked_patients(person: &Value) -> Vec<String> {
     patients
 }
 
+/// A systolic blood pressure (SNOMED CT 271649006) recorded for `patient_id`.
+fn blood_pressure_of(patient_id: &str) -> Value {
+    json!({
+        "resourceType": "Observation", "status": "final",
+        "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "271649006" }] },
+        "subject": { "reference": format!("Patient/{patient_id}") }, "effectiveDateTime": "2026-01-05",
+    })
+}
+
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
@@ -86,16 +95,7 @@ async fn sources_sharing_a_verified_nhs_number_are_one_person_whose_record_reach
             create(&api, "gp", &patient(Some((&number, true)), "Margaret", "Ashdown", "1948-03-02", "ME15 6AA")).await;
         let acute_patient =
             create(&api, "acute", &patient(Some((&number, true)), "Peggy", "Ashdown", "1948-03-02", "ME16 9QQ")).await;
-        let gp_observation = create(
-            &api,
-            "gp",
-            &json!({
-                "resourceType": "Observation", "status": "final",
-                "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "271649006" }] },
-                "subject": { "reference": format!("Patient/{gp_patient}") }, "effectiveDateTime": "2026-01-05",
-            }),
-        )
-        .await;
+        let gp_observation = create(&api, "gp", &blood_pressure_of(&gp_patient)).await;
         let acute_condition = create(
             &api,
             "acute",
@@ -356,16 +356,7 @@ async fn a_record_linking_two_persons_joins_them_and_the_move_is_kept_as_history
         let (gp_person, _) = person_of(&api, &gp_patient).await;
         let (ambulance_person, _) = person_of(&api, &ambulance_patient).await;
         assert_ne!(gp_person, ambulance_person, "{}: a name at another home is not enough alone", api.backend);
-        let gp_observation = create(
-            &api,
-            "gp",
-            &json!({
-                "resourceType": "Observation", "status": "final",
-                "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "271649006" }] },
-                "subject": { "reference": format!("Patient/{gp_patient}") }, "effectiveDateTime": "2026-01-05",
-            }),
-        )
-        .await;
+        let gp_observation = create(&api, "gp", &blood_pressure_of(&gp_patient)).await;
 
         let mut hospital_body = patient(None, "Winifred", "Oakhurst", "1939-11-23", "CT20 1AA");
         hospital_body["address"] = new_home;
