@@ -7,7 +7,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use crate::names::soundex;
 use crate::record::PreparedRecord;
 
-pub const N_RULES: usize = 12;
+pub const N_RULES: usize = 15;
 
 /// The rules' names, in order, for reports.
 pub const RULE_NAMES: [&str; N_RULES] = [
@@ -23,11 +23,29 @@ pub const RULE_NAMES: [&str; N_RULES] = [
     "postcode",
     "surname sound and birth year",
     "surname sound and postcode sector",
+    "forename past its first letter and surname sound",
+    "surname past its first letter and forename sound",
+    "surname sound and the forename's variant group",
 ];
 
 /// The fields each rule requires to agree (or nearly), by index in `FIELDS`: training leaves them out.
-pub const RULE_FIELDS: [&[usize]; N_RULES] =
-    [&[0], &[3], &[1, 2], &[2, 5], &[1, 3, 5], &[8], &[1, 2], &[2, 7, 9], &[1, 7, 9], &[5], &[2, 3], &[2, 5]];
+pub const RULE_FIELDS: [&[usize]; N_RULES] = [
+    &[0],
+    &[3],
+    &[1, 2],
+    &[2, 5],
+    &[1, 3, 5],
+    &[8],
+    &[1, 2],
+    &[2, 7, 9],
+    &[1, 7, 9],
+    &[5],
+    &[2, 3],
+    &[2, 5],
+    &[1, 2],
+    &[1, 2],
+    &[1, 2],
+];
 
 /// Per rule, a block larger than this is skipped: a key that many records share says too little to be worth the
 /// pairs. The identifier is never skipped; the coarse rules (a sound and an initial, a sound and a town, a postcode
@@ -35,7 +53,7 @@ pub const RULE_FIELDS: [&[usize]; N_RULES] =
 /// households, so 300 records is a few records each for everyone there; a larger block is a care home, a prison or a
 /// placeholder postcode, where the surname-and-postcode rule still pairs the records.
 pub const MAX_BLOCK_SIZE: [usize; N_RULES] =
-    [usize::MAX, 2_000, 1_000, 1_000, 1_000, 100, 300, 300, 300, 300, 300, 300];
+    [usize::MAX, 2_000, 1_000, 1_000, 1_000, 100, 300, 300, 300, 300, 300, 300, 300, 300, 300];
 
 /// The record's key under each rule, `None` where it lacks the values a rule needs. A record with one name only (given
 /// or family) is keyed with it under the rules on either name, since another source may hold it in the other field.
@@ -84,7 +102,28 @@ pub fn blocking_keys(record: &PreparedRecord) -> BlockingKeys {
             (Some(surname), Some(sector)) => Some(key(11, &(surname, sector))),
             _ => None,
         },
+        match (record.forename.as_deref().and_then(past_first_letter), record.surname_soundex) {
+            (Some(forename), Some(surname)) => Some(key(12, &(forename, surname))),
+            _ => None,
+        },
+        match (record.surname.as_deref().and_then(past_first_letter), record.forename_soundex) {
+            (Some(surname), Some(forename)) => Some(key(13, &(surname, forename))),
+            _ => None,
+        },
+        match (surname_soundex, record.forename_groups.first()) {
+            (Some(surname), Some(group)) => Some(key(14, &(surname, group))),
+            _ => None,
+        },
     ]
+}
+
+/// A name without its first letter, for a slip there (`yenry`, `heorge`), which changes the name's Soundex code;
+/// `None` for a name too short for the rest to say much.
+fn past_first_letter(name: &str) -> Option<&str> {
+    let mut characters = name.char_indices();
+    characters.next()?;
+    let (start, _) = characters.next()?;
+    (name.len() - start >= 3).then(|| &name[start..])
 }
 
 fn key(rule_idx: u8, value: &impl Hash) -> u64 {

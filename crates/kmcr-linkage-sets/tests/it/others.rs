@@ -4,30 +4,28 @@ use kmcr_mpi::Thresholds;
 
 use crate::{link_and_count, link_and_count_at, linkage_path};
 
-/// At the default link threshold (0.99) linking reaches F1 0.9492 here (precision 0.9974, recall 0.906), short of the
-/// issue's 0.95. What is left is mostly records with a name alone or a name and one other field, pseudonyms and titles
-/// recorded as names, and records that share no blocking key with any record of their person. Two groups of records
-/// join only when their consensus records link (`consensus.rs`): before that rule, precision here was 0.988 (3,363
-/// false links; 723 now).
+/// At the default link threshold (0.99) linking reaches F1 0.9504 here (precision 0.9974, recall 0.908). Two groups of
+/// records join only when their consensus records link (`consensus.rs`): before that rule, precision here was 0.988
+/// (3,363 false links; 727 now). What is left is mostly records with a name alone or a name and one other field,
+/// pseudonyms and titles recorded as names, and namesakes born in one place.
 #[test]
-fn the_historical_figures_set_links_with_f1_of_at_least_0_945_at_the_default_threshold() {
+fn the_historical_figures_set_links_with_f1_of_at_least_0_95_at_the_default_threshold() {
     let labelled = read_splink_parquet(&linkage_path("historical_figures_with_errors_50k.parquet")).unwrap();
     assert_eq!(labelled.records.len(), 50_578);
     let counts = link_and_count("historical figures", &labelled);
     assert!(counts.precision() >= 0.995, "precision {:.4} is below 0.995", counts.precision());
-    assert!(counts.f1() >= 0.945, "F1 {:.4} is below 0.945", counts.f1());
+    assert!(counts.f1() >= 0.95, "F1 {:.4} is below 0.95", counts.f1());
 }
 
-/// A region that accepts links the model is 97% sure of reaches the 0.95: F1 0.9597, and with the consensus
-/// rule more precise (0.9949) than the default threshold was without it (0.988). FEBRL and the synthetic population
-/// stay free of false links at this threshold.
+/// A region that accepts links the model is 97% sure of gains recall for some precision: F1 0.9611, precision 0.9948.
+/// FEBRL and the synthetic population stay free of false links at this threshold.
 #[test]
-fn the_historical_figures_set_links_with_f1_of_at_least_0_95_at_a_link_threshold_of_0_97() {
+fn the_historical_figures_set_links_with_f1_of_at_least_0_955_at_a_link_threshold_of_0_97() {
     let labelled = read_splink_parquet(&linkage_path("historical_figures_with_errors_50k.parquet")).unwrap();
     let thresholds = Thresholds { link: 0.97, ..Thresholds::default() };
     let counts = link_and_count_at("historical figures, link at 0.97", &labelled, thresholds);
     assert!(counts.precision() >= 0.99, "precision {:.4} is below 0.99", counts.precision());
-    assert!(counts.f1() >= 0.95, "F1 {:.4} is below 0.95", counts.f1());
+    assert!(counts.f1() >= 0.955, "F1 {:.4} is below 0.955", counts.f1());
 }
 
 #[test]

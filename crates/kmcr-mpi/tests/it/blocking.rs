@@ -64,3 +64,24 @@ fn a_surname_sound_and_birth_year_bring_records_with_a_mistyped_date_and_a_move_
     let second = born("s", "stonhewer", "1790-07-01", "BH1 1AA");
     assert_eq!(rules_shared(&first, &second), ["surname sound and birth year"]);
 }
+
+/// A slip in a name's first letter changes its Soundex code, so the rules on sounds miss the pair; the rest of the
+/// name, with the other name's sound, brings it together.
+#[test]
+fn a_slip_in_the_first_letter_of_a_name_does_not_keep_the_records_apart() {
+    let henry = record(&["henry"], Some("page"), "ST10 1RA", "leek");
+    let yenry = record(&["yenry"], Some("page"), "ST7 1UF", "kidsgrove");
+    assert_eq!(rules_shared(&yenry, &henry), ["forename past its first letter and surname sound"]);
+    let fallon_horne = record(&["fallon"], Some("horne"), "WF13 2LJ", "dewsbury");
+    let fallon_yorne = record(&["fallon"], Some("yorne"), "WF12 7JH", "batley");
+    assert_eq!(rules_shared(&fallon_yorne, &fallon_horne), ["surname past its first letter and forename sound"]);
+}
+
+/// A short form that sounds nothing like the formal name (`hannah` and `ann`, `william` and `billy`) is paired
+/// through the variant group both belong to.
+#[test]
+fn a_short_form_and_the_formal_name_are_compared_with_the_same_surname() {
+    let hannah = record(&["hannah"], Some("houlditch"), "PO31 7QD", "cowes");
+    let ann = record(&["ann"], Some("houlditch"), "SO14 2AA", "southampton");
+    assert_eq!(rules_shared(&ann, &hannah), ["surname sound and the forename's variant group"]);
+}
