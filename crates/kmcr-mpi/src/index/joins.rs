@@ -46,7 +46,7 @@ impl PersonIndex {
             }
         }
         best_pair.sort_by(|a, b| b.1.match_weight.total_cmp(&a.1.match_weight).then_with(|| a.0.cmp(&b.0)));
-        let mut moved = Vec::new();
+        let mut moved: Vec<MovedRecord> = Vec::new();
         for (other, score) in best_pair {
             if other == person_id
                 || !self.members.contains_key(&other)
@@ -59,7 +59,14 @@ impl PersonIndex {
             } else {
                 (other, person_id.clone())
             };
-            moved.extend(self.move_person(&from, &into, (record_id.to_string(), score.clone())));
+            for record in self.move_person(&from, &into, (record_id.to_string(), score.clone())) {
+                // Moved twice (its person joined one, then that one joined another): it left the person it was in
+                // before this placement, through the latest join.
+                match moved.iter_mut().find(|earlier: &&mut MovedRecord| earlier.record_id == record.record_id) {
+                    Some(earlier) => earlier.through = record.through,
+                    None => moved.push(record),
+                }
+            }
             person_id = into;
         }
         (person_id, moved)
