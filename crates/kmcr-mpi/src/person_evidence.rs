@@ -22,7 +22,7 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::compare::{FIELDS, FORENAME_DIFFERENT, MISSING, N_FIELDS, compare, term_value};
-use crate::decide::{Thresholds, possible_twins};
+use crate::decide::{Thresholds, decide, possible_twins};
 use crate::model::{FieldEvidence, Model, Score, TermFrequencies, probability};
 use crate::record::PreparedRecord;
 
@@ -50,7 +50,9 @@ pub struct PersonEvidence {
     /// Some pair across holds two different valid NHS numbers.
     pub nhs_numbers_conflict: bool,
     pub n_pairs: usize,
-    /// Pairs across that, alone, would be kept apart as surely as a link is sure.
+    /// Pairs across that, alone, would be linked (`decide`).
+    pub n_pairs_linked: usize,
+    /// Pairs across that, alone, would not be linked and would be kept apart as surely as a link is sure.
     pub n_pairs_apart: usize,
 }
 
@@ -81,20 +83,23 @@ pub fn person_evidence(
     let right_values = SideValues::new(model, frequencies, right);
     let mut best: [Option<(f64, [FieldEvidence; N_FIELDS])>; FIELD_GROUPS.len()] = [None; FIELD_GROUPS.len()];
     let (mut possible_twins_seen, mut nhs_numbers_conflict, mut forenames_agree) = (false, false, false);
-    let mut n_pairs_apart = 0;
+    let (mut n_pairs_linked, mut n_pairs_apart) = (0, 0);
+    // How many of a pair's two records `frequencies` counts.
+    let n_pair_counted = match counted {
+        Counted::BothSides => 2,
+        Counted::RightSideOnly => 1,
+    };
     for first in left {
         for second in right {
             nhs_numbers_conflict |= first.nhs_numbers_conflict(second);
             let comparison = compare(first, second);
             possible_twins_seen |= possible_twins(&comparison);
             forenames_agree |= comparison[1] < FORENAME_DIFFERENT;
-            let n_pair_counted = match counted {
-                Counted::BothSides => 2,
-                Counted::RightSideOnly => 1,
-            };
             let mut score =
                 model.score_leaving_out(&comparison, Some((first, second)), Some(frequencies), n_pair_counted);
-            if score.match_probability <= 1.0 - thresholds.link {
+            if decide(first, second, &comparison, &score, thresholds).links() {
+                n_pairs_linked += 1;
+            } else if score.match_probability <= 1.0 - thresholds.link {
                 n_pairs_apart += 1;
             }
             for field in score.evidence.iter_mut().filter(|field| field.weight > 0.0) {
@@ -147,6 +152,7 @@ pub fn person_evidence(
         possible_twins: possible_twins_seen && !forenames_agree,
         nhs_numbers_conflict,
         n_pairs: left.len() * right.len(),
+        n_pairs_linked,
         n_pairs_apart,
     })
 }

@@ -9,10 +9,9 @@
 //! placed record (reason `person-join`) with the score of its best pair with their person.
 
 use crate::consensus::consensus_agrees;
-use crate::decide::decide;
-use crate::index::{Judged, ManualDecision, ManualDecisions, PersonIndex};
+use crate::index::{Judged, ManualDecision, ManualDecisions, PersonIndex, Slot};
 use crate::model::Score;
-use crate::person_evidence::{Counted, MAX_RECORDS_PER_SIDE, person_evidence};
+use crate::person_evidence::{Counted, person_evidence};
 use crate::record::PreparedRecord;
 
 /// A record moved by a join of persons, the person it left, and what joined it: the placed record and the score of
@@ -74,42 +73,27 @@ impl PersonIndex {
 
     /// True when two persons' records may be one person's (see the module's documentation).
     fn persons_hold_up(&self, first: &str, second: &str, decisions: &ManualDecisions) -> bool {
-        let records = |person_id: &str| -> Vec<(&str, &PreparedRecord)> {
-            self.members[person_id]
-                .iter()
-                .filter_map(|&slot_idx| self.slot_at(slot_idx))
-                .map(|slot| (slot.record_id.as_str(), slot.prepared.as_ref()))
-                .collect()
+        let slots = |person_id: &str| -> Vec<&Slot> {
+            self.members[person_id].iter().filter_map(|&slot_idx| self.slot_at(slot_idx)).collect()
         };
-        let (left, right) = (records(first), records(second));
-        if left.len() > MAX_RECORDS_PER_SIDE || right.len() > MAX_RECORDS_PER_SIDE {
+        let (left, right) = (slots(first), slots(second));
+        let kept_apart = left.iter().any(|left_slot| {
+            right.iter().any(|right_slot| {
+                decisions.get(&left_slot.record_id, &right_slot.record_id) == Some(ManualDecision::KeepApart)
+            })
+        });
+        if kept_apart {
             return false;
         }
-        let (mut n_linked, mut n_apart) = (0usize, 0usize);
-        for &(left_id, left_record) in &left {
-            for &(right_id, right_record) in &right {
-                if left_record.nhs_numbers_conflict(right_record)
-                    || decisions.get(left_id, right_id) == Some(ManualDecision::KeepApart)
-                {
-                    return false;
-                }
-                let comparison = crate::compare::compare(left_record, right_record);
-                let pair = Some((left_record, right_record));
-                let score = self.model.score_leaving_out(&comparison, pair, Some(&self.frequencies), 2);
-                if decide(left_record, right_record, &comparison, &score, &self.thresholds).links() {
-                    n_linked += 1;
-                } else if score.match_probability <= 1.0 - self.thresholds.link {
-                    n_apart += 1;
-                }
-            }
-        }
-        if n_apart > n_linked {
-            return false;
-        }
-        let left: Vec<&PreparedRecord> = left.into_iter().map(|(_, record)| record).collect();
-        let right: Vec<&PreparedRecord> = right.into_iter().map(|(_, record)| record).collect();
+        let left: Vec<&PreparedRecord> = left.into_iter().map(|slot| slot.prepared.as_ref()).collect();
+        let right: Vec<&PreparedRecord> = right.into_iter().map(|slot| slot.prepared.as_ref()).collect();
+        // None when either person is too large to compare record by record.
         person_evidence(&self.model, &self.frequencies, &self.thresholds, (&left, &right), Counted::BothSides)
-            .is_some_and(|evidence| evidence.score.match_probability >= self.thresholds.review)
+            .is_some_and(|evidence| {
+                !evidence.nhs_numbers_conflict
+                    && evidence.n_pairs_apart <= evidence.n_pairs_linked
+                    && evidence.score.match_probability >= self.thresholds.review
+            })
             && consensus_agrees(&self.model, &self.frequencies, &self.thresholds, &left, &right)
     }
 
