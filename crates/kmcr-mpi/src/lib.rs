@@ -25,7 +25,9 @@ pub mod train;
 
 pub use compare::{Comparison, FIELDS, Field, MISSING, N_FIELDS, compare};
 pub use decide::{MatchGrade, PairDecision, Thresholds, decide};
-pub use index::{LinkReason, ManualDecision, ManualDecisions, MovedRecord, PersonIndex, PersonMatch, Placement};
+pub use index::{
+    LinkReason, ManualDecision, ManualDecisions, MovedRecord, PersonIndex, PersonMatch, Placement, SplitRecord,
+};
 pub use link::{LinkOutcome, LinkSettings, link_all, prepare_all, train_prepared};
 pub use model::{FieldEvidence, Model, Score, TermFrequencies};
 pub use record::{Demographics, PreparedRecord, Sex};

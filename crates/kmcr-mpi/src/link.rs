@@ -115,16 +115,16 @@ pub fn link_all(records: &[Demographics], settings: &LinkSettings) -> LinkOutcom
     }
 }
 
-struct Decided {
-    clusters: Clusters,
-    n_joins_on_person_evidence: usize,
-    n_pairs_linked: usize,
-    n_pairs_for_review: usize,
-    n_pairs_apart_on_nhs_number: usize,
+pub(crate) struct Decided {
+    pub clusters: Clusters,
+    pub n_joins_on_person_evidence: usize,
+    pub n_pairs_linked: usize,
+    pub n_pairs_for_review: usize,
+    pub n_pairs_apart_on_nhs_number: usize,
 }
 
 /// Scores and decides every compared pair, then clusters the links into persons.
-fn decide_and_cluster(
+pub(crate) fn decide_and_cluster(
     prepared: &[PreparedRecord],
     pairs: &[(u32, u32)],
     comparisons: &[Comparison],

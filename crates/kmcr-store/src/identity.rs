@@ -11,7 +11,7 @@ pub struct PersonLink {
     /// The Patient version that was matched.
     pub patient_version_id: i64,
     /// `new-person`, `verified-nhs-number`, `probabilistic-score`, `probabilistic-score-person`, `manual-decision`,
-    /// `merge` or `person-join`.
+    /// `merge`, `person-join` or `person-split`.
     pub reason: String,
     /// The record it was linked through, if any.
     pub linked_through: Option<String>,

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use kmcr_linkage_sets::LabelledRecords;
 use kmcr_mpi::evaluate::{pair_counts, place_one_at_a_time};
-use kmcr_mpi::{LinkSettings, PersonIndex, Thresholds, link_all};
+use kmcr_mpi::{LinkReason, LinkSettings, PersonIndex, Thresholds, link_all};
 
 pub enum EvaluationSet {
     Febrl(String),
@@ -115,7 +115,7 @@ fn time_match(
     let started = Instant::now();
     let mut index = PersonIndex::new(model, thresholds);
     for (record_idx, (record, person)) in labelled.records.iter().zip(person_of_record).enumerate() {
-        index.restore(&format!("r{record_idx}"), record, &format!("p{person}"));
+        index.restore(&format!("r{record_idx}"), record, &format!("p{person}"), LinkReason::Score);
     }
     println!(
         "  person index: {} records, {} persons, built in {:.1} s",

@@ -14,12 +14,13 @@ use crate::model::Score;
 use crate::person_evidence::{Counted, person_evidence};
 use crate::record::PreparedRecord;
 
-/// A record moved by a join of persons, the person it left, and what joined it: the placed record and the score of
-/// that record's best pair with the person the moved record was in.
+/// A record moved by a join of persons, the person it left, the person it joined, and what joined it: the placed
+/// record and the score of that record's best pair with the person the moved record was in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MovedRecord {
     pub record_id: String,
     pub previous_person_id: String,
+    pub person_id: String,
     pub through: (String, Score),
 }
 
@@ -62,7 +63,7 @@ impl PersonIndex {
                 // Moved twice (its person joined one, then that one joined another): it left the person it was in
                 // before this placement, through the latest join.
                 match moved.iter_mut().find(|earlier: &&mut MovedRecord| earlier.record_id == record.record_id) {
-                    Some(earlier) => earlier.through = record.through,
+                    Some(earlier) => (earlier.person_id, earlier.through) = (record.person_id, record.through),
                     None => moved.push(record),
                 }
             }
@@ -107,6 +108,7 @@ impl PersonIndex {
                 moved.push(MovedRecord {
                     record_id: slot.record_id.clone(),
                     previous_person_id: from.to_string(),
+                    person_id: into.to_string(),
                     through: through.clone(),
                 });
             }

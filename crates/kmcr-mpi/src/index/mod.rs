@@ -3,6 +3,7 @@
 //! The store keeps the outcome (links, reasons, history); this index is rebuilt from it at start.
 
 mod joins;
+mod splits;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::person_evidence::{Counted, PersonEvidence, person_evidence};
 use crate::record::{Demographics, PreparedRecord};
 
 pub use joins::MovedRecord;
+pub use splits::SplitRecord;
 
 /// Why a record belongs to its person.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -33,6 +35,8 @@ pub enum LinkReason {
     Merge,
     /// Its person was joined with this one by a later record that links with both (`joins.rs`).
     PersonJoin,
+    /// Its person was split: linked again alone, its records were two persons' (`splits.rs`).
+    PersonSplit,
 }
 
 impl LinkReason {
@@ -45,7 +49,23 @@ impl LinkReason {
             LinkReason::Manual => "manual-decision",
             LinkReason::Merge => "merge",
             LinkReason::PersonJoin => "person-join",
+            LinkReason::PersonSplit => "person-split",
         }
+    }
+
+    /// The reason a [`LinkReason::code`] names.
+    pub fn from_code(code: &str) -> Option<LinkReason> {
+        const ALL: [LinkReason; 8] = [
+            LinkReason::NewPerson,
+            LinkReason::VerifiedNhsNumber,
+            LinkReason::Score,
+            LinkReason::PersonScore,
+            LinkReason::Manual,
+            LinkReason::Merge,
+            LinkReason::PersonJoin,
+            LinkReason::PersonSplit,
+        ];
+        ALL.into_iter().find(|reason| reason.code() == code)
     }
 }
 
@@ -98,6 +118,9 @@ pub struct Placement {
     pub reviews: Vec<(String, Score)>,
     /// Records of other persons that moved because the record linked their person with its own (`joins.rs`).
     pub joined: Vec<MovedRecord>,
+    /// Records that then moved out of the record's person to new persons, because its records linked again alone
+    /// were two persons' or more (`splits.rs`).
+    pub split: Vec<SplitRecord>,
 }
 
 /// A person who may be the one described, for `$match`.
@@ -117,6 +140,8 @@ struct Slot {
     prepared: Arc<PreparedRecord>,
     keys: BlockingKeys,
     person_id: String,
+    /// Placed by its source's merge or a person's decision: its person is never split (`splits.rs`).
+    held_together: bool,
 }
 
 pub struct PersonIndex {
@@ -194,24 +219,26 @@ impl PersonIndex {
         })
     }
 
-    /// Puts a record where the store says it is, without matching (rebuilding the index at start).
-    pub fn restore(&mut self, record_id: &str, demographics: &Demographics, person_id: &str) {
-        self.insert(record_id, PreparedRecord::new(demographics), person_id);
+    /// Puts a record where the store says it is, without matching (rebuilding the index at start); `reason` is why
+    /// it is there.
+    pub fn restore(&mut self, record_id: &str, demographics: &Demographics, person_id: &str, reason: LinkReason) {
+        self.restore_prepared(record_id, PreparedRecord::new(demographics), person_id, reason);
     }
 
     /// [`PersonIndex::restore`] with the record already prepared.
-    pub fn restore_prepared(&mut self, record_id: &str, prepared: PreparedRecord, person_id: &str) {
-        self.insert(record_id, prepared, person_id);
+    pub fn restore_prepared(&mut self, record_id: &str, prepared: PreparedRecord, person_id: &str, reason: LinkReason) {
+        let held_together = matches!(reason, LinkReason::Manual | LinkReason::Merge);
+        self.insert(record_id, prepared, person_id, held_together);
     }
 
     /// Matches a new or changed record against every other and places it: with the person it links to best, or a
-    /// new person (`new_person_id` names it). Manual decisions outrank scores.
+    /// new person (`new_person_id` names it, and any a split makes). Manual decisions outrank scores.
     pub fn place(
         &mut self,
         record_id: &str,
         demographics: &Demographics,
         decisions: &ManualDecisions,
-        new_person_id: impl FnOnce() -> String,
+        mut new_person_id: impl FnMut() -> String,
     ) -> Placement {
         let prepared = PreparedRecord::new(demographics);
         let previous_person_id = self.remove(record_id);
@@ -236,13 +263,20 @@ impl PersonIndex {
                 None => {
                     // A record alone in its person keeps that person; one leaving others behind starts a new one.
                     let keep = previous_person_id.as_ref().filter(|person| !self.members.contains_key(person.as_str()));
-                    (keep.cloned().unwrap_or_else(new_person_id), LinkReason::NewPerson, None)
+                    (keep.cloned().unwrap_or_else(&mut new_person_id), LinkReason::NewPerson, None)
                 }
             },
         };
-        self.insert(record_id, prepared, &person_id);
-        let (person_id, mut joined) = self.join_linked_persons(record_id, person_id, &judged, decisions);
+        self.insert(record_id, prepared, &person_id, reason == LinkReason::Manual);
+        let (mut person_id, mut joined) = self.join_linked_persons(record_id, person_id, &judged, decisions);
         joined.retain(|moved| moved.record_id != record_id);
+        let (mut reason, mut linked_through) = (reason, linked_through);
+        let mut split = self.split_apart_groups(&person_id, decisions, &mut new_person_id);
+        if let Some(position) = split.iter().position(|record| record.record_id == record_id) {
+            // The record itself went with the group split off: its person is that group's.
+            person_id = split.remove(position).person_id;
+            (reason, linked_through) = (LinkReason::PersonSplit, None);
+        }
         let reviews = judged
             .iter()
             .filter(|candidate| candidate.decision == PairDecision::Review && candidate.manual.is_none())
@@ -250,7 +284,7 @@ impl PersonIndex {
             .filter(|(slot, _)| slot.person_id != person_id)
             .map(|(slot, score)| (slot.record_id.clone(), score.clone()))
             .collect();
-        Placement { person_id, previous_person_id, reason, linked_through, reviews, joined }
+        Placement { person_id, previous_person_id, reason, linked_through, reviews, joined, split }
     }
 
     /// Moves a record into the person of the record its source merged it into. Refused (`None`) when that person holds
@@ -262,7 +296,7 @@ impl PersonIndex {
             return None;
         }
         let previous_person_id = self.remove(record_id);
-        self.insert(record_id, prepared, &survivor_person);
+        self.insert(record_id, prepared, &survivor_person, true);
         Some(Placement {
             person_id: survivor_person,
             previous_person_id,
@@ -270,6 +304,7 @@ impl PersonIndex {
             linked_through: None,
             reviews: Vec::new(),
             joined: Vec::new(),
+            split: Vec::new(),
         })
     }
 
@@ -488,7 +523,7 @@ impl PersonIndex {
         self.slots.get(slot_idx as usize)?.as_ref()
     }
 
-    fn insert(&mut self, record_id: &str, prepared: PreparedRecord, person_id: &str) {
+    fn insert(&mut self, record_id: &str, prepared: PreparedRecord, person_id: &str, held_together: bool) {
         self.remove(record_id);
         let slot_idx = self.free_slots.pop().unwrap_or_else(|| {
             self.slots.push(None);
@@ -508,6 +543,7 @@ impl PersonIndex {
             prepared: Arc::new(prepared),
             keys,
             person_id: person_id.to_string(),
+            held_together,
         });
     }
 

@@ -349,3 +349,55 @@ fn a_record_moved_through_two_joins_is_reported_once_with_the_person_it_left() {
     expected.sort();
     assert_eq!(moved, expected);
 }
+
+/// Eight records of a father and eight of his son (one surname, one home, other forenames and birth dates) held in one
+/// person, as the live index can come to hold them when the son's first record arrived alone and linked best with one
+/// of the father's. The father's next record links the person's records again alone: the son's move to a new person,
+/// reported with the person they left; the father's stay. Held together by a source's merge, the person is left as it
+/// is.
+#[test]
+fn a_person_whose_records_linked_again_alone_are_two_persons_is_split() {
+    let father = Demographics {
+        given_names: vec!["sidney".into()],
+        family_name: Some("pelham".into()),
+        birth_date: Some("1901-03-04".into()),
+        sex: Some(kmcr_mpi::Sex::Male),
+        postcode: Some("ME14 2LP".into()),
+        address_line: Some("12 mill lane".into()),
+        locality: Some("maidstone".into()),
+        ..Demographics::default()
+    };
+    let son =
+        Demographics { given_names: vec!["john".into()], birth_date: Some("1932-11-23".into()), ..father.clone() };
+    let family = |merged_son: Option<usize>| {
+        let (mut index, _) = index_with_strangers(300);
+        for record_idx in 0..8 {
+            index.restore(&format!("father-{record_idx}"), &father, "family", LinkReason::Score);
+            let reason = if merged_son == Some(record_idx) { LinkReason::Merge } else { LinkReason::Score };
+            index.restore(&format!("son-{record_idx}"), &son, "family", reason);
+        }
+        index
+    };
+
+    let mut index = family(None);
+    let placement = index.place("father-8", &father, &ManualDecisions::default(), || "sons-person".into());
+    assert_eq!(placement.person_id, "family", "the larger group keeps the person");
+    let mut split: Vec<(&str, &str, &str)> = placement
+        .split
+        .iter()
+        .map(|record| (record.record_id.as_str(), record.previous_person_id.as_str(), record.person_id.as_str()))
+        .collect();
+    split.sort_unstable();
+    let sons: Vec<String> = (0..8).map(|record_idx| format!("son-{record_idx}")).collect();
+    let expected: Vec<(&str, &str, &str)> = sons.iter().map(|son| (son.as_str(), "family", "sons-person")).collect();
+    assert_eq!(split, expected);
+    assert_eq!(index.members("sons-person").len(), 8);
+    let mut left: Vec<&str> = index.members("family");
+    left.sort_unstable();
+    assert!(left.iter().all(|record| record.starts_with("father-")) && left.len() == 9, "{left:?}");
+
+    let mut index = family(Some(3));
+    let placement = index.place("father-8", &father, &ManualDecisions::default(), || "sons-person".into());
+    assert!(placement.split.is_empty(), "a source's merge holds the person together");
+    assert_eq!(index.members("family").len(), 17);
+}

@@ -15,10 +15,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use kmcr_fhir::{ResourceId, ResourceType};
+use kmcr_mpi::LinkReason;
 use kmcr_store::{LinkChangeSeen, PersonLink, Store, StoreError};
 use serde_json::Value;
 
-use super::{Identity, demographics_of, record_decision};
+use super::{HeldLink, Identity, demographics_of, record_decision};
 
 /// How long after it was stamped a change may still commit, with room for the nodes' clocks to differ.
 const SETTLE_MS: i64 = 30_000;
@@ -62,7 +63,7 @@ impl Identity {
 
         let decisions = store.decisions_since(follower.decisions_from_ms).await?;
         if !decisions.is_empty() {
-            let mut state = self.lock_state();
+            let mut state = self.write_state();
             for review in &decisions {
                 record_decision(&mut state.decisions, review);
             }
@@ -112,7 +113,7 @@ impl Identity {
             .map(|link| (link.patient_id.clone(), link))
             .collect();
         let differing: Vec<(String, Option<PersonLink>)> = {
-            let state = self.lock_state();
+            let state = self.read_state();
             patient_ids
                 .into_iter()
                 .filter_map(|patient_id| {
@@ -136,7 +137,7 @@ impl Identity {
         }
 
         let (n_moved, persons, to_train_on) = {
-            let mut state = self.lock_state();
+            let mut state = self.write_state();
             let mut n_moved = 0;
             // The persons whose membership changed here, to check their stored Person against.
             let mut persons = BTreeSet::new();
@@ -159,9 +160,10 @@ impl Identity {
                         if ours_newer {
                             continue;
                         }
-                        state.index.restore(&patient_id, &demographics_of(&resource), &link.person_id);
+                        let reason = LinkReason::from_code(&link.reason).unwrap_or(LinkReason::Score);
+                        state.index.restore(&patient_id, &demographics_of(&resource), &link.person_id, reason);
                         persons.insert(link.person_id.clone());
-                        state.links.insert(patient_id, link);
+                        state.links.insert(patient_id, HeldLink::from(&link));
                         n_moved += 1;
                     }
                     // Linked but its Patient gone: the node that deleted it is taking it out.
@@ -205,8 +207,8 @@ fn links_of(person: Option<&Value>) -> Vec<String> {
     links
 }
 
-fn same_place(ours: &PersonLink, theirs: &PersonLink) -> bool {
-    ours.person_id == theirs.person_id && ours.patient_version_id == theirs.patient_version_id
+fn same_place(ours: &HeldLink, theirs: &PersonLink) -> bool {
+    *ours.person_id == theirs.person_id && ours.patient_version_id == theirs.patient_version_id
 }
 
 /// Follows the store every `interval` while the index is in use.

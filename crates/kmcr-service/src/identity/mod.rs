@@ -13,7 +13,7 @@ mod person;
 mod stored_model;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, RwLock, Weak};
 
 use kmcr_fhir::{ResourceId, ResourceType};
 use kmcr_fhir_search::{SearchParamRegistry, parse_search};
@@ -60,7 +60,7 @@ impl Default for IdentitySettings {
 }
 
 pub struct Identity {
-    state: Mutex<State>,
+    state: RwLock<State>,
     queue: mpsc::UnboundedSender<Pending>,
     settings: IdentitySettings,
     /// How far the index has taken in what other nodes stored.
@@ -72,11 +72,35 @@ pub struct Identity {
 struct State {
     index: PersonIndex,
     decisions: ManualDecisions,
-    links: HashMap<String, PersonLink>,
+    links: HashMap<String, HeldLink>,
     /// The records the model in use was trained on (0 for the untrained model).
     model_records: usize,
     /// A new model is being trained.
     training: bool,
+}
+
+/// What the index keeps in memory of a record's stored link: what its Person shows and what tells a change. The
+/// evidence, field by field, stays in the store (the link history and `mpi_record` hold it): at two million records it
+/// would take a gigabyte that the operating system's cache of the store needs more.
+#[derive(Clone, Debug)]
+pub(crate) struct HeldLink {
+    pub person_id: Box<str>,
+    pub patient_version_id: i64,
+    pub reason: Box<str>,
+    pub linked_through: Option<Box<str>>,
+    pub score: Option<f64>,
+}
+
+impl From<&PersonLink> for HeldLink {
+    fn from(link: &PersonLink) -> HeldLink {
+        HeldLink {
+            person_id: link.person_id.as_str().into(),
+            patient_version_id: link.patient_version_id,
+            reason: link.reason.as_str().into(),
+            linked_through: link.linked_through.as_deref().map(Box::from),
+            score: link.score,
+        }
+    }
 }
 
 /// Changes to store, the persons whose Person resource they change, and who waits for them.
@@ -101,8 +125,15 @@ impl Identity {
         let started = std::time::Instant::now();
         // What other nodes store from here on is followed; what they stored before is loaded below.
         let follower = follow::Follower::new(&store, follow::now_ms()).await?;
-        let links: HashMap<String, PersonLink> =
-            store.person_links().await?.into_iter().map(|link| (link.patient_id.clone(), link)).collect();
+        let links: HashMap<String, HeldLink> = store
+            .person_links()
+            .await?
+            .into_iter()
+            .map(|link| {
+                let held = HeldLink::from(&link);
+                (link.patient_id, held)
+            })
+            .collect();
         let decisions = load_decisions(&store).await?;
         let patients = load_patients(&store, &links).await?;
         let read_seconds = started.elapsed().as_secs_f64();
@@ -136,7 +167,10 @@ impl Identity {
                 (Some(json), _) => {
                     stale.push(WrittenPatient { id: patient.id, version_id: patient.version_id, json: Some(json) })
                 }
-                (None, Some(link)) => index.restore_prepared(&patient.id, prepared, &link.person_id),
+                (None, Some(link)) => {
+                    let reason = LinkReason::from_code(&link.reason).unwrap_or(LinkReason::Score);
+                    index.restore_prepared(&patient.id, prepared, &link.person_id, reason)
+                }
                 (None, None) => unreachable!("a Patient without a link is loaded with its JSON"),
             }
         }
@@ -154,7 +188,7 @@ impl Identity {
         let state = State { index, decisions, links, model_records, training: false };
         let follower = tokio::sync::Mutex::new(follower);
         let identity = Arc::new_cyclic(|this| Identity {
-            state: Mutex::new(state),
+            state: RwLock::new(state),
             queue,
             settings,
             follower,
@@ -167,7 +201,7 @@ impl Identity {
             tokio::spawn(follow::follow_loop(store.clone(), Arc::downgrade(&identity), follow_interval));
         }
         // A stored model trained on half the records or fewer serves until a new one is trained in the background.
-        let to_train_on = identity.lock_state().records_to_train_on(identity.settings.min_records_to_train);
+        let to_train_on = identity.write_state().records_to_train_on(identity.settings.min_records_to_train);
         if let Some(records) = to_train_on {
             identity.train_in_background(records);
         }
@@ -190,7 +224,7 @@ impl Identity {
             return Ok(());
         }
         let (identity, persons, to_train_on) = {
-            let mut state = self.lock_state();
+            let mut state = self.write_state();
             let mut identity = IdentityWrite::default();
             let mut persons = BTreeSet::new();
             for patient in patients {
@@ -223,7 +257,7 @@ impl Identity {
                 }
                 Err(error) => Err(StoreError::Unavailable(format!("training stopped: {error}"))),
             };
-            let mut state = identity.lock_state();
+            let mut state = identity.write_state();
             state.training = false;
             // On failure too: the next attempt waits until the records have doubled again, rather than every write.
             state.model_records = n_records;
@@ -238,8 +272,13 @@ impl Identity {
         });
     }
 
-    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The index to read: searches and reads of persons run side by side, and wait only for a write.
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn send(&self, identity: IdentityWrite, persons: BTreeSet<String>) -> Result<(), StoreError> {
@@ -251,7 +290,7 @@ impl Identity {
 
     /// The Patient ids of the person `patient_id` belongs to (itself alone when the index does not know it).
     pub fn linked_patients(&self, patient_id: &str) -> Vec<String> {
-        let state = self.lock_state();
+        let state = self.read_state();
         match state.index.person_of(patient_id) {
             Some(person_id) => state.index.members(person_id).into_iter().map(str::to_string).collect(),
             None => vec![patient_id.to_string()],
@@ -259,14 +298,14 @@ impl Identity {
     }
 
     pub fn person_of(&self, patient_id: &str) -> Option<String> {
-        let state = self.lock_state();
+        let state = self.read_state();
         state.index.person_of(patient_id).map(str::to_string)
     }
 
     /// Persons who may be the one a Patient resource describes, for `$match`.
     pub fn search(&self, patient: &Value, count: usize) -> Vec<PersonMatch> {
         let demographics = demographics_of(patient);
-        let state = self.lock_state();
+        let state = self.read_state();
         state.index.search(&demographics, count)
     }
 
@@ -289,7 +328,7 @@ impl Identity {
             }
         }
         let (identity, persons) = {
-            let mut state = self.lock_state();
+            let mut state = self.write_state();
             state.decisions.record(first_patient_id, second_patient_id, decision);
             let mut identity = IdentityWrite::default();
             identity.decisions.push(kmcr_store::ReviewDecision {
@@ -311,12 +350,12 @@ impl Identity {
     }
 
     fn person_json(&self, person_id: &str) -> Option<Value> {
-        let state = self.lock_state();
+        let state = self.read_state();
         let members = state.index.members(person_id);
         if members.is_empty() {
             return None;
         }
-        let links: Vec<(&str, Option<&PersonLink>)> =
+        let links: Vec<(&str, Option<&HeldLink>)> =
             members.iter().map(|member| (*member, state.links.get(*member))).collect();
         Some(person::person_resource(person_id, &links))
     }
@@ -370,7 +409,7 @@ impl State {
         }
         let link = link_of(&patient.id, patient.version_id, &placement);
         let unchanged = self.links.get(&patient.id).is_some_and(|current| {
-            current.person_id == link.person_id && current.patient_version_id == link.patient_version_id
+            *current.person_id == link.person_id && current.patient_version_id == link.patient_version_id
         });
         if !unchanged {
             identity.changes.push(LinkChange {
@@ -379,24 +418,49 @@ impl State {
                 actor: MATCHER_ACTOR.into(),
             });
         }
-        self.links.insert(patient.id, link);
-        // Persons this record linked with its own were joined: their records moved, linked through it.
+        let held = HeldLink::from(&link);
+        self.links.insert(patient.id, held);
+        // Persons this record linked with its own were joined: their records moved, linked through it (into the
+        // record's person, or another the record then split from).
         for moved in placement.joined {
             let Some(current) = self.links.get_mut(&moved.record_id) else { continue };
             let (through, score) = moved.through;
-            *current = PersonLink {
+            let link = PersonLink {
                 patient_id: moved.record_id.clone(),
-                person_id: placement.person_id.clone(),
+                person_id: moved.person_id,
                 patient_version_id: current.patient_version_id,
                 reason: LinkReason::PersonJoin.code().to_string(),
                 linked_through: Some(through),
                 score: Some(score.match_probability),
                 evidence: Some(evidence_json(&score).to_string()),
             };
+            *current = HeldLink::from(&link);
+            persons.insert(link.person_id.clone());
             persons.insert(moved.previous_person_id.clone());
             identity.changes.push(LinkChange {
-                link: current.clone(),
+                link,
                 previous_person_id: Some(moved.previous_person_id),
+                actor: MATCHER_ACTOR.into(),
+            });
+        }
+        // Records of its person that, linked again alone, were another person's: each group moved to a new person.
+        for split in placement.split {
+            let Some(current) = self.links.get_mut(&split.record_id) else { continue };
+            let link = PersonLink {
+                patient_id: split.record_id,
+                person_id: split.person_id,
+                patient_version_id: current.patient_version_id,
+                reason: LinkReason::PersonSplit.code().to_string(),
+                linked_through: None,
+                score: None,
+                evidence: None,
+            };
+            *current = HeldLink::from(&link);
+            persons.insert(link.person_id.clone());
+            persons.insert(split.previous_person_id.clone());
+            identity.changes.push(LinkChange {
+                link,
+                previous_person_id: Some(split.previous_person_id),
                 actor: MATCHER_ACTOR.into(),
             });
         }
@@ -478,7 +542,7 @@ struct LoadedPatient {
     stale_json: Option<String>,
 }
 
-async fn load_patients(store: &Store, links: &HashMap<String, PersonLink>) -> Result<Vec<LoadedPatient>, StoreError> {
+async fn load_patients(store: &Store, links: &HashMap<String, HeldLink>) -> Result<Vec<LoadedPatient>, StoreError> {
     let request = parse_search(SearchParamRegistry::official_r4(), ResourceType::PATIENT, &[], false, 1_000)
         .map_err(|error| StoreError::UnsupportedSearch(error.to_string()))?;
     let request = Arc::new(request);

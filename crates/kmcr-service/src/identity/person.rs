@@ -2,30 +2,31 @@
 
 use kmcr_fhir::{OdsCode, ResourceId, ResourceType};
 use kmcr_fhir_search::{SearchParamRegistry, extract_index_entries};
-use kmcr_store::{PersonLink, Precondition, WriteAction, WriteOp};
+use kmcr_store::{Precondition, WriteAction, WriteOp};
 use serde_json::{Value, json};
 
-use super::PERSON_INDEX_ODS_CODE;
+use super::{HeldLink, PERSON_INDEX_ODS_CODE};
 
 /// Each link says why the Patient is this person (`new-person`, `verified-nhs-number`, `probabilistic-score`,
 /// `probabilistic-score-person` (on all the person's records together), `manual-decision`, `merge`, `person-join` (its
-/// person was joined with this one by a record linking both)) and, for a score, the match probability.
+/// person was joined with this one by a record linking both), `person-split` (its group of records was split off a
+/// person whose records, linked again alone, were two persons')) and, for a score, the match probability.
 pub const LINK_REASON_EXTENSION: &str = "https://kmcr.example.org/fhir/StructureDefinition/person-link-reason";
 
 /// FHIR identity assurance (`level1` little confidence .. `level4` very high): a probabilistic link is level3; the
 /// record that founded the person, a verified NHS number, a source's own merge and a person's decision are level4.
 fn assurance(reason: &str) -> &'static str {
     match reason {
-        "probabilistic-score" | "probabilistic-score-person" | "person-join" => "level3",
+        "probabilistic-score" | "probabilistic-score-person" | "person-join" | "person-split" => "level3",
         _ => "level4",
     }
 }
 
-pub fn person_resource(person_id: &str, members: &[(&str, Option<&PersonLink>)]) -> Value {
+pub fn person_resource(person_id: &str, members: &[(&str, Option<&HeldLink>)]) -> Value {
     let links: Vec<Value> = members
         .iter()
         .map(|(patient_id, link)| {
-            let reason = link.map_or("new-person", |link| link.reason.as_str());
+            let reason = link.map_or("new-person", |link| &*link.reason);
             let mut extension = vec![json!({ "url": "reason", "valueCode": reason })];
             if let Some(score) = link.and_then(|link| link.score) {
                 extension.push(json!({ "url": "matchProbability", "valueDecimal": score }));
