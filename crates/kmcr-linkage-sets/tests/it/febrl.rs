@@ -1,8 +1,6 @@
 use kmcr_linkage_sets::read_febrl;
-use kmcr_mpi::evaluate::{pair_counts, place_one_at_a_time};
-use kmcr_mpi::{LinkSettings, Thresholds, link_all};
 
-use crate::{link_and_count, linkage_path};
+use crate::{link_and_count, linkage_path, place_one_at_a_time_and_count};
 
 fn check_febrl(name: &str, n_records: usize, n_true_pairs: u64) {
     let labelled = read_febrl(&linkage_path(&format!("febrl/{name}.csv"))).unwrap();
@@ -33,14 +31,7 @@ fn febrl_dataset3_links_with_f1_of_at_least_0_995() {
 #[test]
 fn febrl_dataset3_placed_one_at_a_time_reaches_f1_of_at_least_0_995() {
     let labelled = read_febrl(&linkage_path("febrl/dataset3.csv")).unwrap();
-    let model = link_all(&labelled.records, &LinkSettings::default()).model;
-    let counts = pair_counts(&place_one_at_a_time(&labelled.records, model, Thresholds::default()), &labelled.truth);
-    eprintln!(
-        "dataset3 placed one at a time: precision {:.4} recall {:.4} F1 {:.4}",
-        counts.precision(),
-        counts.recall(),
-        counts.f1()
-    );
+    let counts = place_one_at_a_time_and_count("dataset3", &labelled);
     assert_eq!(counts.n_false_links(), 0);
     assert!(counts.f1() >= 0.995, "F1 {:.4} is below 0.995", counts.f1());
 }

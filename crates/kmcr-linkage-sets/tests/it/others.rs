@@ -1,9 +1,8 @@
 use kmcr_linkage_sets::{read_splink_parquet, synthetic};
 
-use kmcr_mpi::evaluate::{pair_counts, place_one_at_a_time};
-use kmcr_mpi::{LinkSettings, Thresholds, link_all};
+use kmcr_mpi::Thresholds;
 
-use crate::{link_and_count, link_and_count_at, linkage_path};
+use crate::{link_and_count, link_and_count_at, linkage_path, place_one_at_a_time_and_count};
 
 /// At the default link threshold (0.99) linking reaches F1 0.9504 here (precision 0.9974, recall 0.908). Two groups of
 /// records join only when their consensus records link (`consensus.rs`): before that rule, precision here was 0.988
@@ -36,14 +35,7 @@ fn the_historical_figures_set_links_with_f1_of_at_least_0_955_at_a_link_threshol
 #[test]
 fn the_historical_figures_set_placed_one_at_a_time_links_with_precision_of_at_least_0_992() {
     let labelled = read_splink_parquet(&linkage_path("historical_figures_with_errors_50k.parquet")).unwrap();
-    let model = link_all(&labelled.records, &LinkSettings::default()).model;
-    let counts = pair_counts(&place_one_at_a_time(&labelled.records, model, Thresholds::default()), &labelled.truth);
-    eprintln!(
-        "historical figures placed one at a time: precision {:.4} recall {:.4} F1 {:.4}",
-        counts.precision(),
-        counts.recall(),
-        counts.f1()
-    );
+    let counts = place_one_at_a_time_and_count("historical figures", &labelled);
     assert!(counts.precision() >= 0.992, "precision {:.4} is below 0.992", counts.precision());
     assert!(counts.f1() >= 0.945, "F1 {:.4} is below 0.945", counts.f1());
 }
