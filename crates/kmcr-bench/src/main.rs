@@ -40,10 +40,14 @@ pub struct Options {
     pub resume: bool,
     /// Ingest: how many times to load the bundles, each time into an empty store; the median and range are printed.
     pub n_rounds: usize,
+    /// Reads and match: after measuring at a step, wait this many seconds and measure again (what a load just ended
+    /// leaves behind: the disk still writing, caches still full).
+    pub remeasure_after: Option<u64>,
 }
 
 const USAGE: &str = "usage: kmcr-bench ingest|reads|match [--database DIR|URL] [--clients N] [--load-clients N] \
-                     [--people 10000,100000] [--queries N] [--resume] [--rounds N]";
+                     [--people 10000,100000] [--queries N] [--resume] [--rounds N] \
+                     [--remeasure-after SECONDS]";
 
 fn parse_options() -> anyhow::Result<(String, Options)> {
     use lexopt::prelude::*;
@@ -56,6 +60,7 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
         n_queries: 2_000,
         resume: false,
         n_rounds: 3,
+        remeasure_after: None,
     };
     let mut database_given = false;
     let mut parser = lexopt::Parser::from_env();
@@ -74,6 +79,7 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
             Long("queries") => options.n_queries = parser.value()?.parse()?,
             Long("resume") => options.resume = true,
             Long("rounds") => options.n_rounds = parser.value()?.parse::<usize>()?.max(1),
+            Long("remeasure-after") => options.remeasure_after = Some(parser.value()?.parse()?),
             Long("help") | Short('h') => {
                 println!("{USAGE}");
                 std::process::exit(0);

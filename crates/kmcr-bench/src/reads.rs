@@ -135,6 +135,11 @@ pub async fn run(options: &Options, workload: Workload) -> anyhow::Result<()> {
         }
         let sample = targets.lock().await.clone();
         measure(&reader, &sample, options, step, workload.queries()).await?;
+        if let Some(seconds) = options.remeasure_after {
+            tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+            println!("    {seconds} s later:");
+            measure(&reader, &sample, options, step, workload.queries()).await?;
+        }
     }
     Ok(())
 }
