@@ -77,7 +77,7 @@ impl SqliteStore {
             migrate(&mut writer)?;
             let params = register_params(&mut writer)?;
             reindex::reindex(&mut writer, &params)?;
-            let writer = writer::start(writer, path.clone(), max_wal_bytes, writer_cache_bytes)?;
+            let writer = writer::start(writer, path.clone(), max_wal_bytes)?;
             Ok(SqliteStore {
                 inner: Arc::new(Inner { path, writer, readers: Mutex::new(Vec::new()), n_read_connections, params }),
             })

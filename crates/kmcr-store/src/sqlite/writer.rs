@@ -17,17 +17,12 @@
 //!
 //! A third thread checkpoints the WAL in the background so that the writer never stops to copy pages back into the
 //! database.
-//!
-//! The writer's page cache is large while resources are written (the newest part of every index stays in it), and is
-//! given back once [`CACHE_IDLE`] passes with no write but audit entries: after a load it held gigabytes of pages that
-//! the operating system also caches, and reads (`Patient/$match` at 1,000,000 persons) then found their pages on disk
-//! instead. It grows again with the next write.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kmcr_audit::{AuditRecord, ChainedAuditEntry};
 use rusqlite::Connection;
@@ -40,10 +35,6 @@ use crate::{IdentityWrite, StoreError, WriteOutcome};
 /// Jobs committed together at most; the queue holds at most this many waiting.
 const MAX_JOBS_PER_COMMIT: usize = 64;
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
-/// With no write but audit entries for this long, the writer gives back its page cache.
-const CACHE_IDLE: Duration = Duration::from_secs(2);
-/// The writer's page cache meanwhile: the audit table's newest pages and the indexes' upper levels.
-const IDLE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 pub enum WriteJob {
     Batch {
@@ -62,12 +53,7 @@ pub enum WriteJob {
 ///
 /// Past `max_wal_bytes` the writer truncates the WAL itself: under a steady stream of writes a passive checkpoint never
 /// catches up with the end of the WAL, so without this the WAL would grow without bound.
-pub fn start(
-    connection: Connection,
-    path: PathBuf,
-    max_wal_bytes: u64,
-    cache_bytes: u64,
-) -> Result<SyncSender<WriteJob>, StoreError> {
+pub fn start(connection: Connection, path: PathBuf, max_wal_bytes: u64) -> Result<SyncSender<WriteJob>, StoreError> {
     // The syncer makes each commit durable before it is answered (see the module's comment).
     connection.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL")?;
     let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_JOBS_PER_COMMIT);
@@ -84,8 +70,7 @@ pub fn start(
     std::thread::Builder::new()
         .name("kmcr-sqlite-writer".into())
         .spawn(move || {
-            let limits = WriterLimits { max_wal_bytes, cache_bytes };
-            writer_loop(connection, receiver, committed_sender, path_for_writer, limits);
+            writer_loop(connection, receiver, committed_sender, path_for_writer, max_wal_bytes);
             writer_stopped.store(true, Ordering::SeqCst);
         })
         .map_err(|error| StoreError::Unavailable(format!("cannot start the writer: {error}")))?;
@@ -104,37 +89,15 @@ pub fn start(
     Ok(sender)
 }
 
-struct WriterLimits {
-    max_wal_bytes: u64,
-    /// The writer's page cache while resources are written.
-    cache_bytes: u64,
-}
-
 fn writer_loop(
     mut connection: Connection,
     receiver: Receiver<WriteJob>,
     committed: Sender<Vec<Done>>,
     path: PathBuf,
-    limits: WriterLimits,
+    max_wal_bytes: u64,
 ) {
     let wal_path = wal_path(&path);
-    let mut cache = WriterCache { large: true, last_write: Instant::now() };
-    loop {
-        let first = if cache.large {
-            match receiver.recv_timeout(CACHE_IDLE.saturating_sub(cache.last_write.elapsed())) {
-                Ok(job) => job,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    cache.shrink_if_idle(&connection);
-                    continue;
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        } else {
-            match receiver.recv() {
-                Ok(job) => job,
-                Err(_) => break,
-            }
-        };
+    while let Ok(first) = receiver.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_JOBS_PER_COMMIT {
             match receiver.try_recv() {
@@ -142,55 +105,18 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        if jobs.iter().any(|job| matches!(job, WriteJob::Batch { .. })) {
-            cache.grow(&connection, limits.cache_bytes);
-        }
         if let Some(answers) = commit_group(&mut connection, jobs)
             && let Err(unsent) = committed.send(answers)
         {
             // The syncer has stopped (it only stops when this sender is dropped, so this is not expected).
             fail_all(unsent.0, StoreError::Unavailable("the syncer has stopped".into()));
         }
-        cache.shrink_if_idle(&connection);
         let wal_bytes = std::fs::metadata(&wal_path).map_or(0, |metadata| metadata.len());
-        if wal_bytes > limits.max_wal_bytes {
+        if wal_bytes > max_wal_bytes {
             // Most frames are already copied by the background checkpointer; this copies the rest and empties the WAL.
             if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
                 tracing::warn!(%error, wal_bytes, "WAL truncation failed");
             }
-        }
-    }
-}
-
-/// Whether the writer's page cache is at its full size, and when it last wrote anything but audit entries.
-struct WriterCache {
-    large: bool,
-    last_write: Instant,
-}
-
-impl WriterCache {
-    fn grow(&mut self, connection: &Connection, cache_bytes: u64) {
-        self.last_write = Instant::now();
-        if !self.large {
-            self.large = set_cache_bytes(connection, cache_bytes);
-        }
-    }
-
-    /// Gives the pages back (SQLite frees what is past the new size at once) after [`CACHE_IDLE`] with no write.
-    fn shrink_if_idle(&mut self, connection: &Connection) {
-        if self.large && self.last_write.elapsed() >= CACHE_IDLE {
-            self.large = !set_cache_bytes(connection, IDLE_CACHE_BYTES);
-        }
-    }
-}
-
-/// Sets the writer's page cache size; false if SQLite refused (it never does for this pragma).
-fn set_cache_bytes(connection: &Connection, cache_bytes: u64) -> bool {
-    match connection.execute_batch(&format!("PRAGMA cache_size = -{}", cache_bytes / 1024)) {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(%error, cache_bytes, "could not resize the writer's page cache");
-            false
         }
     }
 }
