@@ -97,6 +97,10 @@ impl ManualDecisions {
     }
 
     pub fn get(&self, first: &str, second: &str) -> Option<ManualDecision> {
+        // Asked of every candidate pair: most records have no decision, and this answers them without building a key.
+        if !self.partners(first).iter().any(|partner| partner == second) {
+            return None;
+        }
         self.by_pair.get(&pair_key(first, second)).copied()
     }
 }
