@@ -248,7 +248,7 @@ impl PersonIndex {
         let previous_person_id = self.remove(record_id);
         let judged = self.judge(record_id, &prepared, decisions);
         let choice = self.best_person(&prepared, record_id, &judged, decisions, previous_person_id.as_deref());
-        let (person_id, reason, linked_through) = match choice {
+        let (person_id, mut reason, mut linked_through) = match choice {
             Some((person_id, judged_idx)) => {
                 let best = &judged[judged_idx];
                 let reason = match (best.manual, best.decision) {
@@ -274,7 +274,6 @@ impl PersonIndex {
         self.insert(record_id, prepared, &person_id, reason == LinkReason::Manual);
         let (mut person_id, mut joined) = self.join_linked_persons(record_id, person_id, &judged, decisions);
         joined.retain(|moved| moved.record_id != record_id);
-        let (mut reason, mut linked_through) = (reason, linked_through);
         let mut split = self.split_apart_groups(&person_id, decisions, &mut new_person_id);
         if let Some(position) = split.iter().position(|record| record.record_id == record_id) {
             // The record itself went with the group split off: its person is that group's.

@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use kmcr_fhir::{ResourceId, ResourceType};
-use kmcr_mpi::LinkReason;
 use kmcr_store::{LinkChangeSeen, PersonLink, Store, StoreError};
 use serde_json::Value;
 
@@ -160,10 +159,10 @@ impl Identity {
                         if ours_newer {
                             continue;
                         }
-                        let reason = LinkReason::from_code(&link.reason).unwrap_or(LinkReason::Score);
-                        state.index.restore(&patient_id, &demographics_of(&resource), &link.person_id, reason);
-                        persons.insert(link.person_id.clone());
-                        state.links.insert(patient_id, HeldLink::from(&link));
+                        let held = HeldLink::from(&link);
+                        state.index.restore(&patient_id, &demographics_of(&resource), &link.person_id, held.reason);
+                        persons.insert(link.person_id);
+                        state.links.insert(patient_id, held);
                         n_moved += 1;
                     }
                     // Linked but its Patient gone: the node that deleted it is taking it out.

@@ -2,6 +2,7 @@
 
 use kmcr_fhir::{OdsCode, ResourceId, ResourceType};
 use kmcr_fhir_search::{SearchParamRegistry, extract_index_entries};
+use kmcr_mpi::LinkReason;
 use kmcr_store::{Precondition, WriteAction, WriteOp};
 use serde_json::{Value, json};
 
@@ -15,10 +16,10 @@ pub const LINK_REASON_EXTENSION: &str = "https://kmcr.example.org/fhir/Structure
 
 /// FHIR identity assurance (`level1` little confidence .. `level4` very high): a probabilistic link is level3; the
 /// record that founded the person, a verified NHS number, a source's own merge and a person's decision are level4.
-fn assurance(reason: &str) -> &'static str {
+fn assurance(reason: LinkReason) -> &'static str {
     match reason {
-        "probabilistic-score" | "probabilistic-score-person" | "person-join" | "person-split" => "level3",
-        _ => "level4",
+        LinkReason::Score | LinkReason::PersonScore | LinkReason::PersonJoin | LinkReason::PersonSplit => "level3",
+        LinkReason::NewPerson | LinkReason::VerifiedNhsNumber | LinkReason::Manual | LinkReason::Merge => "level4",
     }
 }
 
@@ -26,8 +27,8 @@ pub fn person_resource(person_id: &str, members: &[(&str, Option<&HeldLink>)]) -
     let links: Vec<Value> = members
         .iter()
         .map(|(patient_id, link)| {
-            let reason = link.map_or("new-person", |link| &*link.reason);
-            let mut extension = vec![json!({ "url": "reason", "valueCode": reason })];
+            let reason = link.map_or(LinkReason::NewPerson, |link| link.reason);
+            let mut extension = vec![json!({ "url": "reason", "valueCode": reason.code() })];
             if let Some(score) = link.and_then(|link| link.score) {
                 extension.push(json!({ "url": "matchProbability", "valueDecimal": score }));
             }
