@@ -9,27 +9,86 @@ use sha2::{Digest, Sha256};
 /// The hash that the first entry of a chain points back to.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// What happened, as recorded: who, acting for which organisation, did what to which resources, and how it ended.
-/// Holds identifiers only, never names, NHS numbers or clinical text.
+/// What happened, as recorded: who (user and role profile, or system, and the organisation acted for), whom (every
+/// person whose data was returned), what (items, or the query), why (purpose and stated reason), and the decision with
+/// its reasons. Holds identifiers, codes and what the caller typed (the query, the stated reason); never names or
+/// clinical text that KMCR holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub recorded_unix_ms: i64,
-    /// The principal: an API client id, later a user id.
+    /// `user`, `system` or `patient` (empty in entries written before users existed: read as `system`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub actor_kind: String,
+    /// The user id (`nhsid_useruid` or a local account), the API client id, or the public user id.
     pub actor_id: String,
-    /// ODS code of the organisation the actor acts for.
+    /// ODS code of the organisation the actor acts for (`PUBLIC` for a member of the public).
     pub actor_ods_code: String,
+    /// The role profile id the user acted in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_profile_id: Option<String>,
+    /// The SDS job role code (`R8000`) of that role profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_role_code: Option<String>,
+    /// The sign-in session (for a user or a patient).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     /// `read`, `vread`, `search`, `history`, `create`, `update`, `delete`, `transaction`, `everything`, ...
     pub action: String,
+    /// The purpose of use, a `v3-ActReason` code: TREAT, ETREAT, PATRQT, FAMRQT, HOPERAT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose_of_use: Option<String>,
+    /// The reason the user stated (break-glass, a declared relationship, sealed items).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stated_reason: Option<String>,
     /// The request id, to join the audit with traces.
     pub request_id: String,
-    /// The resources touched, as `Type/id` (or `Type/id/_history/n`), and for searches the resource type searched.
+    /// A search's or operation's query as asked (`Observation?patient=...&code=...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The resources returned or touched, as `Type/id` (or `Type/id/_history/n`).
     pub resources: Vec<String>,
-    /// The patients whose data was touched, as `Patient/id`.
+    /// The persons whose data was returned or touched, as `Person/id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub persons: Vec<String>,
+    /// The source patient records whose data was returned or touched, as `Patient/id`.
     pub patients: Vec<String>,
-    /// `permitted`, `denied`, `failed`.
+    /// `permitted`, `permitted-withheld`, `denied`, `failed`, `not-found`.
     pub outcome: String,
-    /// Why the access decision answered as it did (e.g. `scope system/Observation.read`).
+    /// How many items were withheld from the answer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub n_withheld: u32,
+    /// Why the access decision answered as it did: the basis (`registered-practice`, `break-glass`, ...) and reasons.
     pub reasons: Vec<String>,
+}
+
+impl AuditRecord {
+    /// A record with every optional part empty, for the caller to fill in.
+    pub fn new(actor_kind: &str, actor_id: &str, actor_ods_code: &str, action: &str, request_id: &str) -> AuditRecord {
+        AuditRecord {
+            recorded_unix_ms: 0,
+            actor_kind: actor_kind.to_string(),
+            actor_id: actor_id.to_string(),
+            actor_ods_code: actor_ods_code.to_string(),
+            role_profile_id: None,
+            job_role_code: None,
+            session_id: None,
+            action: action.to_string(),
+            purpose_of_use: None,
+            stated_reason: None,
+            request_id: request_id.to_string(),
+            query: None,
+            resources: Vec::new(),
+            persons: Vec::new(),
+            patients: Vec::new(),
+            outcome: String::new(),
+            n_withheld: 0,
+            reasons: Vec::new(),
+        }
+    }
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// An audit record placed in the chain.
@@ -96,17 +155,12 @@ mod tests {
     use super::*;
 
     fn record(action: &str) -> AuditRecord {
-        AuditRecord {
-            recorded_unix_ms: 1,
-            actor_id: "client".into(),
-            actor_ods_code: "RVV".into(),
-            action: action.into(),
-            request_id: "r1".into(),
-            resources: vec!["Patient/1".into()],
-            patients: vec!["Patient/1".into()],
-            outcome: "permitted".into(),
-            reasons: vec![],
-        }
+        let mut record = AuditRecord::new("system", "client", "RVV", action, "r1");
+        record.recorded_unix_ms = 1;
+        record.resources = vec!["Patient/1".into()];
+        record.patients = vec!["Patient/1".into()];
+        record.outcome = "permitted".into();
+        record
     }
 
     #[test]
