@@ -10,6 +10,7 @@ pub mod interactions;
 pub mod labels;
 pub mod objections;
 pub mod organisations;
+pub mod ownership;
 pub mod principal;
 pub mod purpose;
 pub mod scope;
@@ -24,6 +25,7 @@ pub use interactions::{PopulationDecision, Verdict, decide_interaction, decide_p
 pub use labels::{CodeRule, CodeRules, SensitiveCategory, Sensitivity, sensitivity_of};
 pub use objections::{Objection, ObjectionKind, Policy, objection_from_consent};
 pub use organisations::{Organisation, OrganisationKind, OrganisationRegistry};
+pub use ownership::decide_write_by;
 pub use principal::{
     AssuranceLevel, JobRole, PatientPrincipal, Principal, RegionWideReading, RoleProfile, SystemPrincipal,
     UserPrincipal,

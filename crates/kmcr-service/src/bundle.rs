@@ -2,13 +2,15 @@
 
 use std::collections::HashMap;
 
-use kmcr_access::Action;
+use kmcr_access::Interaction;
+use kmcr_audit::AuditRecord;
 use kmcr_fhir::{ResourceId, ResourceType};
 use kmcr_store::{Precondition, WriteAction, WriteOp, WriteOutcome};
 use serde_json::{Value, json};
 
 use crate::references::{parse_query, rewrite_references};
-use crate::{CreateResult, Match, RequestContext, Service, ServiceError, new_resource_id};
+use crate::writes::Match;
+use crate::{CreateResult, RequestContext, Service, ServiceError, audit, new_resource_id};
 
 /// One entry of the request Bundle, understood.
 struct Entry {
@@ -122,25 +124,69 @@ async fn transaction(
         .enumerate()
         .map(|(entry_idx, entry)| parse_entry(entry_idx, entry))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut types: Vec<ResourceType> = entries.iter().map(|entry| entry.resource_type).collect();
-    types.sort();
-    types.dedup();
-    let decision = service.authorise(context, Action::Write, "transaction", &types, &["Bundle".into()]).await?;
+    let mut record = audit::record(context, "transaction");
+    record.resources = vec!["Bundle".into()];
+    let mut wanted: Vec<(Interaction, ResourceType)> = entries
+        .iter()
+        .map(|entry| {
+            let interaction = match entry.method {
+                Method::Post => Interaction::Create,
+                Method::Put => Interaction::Update,
+                Method::Delete => Interaction::Delete,
+            };
+            (interaction, entry.resource_type)
+        })
+        .collect();
+    wanted.sort_by_key(|(interaction, resource_type)| (*interaction, resource_type.as_str()));
+    wanted.dedup();
+    for (interaction, resource_type) in wanted {
+        service.check_interaction(context, interaction, &[resource_type], &mut record).await?;
+    }
+    let writer_ods_code = service.writer_ods_code(context, &mut record).await?;
+    let prepared = prepare_transaction(service, context, &mut entries, &writer_ods_code, &mut record).await;
+    let (ops, op_entry_idx, existing) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return Err(service.refuse(&mut record, error.to_string(), error).await),
+    };
+    let outcomes = service.write(ops, record).await?;
+    let mut responses: Vec<Option<Value>> = vec![None; entries.len()];
+    for (outcome, entry_idx) in outcomes.into_iter().zip(op_entry_idx) {
+        responses[entry_idx] = Some(response_entry(&outcome));
+    }
+    for (entry_idx, found) in existing {
+        responses[entry_idx] = Some(existing_entry(&found));
+    }
+    Ok(json!({
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": responses.into_iter().map(|response| response.expect("every entry answered")).collect::<Vec<_>>(),
+    }))
+}
 
+/// The store operations of a transaction, in entry order, with the entries that found their resource already there.
+type PreparedTransaction = (Vec<WriteOp>, Vec<usize>, HashMap<usize, kmcr_store::StoredResource>);
+
+async fn prepare_transaction(
+    service: &Service,
+    context: &RequestContext,
+    entries: &mut [Entry],
+    writer_ods_code: &kmcr_fhir::OdsCode,
+    record: &mut AuditRecord,
+) -> Result<PreparedTransaction, ServiceError> {
     // Resolve conditions and assign ids first, so that every fullUrl has its target before references are rewritten.
     let mut targets: HashMap<String, String> = HashMap::new();
     let mut existing: HashMap<usize, kmcr_store::StoredResource> = HashMap::new();
-    for entry in &mut entries {
-        resolve_identity(service, entry, &mut existing).await?;
+    for entry in entries.iter_mut() {
+        resolve_identity(service, context, entry, &mut existing, record).await?;
         if let (Some(full_url), Some(id)) = (&entry.full_url, &entry.id) {
             targets.insert(full_url.clone(), format!("{}/{id}", entry.resource_type));
         }
     }
     let mut conditional_cache: HashMap<String, String> = HashMap::new();
-    let in_bundle = InBundleTargets::new(&entries);
+    let in_bundle = InBundleTargets::new(entries);
     let mut ops = Vec::with_capacity(entries.len());
     let mut op_entry_idx = Vec::with_capacity(entries.len());
-    for entry in &mut entries {
+    for entry in entries.iter_mut() {
         if existing.contains_key(&entry.entry_idx) {
             continue;
         }
@@ -151,7 +197,7 @@ async fn transaction(
                 id,
                 action: WriteAction::Delete,
                 precondition: entry.if_match_version.map_or(Precondition::None, Precondition::VersionIs),
-                writer_ods_code: context.principal.ods_code.clone(),
+                writer_ods_code: writer_ods_code.clone(),
             },
             Method::Post | Method::Put => {
                 let mut resource = entry.resource.take().expect("checked when parsed");
@@ -162,7 +208,16 @@ async fn transaction(
                     for reference in conditional {
                         let target = match in_bundle.resolve(&reference) {
                             Some(target) => target,
-                            None => resolve_conditional_reference(service, &reference, &mut conditional_cache).await?,
+                            None => {
+                                resolve_conditional_reference(
+                                    service,
+                                    context,
+                                    &reference,
+                                    &mut conditional_cache,
+                                    record,
+                                )
+                                .await?
+                            }
                         };
                         more_targets.insert(reference, target);
                     }
@@ -181,19 +236,7 @@ async fn transaction(
         ops.push(op);
         op_entry_idx.push(entry.entry_idx);
     }
-    let outcomes = service.write(context, ops, "transaction", &decision).await?;
-    let mut responses: Vec<Option<Value>> = vec![None; entries.len()];
-    for (outcome, entry_idx) in outcomes.into_iter().zip(op_entry_idx) {
-        responses[entry_idx] = Some(response_entry(&outcome));
-    }
-    for (entry_idx, found) in existing {
-        responses[entry_idx] = Some(existing_entry(&found));
-    }
-    Ok(json!({
-        "resourceType": "Bundle",
-        "type": "transaction-response",
-        "entry": responses.into_iter().map(|response| response.expect("every entry answered")).collect::<Vec<_>>(),
-    }))
+    Ok((ops, op_entry_idx, existing))
 }
 
 /// What the entries of a transaction can be found by, so that a conditional reference to a resource created in the
@@ -278,8 +321,10 @@ impl InBundleTargets {
 /// Gives a transaction entry its id: found by its condition, named in its URL, or new.
 async fn resolve_identity(
     service: &Service,
+    context: &RequestContext,
     entry: &mut Entry,
     existing: &mut HashMap<usize, kmcr_store::StoredResource>,
+    record: &mut AuditRecord,
 ) -> Result<(), ServiceError> {
     let Some(condition) = entry.condition.clone() else {
         if entry.id.is_none() {
@@ -287,8 +332,10 @@ async fn resolve_identity(
         }
         return Ok(());
     };
-    let found =
-        service.find_one(entry.resource_type, &condition).await.map_err(|error| at_entry(entry.entry_idx, error))?;
+    let found = service
+        .find_one(context, entry.resource_type, &condition, record)
+        .await
+        .map_err(|error| at_entry(entry.entry_idx, error))?;
     match (entry.method, found) {
         (_, Match::Many) => {
             return Err(ServiceError::PreconditionFailed(format!(
@@ -318,15 +365,17 @@ async fn resolve_identity(
 
 async fn resolve_conditional_reference(
     service: &Service,
+    context: &RequestContext,
     reference: &str,
     cache: &mut HashMap<String, String>,
+    record: &mut AuditRecord,
 ) -> Result<String, ServiceError> {
     if let Some(target) = cache.get(reference) {
         return Ok(target.clone());
     }
     let (type_name, query) = reference.split_once('?').expect("checked by is_conditional_reference");
     let resource_type = ResourceType::parse(type_name).expect("checked by is_conditional_reference");
-    let target = match service.find_one(resource_type, &parse_query(query)).await? {
+    let target = match service.find_one(context, resource_type, &parse_query(query), record).await? {
         Match::One(stored) => format!("{resource_type}/{}", stored.id),
         Match::None => {
             return Err(ServiceError::Unprocessable(format!(
@@ -412,7 +461,7 @@ async fn batch_entry(
             let resource = entry.resource.expect("checked when parsed");
             match service.create(context, entry.resource_type, resource, condition.as_deref()).await? {
                 CreateResult::Created(outcome) => Ok(response_entry(&outcome)),
-                CreateResult::Exists(stored) => Ok(existing_entry(&stored)),
+                CreateResult::Exists { resource, .. } => Ok(existing_entry(&resource)),
             }
         }
         (Method::Put, Some(id), _) => {

@@ -15,6 +15,14 @@ pub enum ServiceError {
     BadSearch(String),
     #[error("access denied: {0}")]
     Forbidden(String),
+    /// The item is within the caller's view of the person but withheld by policy; the reason is a code that says
+    /// nothing of the item (`sensitive`, `objection-shared-record`, ...).
+    #[error("withheld from you ({0}): declare why you need it, or ask the person's information governance team")]
+    Withheld(String),
+    /// A paging link made for another caller, or altered.
+    #[error("this paging link was made for another user or session, or has been altered: run the search again")]
+    ForeignCursor,
+    /// Not found, or not visible to the caller (the two are answered alike, so that ids cannot be probed).
     #[error("not found")]
     NotFound,
     #[error("the resource has been deleted")]
@@ -37,6 +45,7 @@ impl From<StoreError> for ServiceError {
             StoreError::VersionConflict { .. } => ServiceError::PreconditionFailed(error.to_string()),
             StoreError::AlreadyExists { .. } | StoreError::ConcurrentWrite => ServiceError::Conflict(error.to_string()),
             StoreError::NotOwner { .. } => ServiceError::Forbidden(error.to_string()),
+            StoreError::GrantNotOpen(_) => ServiceError::Conflict(error.to_string()),
             StoreError::UnsupportedSearch(message) => ServiceError::BadSearch(message),
             StoreError::BadCursor => ServiceError::BadSearch(error.to_string()),
             StoreError::Unavailable(detail) => {
@@ -71,6 +80,8 @@ impl ServiceError {
             ServiceError::Invalid(_) => (400, "invalid", "KMCR-INVALID"),
             ServiceError::BadSearch(_) => (400, "invalid", "KMCR-BAD-SEARCH"),
             ServiceError::Forbidden(_) => (403, "forbidden", "KMCR-FORBIDDEN"),
+            ServiceError::Withheld(_) => (403, "suppressed", "KMCR-WITHHELD"),
+            ServiceError::ForeignCursor => (403, "forbidden", "KMCR-FOREIGN-PAGING-LINK"),
             ServiceError::NotFound => (404, "not-found", "KMCR-NOT-FOUND"),
             ServiceError::Conflict(_) => (409, "conflict", "KMCR-CONFLICT"),
             ServiceError::Gone => (410, "deleted", "KMCR-GONE"),

@@ -1,13 +1,34 @@
 //! The person index seen from outside: searches by patient reach every linked source record, `Patient/$match`, the
 //! review queue and a record's link history. Each read passes the access decision and leaves an audit entry.
 
-use kmcr_access::Action;
+use kmcr_access::{Interaction, ItemFacts, ItemVerdict, Principal, Sensitivity};
 use kmcr_fhir::{ResourceId, ResourceType, validate_resource};
 use kmcr_mpi::{ManualDecision, MatchGrade};
 use kmcr_store::{LinkHistoryEntry, Review, ReviewStatus, StoredResource};
 use serde_json::Value;
 
-use crate::{RequestContext, Service, ServiceError, audit_record};
+use crate::{RequestContext, Service, ServiceError, audit};
+
+/// The Patient ids that `patient=` and `subject=` (and their `:Patient` forms) name, as asked.
+pub fn named_patient_ids(params: &[(String, String)]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (name, value) in params {
+        let (base, modifier) = name.split_once(':').map_or((name.as_str(), None), |(b, m)| (b, Some(m)));
+        let patient_reference =
+            matches!(modifier, None | Some("Patient")) && !base.contains('.') && (base == "patient" || base == "subject");
+        if !patient_reference {
+            continue;
+        }
+        for element in value.split(',') {
+            if let Some(id) = patient_id_of(element, base == "patient" || modifier == Some("Patient"))
+                && !ids.iter().any(|known| known == id)
+            {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    ids
+}
 
 /// `patient=`, `subject=` (and their `:Patient` forms) naming a Patient name every Patient linked to it.
 pub fn expand_patient_references(
@@ -88,8 +109,9 @@ impl Service {
         if declared != ResourceType::PATIENT {
             return Err(ServiceError::Invalid(format!("$match takes a Patient, not a {declared}")));
         }
-        let decision =
-            self.authorise(context, Action::Read, "match", &[ResourceType::PATIENT], &["Patient".into()]).await?;
+        let mut record = audit::record(context, "match");
+        record.resources = vec!["Patient/$match".into()];
+        self.check_interaction(context, Interaction::Search, &[ResourceType::PATIENT], &mut record).await?;
         let count = count.clamp(1, self.limits.max_page_size);
         let mut answers = Vec::new();
         for candidate in self.identity.search(patient, count) {
@@ -101,6 +123,20 @@ impl Service {
             if stored.deleted {
                 continue;
             }
+            // Only records the caller may see are answered: a record from a sealed source, or one the caller has no
+            // view of, is left out as if it did not match.
+            let access = self.person_access(context, id.as_str()).await?;
+            let item = ItemFacts {
+                resource_type: ResourceType::PATIENT,
+                source: &stored.source_ods_code,
+                sensitivity: Sensitivity::from_bits(stored.sensitivity),
+            };
+            if !access.decision.permitted || access.decision.view.item_verdict(item) != ItemVerdict::Visible {
+                continue;
+            }
+            if let Some(person_id) = &access.person_id {
+                record.persons.push(format!("Person/{person_id}"));
+            }
             answers.push(PatientMatch {
                 patient: stored,
                 person_id: candidate.person_id,
@@ -109,8 +145,9 @@ impl Service {
                 evidence: crate::identity::evidence_json(&candidate.score),
             });
         }
-        let patients: Vec<String> = answers.iter().map(|answer| format!("Patient/{}", answer.patient.id)).collect();
-        let record = audit_record(context, "match", patients.clone(), patients, "permitted", &decision);
+        record.patients = audit::patients(answers.iter().map(|answer| answer.patient.id.as_str()));
+        record.resources.extend(record.patients.clone());
+        record.outcome = "permitted".into();
         self.store.append_audit(record).await?;
         Ok(answers)
     }
@@ -130,9 +167,8 @@ impl Service {
         after_review_id: i64,
         limit: usize,
     ) -> Result<Vec<ReviewView>, ServiceError> {
-        let decision = self
-            .authorise(context, Action::Read, "review-list", &[ResourceType::PATIENT, ResourceType::PERSON], &[])
-            .await?;
+        let mut record = audit::record(context, "review-list");
+        self.require_data_quality(context, Interaction::Read, &mut record).await?;
         let reviews = self.store.reviews(status, after_review_id, limit.clamp(1, self.limits.max_page_size)).await?;
         let mut views = Vec::with_capacity(reviews.len());
         let mut patients = Vec::new();
@@ -145,7 +181,8 @@ impl Service {
             ]);
             views.push(ReviewView { review, first, second });
         }
-        let record = audit_record(context, "review-list", patients.clone(), patients, "permitted", &decision);
+        record.patients = audit::patients(patients.iter().map(|patient| patient.trim_start_matches("Patient/")));
+        record.outcome = "permitted".into();
         self.store.append_audit(record).await?;
         Ok(views)
     }
@@ -157,23 +194,16 @@ impl Service {
         review_id: i64,
         decision: ManualDecision,
     ) -> Result<Review, ServiceError> {
-        let access = self
-            .authorise(
-                context,
-                Action::Write,
-                "review-decide",
-                &[ResourceType::PERSON],
-                &[format!("review/{review_id}")],
-            )
-            .await?;
+        let mut record = audit::record(context, "review-decide");
+        record.resources = vec![format!("review/{review_id}")];
+        self.require_data_quality(context, Interaction::Update, &mut record).await?;
         let review = self.store.review(review_id).await?.ok_or(ServiceError::NotFound)?;
-        let actor = format!("{}@{}", context.principal.id, context.principal.ods_code);
+        let actor = format!("{}@{}", context.principal.id(), context.principal.ods_code_text());
         self.identity
             .decide(&self.store, &review.first_patient_id, &review.second_patient_id, decision, &actor)
             .await?;
-        let patients =
-            vec![format!("Patient/{}", review.first_patient_id), format!("Patient/{}", review.second_patient_id)];
-        let record = audit_record(context, "review-decide", patients.clone(), patients, "permitted", &access);
+        record.patients = audit::patients([review.first_patient_id.as_str(), review.second_patient_id.as_str()]);
+        record.outcome = "permitted".into();
         self.store.append_audit(record).await?;
         self.store.review(review_id).await?.ok_or(ServiceError::NotFound)
     }
@@ -184,21 +214,38 @@ impl Service {
         context: &RequestContext,
         patient_id: &ResourceId,
     ) -> Result<LinkHistory, ServiceError> {
-        let reference = format!("Patient/{patient_id}");
-        let decision = self
-            .authorise(
-                context,
-                Action::Read,
-                "link-history",
-                &[ResourceType::PATIENT, ResourceType::PERSON],
-                std::slice::from_ref(&reference),
-            )
-            .await?;
+        let mut record = audit::record(context, "link-history");
+        record.resources = vec![format!("Patient/{patient_id}")];
+        self.require_data_quality(context, Interaction::Read, &mut record).await?;
         let history = self.store.link_history(patient_id.as_str()).await?;
-        let record =
-            audit_record(context, "link-history", vec![reference.clone()], vec![reference], "permitted", &decision);
+        record.patients = audit::patients([patient_id.as_str()]);
+        record.outcome = "permitted".into();
         self.store.append_audit(record).await?;
         Ok(LinkHistory { person_id: self.identity.person_of(patient_id.as_str()), entries: history })
+    }
+
+    /// The person index's review queue and link history are data-quality work: a system with scopes on Person, or a
+    /// user whose role is a health records manager or information governance.
+    async fn require_data_quality(
+        &self,
+        context: &RequestContext,
+        interaction: Interaction,
+        record: &mut kmcr_audit::AuditRecord,
+    ) -> Result<(), ServiceError> {
+        self.check_interaction(context, interaction, &[ResourceType::PERSON], record).await?;
+        let role_allowed = match &context.principal {
+            Principal::User(user) => {
+                let role = &user.role_profile.job_role;
+                role.code == kmcr_access::JobRole::HEALTH_RECORDS_MANAGER || role.is_information_governance()
+            }
+            Principal::System(_) => true,
+            Principal::Patient(_) => false,
+        };
+        if role_allowed {
+            return Ok(());
+        }
+        let reason = "person index reviews need a health records manager or information governance role".to_string();
+        Err(self.refuse(record, reason.clone(), ServiceError::Forbidden(reason)).await)
     }
 
     async fn current_patient(&self, id: &str) -> Result<Option<StoredResource>, ServiceError> {

@@ -4,6 +4,7 @@
 //! Only this crate contains SQL. It knows nothing of HTTP or of who is asking: the service layer decides access and
 //! records the audit entry before it calls in here.
 
+mod access;
 mod cursor;
 mod identity;
 mod include;
@@ -152,17 +153,55 @@ impl Store {
         dispatch!(self, store => store.read_version(resource_type, id, version_id))
     }
 
-    pub async fn history(&self, request: &HistoryRequest) -> Result<Page, StoreError> {
-        dispatch!(self, store => store.history(request))
+    /// History, newest first, of the rows `filter` lets through (judged on each resource's current state, so that an
+    /// earlier version of a withheld item is withheld too).
+    pub async fn history(&self, request: &HistoryRequest, filter: &RowFilter) -> Result<Page, StoreError> {
+        dispatch!(self, store => store.history(request, filter))
     }
 
-    pub async fn search(&self, request: &SearchRequest, page: &PageRequest) -> Result<SearchOutcome, StoreError> {
-        dispatch!(self, store => store.search(request, page))
+    /// A page of matches, and their includes, among the rows `filter` lets through: totals, counts, sort order,
+    /// paging, chains and includes see only those rows.
+    pub async fn search(
+        &self,
+        request: &SearchRequest,
+        page: &PageRequest,
+        filter: &RowFilter,
+    ) -> Result<SearchOutcome, StoreError> {
+        dispatch!(self, store => store.search(request, page, filter))
     }
 
-    /// The first of `request.patient_ids` decides whether there is an answer; the others only widen it.
-    pub async fn everything(&self, request: &EverythingRequest) -> Result<EverythingOutcome, StoreError> {
-        dispatch!(self, store => store.everything(request))
+    /// The first of `request.patient_ids` decides whether there is an answer; the others only widen it. Only rows
+    /// `filter` lets through are returned (references out of the compartment into other persons' records are not).
+    pub async fn everything(
+        &self,
+        request: &EverythingRequest,
+        filter: &RowFilter,
+    ) -> Result<EverythingOutcome, StoreError> {
+        dispatch!(self, store => store.everything(request, filter))
+    }
+
+    /// What the access decision reads about the person made of these source Patients, at `now_ms`.
+    pub async fn person_record_facts(
+        &self,
+        patient_ids: &[String],
+        now_ms: i64,
+    ) -> Result<PersonRecordFacts, StoreError> {
+        dispatch!(self, store => store.person_record_facts(patient_ids, now_ms))
+    }
+
+    /// A new grant, or IG's review of a break-glass use, with its audit entry in the same transaction.
+    pub async fn write_grant(&self, change: GrantChange, audit: AuditRecord) -> Result<StoredGrant, StoreError> {
+        dispatch!(self, store => store.write_grant(change, audit))
+    }
+
+    /// Grants of one review status (`open`, `reviewed`), or every reviewable one, after `after_grant_id`.
+    pub async fn grants(
+        &self,
+        review_status: Option<String>,
+        after_grant_id: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredGrant>, StoreError> {
+        dispatch!(self, store => store.grants(review_status, after_grant_id, limit))
     }
 
     /// Appends an audit entry on its own, for reads; writes pass theirs to [`Store::write`].

@@ -13,7 +13,11 @@ use crate::StoreError;
 use crate::cursor::{Cursor, CursorValue};
 
 mod composite;
+mod row_filter;
 mod value_conditions;
+
+use crate::types::RowFilter;
+pub use row_filter::row_filter_condition;
 
 use value_conditions::{date_range_condition, value_condition};
 
@@ -67,7 +71,11 @@ impl ParamIds {
 
 /// The columns every resource query selects, in this order (see `row_to_stored` in each backend).
 pub const RESOURCE_COLUMNS: &str = "r.resource_key, r.resource_type, r.resource_id, v.version_id, v.last_updated_ms, \
-     v.deleted, v.source_ods_code, v.body";
+     v.deleted, v.source_ods_code, v.body, r.sensitivity, (SELECT pk.resource_id FROM resource pk WHERE pk.resource_key \
+     = r.patient_key) AS patient_id";
+
+/// How many columns `RESOURCE_COLUMNS` selects; sort values follow them.
+pub const N_RESOURCE_COLUMNS: usize = 10;
 
 /// A statement under construction: SQL text plus its bound values, numbered in order.
 pub struct SqlBuilder {
@@ -174,11 +182,12 @@ pub fn compile_search(
     dialect: Dialect,
     params: &ParamIds,
     request: &SearchRequest,
+    filter: &RowFilter,
     cursor: Option<&Cursor>,
     limit: usize,
 ) -> Result<CompiledSearch, StoreError> {
     let mut builder = SqlBuilder::new(dialect);
-    let where_clause = match_conditions(&mut builder, params, request)?;
+    let where_clause = match_conditions(&mut builder, params, request, filter)?;
     let sort_columns = sort_columns(&mut builder, params, request)?;
     let mut select = format!("SELECT {RESOURCE_COLUMNS}");
     for column in &sort_columns {
@@ -204,9 +213,14 @@ pub fn compile_search(
 }
 
 /// Compiles `SELECT COUNT(*)` of every match.
-pub fn compile_count(dialect: Dialect, params: &ParamIds, request: &SearchRequest) -> Result<SqlBuilder, StoreError> {
+pub fn compile_count(
+    dialect: Dialect,
+    params: &ParamIds,
+    request: &SearchRequest,
+    filter: &RowFilter,
+) -> Result<SqlBuilder, StoreError> {
     let mut builder = SqlBuilder::new(dialect);
-    let conditions = match_conditions(&mut builder, params, request)?;
+    let conditions = match_conditions(&mut builder, params, request, filter)?;
     builder.sql = format!("SELECT COUNT(*) FROM resource r WHERE {}", conditions.join(" AND "));
     Ok(builder)
 }
@@ -215,6 +229,7 @@ fn match_conditions(
     builder: &mut SqlBuilder,
     params: &ParamIds,
     request: &SearchRequest,
+    filter: &RowFilter,
 ) -> Result<Vec<String>, StoreError> {
     let resource_type = request.resource_type;
     let driver_idx = choose_driver(&request.criteria);
@@ -231,8 +246,17 @@ fn match_conditions(
     ];
     for (criterion_idx, criterion) in request.criteria.iter().enumerate() {
         let drive = Some(criterion_idx) == driver_idx;
-        conditions.push(criterion_condition(builder, params, resource_type, criterion, "r.resource_key", drive)?);
+        conditions.push(criterion_condition(
+            builder,
+            params,
+            filter,
+            resource_type,
+            criterion,
+            "r.resource_key",
+            drive,
+        )?);
     }
+    conditions.extend(row_filter_condition(builder, "r", filter));
     Ok(conditions)
 }
 
@@ -302,6 +326,7 @@ fn is_resource_column(param_code: &str) -> bool {
 fn criterion_condition(
     builder: &mut SqlBuilder,
     params: &ParamIds,
+    filter: &RowFilter,
     resource_type: ResourceType,
     criterion: &Criterion,
     key_expression: &str,
@@ -339,6 +364,7 @@ fn criterion_condition(
             let inner = criterion_condition(
                 builder,
                 params,
+                filter,
                 chain.target_type,
                 &chain.criterion,
                 "r2.resource_key",
@@ -349,9 +375,13 @@ fn criterion_condition(
                 _ => "r2.resource_type",
             };
             let target_type = builder.text(chain.target_type.as_str());
+            // A chained criterion reads its targets' data: only targets the caller may see can make it true, so a
+            // chain cannot probe withheld data (`subject:Patient.birthdate=lt1980` with no right to that Patient).
+            let visible =
+                row_filter_condition(builder, "r2", filter).map_or(String::new(), |visible| format!(" AND {visible}"));
             format!(
                 "i.target_key IN (SELECT r2.resource_key FROM resource r2 WHERE {type_column} = {target_type} AND \
-                 r2.version_id > 0 AND r2.deleted = {} AND {inner})",
+                 r2.version_id > 0 AND r2.deleted = {} AND {inner}{visible})",
                 builder.false_literal()
             )
         }
@@ -542,6 +572,7 @@ fn bind_cursor_value(builder: &mut SqlBuilder, value: &CursorValue) -> String {
 /// `$everything`: the resources of the patients' compartments and what they reference that belongs to no patient.
 pub fn compile_everything(
     dialect: Dialect,
+    filter: &RowFilter,
     patient_keys: &[i64],
     since_ms: Option<i64>,
     types: &[ResourceType],
@@ -562,6 +593,7 @@ pub fn compile_everything(
     if let Some(after_key) = after_key {
         conditions.push(format!("r.resource_key > {}", builder.int(after_key)));
     }
+    conditions.extend(row_filter_condition(&mut builder, "r", filter));
     let limit = builder.int(limit as i64);
     // The keys are gathered first (a materialised CTE), so that no planner walks the whole resource table in key order
     // looking for the few rows of one person, as PostgreSQL did for `ORDER BY resource_key LIMIT n` with an OR.
@@ -591,6 +623,7 @@ pub fn compile_everything(
 /// History, newest first: of one resource, one type or everything. The cursor is (last updated, key, version).
 pub fn compile_history(
     dialect: Dialect,
+    filter: &RowFilter,
     resource_type: Option<ResourceType>,
     id: Option<&str>,
     since_ms: Option<i64>,
@@ -618,6 +651,7 @@ pub fn compile_history(
              (v.last_updated_ms = {updated_c} AND v.resource_key = {key_c} AND v.version_id < {version}))"
         ));
     }
+    conditions.extend(row_filter_condition(&mut builder, "r", filter));
     let limit = builder.int(limit as i64);
     builder.sql = format!(
         "SELECT {RESOURCE_COLUMNS} FROM resource_version v JOIN resource r ON r.resource_key = v.resource_key WHERE {} \
@@ -642,7 +676,12 @@ pub fn compile_include(dialect: Dialect, source_keys: &[i64], param_id: i64, rev
 }
 
 /// The current versions of the resources with these keys.
-pub fn compile_by_keys(dialect: Dialect, keys: &[i64], target_type: Option<ResourceType>) -> SqlBuilder {
+pub fn compile_by_keys(
+    dialect: Dialect,
+    filter: &RowFilter,
+    keys: &[i64],
+    target_type: Option<ResourceType>,
+) -> SqlBuilder {
     let mut builder = SqlBuilder::new(dialect);
     let keys = builder.int_in("r.resource_key", keys);
     let mut sql = format!(
@@ -652,6 +691,9 @@ pub fn compile_by_keys(dialect: Dialect, keys: &[i64], target_type: Option<Resou
     );
     if let Some(target_type) = target_type {
         sql.push_str(&format!(" AND r.resource_type = {}", builder.text(target_type.as_str())));
+    }
+    if let Some(visible) = row_filter_condition(&mut builder, "r", filter) {
+        sql.push_str(&format!(" AND {visible}"));
     }
     builder.sql = sql;
     builder

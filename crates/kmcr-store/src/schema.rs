@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (5, MIGRATION_5),
     (6, MIGRATION_6),
     (7, MIGRATION_7),
+    (8, MIGRATION_8),
 ];
 
 const MIGRATION_1: &str = r#"
@@ -197,6 +198,34 @@ INSERT INTO index_state (index_version) VALUES (0);
 const MIGRATION_7: &str = r#"
 -- Decisions by when they were made, for nodes following each other's decisions (open pairs have none).
 CREATE INDEX mpi_review_by_decided ON mpi_review (decided_ms) WHERE decided_ms IS NOT NULL;
+"#;
+
+const MIGRATION_8: &str = r#"
+-- Access. Each resource's sensitive categories (a bit set, `kmcr_access::Sensitivity`) from its labels and the code
+-- rules, kept as the union over every version written, so that an earlier version of a sealed item is sealed too.
+ALTER TABLE resource ADD COLUMN sensitivity {bigint} NOT NULL DEFAULT 0;
+
+-- What users declared about a person, bound to their role profile and time-limited: a legitimate relationship,
+-- break-glass (reviewed by IG afterwards: review_status 'open' until then), a reason to see sealed items, a proxy's
+-- authority. Keyed by the source Patient the user opened; it holds for that Patient's person.
+CREATE TABLE access_grant (
+    grant_id {key},
+    kind TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    role_profile_id TEXT NOT NULL,
+    ods_code TEXT NOT NULL,
+    patient_id {ctext} NOT NULL,
+    reason TEXT NOT NULL,
+    from_ms {bigint} NOT NULL,
+    to_ms {bigint} NOT NULL,
+    review_status TEXT,
+    reviewed_by TEXT,
+    review_outcome TEXT,
+    review_note TEXT,
+    reviewed_ms {bigint}
+);
+CREATE INDEX access_grant_by_patient ON access_grant (patient_id, to_ms);
+CREATE INDEX access_grant_by_review ON access_grant (review_status, grant_id) WHERE review_status IS NOT NULL;
 "#;
 
 const MIGRATION_2: &str = r#"

@@ -61,6 +61,10 @@ pub struct StoredResource {
     pub source_ods_code: OdsCode,
     /// The FHIR JSON with `meta.versionId` and `meta.lastUpdated` set; `None` for a deletion.
     pub json: Option<String>,
+    /// The resource's sensitive categories (`kmcr_access::Sensitivity` bits), the union over all its versions.
+    pub sensitivity: i64,
+    /// The id of the Patient the resource belongs to (its own id for a Patient); `None` for data about no patient.
+    pub patient_id: Option<ResourceId>,
 }
 
 /// A change to one resource.
@@ -82,6 +86,8 @@ pub enum WriteAction {
         index_entries: Vec<IndexEntry>,
         /// The id of the Patient this resource belongs to (its own for a Patient).
         owning_patient_id: Option<String>,
+        /// Sensitive categories (`kmcr_access::Sensitivity` bits); added to the resource's, never taken away.
+        sensitivity: i64,
     },
     Delete,
 }
@@ -115,8 +121,9 @@ pub enum StoreError {
     VersionConflict { resource_type: ResourceType, id: ResourceId, expected: i64, actual: i64 },
     #[error("{resource_type}/{id} already exists")]
     AlreadyExists { resource_type: ResourceType, id: ResourceId },
-    #[error("{resource_type}/{id} was sent by another organisation")]
-    NotOwner { resource_type: ResourceType, id: ResourceId },
+    /// The access rule (`kmcr_access::decide_write_by`) refused the write; `reason` says why.
+    #[error("{resource_type}/{id}: {reason}")]
+    NotOwner { resource_type: ResourceType, id: ResourceId, reason: String },
     /// Another writer changed the same resource at the same moment; retrying reads the new version.
     #[error("a concurrent write changed the same resource; retry")]
     ConcurrentWrite,
@@ -126,6 +133,9 @@ pub enum StoreError {
     BadCursor,
     #[error("the database is unavailable")]
     Unavailable(String),
+    /// The break-glass use is not waiting for review (already reviewed, or no such use).
+    #[error("grant {0} is not an open break-glass use")]
+    GrantNotOpen(i64),
     /// Stored data that breaks an invariant (e.g. a broken audit chain). Never expected.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
@@ -184,4 +194,126 @@ pub struct EverythingRequest {
     pub types: Vec<ResourceType>,
     pub count: usize,
     pub cursor: Option<Cursor>,
+}
+
+/// Which rows a read may return, as the access decision found. The store applies it to every row a query reads: the
+/// matches, the targets of chained criteria, included resources, `$everything` and history. So what is withheld
+/// leaves no trace in results, totals, counts, paging or sort order.
+#[derive(Clone, Debug)]
+pub enum RowFilter {
+    /// No restriction: the store's own reads (the person index at start), never a caller's.
+    Unrestricted,
+    Restricted(RowRestriction),
+}
+
+/// Rows that are about no patient (an Organization, a Practitioner, a Medication) are always visible; rows of a
+/// patient are visible by the view of the person they belong to.
+#[derive(Clone, Debug, Default)]
+pub struct RowRestriction {
+    pub persons: Vec<PersonRows>,
+    /// The view of rows of every other patient; `None`: no other patient's rows.
+    pub everyone_else: Option<RowView>,
+    /// Patients whose rows `everyone_else` does not reach (a region-wide reader: persons with objections in force).
+    pub excluded_patient_ids: Vec<String>,
+}
+
+/// One person's source Patients, and the view of their rows.
+#[derive(Clone, Debug)]
+pub struct PersonRows {
+    pub patient_ids: Vec<String>,
+    pub view: RowView,
+}
+
+/// The rows of one person (or of everyone else) a caller may see; the same rules as `kmcr_access::RecordView`, in a
+/// form the store turns into SQL.
+#[derive(Clone, Debug)]
+pub struct RowView {
+    /// Patient resources (demographics).
+    pub patient_type: bool,
+    pub other_types: RowTypes,
+    /// When set, only rows these organisations sent.
+    pub only_sources: Option<Vec<String>>,
+    /// The caller's own organisation: no withholding applies to its rows, and its sealed rows are its own.
+    pub own_source: Option<String>,
+    pub withheld: Vec<RowWithholding>,
+    pub sensitive: RowSensitive,
+}
+
+#[derive(Clone, Debug)]
+pub enum RowTypes {
+    None,
+    Only(Vec<ResourceType>),
+    All,
+}
+
+#[derive(Clone, Debug)]
+pub struct RowWithholding {
+    /// `None`: every source.
+    pub source: Option<String>,
+    /// Empty: every type.
+    pub resource_types: Vec<ResourceType>,
+    /// Patient rows stay visible (objections withhold the record, not the person).
+    pub spares_patient_type: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowSensitive {
+    Withheld,
+    OwnSourceOnly,
+    All,
+}
+
+/// What the access decision reads about one person, in one visit to the store.
+#[derive(Clone, Debug, Default)]
+pub struct PersonRecordFacts {
+    /// Each live source Patient of the person: id, source, sensitivity bits.
+    pub records: Vec<(String, String, i64)>,
+    /// Contacts with organisations: (resource type, organisation ODS code, start, end); an open end is `i64::MAX`.
+    pub contacts: Vec<(ResourceType, String, Option<i64>, Option<i64>)>,
+    /// GP practices named by the person's Patients (`generalPractitioner`), as ODS codes.
+    pub registered_practices: Vec<String>,
+    /// The person's Consent resources: (JSON, source).
+    pub consents: Vec<(String, String)>,
+    /// Grants about the person not yet expired.
+    pub grants: Vec<StoredGrant>,
+    /// The person's live items grouped: (type, source, sensitivity bits, count).
+    pub item_groups: Vec<(ResourceType, String, i64, i64)>,
+}
+
+/// A grant as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredGrant {
+    pub grant_id: i64,
+    pub kind: String,
+    pub user_id: String,
+    pub role_profile_id: String,
+    pub ods_code: String,
+    pub patient_id: String,
+    pub reason: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// `open` for a break-glass use not yet reviewed, `reviewed` after; `None` for grants not reviewed.
+    pub review_status: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub review_outcome: Option<String>,
+    pub review_note: Option<String>,
+    pub reviewed_ms: Option<i64>,
+}
+
+/// A review of a break-glass use by information governance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantReview {
+    pub grant_id: i64,
+    pub reviewed_by: String,
+    /// `appropriate`, `inappropriate`, `referred`.
+    pub outcome: String,
+    pub note: String,
+}
+
+/// A change to the grants: a new one, or IG's review of a break-glass use.
+#[derive(Clone, Debug)]
+pub enum GrantChange {
+    /// `grant_id` is assigned by the store.
+    Create(StoredGrant),
+    Review(GrantReview),
 }

@@ -102,7 +102,7 @@ pub struct PreparedOp {
 
 #[derive(Debug)]
 pub enum PreparedAction {
-    Put { body: BodyTemplate, rows: Vec<IndexRow>, owning_patient_id: Option<String> },
+    Put { body: BodyTemplate, rows: Vec<IndexRow>, owning_patient_id: Option<String>, sensitivity: i64 },
     Delete,
 }
 
@@ -110,10 +110,11 @@ pub fn prepare(params: &ParamIds, ops: Vec<WriteOp>) -> Vec<PreparedOp> {
     ops.into_iter()
         .map(|op| {
             let action = match op.action {
-                WriteAction::Put { resource, index_entries, owning_patient_id } => PreparedAction::Put {
+                WriteAction::Put { resource, index_entries, owning_patient_id, sensitivity } => PreparedAction::Put {
                     body: BodyTemplate::new(resource, op.resource_type, &op.id),
                     rows: index_rows(params, op.resource_type, index_entries),
                     owning_patient_id,
+                    sensitivity,
                 },
                 WriteAction::Delete => PreparedAction::Delete,
             };

@@ -553,7 +553,10 @@ async fn load_patients(store: &Store, links: &HashMap<String, HeldLink>) -> Resu
     let fetch = |cursor| {
         let (store, request) = (store.clone(), request.clone());
         tokio::spawn(
-            async move { store.search(&request, &PageRequest { count: 1_000, cursor, want_total: false }).await },
+            async move {
+                let page = PageRequest { count: 1_000, cursor, want_total: false };
+                store.search(&request, &page, &kmcr_store::RowFilter::Unrestricted).await
+            },
         )
     };
     let mut patients = Vec::new();

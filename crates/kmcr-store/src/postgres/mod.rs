@@ -1,5 +1,6 @@
 //! The production backend: PostgreSQL through a connection pool. Any number of KMCR nodes may share one database.
 
+mod access;
 mod identity;
 mod reindex;
 mod scratch;
@@ -18,8 +19,8 @@ use tokio_postgres::types::ToSql;
 use crate::cursor::CursorValue;
 use crate::query::{self, Dialect, ParamIds, SqlValue};
 use crate::{
-    Cursor, EverythingOutcome, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError,
-    StoreOptions, StoredResource, WriteOp, WriteOutcome, schema,
+    Cursor, EverythingOutcome, EverythingRequest, GrantChange, HistoryRequest, Page, PageRequest, PersonRecordFacts,
+    RowFilter, SearchOutcome, StoreError, StoreOptions, StoredGrant, StoredResource, WriteOp, WriteOutcome, schema,
 };
 use crate::{IdentityWrite, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel};
 
@@ -222,11 +223,12 @@ impl PostgresStore {
         row.map(|row| row_to_stored(&row)).transpose()
     }
 
-    pub async fn history(&self, request: &HistoryRequest) -> Result<Page, StoreError> {
+    pub async fn history(&self, request: &HistoryRequest, filter: &RowFilter) -> Result<Page, StoreError> {
         let client = self.pool.get().await?;
         let cursor = crate::paging::history_position(request.cursor.as_ref())?;
         let builder = query::compile_history(
             Dialect::Postgres,
+            filter,
             request.resource_type,
             request.id.as_ref().map(ResourceId::as_str),
             request.since.map(|since| since.unix_ms),
@@ -244,10 +246,15 @@ impl PostgresStore {
         Ok(Page { resources, next_cursor })
     }
 
-    pub async fn search(&self, request: &SearchRequest, page: &PageRequest) -> Result<SearchOutcome, StoreError> {
+    pub async fn search(
+        &self,
+        request: &SearchRequest,
+        page: &PageRequest,
+        filter: &RowFilter,
+    ) -> Result<SearchOutcome, StoreError> {
         let client = self.pool.get().await?;
         let total = if page.want_total || page.count == 0 {
-            let builder = query::compile_count(Dialect::Postgres, &self.params, request)?;
+            let builder = query::compile_count(Dialect::Postgres, &self.params, request, filter)?;
             let statement = kept_statement(&client, &builder.sql).await?;
             let row = client.query_one(&statement, &bind(&builder.values)).await?;
             Some(row.get::<_, i64>(0) as u64)
@@ -257,8 +264,14 @@ impl PostgresStore {
         if page.count == 0 {
             return Ok(SearchOutcome { matches: Vec::new(), included: Vec::new(), total, next_cursor: None });
         }
-        let compiled =
-            query::compile_search(Dialect::Postgres, &self.params, request, page.cursor.as_ref(), page.count + 1)?;
+        let compiled = query::compile_search(
+            Dialect::Postgres,
+            &self.params,
+            request,
+            filter,
+            page.cursor.as_ref(),
+            page.count + 1,
+        )?;
         let rows =
             run_resource_query(&client, &compiled.builder.sql, &compiled.builder.values, compiled.n_sort_columns)
                 .await?;
@@ -273,14 +286,46 @@ impl PostgresStore {
             if keys.is_empty() {
                 continue;
             }
-            let builder = query::compile_by_keys(Dialect::Postgres, &keys, step.target_type);
+            let builder = query::compile_by_keys(Dialect::Postgres, filter, &keys, step.target_type);
             let found = run_resource_query(&client, &builder.sql, &builder.values, 0).await?;
             plan.add(found.into_iter().map(|(resource, _)| resource));
         }
         Ok(SearchOutcome { matches, included: plan.finish(), total, next_cursor })
     }
 
-    pub async fn everything(&self, request: &EverythingRequest) -> Result<EverythingOutcome, StoreError> {
+    pub async fn person_record_facts(
+        &self,
+        patient_ids: &[String],
+        now_ms: i64,
+    ) -> Result<PersonRecordFacts, StoreError> {
+        let client = self.pool.get().await?;
+        access::person_record_facts(&client, &self.params, patient_ids, now_ms).await
+    }
+
+    pub async fn grants(
+        &self,
+        review_status: Option<String>,
+        after_grant_id: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredGrant>, StoreError> {
+        let client = self.pool.get().await?;
+        access::grants(&client, review_status.as_deref(), after_grant_id, limit).await
+    }
+
+    pub async fn write_grant(&self, change: GrantChange, audit: AuditRecord) -> Result<StoredGrant, StoreError> {
+        let mut client = self.pool.get().await?;
+        let transaction = client.transaction().await?;
+        let grant = access::write_grant(&transaction, change, &audit).await?;
+        write::append_audit(&transaction, audit).await?;
+        transaction.commit().await?;
+        Ok(grant)
+    }
+
+    pub async fn everything(
+        &self,
+        request: &EverythingRequest,
+        filter: &RowFilter,
+    ) -> Result<EverythingOutcome, StoreError> {
         let client = self.pool.get().await?;
         let ids: Vec<&str> = request.patient_ids.iter().map(ResourceId::as_str).collect();
         let statement = client
@@ -304,6 +349,7 @@ impl PostgresStore {
         let after_key = crate::paging::everything_position(request.cursor.as_ref())?;
         let builder = query::compile_everything(
             Dialect::Postgres,
+            filter,
             &patient_keys,
             request.since.map(|since| since.unix_ms),
             &request.types,
@@ -407,7 +453,7 @@ async fn register_params(client: &mut deadpool_postgres::Object) -> Result<Param
     Ok(params)
 }
 
-fn bind(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
+pub(crate) fn bind(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
     values
         .iter()
         .map(|value| match value {
@@ -439,6 +485,8 @@ fn row_to_stored(row: &tokio_postgres::Row) -> Result<StoredResource, StoreError
         deleted: row.get(5),
         source_ods_code,
         json: row.get(7),
+        sensitivity: row.get(8),
+        patient_id: row.get::<_, Option<&str>>(9).and_then(|id| ResourceId::parse(id).ok()),
     })
 }
 
@@ -472,7 +520,7 @@ async fn run_resource_query(
     for row in rows {
         let resource = row_to_stored(&row)?;
         let mut extra = Vec::with_capacity(n_extra);
-        for column_idx in 8..8 + n_extra {
+        for column_idx in query::N_RESOURCE_COLUMNS..query::N_RESOURCE_COLUMNS + n_extra {
             let column_type = row.columns()[column_idx].type_().clone();
             extra.push(match column_type {
                 tokio_postgres::types::Type::INT8 => CursorValue::Int(row.get(column_idx)),

@@ -37,6 +37,8 @@ struct FinalState {
     deleted: bool,
     source: String,
     patient_key: Option<i64>,
+    /// Sensitive categories added by this batch (kept as a union with what the resource had).
+    sensitivity: i64,
 }
 
 /// What a batch writes, gathered before any statement runs.
@@ -178,10 +180,10 @@ fn plan_op(
             });
         }
     }
-    if state.version_id > 0
-        && state.source_ods_code.as_deref().is_some_and(|source| source != op.writer_ods_code.as_str())
-    {
-        return Err(StoreError::NotOwner { resource_type: op.resource_type, id: op.id });
+    let existing_source = state.source_ods_code.as_deref().filter(|_| state.version_id > 0);
+    let verdict = kmcr_access::decide_write_by(&op.writer_ods_code, op.resource_type, existing_source);
+    if !verdict.permitted {
+        return Err(StoreError::NotOwner { resource_type: op.resource_type, id: op.id, reason: verdict.reason });
     }
     let resource_key = *keys.get(&state_key).expect("every written resource has a key");
     let version_id = state.version_id + 1;
@@ -203,6 +205,7 @@ fn plan_op(
             }
             let planned_earlier_in_batch = plan.resources.contains_key(&resource_key);
             let patient_key = plan.resources.get(&resource_key).and_then(|state| state.patient_key);
+            let sensitivity = plan.resources.get(&resource_key).map_or(0, |state| state.sensitivity);
             plan.versions.push(VersionRow {
                 resource_key,
                 version_id,
@@ -211,8 +214,10 @@ fn plan_op(
                 patient_key,
                 json: None,
             });
-            plan.resources
-                .insert(resource_key, FinalState { version_id, deleted: true, source: source.clone(), patient_key });
+            plan.resources.insert(
+                resource_key,
+                FinalState { version_id, deleted: true, source: source.clone(), patient_key, sensitivity },
+            );
             plan.clear_index_of.push(resource_key);
             if planned_earlier_in_batch {
                 plan.index.retain(|(key, _, _)| *key != resource_key);
@@ -220,7 +225,7 @@ fn plan_op(
             outcome.version_id = version_id;
             outcome.unchanged = false;
         }
-        PreparedAction::Put { body, rows, owning_patient_id } => {
+        PreparedAction::Put { body, rows, owning_patient_id, sensitivity } => {
             let patient_key = owning_patient_id
                 .map(|patient_id| *keys.get(&(ResourceType::PATIENT, patient_id)).expect("patient keys are resolved"));
             let json = body.render(version_id, now);
@@ -233,8 +238,11 @@ fn plan_op(
                 patient_key,
                 json: Some(json.clone()),
             });
-            plan.resources
-                .insert(resource_key, FinalState { version_id, deleted: false, source: source.clone(), patient_key });
+            let sensitivity = sensitivity | plan.resources.get(&resource_key).map_or(0, |state| state.sensitivity);
+            plan.resources.insert(
+                resource_key,
+                FinalState { version_id, deleted: false, source: source.clone(), patient_key, sensitivity },
+            );
             if exists {
                 plan.clear_index_of.push(resource_key);
             }
@@ -294,13 +302,15 @@ async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now: Instant) -
         let deleted: Vec<bool> = resources.iter().map(|(_, state)| state.deleted).collect();
         let sources: Vec<&str> = resources.iter().map(|(_, state)| state.source.as_str()).collect();
         let patients: Vec<Option<i64>> = resources.iter().map(|(_, state)| state.patient_key).collect();
+        let sensitivities: Vec<i64> = resources.iter().map(|(_, state)| state.sensitivity).collect();
         transaction
             .execute(
                 "UPDATE resource r SET version_id = u.v, last_updated_ms = rv.last_updated_ms, deleted = u.d, \
-                 source_ods_code = u.s, patient_key = COALESCE(u.p, r.patient_key) FROM unnest($1::bigint[], \
-                 $2::bigint[], $3::bool[], $4::text[], $5::bigint[]) AS u(k, v, d, s, p) JOIN resource_version rv ON \
-                 rv.resource_key = u.k AND rv.version_id = u.v WHERE r.resource_key = u.k",
-                &[&keys, &version_ids, &deleted, &sources, &patients],
+                 source_ods_code = u.s, patient_key = COALESCE(u.p, r.patient_key), sensitivity = r.sensitivity | u.x \
+                 FROM unnest($1::bigint[], $2::bigint[], $3::bool[], $4::text[], $5::bigint[], $6::bigint[]) AS u(k, \
+                 v, d, s, p, x) JOIN resource_version rv ON rv.resource_key = u.k AND rv.version_id = u.v WHERE \
+                 r.resource_key = u.k",
+                &[&keys, &version_ids, &deleted, &sources, &patients, &sensitivities],
             )
             .await?;
     }

@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite database file (WAL) under the data directory, one writer thread committing in
 //! groups (see `writer`), a pool of readers.
 
+mod access;
 mod identity;
 mod reindex;
 mod write;
@@ -17,8 +18,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
 use crate::cursor::CursorValue;
 use crate::query::{self, Dialect, ParamIds, SqlValue};
 use crate::{
-    Cursor, EverythingOutcome, EverythingRequest, HistoryRequest, Page, PageRequest, SearchOutcome, StoreError,
-    StoreOptions, StoredResource, WriteOp, WriteOutcome, schema,
+    Cursor, EverythingOutcome, EverythingRequest, GrantChange, HistoryRequest, Page, PageRequest, PersonRecordFacts,
+    RowFilter, SearchOutcome, StoreError, StoreOptions, StoredGrant, StoredResource, WriteOp, WriteOutcome, schema,
 };
 use crate::{IdentityWrite, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel};
 
@@ -228,12 +229,13 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn history(&self, request: &HistoryRequest) -> Result<Page, StoreError> {
-        let request = request.clone();
+    pub async fn history(&self, request: &HistoryRequest, filter: &RowFilter) -> Result<Page, StoreError> {
+        let (request, filter) = (request.clone(), filter.clone());
         self.with_reader(move |connection, _| {
             let cursor = crate::paging::history_position(request.cursor.as_ref())?;
             let builder = query::compile_history(
                 Dialect::Sqlite,
+                &filter,
                 request.resource_type,
                 request.id.as_ref().map(ResourceId::as_str),
                 request.since.map(|since| since.unix_ms),
@@ -253,13 +255,50 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn search(&self, request: &SearchRequest, page: &PageRequest) -> Result<SearchOutcome, StoreError> {
-        let (request, page) = (request.clone(), page.clone());
-        self.with_reader(move |connection, params| search_blocking(connection, params, &request, &page)).await
+    pub async fn search(
+        &self,
+        request: &SearchRequest,
+        page: &PageRequest,
+        filter: &RowFilter,
+    ) -> Result<SearchOutcome, StoreError> {
+        let (request, page, filter) = (request.clone(), page.clone(), filter.clone());
+        self.with_reader(move |connection, params| search_blocking(connection, params, &request, &page, &filter)).await
     }
 
-    pub async fn everything(&self, request: &EverythingRequest) -> Result<EverythingOutcome, StoreError> {
-        let request = request.clone();
+    pub async fn person_record_facts(
+        &self,
+        patient_ids: &[String],
+        now_ms: i64,
+    ) -> Result<PersonRecordFacts, StoreError> {
+        let patient_ids = patient_ids.to_vec();
+        self.with_reader(move |connection, params| {
+            access::person_record_facts(connection, params, &patient_ids, now_ms)
+        })
+        .await
+    }
+
+    pub async fn grants(
+        &self,
+        review_status: Option<String>,
+        after_grant_id: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredGrant>, StoreError> {
+        self.with_reader(move |connection, _| {
+            access::grants(connection, review_status.as_deref(), after_grant_id, limit)
+        })
+        .await
+    }
+
+    pub async fn write_grant(&self, change: GrantChange, audit: AuditRecord) -> Result<StoredGrant, StoreError> {
+        self.send_to_writer(|reply| writer::WriteJob::Grant { change, audit, reply }).await
+    }
+
+    pub async fn everything(
+        &self,
+        request: &EverythingRequest,
+        filter: &RowFilter,
+    ) -> Result<EverythingOutcome, StoreError> {
+        let (request, filter) = (request.clone(), filter.clone());
         self.with_reader(move |connection, _| {
             let mut patient_keys = Vec::new();
             for (position, id) in request.patient_ids.iter().enumerate() {
@@ -280,6 +319,7 @@ impl SqliteStore {
             let after_key = crate::paging::everything_position(request.cursor.as_ref())?;
             let builder = query::compile_everything(
                 Dialect::Sqlite,
+                &filter,
                 &patient_keys,
                 request.since.map(|since| since.unix_ms),
                 &request.types,
@@ -388,7 +428,7 @@ fn register_params(connection: &mut Connection) -> Result<ParamIds, StoreError> 
     Ok(params)
 }
 
-fn to_sql(value: &SqlValue) -> rusqlite::types::Value {
+pub(crate) fn to_sql(value: &SqlValue) -> rusqlite::types::Value {
     match value {
         SqlValue::Int(int) => rusqlite::types::Value::Integer(*int),
         SqlValue::Real(real) => rusqlite::types::Value::Real(*real),
@@ -416,6 +456,8 @@ fn row_to_stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredResou
         deleted: row.get(5)?,
         source_ods_code,
         json: row.get(7)?,
+        sensitivity: row.get(8)?,
+        patient_id: row.get::<_, Option<String>>(9)?.and_then(|id| ResourceId::parse(&id).ok()),
     }))
 }
 
@@ -432,7 +474,7 @@ fn run_resource_query(
     while let Some(row) = rows.next()? {
         let resource = row_to_stored(row)??;
         let mut extra = Vec::with_capacity(n_extra);
-        for column_idx in 8..8 + n_extra {
+        for column_idx in query::N_RESOURCE_COLUMNS..query::N_RESOURCE_COLUMNS + n_extra {
             extra.push(match row.get_ref(column_idx)? {
                 rusqlite::types::ValueRef::Integer(int) => CursorValue::Int(int),
                 rusqlite::types::ValueRef::Real(real) => CursorValue::Real(real),
@@ -450,9 +492,10 @@ fn search_blocking(
     params: &ParamIds,
     request: &SearchRequest,
     page: &PageRequest,
+    filter: &RowFilter,
 ) -> Result<SearchOutcome, StoreError> {
     let total = if page.want_total || page.count == 0 {
-        let builder = query::compile_count(Dialect::Sqlite, params, request)?;
+        let builder = query::compile_count(Dialect::Sqlite, params, request, filter)?;
         let mut statement = connection.prepare_cached(&builder.sql)?;
         let count: i64 = statement.query_row(params_from_iter(builder.values.iter().map(to_sql)), |row| row.get(0))?;
         Some(count as u64)
@@ -462,11 +505,12 @@ fn search_blocking(
     if page.count == 0 {
         return Ok(SearchOutcome { matches: Vec::new(), included: Vec::new(), total, next_cursor: None });
     }
-    let compiled = query::compile_search(Dialect::Sqlite, params, request, page.cursor.as_ref(), page.count + 1)?;
+    let compiled =
+        query::compile_search(Dialect::Sqlite, params, request, filter, page.cursor.as_ref(), page.count + 1)?;
     let rows =
         run_resource_query(connection, &compiled.builder.sql, &compiled.builder.values, compiled.n_sort_columns)?;
     let (matches, next_cursor, total) = crate::paging::search_page(rows, page, total);
-    let included = includes_blocking(connection, params, request, &matches)?;
+    let included = includes_blocking(connection, params, request, &matches, filter)?;
     Ok(SearchOutcome { matches, included, total, next_cursor })
 }
 
@@ -476,6 +520,7 @@ fn includes_blocking(
     params: &ParamIds,
     request: &SearchRequest,
     matches: &[StoredResource],
+    filter: &RowFilter,
 ) -> Result<Vec<StoredResource>, StoreError> {
     let mut plan = crate::include::IncludePlan::new(request, matches);
     while let Some(step) = plan.next_step(params)? {
@@ -490,7 +535,7 @@ fn includes_blocking(
         if keys.is_empty() {
             continue;
         }
-        let builder = query::compile_by_keys(Dialect::Sqlite, &keys, step.target_type);
+        let builder = query::compile_by_keys(Dialect::Sqlite, filter, &keys, step.target_type);
         let found = run_resource_query(connection, &builder.sql, &builder.values, 0)?;
         plan.add(found.into_iter().map(|(resource, _)| resource));
     }

@@ -53,12 +53,10 @@ fn apply(
         None => (0, false),
     };
     check_precondition(&op, existing_version, exists)?;
-    if let Some(current) = &current {
-        let owned_elsewhere = current.version_id > 0
-            && current.source_ods_code.as_deref().is_some_and(|source| source != op.writer_ods_code.as_str());
-        if owned_elsewhere {
-            return Err(StoreError::NotOwner { resource_type: op.resource_type, id: op.id });
-        }
+    let existing_source = current.as_ref().filter(|current| current.version_id > 0).and_then(|current| current.source_ods_code.as_deref());
+    let verdict = kmcr_access::decide_write_by(&op.writer_ods_code, op.resource_type, existing_source);
+    if !verdict.permitted {
+        return Err(StoreError::NotOwner { resource_type: op.resource_type, id: op.id, reason: verdict.reason });
     }
     let unchanged = WriteOutcome {
         resource_type: op.resource_type,
@@ -85,7 +83,7 @@ fn apply(
             delete_index_rows(transaction, resource_key)?;
             Ok(WriteOutcome { version_id, deleted: true, unchanged: false, ..unchanged })
         }
-        PreparedAction::Put { body, rows, owning_patient_id } => {
+        PreparedAction::Put { body, rows, owning_patient_id, sensitivity } => {
             // A Patient belongs to itself: its key is known only once its row exists.
             let owns_itself =
                 op.resource_type == ResourceType::PATIENT && owning_patient_id.as_deref() == Some(op.id.as_str());
@@ -113,6 +111,12 @@ fn apply(
                 }
             };
             keys.insert((op.resource_type, op.id.as_str().to_string()), resource_key);
+            if sensitivity != 0 {
+                // Sealed once, sealed in every version: the union is kept.
+                transaction
+                    .prepare_cached("UPDATE resource SET sensitivity = sensitivity | ?2 WHERE resource_key = ?1")?
+                    .execute((resource_key, sensitivity))?;
+            }
             insert_version(transaction, resource_key, version_id, now, false, source, patient_key, Some(&json))?;
             if had_index_rows {
                 delete_index_rows(transaction, resource_key)?;

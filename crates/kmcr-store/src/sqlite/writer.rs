@@ -30,7 +30,7 @@ use tokio::sync::oneshot;
 
 use super::write;
 use crate::write_rows::PreparedOp;
-use crate::{IdentityWrite, StoreError, WriteOutcome};
+use crate::{GrantChange, IdentityWrite, StoreError, StoredGrant, WriteOutcome};
 
 /// Jobs committed together at most; the queue holds at most this many waiting.
 const MAX_JOBS_PER_COMMIT: usize = 64;
@@ -46,6 +46,11 @@ pub enum WriteJob {
     Audit {
         record: AuditRecord,
         reply: oneshot::Sender<Result<ChainedAuditEntry, StoreError>>,
+    },
+    Grant {
+        change: GrantChange,
+        audit: AuditRecord,
+        reply: oneshot::Sender<Result<StoredGrant, StoreError>>,
     },
 }
 
@@ -124,6 +129,7 @@ fn writer_loop(
 enum Done {
     Batch(oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>, Result<Vec<WriteOutcome>, StoreError>),
     Audit(oneshot::Sender<Result<ChainedAuditEntry, StoreError>>, Result<ChainedAuditEntry, StoreError>),
+    Grant(oneshot::Sender<Result<StoredGrant, StoreError>>, Result<StoredGrant, StoreError>),
 }
 
 fn wal_path(database_path: &Path) -> PathBuf {
@@ -168,6 +174,7 @@ fn syncer_loop(database_path: &Path, committed: Receiver<Vec<Done>>) {
                     match finished {
                         Done::Batch(reply, result) => drop(reply.send(result)),
                         Done::Audit(reply, result) => drop(reply.send(result)),
+                        Done::Grant(reply, result) => drop(reply.send(result)),
                     }
                 }
             }
@@ -198,6 +205,7 @@ fn fail_all(done: Vec<Done>, error: StoreError) {
         match finished {
             Done::Batch(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::Audit(reply, _) => drop(reply.send(Err(error.clone()))),
+            Done::Grant(reply, _) => drop(reply.send(Err(error.clone()))),
         }
     }
 }
@@ -209,6 +217,7 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
         return match job {
             WriteJob::Batch { reply, .. } => Done::Batch(reply, Err(error)),
             WriteJob::Audit { reply, .. } => Done::Audit(reply, Err(error)),
+            WriteJob::Grant { reply, .. } => Done::Grant(reply, Err(error)),
         };
     }
     let (done, failed) = match job {
@@ -222,6 +231,11 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
             let failed = result.is_err();
             (Done::Audit(reply, result), failed)
         }
+        WriteJob::Grant { change, audit, reply } => {
+            let result = super::access::write_grant(connection, change, audit).map(|(grant, _)| grant);
+            let failed = result.is_err();
+            (Done::Grant(reply, result), failed)
+        }
     };
     let end = if failed { "ROLLBACK TO job; RELEASE job" } else { "RELEASE job" };
     if let Err(error) = connection.execute_batch(end) {
@@ -234,5 +248,6 @@ fn reply_error(job: WriteJob, error: StoreError) {
     match job {
         WriteJob::Batch { reply, .. } => drop(reply.send(Err(error))),
         WriteJob::Audit { reply, .. } => drop(reply.send(Err(error))),
+        WriteJob::Grant { reply, .. } => drop(reply.send(Err(error))),
     }
 }

@@ -139,7 +139,11 @@ async fn official_examples_are_stored_read_back_and_found() {
                     ignored_params: vec![],
                 };
                 let outcome = store
-                    .search(&request, &PageRequest { count: 10, cursor: None, want_total: false })
+                    .search(
+                        &request,
+                        &PageRequest { count: 10, cursor: None, want_total: false },
+                        &kmcr_store::RowFilter::Unrestricted,
+                    )
                     .await
                     .unwrap_or_else(|error| panic!("{}: {name}: {entry:?}: {error}", test.name));
                 assert_eq!(outcome.matches.len(), 1, "{}: {name} not found by {entry:?}", test.name);

@@ -16,17 +16,10 @@ fn patient(id: &str, family: &str) -> Value {
 }
 
 fn audit(action: &str) -> kmcr_audit::AuditRecord {
-    kmcr_audit::AuditRecord {
-        recorded_unix_ms: 1,
-        actor_id: "test-client".into(),
-        actor_ods_code: "RWF".into(),
-        action: action.into(),
-        request_id: "r".into(),
-        resources: vec![],
-        patients: vec![],
-        outcome: "permitted".into(),
-        reasons: vec![],
-    }
+    let mut record = kmcr_audit::AuditRecord::new("system", "test-client", "RWF", action, "r");
+    record.recorded_unix_ms = 1;
+    record.outcome = "permitted".into();
+    record
 }
 
 #[tokio::test]
@@ -52,13 +45,16 @@ async fn every_version_is_kept_and_read_back() {
         assert_eq!(first_body["name"][0]["family"], "Smith", "{}", test.name);
 
         let history = store
-            .history(&HistoryRequest {
-                resource_type: Some(resource_type("Patient")),
-                id: Some(id("p1")),
-                since: None,
-                count: 10,
-                cursor: None,
-            })
+            .history(
+                &HistoryRequest {
+                    resource_type: Some(resource_type("Patient")),
+                    id: Some(id("p1")),
+                    since: None,
+                    count: 10,
+                    cursor: None,
+                },
+                &kmcr_store::RowFilter::Unrestricted,
+            )
             .await
             .unwrap();
         let versions: Vec<i64> = history.resources.iter().map(|resource| resource.version_id).collect();
@@ -233,13 +229,16 @@ async fn racing_writers_each_succeed_or_see_a_conflict() {
         assert_eq!(current.version_id, n_written, "{}: one version per successful write", test.name);
         let history = test
             .store
-            .history(&HistoryRequest {
-                resource_type: Some(resource_type("Patient")),
-                id: Some(id("racer")),
-                since: None,
-                count: 100,
-                cursor: None,
-            })
+            .history(
+                &HistoryRequest {
+                    resource_type: Some(resource_type("Patient")),
+                    id: Some(id("racer")),
+                    since: None,
+                    count: 100,
+                    cursor: None,
+                },
+                &kmcr_store::RowFilter::Unrestricted,
+            )
             .await
             .unwrap();
         let versions: Vec<i64> = history.resources.iter().map(|resource| resource.version_id).collect();
@@ -295,7 +294,7 @@ async fn a_resource_written_twice_in_one_batch_keeps_only_its_last_index_rows() 
             )
             .unwrap();
             let page = kmcr_store::PageRequest { count: 10, cursor: None, want_total: false };
-            let found = store.search(&request, &page).await.unwrap();
+            let found = store.search(&request, &page, &kmcr_store::RowFilter::Unrestricted).await.unwrap();
             assert_eq!(found.matches.len(), n_expected, "{}: family={family}", test.name);
         }
     }

@@ -76,7 +76,7 @@ async fn search(
         parse_search(SearchParamRegistry::official_r4(), resource_type(resource_type_name), &params, false, 1000)
             .unwrap_or_else(|error| panic!("{query}: {error}"));
     store
-        .search(&request, &PageRequest { count, cursor, want_total: true })
+        .search(&request, &PageRequest { count, cursor, want_total: true }, &kmcr_store::RowFilter::Unrestricted)
         .await
         .unwrap_or_else(|error| panic!("{query}: {error}"))
 }
@@ -320,7 +320,7 @@ async fn includes_and_totals() {
 }
 
 async fn everything_page(store: &Store, request: &EverythingRequest) -> Page {
-    match store.everything(request).await.unwrap() {
+    match store.everything(request, &kmcr_store::RowFilter::Unrestricted).await.unwrap() {
         EverythingOutcome::Page(page) => page,
         other => panic!("expected a page, got {other:?}"),
     }
