@@ -176,10 +176,13 @@ impl RecordView {
         if !own {
             for withholding in &self.withheld {
                 // Objections withhold the record, not the person: their demographics stay findable, so that the
-                // banner can say the record is withheld.
-                if matches!(withholding.reason, WithholdReason::Objection { .. })
-                    && item.resource_type == ResourceType::PATIENT
-                {
+                // banner can say the record is withheld. Not the national data opt-out: it applies only to secondary
+                // use, where there is no banner, and takes the whole person out of it, demographics included.
+                let banner_kept = matches!(
+                    withholding.reason,
+                    WithholdReason::Objection { kind, .. } if kind != ObjectionKind::NationalDataOptOut
+                );
+                if banner_kept && item.resource_type == ResourceType::PATIENT {
                     continue;
                 }
                 let source_matches = withholding.source.as_ref().is_none_or(|source| source == item.source);
@@ -239,6 +242,11 @@ pub fn decide_person(
     match principal {
         Principal::User(user) => decide_for_user(rules, user, person),
         Principal::System(system) => {
+            // A system reads for care, or for secondary use when it says so. Being the person, their proxy, or a
+            // clinician breaking glass are not a system's purposes: taken at its word, a system asking as the patient
+            // would have every objection set aside.
+            let asked = purpose;
+            let purpose = if asked == Purpose::SecondaryUse { Purpose::SecondaryUse } else { Purpose::DirectCare };
             let organisation = &system.ods_code;
             if !rules.registry.is_party(organisation) {
                 return refused(
@@ -251,16 +259,25 @@ pub fn decide_person(
                 let purpose = if region_wide.secondary_use { Purpose::SecondaryUse } else { purpose };
                 let mut decision = permitted("region-wide", purpose, organisation, ClinicalAccess::Detailed);
                 decision.reasons.push(format!("region-wide reading configured for {}", system.client_id));
-                decision.view.withheld = withholdings(rules, person, purpose, Some(organisation), false);
+                decision.view.withheld =
+                    withholdings(rules, person, purpose, Some(organisation), false, &mut decision.reasons);
                 return decision;
             }
             match relationship_contact(rules, organisation, person) {
                 Some((kind, _)) => {
                     let mut decision = permitted(kind.as_str(), purpose, organisation, ClinicalAccess::Detailed);
+                    if asked != purpose {
+                        decision.reasons.push(format!(
+                            "a system reads for {}, not {}",
+                            purpose.as_str(),
+                            asked.as_str()
+                        ));
+                    }
                     decision
                         .reasons
                         .push(format!("{organisation} has a relationship with the person: {}", kind.as_str()));
-                    decision.view.withheld = withholdings(rules, person, purpose, Some(organisation), false);
+                    decision.view.withheld =
+                        withholdings(rules, person, purpose, Some(organisation), false, &mut decision.reasons);
                     decision
                 }
                 None => {
@@ -296,8 +313,9 @@ pub fn decide_person(
             // The person sees their own sealed items; a proxy does not (they may be about what the person keeps
             // from others).
             view.sensitive = if own_record { SensitiveAccess::All } else { SensitiveAccess::Withheld };
-            view.withheld = withholdings(rules, person, purpose, None, own_record);
-            PersonDecision { permitted: true, basis, purpose, view, grants_used, reasons: vec![format!("{basis}")] }
+            let mut reasons = vec![basis.to_string()];
+            view.withheld = withholdings(rules, person, purpose, None, own_record, &mut reasons);
+            PersonDecision { permitted: true, basis, purpose, view, grants_used, reasons }
         }
     }
 }
@@ -388,7 +406,7 @@ fn decide_for_user(rules: Rules<'_>, user: &UserPrincipal, person: &PersonFacts)
         }
     }
     let sealed_sources_shown = view.sensitive == SensitiveAccess::All;
-    view.withheld = withholdings(rules, person, purpose, Some(organisation), sealed_sources_shown);
+    view.withheld = withholdings(rules, person, purpose, Some(organisation), sealed_sources_shown, &mut reasons);
     PersonDecision { permitted: true, basis, purpose, view, grants_used, reasons }
 }
 
@@ -403,21 +421,22 @@ fn relationship_contact<'a>(
         .contacts
         .iter()
         .filter(|contact| &contact.organisation == organisation)
-        .filter(|contact| match contact.kind {
-            ContactKind::Registration => true,
-            _ => contact.end_ms.is_none_or(|end| end >= recent_from_ms),
-        })
+        // A registration that has ended (the person registered elsewhere) is a past contact like any other: the
+        // former practice keeps a relationship only while it is recent.
+        .filter(|contact| contact.end_ms.is_none_or(|end| end >= recent_from_ms))
         .min_by_key(|contact| contact.kind)
         .map(|contact| (contact.kind, &contact.organisation))
 }
 
-/// What is withheld from a caller of `organisation` (none for a member of the public) reading for `purpose`.
+/// What is withheld from a caller of `organisation` (none for a member of the public) reading for `purpose`. Each
+/// objection a policy sets aside is named in `reasons`, for the audit.
 fn withholdings(
     rules: Rules<'_>,
     person: &PersonFacts,
     purpose: Purpose,
     organisation: Option<&OdsCode>,
     sealed_sources_shown: bool,
+    reasons: &mut Vec<String>,
 ) -> Vec<Withholding> {
     let mut withheld = Vec::new();
     for code in rules.registry.non_party_codes() {
@@ -440,12 +459,18 @@ fn withholdings(
         if !objection.in_force_at(rules.now_ms) || !objection.kind.applies_to(purpose) {
             continue;
         }
-        if Policy::overriding(rules.policies, objection.kind, purpose, rules.now_ms).is_some() {
-            continue;
-        }
         let recipient = objection.recipients.is_empty()
             || organisation.is_some_and(|organisation| objection.recipients.contains(organisation));
         if !recipient {
+            continue;
+        }
+        if let Some(policy) = Policy::overriding(rules.policies, objection.kind, purpose, rules.now_ms) {
+            reasons.push(format!(
+                "objection {} ({}) set aside by policy {}",
+                objection.consent_id,
+                objection.kind.as_str(),
+                policy.name
+            ));
             continue;
         }
         let reason = WithholdReason::Objection { consent_id: objection.consent_id.clone(), kind: objection.kind };

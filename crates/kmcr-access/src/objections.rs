@@ -51,13 +51,12 @@ impl ObjectionKind {
         }
     }
 
-    /// Whether it applies to a read for `purpose`.
+    /// Whether it applies to a read for `purpose`. Only the person themself reads past their objections: a proxy is
+    /// someone else, and what the person keeps from everyone they keep from a proxy too.
     pub fn applies_to(self, purpose: Purpose) -> bool {
         match self {
             ObjectionKind::NationalDataOptOut => purpose == Purpose::SecondaryUse,
-            ObjectionKind::GpType1 | ObjectionKind::SharedRecord => {
-                !matches!(purpose, Purpose::PatientSelf | Purpose::Proxy)
-            }
+            ObjectionKind::GpType1 | ObjectionKind::SharedRecord => purpose != Purpose::PatientSelf,
         }
     }
 }
@@ -198,12 +197,7 @@ impl Policy {
     }
 
     /// The policy in force for `purpose` at `at_ms` that sets aside `kind`, if any.
-    pub fn overriding<'a>(
-        policies: &'a [Policy],
-        kind: ObjectionKind,
-        purpose: Purpose,
-        at_ms: i64,
-    ) -> Option<&'a Policy> {
+    pub fn overriding(policies: &[Policy], kind: ObjectionKind, purpose: Purpose, at_ms: i64) -> Option<&Policy> {
         policies.iter().find(|policy| {
             policy.in_force_at(at_ms) && policy.overrides.contains(&kind) && policy.purposes.contains(&purpose)
         })
