@@ -98,6 +98,14 @@ pub struct Withholding {
     pub reason: WithholdReason,
 }
 
+impl Withholding {
+    /// Whether the person's Patient records stay visible under this withholding (see `RecordView::item_verdict`).
+    pub fn spares_patient_records(&self) -> bool {
+        self.source.is_none()
+            && matches!(self.reason, WithholdReason::Objection { kind, .. } if kind != ObjectionKind::NationalDataOptOut)
+    }
+}
+
 /// Which of a person's items may be returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordView {
@@ -175,13 +183,13 @@ impl RecordView {
         }
         if !own {
             for withholding in &self.withheld {
-                // Objections withhold the record, not the person: their demographics stay findable, so that the
-                // banner can say the record is withheld. Not the national data opt-out: it applies only to secondary
-                // use, where there is no banner, and takes the whole person out of it, demographics included.
-                let banner_kept = matches!(
-                    withholding.reason,
-                    WithholdReason::Objection { kind, .. } if kind != ObjectionKind::NationalDataOptOut
-                );
+                // An objection to sharing the whole record withholds the record, not the person: their
+                // demographics stay findable, so that the banner can say the record is withheld. One that names
+                // sources withholds those sources' Patient records too (a mental health trust's record of a person
+                // says by existing that they were its patient); the banner is built from the other sources. Not the
+                // national data opt-out: it applies only to secondary use, where there is no banner, and takes the
+                // whole person out of it, demographics included.
+                let banner_kept = withholding.spares_patient_records();
                 if banner_kept && item.resource_type == ResourceType::PATIENT {
                     continue;
                 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
-use kmcr_access::{Principal, Scope};
+use kmcr_access::{Principal, RegionWideReading, Scope, SystemPrincipal};
 use kmcr_fhir::{Instant, OdsCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -25,6 +25,22 @@ pub struct ApiClient {
     pub secret: String,
     pub ods_code: OdsCode,
     pub scopes: Vec<Scope>,
+    /// A named, audited exception: may read every person's record.
+    pub region_wide: Option<RegionWideReading>,
+    pub trusted_to_verify_nhs_numbers: bool,
+}
+
+impl ApiClient {
+    /// The principal this client acts as.
+    pub fn principal(&self, scopes: Vec<Scope>) -> Principal {
+        Principal::System(SystemPrincipal {
+            client_id: self.id.clone(),
+            ods_code: self.ods_code.clone(),
+            scopes,
+            region_wide: self.region_wide.clone(),
+            trusted_to_verify_nhs_numbers: self.trusted_to_verify_nhs_numbers,
+        })
+    }
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -68,8 +84,8 @@ impl TokenSigner {
         format!("{signing_input}.{signature}")
     }
 
-    /// The principal of a valid, unexpired token.
-    pub fn verify(&self, token: &str, now: Instant) -> Option<Principal> {
+    /// The principal of a valid, unexpired token of a client still configured.
+    pub fn verify(&self, token: &str, now: Instant, clients: &[ApiClient]) -> Option<Principal> {
         let (signing_input, signature) = token.rsplit_once('.')?;
         let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
         let mut mac = self.mac();
@@ -86,11 +102,12 @@ impl TokenSigner {
         }
         let scopes =
             claims.get("scope")?.as_str()?.split_whitespace().map(Scope::parse).collect::<Result<_, _>>().ok()?;
-        Some(Principal {
-            id: claims.get("sub")?.as_str()?.to_string(),
-            ods_code: OdsCode::parse(claims.get("org")?.as_str()?).ok()?,
-            scopes,
-        })
+        let client_id = claims.get("sub")?.as_str()?;
+        let client = clients.iter().find(|client| client.id == client_id)?;
+        if client.ods_code.as_str() != claims.get("org")?.as_str()? {
+            return None;
+        }
+        Some(client.principal(scopes))
     }
 }
 
@@ -155,11 +172,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, Form(reque
 }
 
 fn client_holds_wider(client: &ApiClient, asked: &Scope) -> bool {
-    client.scopes.iter().any(|held| {
-        held.resource_type.is_none_or(|held_type| Some(held_type) == asked.resource_type)
-            && (held.read || !asked.read)
-            && (held.write || !asked.write)
-    })
+    client.scopes.iter().any(|held| held.includes(asked))
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -186,7 +199,7 @@ impl FromRequestParts<AppState> for Caller {
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
-        match token.and_then(|token| state.signer.verify(token.trim(), Instant::now())) {
+        match token.and_then(|token| state.signer.verify(token.trim(), Instant::now(), &state.clients)) {
             Some(principal) => Ok(Caller(principal)),
             None => {
                 let mut response = outcome_response(
@@ -214,15 +227,19 @@ mod tests {
             secret: "s".into(),
             ods_code: OdsCode::parse("G82001").unwrap(),
             scopes: vec![Scope::parse("system/*.read").unwrap()],
+            region_wide: None,
+            trusted_to_verify_nhs_numbers: false,
         };
         let now = Instant::from_unix_ms(1_000_000_000);
         let token = signer.issue(&client, &client.scopes, now);
-        let principal = signer.verify(&token, now).expect("fresh token verifies");
-        assert_eq!(principal.ods_code.as_str(), "G82001");
-        assert!(signer.verify(&token, Instant::from_unix_ms(now.unix_ms + 61_000)).is_none());
+        let clients = [client.clone()];
+        let principal = signer.verify(&token, now, &clients).expect("fresh token verifies");
+        assert_eq!(principal.ods_code().unwrap().as_str(), "G82001");
+        assert!(signer.verify(&token, Instant::from_unix_ms(now.unix_ms + 61_000), &clients).is_none());
         let mut altered = token.clone();
         altered.insert(10, 'x');
-        assert!(signer.verify(&altered, now).is_none());
-        assert!(TokenSigner::new(vec![8; 32], 60).verify(&token, now).is_none());
+        assert!(signer.verify(&altered, now, &clients).is_none());
+        assert!(TokenSigner::new(vec![8; 32], 60).verify(&token, now, &clients).is_none());
+        assert!(signer.verify(&token, now, &[]).is_none(), "a removed client's tokens are refused");
     }
 }

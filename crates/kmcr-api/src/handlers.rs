@@ -12,7 +12,7 @@ use axum::response::Response;
 use kmcr_fhir::{Instant, ResourceId, ResourceType};
 use kmcr_service::references::parse_query;
 use kmcr_service::{CreateResult, RequestContext, ServiceError};
-use kmcr_store::{Cursor, EverythingRequest, HistoryRequest};
+use kmcr_store::{EverythingRequest, HistoryRequest};
 use serde_json::Value;
 
 use crate::AppState;
@@ -30,7 +30,7 @@ fn context(Caller(principal): Caller) -> RequestContext {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");
     let request_id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    tracing::debug!(%request_id, client = %principal.id, "request");
+    tracing::debug!(%request_id, principal = %principal.id(), "request");
     RequestContext { principal, request_id }
 }
 
@@ -169,7 +169,11 @@ pub async fn create(
         CreateResult::Created(outcome) => {
             write_response(StatusCode::CREATED, &outcome, &state.fhir_base_url, return_preference(&headers))
         }
-        CreateResult::Exists(existing) => resource_response(StatusCode::OK, &existing),
+        CreateResult::Exists { resource, readable: true } => resource_response(StatusCode::OK, &resource),
+        // A write-only source learns where its own item is, not what it holds.
+        CreateResult::Exists { resource, readable: false } => {
+            crate::responses::exists_response(&resource, &state.fhir_base_url)
+        }
     })
 }
 
@@ -308,13 +312,7 @@ async fn history(
 ) -> HandlerResult {
     let (params, cursor) = split_cursor(parse_query(query.as_deref().unwrap_or("")));
     let limits = state.service.limits().clone();
-    let mut request = HistoryRequest {
-        resource_type,
-        id,
-        since: None,
-        count: limits.default_page_size,
-        cursor: cursor.as_deref().map(Cursor::decode).transpose().map_err(|error| error_response(error.into()))?,
-    };
+    let mut request = HistoryRequest { resource_type, id, since: None, count: limits.default_page_size, cursor: None };
     for (name, value) in &params {
         match name.as_str() {
             "_count" => request.count = parse_count(value, limits.max_page_size)?,
@@ -322,8 +320,13 @@ async fn history(
             _ => return Err(error_response(ServiceError::BadSearch(format!("history does not take '{name}'")))),
         }
     }
-    let page = state.service.history(&context(caller), request).await.map_err(error_response)?;
-    Ok(fhir_json(StatusCode::OK, history_bundle(&state.fhir_base_url, resource_type, &params, &page)))
+    let path = match (resource_type, &request.id) {
+        (Some(resource_type), Some(id)) => format!("{resource_type}/{id}/_history"),
+        (Some(resource_type), None) => format!("{resource_type}/_history"),
+        _ => "_history".to_string(),
+    };
+    let page = state.service.history(&context(caller), request, cursor.as_deref()).await.map_err(error_response)?;
+    Ok(fhir_json(StatusCode::OK, history_bundle(&state.fhir_base_url, &path, &params, &page)))
 }
 
 fn parse_count(value: &str, max: usize) -> Result<usize, Response> {
@@ -362,7 +365,7 @@ pub async fn instance_operation(
         since: None,
         types: Vec::new(),
         count: limits.max_page_size,
-        cursor: cursor.as_deref().map(Cursor::decode).transpose().map_err(|error| error_response(error.into()))?,
+        cursor: None,
     };
     for (name, value) in &params {
         match name.as_str() {
@@ -379,7 +382,7 @@ pub async fn instance_operation(
             _ => return Err(error_response(ServiceError::BadSearch(format!("$everything does not take '{name}'")))),
         }
     }
-    let page = state.service.everything(&context(caller), request).await.map_err(error_response)?;
+    let page = state.service.everything(&context(caller), request, cursor.as_deref()).await.map_err(error_response)?;
     let self_path = format!("Patient/{id}/$everything");
     Ok(fhir_json(StatusCode::OK, page_bundle(&state.fhir_base_url, &self_path, &params, &page)))
 }

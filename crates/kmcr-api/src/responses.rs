@@ -41,6 +41,19 @@ pub fn resource_response(status: StatusCode, resource: &StoredResource) -> Respo
     response
 }
 
+/// `If-None-Exist` found the item, and the caller may not read it: where it is, as an OperationOutcome, no body.
+pub fn exists_response(resource: &StoredResource, base_url: &str) -> Response {
+    let text = format!("{}/{} already exists; nothing was created", resource.resource_type, resource.id);
+    let body = kmcr_service::outcome_with("information", "informational", "KMCR-EXISTS", &text);
+    let mut response = fhir_json(StatusCode::OK, body.to_string());
+    let location = format!("{base_url}/{}/{}/_history/{}", resource.resource_type, resource.id, resource.version_id);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(axum::http::header::LOCATION, location);
+    }
+    add_version_headers(&mut response, resource.version_id, resource.last_updated);
+    response
+}
+
 pub fn add_version_headers(response: &mut Response, version_id: i64, last_updated: kmcr_fhir::Instant) {
     let headers = response.headers_mut();
     headers.insert(ETAG, HeaderValue::from_str(&format!("W/\"{version_id}\"")).expect("ascii"));

@@ -3,11 +3,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use kmcr_access::Scope;
+use kmcr_access::{
+    AccessSettings, CodeRules, Organisation, OrganisationKind, OrganisationRegistry, RegionWideReading, Scope,
+};
 use kmcr_api::{ApiClient, AppState, TokenSigner, router};
 use kmcr_fhir::OdsCode;
 use kmcr_service::identity::IdentitySettings;
-use kmcr_service::{Limits, Service};
+use kmcr_service::{AccessPolicy, Limits, Service};
 use kmcr_store::{Store, StoreOptions};
 
 pub const CLIENT_SECRET: &str = "benchmark-secret-0123456789";
@@ -25,19 +27,45 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
         secret: CLIENT_SECRET.into(),
         ods_code: OdsCode::parse("RWF")?,
         scopes: vec![Scope::parse("system/*.read")?],
+        region_wide: Some(RegionWideReading { justification: "benchmark".into(), secondary_use: false }),
+        trusted_to_verify_nhs_numbers: false,
     }];
+    let mut organisations: Vec<Organisation> = kmcr_synth::organisations()
+        .iter()
+        .map(|organisation| Organisation {
+            ods_code: OdsCode::parse(organisation.ods_code).expect("synthetic ODS codes are valid"),
+            name: organisation.name.into(),
+            kind: OrganisationKind::Acute,
+            party_to_agreement: true,
+        })
+        .collect();
     for ods_code in writer_ods_codes {
         clients.push(ApiClient {
             id: format!("bench-writer-{ods_code}"),
             secret: CLIENT_SECRET.into(),
             ods_code: OdsCode::parse(ods_code)?,
             scopes: vec![Scope::parse("system/*.*")?],
+            region_wide: None,
+            trusted_to_verify_nhs_numbers: true,
+        });
+        organisations.push(Organisation {
+            ods_code: OdsCode::parse(ods_code)?,
+            name: ods_code.clone(),
+            kind: OrganisationKind::Acute,
+            party_to_agreement: true,
         });
     }
+    let access = AccessPolicy {
+        registry: OrganisationRegistry::new(organisations),
+        policies: Vec::new(),
+        settings: AccessSettings::default(),
+        code_rules: CodeRules::defaults(),
+        paging_key: vec![7; 32],
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     // Starting reads every Patient into the person index: at scale, a restart's cost, so it is printed.
-    let service = Service::start(store, Limits::default(), IdentitySettings::default()).await?;
+    let service = Service::start(store, Limits::default(), IdentitySettings::default(), access).await?;
     println!("  server started in {:.1} s (store opened, person index loaded)", opening.elapsed().as_secs_f64());
     let state = AppState {
         service,

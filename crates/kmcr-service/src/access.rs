@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use hmac::{Hmac, Mac};
 use kmcr_access::{
     AccessGrant, AccessSettings, CareContact, ClinicalAccess, CodeRules, ContactKind, GrantKind, ItemFacts,
-    ItemVerdict, OrganisationKind, OrganisationRegistry, PersonDecision, PersonFacts, Policy, RecordView,
-    Rules, SensitiveAccess, Sensitivity, SourceRecord, WithholdReason, decide_person, objection_from_consent,
+    ItemVerdict, OrganisationKind, OrganisationRegistry, PersonDecision, PersonFacts, Policy, RecordView, Rules,
+    SensitiveAccess, Sensitivity, SourceRecord, decide_person, objection_from_consent,
 };
 use kmcr_fhir::{OdsCode, ResourceType};
 use kmcr_store::{PersonRecordFacts, PersonRows, RowSensitive, RowTypes, RowView, RowWithholding};
@@ -175,7 +175,7 @@ pub fn row_view(view: &RecordView) -> RowView {
             .map(|withholding| RowWithholding {
                 source: withholding.source.as_ref().map(OdsCode::to_string),
                 resource_types: withholding.resource_types.clone(),
-                spares_patient_type: matches!(withholding.reason, WithholdReason::Objection { .. }),
+                spares_patient_type: withholding.spares_patient_records(),
             })
             .collect(),
         sensitive: match &view.sensitive {
@@ -204,7 +204,12 @@ pub fn person_facts(person_id: String, stored: &PersonRecordFacts, registry: &Or
     }
     for practice in &stored.registered_practices {
         let Ok(organisation) = OdsCode::parse(practice) else { continue };
-        facts.contacts.push(CareContact { organisation, kind: ContactKind::Registration, start_ms: None, end_ms: None });
+        facts.contacts.push(CareContact {
+            organisation,
+            kind: ContactKind::Registration,
+            start_ms: None,
+            end_ms: None,
+        });
     }
     for (resource_type, organisation, start_ms, end_ms) in &stored.contacts {
         let Ok(organisation) = OdsCode::parse(organisation) else { continue };
@@ -242,7 +247,11 @@ fn count_withheld(view: &RecordView, stored: &PersonRecordFacts) -> (u32, BTreeS
     let mut reasons = BTreeSet::new();
     for (resource_type, source, sensitivity, count) in &stored.item_groups {
         let Ok(source) = OdsCode::parse(source) else { continue };
-        let item = ItemFacts { resource_type: *resource_type, source: &source, sensitivity: Sensitivity::from_bits(*sensitivity) };
+        let item = ItemFacts {
+            resource_type: *resource_type,
+            source: &source,
+            sensitivity: Sensitivity::from_bits(*sensitivity),
+        };
         if let ItemVerdict::Withheld(reason) = view.item_verdict(item) {
             n_withheld = n_withheld.saturating_add(u32::try_from(*count).unwrap_or(u32::MAX));
             reasons.insert(reason);

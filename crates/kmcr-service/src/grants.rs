@@ -29,7 +29,11 @@ pub type DeclaredGrant = StoredGrant;
 impl Service {
     /// Declares a relationship, break-glass or a reason for sealed items; refused (and audited) when the role profile
     /// may not.
-    pub async fn declare(&self, context: &RequestContext, request: GrantRequest) -> Result<DeclaredGrant, ServiceError> {
+    pub async fn declare(
+        &self,
+        context: &RequestContext,
+        request: GrantRequest,
+    ) -> Result<DeclaredGrant, ServiceError> {
         let mut record = audit::record(context, &format!("declare-{}", request.kind.as_str()));
         record.patients = audit::patients([request.patient_id.as_str()]);
         record.stated_reason = Some(request.reason.clone());
@@ -149,7 +153,8 @@ impl Service {
         if allowed {
             return Ok(());
         }
-        let reason = "information governance work needs a Privacy Officer or Caldicott Guardian role profile".to_string();
+        let reason =
+            "information governance work needs a Privacy Officer or Caldicott Guardian role profile".to_string();
         Err(self.refuse(record, reason.clone(), ServiceError::Forbidden(reason)).await)
     }
 }

@@ -10,6 +10,7 @@ mod error;
 mod grants;
 pub mod identity;
 mod matching;
+mod person_view;
 mod reads;
 pub mod references;
 mod writes;

@@ -14,8 +14,9 @@ pub fn named_patient_ids(params: &[(String, String)]) -> Vec<String> {
     let mut ids = Vec::new();
     for (name, value) in params {
         let (base, modifier) = name.split_once(':').map_or((name.as_str(), None), |(b, m)| (b, Some(m)));
-        let patient_reference =
-            matches!(modifier, None | Some("Patient")) && !base.contains('.') && (base == "patient" || base == "subject");
+        let patient_reference = matches!(modifier, None | Some("Patient"))
+            && !base.contains('.')
+            && (base == "patient" || base == "subject");
         if !patient_reference {
             continue;
         }

@@ -3,7 +3,7 @@
 //! search is answered only from rows the caller may see: the decision reaches the query as a `RowFilter`.
 
 use kmcr_access::{
-    Interaction, ItemFacts, ItemVerdict, Principal, Scope, ScopeContext, Sensitivity, decide_interaction,
+    Interaction, ItemFacts, ItemVerdict, Principal, Purpose, Scope, ScopeContext, Sensitivity, decide_interaction,
     decide_population,
 };
 use kmcr_audit::AuditRecord;
@@ -122,9 +122,36 @@ impl Service {
         if stored.deleted {
             return Err(self.refuse(&mut record, "deleted".into(), ServiceError::Gone).await);
         }
+        let stored = self.shown(context, stored, &mut record).await?;
         record.outcome = "permitted".into();
         self.store.append_audit(record).await?;
         Ok(stored)
+    }
+
+    /// A Person is shown with only the links the caller may see, or not at all (see `person_view`).
+    async fn shown(
+        &self,
+        context: &RequestContext,
+        stored: StoredResource,
+        record: &mut AuditRecord,
+    ) -> Result<StoredResource, ServiceError> {
+        if !crate::person_view::is_person(stored.resource_type) || stored.deleted {
+            return Ok(stored);
+        }
+        match self.person_as_seen(context, stored).await? {
+            Some(shown) => {
+                let linked = crate::person_view::linked_patient_ids(
+                    &serde_json::from_str(shown.json.as_deref().unwrap_or("{}")).unwrap_or_default(),
+                );
+                record.patients = audit::patients(linked.iter().map(String::as_str));
+                record.persons.push(format!("Person/{}", shown.id));
+                Ok(shown)
+            }
+            None => {
+                let reason = "no record of this person is visible to the caller".to_string();
+                Err(self.refuse(record, reason, ServiceError::NotFound).await)
+            }
+        }
     }
 
     pub async fn vread(
@@ -147,6 +174,7 @@ impl Service {
         if stored.deleted {
             return Err(self.refuse(&mut record, "deleted".into(), ServiceError::Gone).await);
         }
+        let stored = self.shown(context, stored, &mut record).await?;
         record.outcome = "permitted".into();
         self.store.append_audit(record).await?;
         Ok(stored)
@@ -183,6 +211,9 @@ impl Service {
         let params = crate::matching::expand_patient_references(params, |id| self.identity.linked_patients(id));
         let request = self.parse_search(resource_type, &params, lenient)?;
         self.check_interaction(context, Interaction::Search, &searched_types(&request), &mut record).await?;
+        if crate::person_view::is_person(resource_type) {
+            self.check_person_search(context, &params, &mut record).await?;
+        }
         let (filter, persons) = self.search_filter(context, resource_type, &named, &mut record).await?;
         let count_only = request.summary == Some(kmcr_fhir_search::Summary::Count);
         let page = PageRequest {
@@ -196,6 +227,8 @@ impl Service {
         outcome.included.retain(|included| {
             decide_interaction(rules, &context.principal, Interaction::Read, included.resource_type).permitted
         });
+        outcome.matches = self.persons_as_seen(context, std::mem::take(&mut outcome.matches)).await?;
+        outcome.included = self.persons_as_seen(context, std::mem::take(&mut outcome.included)).await?;
         let returned: Vec<&StoredResource> = outcome.matches.iter().chain(&outcome.included).collect();
         self.record_returned(&mut record, &returned, &persons);
         record.outcome = if record.n_withheld > 0 { "permitted-withheld" } else { "permitted" }.into();
@@ -203,6 +236,48 @@ impl Service {
         let next_cursor = outcome.next_cursor.as_ref().map(|cursor| self.bind_cursor(context, cursor));
         let withheld = persons.iter().filter_map(PersonAccess::withheld_notice).collect();
         Ok(SearchResult { request, outcome, next_cursor, withheld })
+    }
+
+    /// A Person search must name records the caller may see, unless the caller reads region-wide.
+    async fn check_person_search(
+        &self,
+        context: &RequestContext,
+        params: &[(String, String)],
+        record: &mut AuditRecord,
+    ) -> Result<(), ServiceError> {
+        if Service::may_search_all_persons(context) {
+            return Ok(());
+        }
+        let named = crate::person_view::patients_named_in_person_search(params);
+        if named.is_empty() {
+            let reason = "a Person search must name a Patient (link=Patient/...)".to_string();
+            return Err(self.refuse(record, reason.clone(), ServiceError::Forbidden(reason)).await);
+        }
+        for patient_id in &named {
+            let access = self.person_access(context, patient_id).await?;
+            if !access.visible_patient_ids.contains(patient_id) {
+                let reason = "a named Patient is not visible to the caller".to_string();
+                return Err(self.refuse(record, reason, ServiceError::NotFound).await);
+            }
+        }
+        Ok(())
+    }
+
+    /// Persons among `resources` as the caller may see them (others pass unchanged).
+    async fn persons_as_seen(
+        &self,
+        context: &RequestContext,
+        resources: Vec<StoredResource>,
+    ) -> Result<Vec<StoredResource>, ServiceError> {
+        let mut shown = Vec::with_capacity(resources.len());
+        for resource in resources {
+            if crate::person_view::is_person(resource.resource_type) && !resource.deleted {
+                shown.extend(self.person_as_seen(context, resource).await?);
+            } else {
+                shown.push(resource);
+            }
+        }
+        Ok(shown)
     }
 
     /// The rows a search may read: those of the persons it names, as decided for each; or, naming none, what the
@@ -248,13 +323,11 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let refused = match &context.principal {
             _ if !access.decision.permitted => Some(format!("no access to this person ({})", access.decision.basis)),
-            Principal::User(_) if clinical && !access.decision.clinical_permitted() => {
-                Some(format!(
-                    "no clinical access to this person ({}): declare a legitimate relationship, or use break-glass \
+            Principal::User(_) if clinical && !access.decision.clinical_permitted() => Some(format!(
+                "no clinical access to this person ({}): declare a legitimate relationship, or use break-glass \
                      where your role allows it",
-                    access.decision.basis
-                ))
-            }
+                access.decision.basis
+            )),
             _ => None,
         };
         match refused {
@@ -274,16 +347,27 @@ impl Service {
         let decision = decide_population(self.access.rules(record.recorded_unix_ms), &context.principal);
         record.purpose_of_use = Some(decision.purpose.act_reason().to_string());
         record.reasons.extend(decision.reasons.iter().cloned());
-        let clinical = resource_type != ResourceType::PATIENT && is_patient_data(resource_type);
+        // A Person is shown link by link as the caller may see its records (see `person_view`), not as clinical data.
+        let clinical = resource_type != ResourceType::PATIENT
+            && !crate::person_view::is_person(resource_type)
+            && is_patient_data(resource_type);
         let refusal = match &context.principal {
             Principal::User(_) | Principal::Patient(_) if clinical => {
                 Some("a read of clinical data must name the person (patient=...)".to_string())
             }
-            Principal::System(_) if decision.region_wide && is_patient_data(resource_type) => Some(
-                "a region-wide reader reads person by person (patient=..., $everything), so that each person's \
-                 objections apply"
-                    .to_string(),
-            ),
+            // Objections do not hide a person's demographics from direct care, so finding people region-wide is
+            // allowed; clinical data, and anything for secondary use (the national data opt-out hides the person),
+            // is read person by person.
+            Principal::System(_)
+                if decision.region_wide
+                    && (clinical || (is_patient_data(resource_type) && decision.purpose == Purpose::SecondaryUse)) =>
+            {
+                Some(
+                    "a region-wide reader reads person by person (patient=..., $everything), so that each person's \
+                     objections apply"
+                        .to_string(),
+                )
+            }
             _ => None,
         };
         if let Some(reason) = refusal {
@@ -301,8 +385,9 @@ impl Service {
     /// Fills in the patients and persons whose data is returned.
     fn record_returned(&self, record: &mut AuditRecord, returned: &[&StoredResource], persons: &[PersonAccess]) {
         record.resources.extend(returned.iter().map(|resource| format!("{}/{}", resource.resource_type, resource.id)));
-        record.patients =
-            audit::patients(returned.iter().filter_map(|resource| resource.patient_id.as_ref()).map(ResourceId::as_str));
+        record.patients = audit::patients(
+            returned.iter().filter_map(|resource| resource.patient_id.as_ref()).map(ResourceId::as_str),
+        );
         if persons.is_empty() {
             let mut others: Vec<String> = returned
                 .iter()
@@ -354,7 +439,8 @@ impl Service {
             }
         };
         request.cursor = cursor.map(|cursor| self.unbind_cursor(context, cursor)).transpose()?;
-        let page = self.store.history(&request, &filter).await?;
+        let mut page = self.store.history(&request, &filter).await?;
+        page.resources = self.persons_as_seen(context, std::mem::take(&mut page.resources)).await?;
         let returned: Vec<&StoredResource> = page.resources.iter().collect();
         self.record_returned(&mut record, &returned, &persons);
         record.resources = page
@@ -406,7 +492,11 @@ impl Service {
         record.outcome = if record.n_withheld > 0 { "permitted-withheld" } else { "permitted" }.into();
         self.store.append_audit(record).await?;
         let next_cursor = page.next_cursor.as_ref().map(|cursor| self.bind_cursor(context, cursor));
-        Ok(ReadPage { resources: page.resources, next_cursor, withheld: access.withheld_notice().into_iter().collect() })
+        Ok(ReadPage {
+            resources: page.resources,
+            next_cursor,
+            withheld: access.withheld_notice().into_iter().collect(),
+        })
     }
 }
 
@@ -437,7 +527,10 @@ fn restrict_to_scopes(view: &mut RowView, principal: &Principal) {
     let readable: Vec<&Scope> = principal
         .scopes()
         .iter()
-        .filter(|scope| scope.context == context && scope.grants(Interaction::Read, scope.resource_type.unwrap_or(ResourceType::PATIENT)))
+        .filter(|scope| {
+            scope.context == context
+                && scope.grants(Interaction::Read, scope.resource_type.unwrap_or(ResourceType::PATIENT))
+        })
         .collect();
     if readable.iter().any(|scope| scope.resource_type.is_none()) {
         return;
@@ -446,8 +539,12 @@ fn restrict_to_scopes(view: &mut RowView, principal: &Principal) {
     view.patient_type &= granted.contains(&ResourceType::PATIENT);
     view.other_types = match std::mem::replace(&mut view.other_types, RowTypes::None) {
         RowTypes::None => RowTypes::None,
-        RowTypes::All => RowTypes::Only(granted.into_iter().filter(|resource_type| *resource_type != ResourceType::PATIENT).collect()),
-        RowTypes::Only(types) => RowTypes::Only(types.into_iter().filter(|resource_type| granted.contains(resource_type)).collect()),
+        RowTypes::All => RowTypes::Only(
+            granted.into_iter().filter(|resource_type| *resource_type != ResourceType::PATIENT).collect(),
+        ),
+        RowTypes::Only(types) => {
+            RowTypes::Only(types.into_iter().filter(|resource_type| granted.contains(resource_type)).collect())
+        }
     };
 }
 

@@ -7,7 +7,9 @@ use kmcr_access::Interaction;
 use kmcr_audit::AuditRecord;
 use kmcr_fhir::{ResourceId, ResourceType, validate_resource};
 use kmcr_fhir_search::{SearchParamRegistry, extract_index_entries, parse_search};
-use kmcr_store::{PageRequest, Precondition, RowFilter, StoreError, StoredResource, WriteAction, WriteOp, WriteOutcome};
+use kmcr_store::{
+    PageRequest, Precondition, RowFilter, StoreError, StoredResource, WriteAction, WriteOp, WriteOutcome,
+};
 use serde_json::Value;
 
 use crate::{RequestContext, Service, ServiceError, audit, identity};
@@ -19,7 +21,10 @@ pub const SOURCE_ORGANISATION_TAG_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-org
 pub enum CreateResult {
     Created(WriteOutcome),
     /// Found by `If-None-Exist`; the body only when the caller may read it (a write-only source gets none).
-    Exists { resource: StoredResource, readable: bool },
+    Exists {
+        resource: StoredResource,
+        readable: bool,
+    },
 }
 
 pub(crate) enum Match {

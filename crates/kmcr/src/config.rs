@@ -42,6 +42,11 @@ pub struct RawSettings {
     pub expected_population: Option<usize>,
     #[serde(default)]
     pub clients: Vec<RawClient>,
+    /// The organisations party to the sharing agreement. No organisation, no access.
+    #[serde(default)]
+    pub organisations: Vec<RawOrganisation>,
+    #[serde(default)]
+    pub access: RawAccess,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +56,68 @@ pub struct RawClient {
     pub secret: Secret,
     pub ods_code: String,
     pub scopes: Vec<String>,
+    /// A named exception: this client reads every person's record, and every read says why.
+    #[serde(default)]
+    pub region_wide_justification: Option<String>,
+    /// With region-wide reading: for secondary uses (the national data opt-out applies).
+    #[serde(default)]
+    pub region_wide_secondary_use: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrganisation {
+    pub ods_code: String,
+    pub name: String,
+    /// gp-practice, acute, community, mental-health, ambulance, adult-social-care, childrens-social-care, hospice,
+    /// sensitive-service.
+    pub kind: String,
+    /// False once it has left the agreement: its data leaves every view at once.
+    #[serde(default = "default_true")]
+    pub party: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The access rules a region sets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccess {
+    pub recent_contact_days: Option<i64>,
+    /// AAL1, AAL2 or AAL3.
+    pub min_assurance_sensitive: Option<String>,
+    pub min_assurance_break_glass: Option<String>,
+    /// Replaces the default code rules when given.
+    pub code_rules: Option<Vec<RawCodeRule>>,
+    #[serde(default)]
+    pub policies: Vec<RawPolicy>,
+    /// Base64, at least 32 bytes; binds paging links to their caller. Derived from the token signing key when absent.
+    pub paging_key: Option<Secret>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCodeRule {
+    pub system: String,
+    pub code: String,
+    /// A sensitive category, e.g. hiv, sexually-transmitted-disease, gender-identity, fertility, mental-health.
+    pub category: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub name: String,
+    /// A date or instant, e.g. 2020-03-20.
+    pub from: String,
+    /// Exclusive end, e.g. 2021-10-01; none: until withdrawn.
+    pub until: Option<String>,
+    /// Objection kinds it sets aside: gp-type-1, shared-record, national-data-opt-out.
+    pub overrides: Vec<String>,
+    /// Purposes it applies to: direct-care, break-glass, secondary-use.
+    pub purposes: Vec<String>,
 }
 
 /// Validated configuration.
@@ -66,6 +133,7 @@ pub struct Config {
     pub max_page_size: usize,
     pub identity: kmcr_service::identity::IdentitySettings,
     pub clients: Vec<ApiClient>,
+    pub access: kmcr_service::AccessPolicy,
 }
 
 impl RawSettings {
@@ -128,8 +196,20 @@ impl RawSettings {
             if raw.secret.0.len() < 16 {
                 bail!("client {}: secrets are at least 16 characters", raw.id);
             }
-            clients.push(ApiClient { id: raw.id, secret: raw.secret.0, ods_code, scopes });
+            let region_wide = raw.region_wide_justification.map(|justification| kmcr_access::RegionWideReading {
+                justification,
+                secondary_use: raw.region_wide_secondary_use,
+            });
+            clients.push(ApiClient {
+                id: raw.id,
+                secret: raw.secret.0,
+                ods_code,
+                scopes,
+                region_wide,
+                trusted_to_verify_nhs_numbers: false,
+            });
         }
+        let access = access_policy(self.organisations, self.access, &token_signing_key)?;
         let mut identity = kmcr_service::identity::IdentitySettings::default();
         identity.thresholds.link = self.link_probability.unwrap_or(identity.thresholds.link);
         identity.thresholds.review = self.review_probability.unwrap_or(identity.thresholds.review);
@@ -151,8 +231,106 @@ impl RawSettings {
             max_page_size: self.max_page_size.unwrap_or(1000),
             identity,
             clients,
+            access,
         })
     }
+}
+
+fn access_policy(
+    organisations: Vec<RawOrganisation>,
+    raw: RawAccess,
+    token_signing_key: &Secret,
+) -> anyhow::Result<kmcr_service::AccessPolicy> {
+    use kmcr_access::{
+        AccessSettings, AssuranceLevel, CodeRule, CodeRules, ObjectionKind, OrganisationKind, Policy, Purpose,
+    };
+    let mut registry = Vec::with_capacity(organisations.len());
+    for organisation in organisations {
+        let ods_code = OdsCode::parse(&organisation.ods_code)
+            .with_context(|| format!("organisation '{}' is not an ODS code", organisation.ods_code))?;
+        let kind = OrganisationKind::parse(&organisation.kind).with_context(|| {
+            format!("organisation {}: '{}' is not a kind", organisation.ods_code, organisation.kind)
+        })?;
+        registry.push(kmcr_access::Organisation {
+            ods_code,
+            name: organisation.name,
+            kind,
+            party_to_agreement: organisation.party,
+        });
+    }
+    let assurance = |text: Option<String>, name: &str| -> anyhow::Result<AssuranceLevel> {
+        match text {
+            None => Ok(AssuranceLevel::Aal3),
+            Some(text) => AssuranceLevel::parse(&text).with_context(|| format!("{name}: AAL1, AAL2 or AAL3")),
+        }
+    };
+    let settings = AccessSettings {
+        recent_contact_days: raw.recent_contact_days.unwrap_or(90),
+        min_assurance_sensitive: assurance(raw.min_assurance_sensitive, "min_assurance_sensitive")?,
+        min_assurance_break_glass: assurance(raw.min_assurance_break_glass, "min_assurance_break_glass")?,
+    };
+    let code_rules = match raw.code_rules {
+        None => CodeRules::defaults(),
+        Some(rules) => CodeRules {
+            rules: rules
+                .into_iter()
+                .map(|rule| {
+                    let category = kmcr_access::SensitiveCategory::parse(&rule.category)
+                        .with_context(|| format!("code rule {}: '{}' is not a category", rule.code, rule.category))?;
+                    Ok(CodeRule { system: rule.system, code: rule.code, category })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        },
+    };
+    let instant = |text: &str| -> anyhow::Result<i64> {
+        kmcr_fhir_search::date::parse_date_range(text)
+            .map(|range| range.low_ms)
+            .map_err(|_| anyhow::anyhow!("'{text}' is not a date"))
+    };
+    let mut policies = Vec::with_capacity(raw.policies.len());
+    for policy in raw.policies {
+        let overrides = policy
+            .overrides
+            .iter()
+            .map(|kind| ObjectionKind::parse(kind).with_context(|| format!("policy {}: '{kind}'", policy.name)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let purposes = policy
+            .purposes
+            .iter()
+            .map(|purpose| Purpose::parse(purpose).with_context(|| format!("policy {}: '{purpose}'", policy.name)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        policies.push(Policy {
+            from_ms: instant(&policy.from)?,
+            to_ms: policy.until.as_deref().map(instant).transpose()?,
+            name: policy.name,
+            overrides,
+            purposes,
+        });
+    }
+    let paging_key = match raw.paging_key {
+        Some(Secret(encoded)) => {
+            let key = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).context("paging_key: base64")?;
+            if key.len() < 32 {
+                bail!("paging_key must hold at least 32 bytes");
+            }
+            key
+        }
+        None => {
+            use hmac::Mac;
+            let signing_key =
+                base64::engine::general_purpose::STANDARD.decode(token_signing_key.0.trim()).context("signing key")?;
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&signing_key).expect("any key length");
+            mac.update(b"kmcr paging links");
+            mac.finalize().into_bytes().to_vec()
+        }
+    };
+    Ok(kmcr_service::AccessPolicy {
+        registry: kmcr_access::OrganisationRegistry::new(registry),
+        policies,
+        settings,
+        code_rules,
+        paging_key,
+    })
 }
 
 impl Config {

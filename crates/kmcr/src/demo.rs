@@ -6,12 +6,12 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use kmcr_access::{Principal, Scope};
+use kmcr_access::{Principal, Scope, SystemPrincipal};
 use kmcr_fhir::OdsCode;
 use kmcr_service::{RequestContext, Service};
 use kmcr_synth::{PersonTruth, SourceBundle, SynthConfig};
 
-use crate::config::{RawClient, RawSettings, Secret};
+use crate::config::{RawClient, RawOrganisation, RawSettings, Secret};
 
 pub const DEMO_VIEWER_ID: &str = "demo-viewer";
 pub const DEMO_VIEWER_SECRET: &str = "demo-viewer-secret-change-me";
@@ -20,18 +20,73 @@ pub const DEMO_DQ_OFFICER_ID: &str = "demo-dq-officer";
 pub const DEMO_DQ_OFFICER_SECRET: &str = "demo-dq-officer-secret-change-me";
 const DEMO_SEED: u64 = 20_261_124;
 
+/// The file that marks a directory as a demo store.
+const DEMO_MARKER: &str = "KMCR-DEMO-STORE";
+
+/// The demo's clients and users have secrets printed in the README, so the demo runs only on an embedded store of its
+/// own: never on PostgreSQL, never on a directory that holds a store the demo did not make.
+pub fn check_demo_store(database: &str) -> anyhow::Result<()> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        anyhow::bail!("--demo runs only on an embedded store of its own: its sign-ins are public, never on PostgreSQL");
+    }
+    let directory = Path::new(database);
+    let holds_something = std::fs::read_dir(directory).map(|mut entries| entries.next().is_some()).unwrap_or(false);
+    if holds_something && !directory.join(DEMO_MARKER).exists() {
+        anyhow::bail!(
+            "--demo will not open {}: it holds a store the demo did not make, and the demo's sign-ins are public",
+            directory.display()
+        );
+    }
+    std::fs::create_dir_all(directory).with_context(|| format!("cannot create {}", directory.display()))?;
+    std::fs::write(
+        directory.join(DEMO_MARKER),
+        "Made by `kmcr serve --demo`: synthetic data only; its sign-ins are public.\n",
+    )
+    .with_context(|| format!("cannot mark {} as a demo store", directory.display()))?;
+    Ok(())
+}
+
+/// The synthetic region's organisations as the registry of the sharing agreement, unless configuration names its own.
+pub fn add_demo_organisations(settings: &mut RawSettings) {
+    if !settings.organisations.is_empty() {
+        return;
+    }
+    for organisation in kmcr_synth::organisations() {
+        let kind = match organisation.kind {
+            kmcr_synth::OrganisationKind::GpPractice => "gp-practice",
+            kmcr_synth::OrganisationKind::AcuteTrust => "acute",
+            kmcr_synth::OrganisationKind::MentalHealthTrust => "mental-health",
+            kmcr_synth::OrganisationKind::CommunityTrust => "community",
+            kmcr_synth::OrganisationKind::AmbulanceTrust => "ambulance",
+            kmcr_synth::OrganisationKind::LocalAuthority => "adult-social-care",
+            kmcr_synth::OrganisationKind::Hospice => "hospice",
+        };
+        settings.organisations.push(RawOrganisation {
+            ods_code: organisation.ods_code.into(),
+            name: organisation.name.into(),
+            kind: kind.into(),
+            party: true,
+        });
+    }
+}
+
 pub fn add_demo_clients(settings: &mut RawSettings) {
     settings.clients.push(RawClient {
         id: DEMO_VIEWER_ID.into(),
         secret: Secret(DEMO_VIEWER_SECRET.into()),
         ods_code: "RWF".into(),
-        scopes: vec!["system/*.read".into()],
+        scopes: vec!["system/*.rs".into()],
+        // A named exception, for the README's first example; every read it makes is audited with this reason.
+        region_wide_justification: Some("demo: a newcomer's first look across the synthetic region".into()),
+        region_wide_secondary_use: false,
     });
     settings.clients.push(RawClient {
         id: DEMO_DQ_OFFICER_ID.into(),
         secret: Secret(DEMO_DQ_OFFICER_SECRET.into()),
         ods_code: "RWF".into(),
-        scopes: vec!["system/Patient.read".into(), "system/Person.*".into()],
+        scopes: vec!["system/Patient.rs".into(), "system/Person.*".into()],
+        region_wide_justification: Some("demo: the person index's review queue".into()),
+        region_wide_secondary_use: false,
     });
 }
 
@@ -50,11 +105,13 @@ pub fn print_demo_credentials(public_base_url: &str) {
 
 fn loader_context(source: &SourceBundle) -> anyhow::Result<RequestContext> {
     Ok(RequestContext {
-        principal: Principal {
-            id: format!("synthetic-loader-{}", source.source_ods_code),
+        principal: Principal::System(SystemPrincipal {
+            client_id: format!("synthetic-loader-{}", source.source_ods_code),
             ods_code: OdsCode::parse(&source.source_ods_code).context("synthetic ODS codes are valid")?,
             scopes: vec![Scope::parse("system/*.*").expect("a valid scope")],
-        },
+            region_wide: None,
+            trusted_to_verify_nhs_numbers: true,
+        }),
         request_id: "demo-load".into(),
     })
 }

@@ -159,7 +159,9 @@ fn mpi_evaluate(flags: &Flags) -> anyhow::Result<()> {
 async fn serve(flags: Flags) -> anyhow::Result<()> {
     let mut settings = settings(&flags)?;
     if flags.demo {
-        settings.database.get_or_insert_with(|| "kmcr-demo-data".to_string());
+        let database = settings.database.get_or_insert_with(|| "kmcr-demo-data".to_string()).clone();
+        demo::check_demo_store(&database)?;
+        demo::add_demo_organisations(&mut settings);
         demo::add_demo_clients(&mut settings);
     }
     let config = settings.validate()?;
@@ -167,8 +169,12 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the store at {}", redact_url(&config.database)))?;
     let limits = Limits { max_page_size: config.max_page_size, ..Limits::default() };
-    let service =
-        Service::start(store, limits, config.identity.clone()).await.context("cannot start the person index")?;
+    if config.access.registry.iter().next().is_none() {
+        tracing::warn!("no organisations are configured: every request will be refused (see [[organisations]])");
+    }
+    let service = Service::start(store, limits, config.identity.clone(), config.access.clone())
+        .await
+        .context("cannot start the person index")?;
     if flags.demo {
         demo::load_demo_population(&service, flags.demo_people.unwrap_or(1000)).await?;
     }

@@ -3,8 +3,8 @@
 
 use kmcr_fhir::ResourceType;
 use kmcr_fhir_search::Summary;
-use kmcr_service::SearchResult;
-use kmcr_store::{Page, StoredResource};
+use kmcr_service::{ReadPage, SearchResult};
+use kmcr_store::StoredResource;
 use serde_json::{Value, json};
 
 /// Rebuilds a query string from decoded pairs.
@@ -104,10 +104,9 @@ pub fn search_bundle(
 ) -> String {
     let request = &result.request;
     let outcome = &result.outcome;
-    let next_cursor = outcome.next_cursor.as_ref().map(|cursor| cursor.encode());
-    let links = links(base_url, resource_type.as_str(), params, next_cursor);
+    let links = links(base_url, resource_type.as_str(), params, result.next_cursor.clone());
     if request.summary == Some(Summary::Count) {
-        return bundle_text("searchset", outcome.total, links, Vec::new());
+        return bundle_text("searchset", outcome.total, links, withheld_entries(&result.withheld));
     }
     let elements = request.elements.as_deref();
     let mut entries = Vec::with_capacity(outcome.matches.len() + outcome.included.len() + 1);
@@ -122,32 +121,37 @@ pub fn search_bundle(
         let warning = kmcr_service::outcome_with("warning", "not-supported", "KMCR-IGNORED-PARAMETER", &text);
         entries.push(format!("{{\"resource\":{warning},\"search\":{{\"mode\":\"outcome\"}}}}"));
     }
+    entries.extend(withheld_entries(&result.withheld));
     bundle_text("searchset", outcome.total, links, entries)
 }
 
-pub fn page_bundle(base_url: &str, path: &str, params: &[(String, String)], page: &Page) -> String {
-    let next_cursor = page.next_cursor.as_ref().map(|cursor| cursor.encode());
-    let links = links(base_url, path, params, next_cursor);
-    let entries = page
+/// An OperationOutcome entry (`suppressed`) for each notice that part of a person's record is withheld: it says that
+/// items are withheld, never which.
+fn withheld_entries(notices: &[String]) -> Vec<String> {
+    notices
+        .iter()
+        .map(|notice| {
+            let outcome = kmcr_service::outcome_with("information", "suppressed", "KMCR-WITHHELD", notice);
+            format!("{{\"resource\":{outcome},\"search\":{{\"mode\":\"outcome\"}}}}")
+        })
+        .collect()
+}
+
+pub fn page_bundle(base_url: &str, path: &str, params: &[(String, String)], page: &ReadPage) -> String {
+    let links = links(base_url, path, params, page.next_cursor.clone());
+    let mut entries: Vec<String> = page
         .resources
         .iter()
         .map(|resource| entry_text(base_url, resource, resource.json.as_deref().unwrap_or("{}"), Some("match")))
         .collect();
+    entries.extend(withheld_entries(&page.withheld));
     bundle_text("searchset", None, links, entries)
 }
 
-pub fn history_bundle(
-    base_url: &str,
-    resource_type: Option<ResourceType>,
-    params: &[(String, String)],
-    page: &Page,
-) -> String {
-    let path = match resource_type {
-        None => "_history".to_string(),
-        Some(resource_type) => format!("{resource_type}/_history"),
-    };
-    let next_cursor = page.next_cursor.as_ref().map(|cursor| cursor.encode());
-    let links = links(base_url, &path, params, next_cursor);
+/// A history Bundle; `path` is the history's own (`Patient/x/_history` for one resource's), so that its `next` link
+/// pages through the same history.
+pub fn history_bundle(base_url: &str, path: &str, params: &[(String, String)], page: &ReadPage) -> String {
+    let links = links(base_url, path, params, page.next_cursor.clone());
     let entries = page
         .resources
         .iter()

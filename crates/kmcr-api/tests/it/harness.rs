@@ -7,11 +7,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use kmcr_access::Scope;
+use kmcr_access::{
+    AccessSettings, CodeRules, Organisation, OrganisationKind, OrganisationRegistry, RegionWideReading, Scope,
+};
 use kmcr_api::{ApiClient, AppState, TokenSigner, router};
 use kmcr_fhir::OdsCode;
 use kmcr_service::identity::IdentitySettings;
-use kmcr_service::{Limits, Service};
+use kmcr_service::{AccessPolicy, Limits, Service};
 use kmcr_store::{ScratchDatabase, Store, StoreOptions};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -86,6 +88,36 @@ fn client(id: &str, ods_code: &str, scopes: &[&str]) -> ApiClient {
         secret: format!("{id}-secret-0123456789"),
         ods_code: OdsCode::parse(ods_code).unwrap(),
         scopes: scopes.iter().map(|scope| Scope::parse(scope).unwrap()).collect(),
+        region_wide: None,
+        trusted_to_verify_nhs_numbers: true,
+    }
+}
+
+/// A client configured to read every person's record (a named exception).
+fn region_wide(mut client: ApiClient) -> ApiClient {
+    client.region_wide = Some(RegionWideReading { justification: "test".into(), secondary_use: false });
+    client
+}
+
+/// The organisations of the tests' region, all party to the agreement.
+pub fn test_access_policy() -> AccessPolicy {
+    let organisation = |code: &str, kind| Organisation {
+        ods_code: OdsCode::parse(code).unwrap(),
+        name: format!("Test organisation {code}"),
+        kind,
+        party_to_agreement: true,
+    };
+    AccessPolicy {
+        registry: OrganisationRegistry::new([
+            organisation("RWF", OrganisationKind::Acute),
+            organisation("RVV", OrganisationKind::Acute),
+            organisation("G82001", OrganisationKind::GpPractice),
+            organisation("RYD", OrganisationKind::Ambulance),
+        ]),
+        policies: Vec::new(),
+        settings: AccessSettings::default(),
+        code_rules: CodeRules::defaults(),
+        paging_key: vec![5; 32],
     }
 }
 
@@ -108,13 +140,15 @@ impl TestApi {
     async fn on_store(fresh: FreshStore) -> TestApi {
         let FreshStore { store, backend, directory, database } = fresh;
         let state = AppState {
-            service: Service::start(store, Limits::default(), IdentitySettings::default()).await.unwrap(),
+            service: Service::start(store, Limits::default(), IdentitySettings::default(), test_access_policy())
+                .await
+                .unwrap(),
             clients: Arc::new(vec![
                 client("acute", "RWF", &["system/*.*"]),
                 client("gp", "G82001", &["system/*.*"]),
-                client("viewer", "RVV", &["system/*.read"]),
+                region_wide(client("viewer", "RVV", &["system/*.read"])),
                 client("ambulance", "RYD", &["system/*.*"]),
-                client("dq-officer", "RWF", &["system/Patient.read", "system/Person.*"]),
+                region_wide(client("dq-officer", "RWF", &["system/Patient.read", "system/Person.*"])),
             ]),
             signer: Arc::new(TokenSigner::new(vec![42; 32], 600)),
             fhir_base_url: BASE.into(),

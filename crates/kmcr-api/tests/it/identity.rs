@@ -3,7 +3,7 @@
 //! stick, merges and unmerges kept as history, and re-evaluation when demographics change.
 
 use axum::http::StatusCode;
-use kmcr_access::{Principal, Scope};
+use kmcr_access::{Principal, RegionWideReading, Scope, SystemPrincipal};
 use kmcr_fhir::{NhsNumber, OdsCode, ResourceId, ResourceType};
 use kmcr_mpi::ManualDecision;
 use kmcr_service::identity::IdentitySettings;
@@ -11,7 +11,7 @@ use kmcr_service::{CreateResult, Limits, RequestContext, Service};
 use kmcr_store::{EverythingRequest, ReviewStatus};
 use serde_json::{Value, json};
 
-use crate::harness::{FreshStore, TestApi};
+use crate::harness::{FreshStore, TestApi, test_access_policy};
 
 const VERIFICATION_STATUS: &str =
     "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
@@ -433,16 +433,10 @@ async fn the_matching_model_is_trained_as_records_double_and_kept_across_restart
         let backend = fresh.backend;
         let trains_from_40 = IdentitySettings { min_records_to_train: 40, ..IdentitySettings::default() };
         let never_trains = IdentitySettings { min_records_to_train: usize::MAX, ..IdentitySettings::default() };
-        let start =
-            |settings: &IdentitySettings| Service::start(fresh.store.clone(), Limits::default(), settings.clone());
-        let context = RequestContext {
-            principal: Principal {
-                id: "gp".into(),
-                ods_code: OdsCode::parse("G82001").unwrap(),
-                scopes: vec![Scope::parse("system/*.*").unwrap()],
-            },
-            request_id: "model-test".into(),
+        let start = |settings: &IdentitySettings| {
+            Service::start(fresh.store.clone(), Limits::default(), settings.clone(), test_access_policy())
         };
+        let context = context_of("gp", "G82001", &["system/*.*"]);
         let families = ["Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Khan", "Patel", "Walker", "Wright"];
         let givens = ["Amelia", "Oliver", "Isla", "Jack", "Ava", "Harry", "Mia", "George", "Emily", "Noah", "Grace"];
         let create_people = |service: Service, from: u32, to: u32| {
@@ -517,12 +511,17 @@ async fn the_matching_model_is_trained_as_records_double_and_kept_across_restart
 }
 
 fn context_of(client: &str, ods_code: &str, scopes: &[&str]) -> RequestContext {
+    // The viewer and the data-quality officer read across the region, as configured exceptions.
+    let region_wide = matches!(client, "viewer" | "dq-officer")
+        .then(|| RegionWideReading { justification: "test".into(), secondary_use: false });
     RequestContext {
-        principal: Principal {
-            id: client.into(),
+        principal: Principal::System(SystemPrincipal {
+            client_id: client.into(),
             ods_code: OdsCode::parse(ods_code).unwrap(),
             scopes: scopes.iter().map(|scope| Scope::parse(scope).unwrap()).collect(),
-        },
+            region_wide,
+            trusted_to_verify_nhs_numbers: true,
+        }),
         request_id: format!("{client}-test"),
     }
 }
@@ -531,7 +530,7 @@ async fn created_by(service: &Service, context: &RequestContext, resource: Value
     let resource_type = ResourceType::parse(resource["resourceType"].as_str().unwrap()).unwrap();
     match service.create(context, resource_type, resource, None).await.unwrap() {
         CreateResult::Created(outcome) => outcome.id.to_string(),
-        CreateResult::Exists(_) => panic!("created without a condition"),
+        CreateResult::Exists { .. } => panic!("created without a condition"),
     }
 }
 
@@ -543,7 +542,7 @@ async fn everything_of(service: &Service, context: &RequestContext, patient_id: 
         count: 100,
         cursor: None,
     };
-    let page = service.everything(context, request).await.unwrap();
+    let page = service.everything(context, request, None).await.unwrap();
     page.resources.iter().map(|resource| format!("{}/{}", resource.resource_type, resource.id)).collect()
 }
 
@@ -561,8 +560,11 @@ async fn nodes_serving_one_database_follow_each_others_records_links_and_decisio
         // The test says when each node follows (a running node on PostgreSQL does so every second by itself).
         let settings =
             IdentitySettings { follow_interval: std::time::Duration::from_secs(3_600), ..IdentitySettings::default() };
-        let first = Service::start(fresh.store.clone(), Limits::default(), settings.clone()).await.unwrap();
-        let second = Service::start(fresh.store.clone(), Limits::default(), settings).await.unwrap();
+        let first = Service::start(fresh.store.clone(), Limits::default(), settings.clone(), test_access_policy())
+            .await
+            .unwrap();
+        let second =
+            Service::start(fresh.store.clone(), Limits::default(), settings, test_access_policy()).await.unwrap();
         let gp = context_of("gp", "G82001", &["system/*.*"]);
         let acute = context_of("acute", "RWF", &["system/*.*"]);
         let ambulance = context_of("ambulance", "RYD", &["system/*.*"]);
@@ -638,7 +640,8 @@ async fn nodes_serving_one_database_follow_each_others_records_links_and_decisio
                 follow_interval: std::time::Duration::from_millis(50),
                 ..IdentitySettings::default()
             };
-            let third = Service::start(fresh.store.clone(), Limits::default(), settings).await.unwrap();
+            let third =
+                Service::start(fresh.store.clone(), Limits::default(), settings, test_access_policy()).await.unwrap();
             let later = patient(Some((&nhs_number(500_101), true)), "Nerys", "Pendry", "1988-02-14", "ME14 2LL");
             let later_patient = created_by(&first, &gp, later.clone()).await;
             let mut found = Vec::new();

@@ -552,12 +552,10 @@ async fn load_patients(store: &Store, links: &HashMap<String, HeldLink>) -> Resu
     let request = Arc::new(request);
     let fetch = |cursor| {
         let (store, request) = (store.clone(), request.clone());
-        tokio::spawn(
-            async move {
-                let page = PageRequest { count: 1_000, cursor, want_total: false };
-                store.search(&request, &page, &kmcr_store::RowFilter::Unrestricted).await
-            },
-        )
+        tokio::spawn(async move {
+            let page = PageRequest { count: 1_000, cursor, want_total: false };
+            store.search(&request, &page, &kmcr_store::RowFilter::Unrestricted).await
+        })
     };
     let mut patients = Vec::new();
     let mut next_page = Some(fetch(None));

@@ -53,7 +53,10 @@ fn apply(
         None => (0, false),
     };
     check_precondition(&op, existing_version, exists)?;
-    let existing_source = current.as_ref().filter(|current| current.version_id > 0).and_then(|current| current.source_ods_code.as_deref());
+    let existing_source = current
+        .as_ref()
+        .filter(|current| current.version_id > 0)
+        .and_then(|current| current.source_ods_code.as_deref());
     let verdict = kmcr_access::decide_write_by(&op.writer_ods_code, op.resource_type, existing_source);
     if !verdict.permitted {
         return Err(StoreError::NotOwner { resource_type: op.resource_type, id: op.id, reason: verdict.reason });

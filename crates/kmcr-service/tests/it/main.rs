@@ -1,0 +1,4 @@
+//! The service layer's own tests: the one path, on both backends.
+
+mod attacks;
+mod world;
