@@ -246,6 +246,9 @@ impl Service {
             .collect();
         record.persons.sort();
         record.persons.dedup();
+        if let Err(error) = self.check_merges(&ops).await {
+            return Err(self.refuse(&mut record, error.to_string(), error).await);
+        }
         record.outcome = "permitted".into();
         let outcomes = match self.store.write(ops, Some(record.clone())).await {
             Ok(outcomes) => outcomes,
@@ -269,6 +272,34 @@ impl Service {
             .collect();
         self.identity.patients_written(written_patients).await?;
         Ok(outcomes)
+    }
+
+    /// A source's merge (`Patient.link` `replaced-by`) links its record at the highest assurance, so it may name only
+    /// a record the same organisation sent (or one written in the same batch).
+    async fn check_merges(&self, ops: &[WriteOp]) -> Result<(), ServiceError> {
+        for op in ops {
+            let WriteAction::Put { resource, .. } = &op.action else { continue };
+            if op.resource_type != ResourceType::PATIENT {
+                continue;
+            }
+            let Some(survivor) = identity::replaced_by(resource) else { continue };
+            let Ok(survivor_id) = ResourceId::parse(&survivor) else { continue };
+            let in_batch =
+                ops.iter().any(|other| other.resource_type == ResourceType::PATIENT && other.id == survivor_id);
+            if in_batch {
+                continue;
+            }
+            match self.store.read(ResourceType::PATIENT, &survivor_id).await? {
+                Some(stored) if stored.version_id > 0 && stored.source_ods_code != op.writer_ods_code => {
+                    return Err(ServiceError::Unprocessable(format!(
+                        "Patient/{}: a replaced-by merge may name only a record {} sent",
+                        op.id, op.writer_ods_code
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The one resource a condition names, looked for among what the caller may read; the lookup is noted in the

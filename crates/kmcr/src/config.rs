@@ -75,6 +75,10 @@ pub struct RawOrganisation {
     /// False once it has left the agreement: its data leaves every view at once.
     #[serde(default = "default_true")]
     pub party: bool,
+    /// Whether its "verified" NHS numbers are believed for linking (it traces against the national spine). By
+    /// default NHS providers and GP practices are; councils, hospices and others are not.
+    #[serde(default)]
+    pub trusted_to_verify_nhs_numbers: Option<bool>,
 }
 
 fn default_true() -> bool {
@@ -209,11 +213,23 @@ impl RawSettings {
                 trusted_to_verify_nhs_numbers: false,
             });
         }
+        let verifiers: std::collections::BTreeSet<String> = self
+            .organisations
+            .iter()
+            .filter(|organisation| {
+                organisation.trusted_to_verify_nhs_numbers.unwrap_or(matches!(
+                    organisation.kind.as_str(),
+                    "gp-practice" | "acute" | "community" | "mental-health" | "ambulance"
+                ))
+            })
+            .map(|organisation| organisation.ods_code.clone())
+            .collect();
         let access = access_policy(self.organisations, self.access, &token_signing_key)?;
         let mut identity = kmcr_service::identity::IdentitySettings::default();
         identity.thresholds.link = self.link_probability.unwrap_or(identity.thresholds.link);
         identity.thresholds.review = self.review_probability.unwrap_or(identity.thresholds.review);
         identity.expected_population = self.expected_population.unwrap_or(identity.expected_population);
+        identity.nhs_number_verifiers = kmcr_service::identity::NhsNumberVerifiers::Only(verifiers);
         let thresholds = identity.thresholds;
         if !(0.0..=1.0).contains(&thresholds.review) || !(0.0..=1.0).contains(&thresholds.link) {
             bail!("link_probability and review_probability are probabilities between 0 and 1");

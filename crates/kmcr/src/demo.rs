@@ -66,6 +66,7 @@ pub fn add_demo_organisations(settings: &mut RawSettings) {
             name: organisation.name.into(),
             kind: kind.into(),
             party: true,
+            trusted_to_verify_nhs_numbers: None,
         });
     }
 }

@@ -574,9 +574,9 @@ async fn nodes_serving_one_database_follow_each_others_records_links_and_decisio
         let number = nhs_number(500_001);
         let record = patient(Some((&number, true)), "Imogen", "Hartwell", "1975-11-23", "ME15 6AA");
         let gp_patient = created_by(&first, &gp, record.clone()).await;
-        assert!(second.match_patients(&acute, &record, 5, false).await.unwrap().is_empty(), "{backend}");
+        assert!(second.match_patients(&viewer, &record, 5, false).await.unwrap().is_empty(), "{backend}");
         assert_eq!(second.follow_other_nodes().await.unwrap(), 1, "{backend}: the GP's record taken in");
-        let found = second.match_patients(&acute, &record, 5, false).await.unwrap();
+        let found = second.match_patients(&viewer, &record, 5, false).await.unwrap();
         assert_eq!(found.first().map(|found| found.patient.id.to_string()), Some(gp_patient.clone()), "{backend}");
         assert_eq!(second.follow_other_nodes().await.unwrap(), 0, "{backend}: nothing new");
 

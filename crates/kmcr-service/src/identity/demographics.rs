@@ -11,8 +11,42 @@ const VERIFICATION_STATUS_URL: &str =
 /// Number present and verified (UK Core NHSNumberVerificationStatusEngland).
 const VERIFIED: &str = "01";
 
-pub fn demographics_of(patient: &Value) -> Demographics {
-    let (nhs_number, nhs_number_verified) = nhs_number_of(patient);
+/// Which sources are trusted to say that an NHS number is verified (those that trace against the national spine). A
+/// verification claimed by another source is kept in its record but not believed for linking: it would otherwise
+/// attach its record to a person at the highest assurance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NhsNumberVerifiers {
+    /// Every source is trusted.
+    #[default]
+    All,
+    /// Only these ODS codes.
+    Only(std::collections::BTreeSet<String>),
+}
+
+impl NhsNumberVerifiers {
+    fn trusts(&self, patient: &Value) -> bool {
+        match self {
+            NhsNumberVerifiers::All => true,
+            NhsNumberVerifiers::Only(codes) => source_of(patient).is_some_and(|source| codes.contains(source)),
+        }
+    }
+}
+
+/// The organisation that sent a stored Patient: the `meta.tag` the service sets on every write.
+fn source_of(patient: &Value) -> Option<&str> {
+    patient
+        .pointer("/meta/tag")?
+        .as_array()?
+        .iter()
+        .find(|tag| tag.get("system").and_then(Value::as_str) == Some(crate::SOURCE_ORGANISATION_TAG_SYSTEM))?
+        .get("code")?
+        .as_str()
+}
+
+/// What the matcher sees of a Patient; a claimed verification counts only from a trusted source.
+pub fn demographics_of(patient: &Value, verifiers: &NhsNumberVerifiers) -> Demographics {
+    let (nhs_number, claimed_verified) = nhs_number_of(patient);
+    let nhs_number_verified = claimed_verified && verifiers.trusts(patient);
     let name = preferred(patient.get("name"), "official");
     let address = preferred(patient.get("address"), "home");
     let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_string);

@@ -160,7 +160,8 @@ impl Identity {
                             continue;
                         }
                         let held = HeldLink::from(&link);
-                        state.index.restore(&patient_id, &demographics_of(&resource), &link.person_id, held.reason);
+                        let demographics = demographics_of(&resource, &self.settings.nhs_number_verifiers);
+                        state.index.restore(&patient_id, &demographics, &link.person_id, held.reason);
                         persons.insert(link.person_id);
                         state.links.insert(patient_id, held);
                         n_moved += 1;

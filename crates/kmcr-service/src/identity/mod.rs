@@ -28,7 +28,7 @@ use kmcr_store::{
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-pub use demographics::{demographics_of, replaced_by};
+pub use demographics::{NhsNumberVerifiers, demographics_of, replaced_by};
 use stored_model::{model_from_json, model_to_json};
 
 /// The organisation the person index writes Person resources as.
@@ -46,6 +46,8 @@ pub struct IdentitySettings {
     pub min_records_to_train: usize,
     /// How often the index takes in the links other nodes serving the same database have stored (`follow.rs`).
     pub follow_interval: std::time::Duration,
+    /// Sources whose "verified" NHS numbers are believed.
+    pub nhs_number_verifiers: NhsNumberVerifiers,
 }
 
 impl Default for IdentitySettings {
@@ -55,6 +57,7 @@ impl Default for IdentitySettings {
             expected_population: 2_000_000,
             min_records_to_train: 1_000,
             follow_interval: std::time::Duration::from_secs(1),
+            nhs_number_verifiers: NhsNumberVerifiers::All,
         }
     }
 }
@@ -77,6 +80,7 @@ struct State {
     model_records: usize,
     /// A new model is being trained.
     training: bool,
+    nhs_number_verifiers: NhsNumberVerifiers,
 }
 
 /// What the index keeps in memory of a record's stored link: what its Person shows and what tells a change. The
@@ -137,7 +141,7 @@ impl Identity {
             })
             .collect();
         let decisions = load_decisions(&store).await?;
-        let patients = load_patients(&store, &links).await?;
+        let patients = load_patients(&store, &links, &settings.nhs_number_verifiers).await?;
         let read_seconds = started.elapsed().as_secs_f64();
         let link_settings = LinkSettings { thresholds: settings.thresholds, ..LinkSettings::default() };
         let demographics: Vec<&Demographics> = patients.iter().map(|patient| &patient.demographics).collect();
@@ -184,7 +188,8 @@ impl Identity {
             "person index loaded"
         );
         let (queue, receiver) = mpsc::unbounded_channel();
-        let state = State { index, decisions, links, model_records, training: false };
+        let nhs_number_verifiers = settings.nhs_number_verifiers.clone();
+        let state = State { index, decisions, links, model_records, training: false, nhs_number_verifiers };
         let follower = tokio::sync::Mutex::new(follower);
         let identity = Arc::new_cyclic(|this| Identity {
             state: RwLock::new(state),
@@ -303,7 +308,7 @@ impl Identity {
 
     /// Persons who may be the one a Patient resource describes, for `$match`.
     pub fn search(&self, patient: &Value, count: usize) -> Vec<PersonMatch> {
-        let demographics = demographics_of(patient);
+        let demographics = demographics_of(patient, &NhsNumberVerifiers::All);
         let state = self.read_state();
         state.index.search(&demographics, count)
     }
@@ -386,7 +391,7 @@ impl State {
             return;
         };
         let Ok(resource) = serde_json::from_str::<Value>(json) else { return };
-        let demographics = demographics_of(&resource);
+        let demographics = demographics_of(&resource, &self.nhs_number_verifiers);
         let merged = replaced_by(&resource)
             .filter(|survivor| *survivor != patient.id)
             .and_then(|survivor| self.index.merge_into(&patient.id, &demographics, &survivor));
@@ -546,7 +551,11 @@ struct LoadedPatient {
     stale_json: Option<String>,
 }
 
-async fn load_patients(store: &Store, links: &HashMap<String, HeldLink>) -> Result<Vec<LoadedPatient>, StoreError> {
+async fn load_patients(
+    store: &Store,
+    links: &HashMap<String, HeldLink>,
+    verifiers: &NhsNumberVerifiers,
+) -> Result<Vec<LoadedPatient>, StoreError> {
     let request = parse_search(SearchParamRegistry::official_r4(), ResourceType::PATIENT, &[], false, 1_000)
         .map_err(|error| StoreError::UnsupportedSearch(error.to_string()))?;
     let request = Arc::new(request);
@@ -573,7 +582,7 @@ async fn load_patients(store: &Store, links: &HashMap<String, HeldLink>) -> Resu
             patients.push(LoadedPatient {
                 id,
                 version_id: stored.version_id,
-                demographics: demographics_of(&resource),
+                demographics: demographics_of(&resource, verifiers),
                 stale_json,
             });
         }

@@ -176,7 +176,8 @@ fn every_acknowledged_write_survives_the_server_being_killed() {
     let config = directory.join("kmcr.toml");
     std::fs::write(
         &config,
-        "[[clients]]\nid = \"gp\"\nsecret = \"gp-secret-for-the-kill-test\"\nods_code = \"G82001\"\nscopes = [\"system/*.*\"]\n",
+        "[[clients]]\nid = \"gp\"\nsecret = \"gp-secret-for-the-kill-test\"\nods_code = \"G82001\"\nscopes = [\"system/*.*\"]\n\n\
+         [[organisations]]\nods_code = \"G82001\"\nname = \"Test practice\"\nkind = \"gp-practice\"\n",
     )
     .unwrap();
     let args = ["--config", config.to_str().unwrap()];
