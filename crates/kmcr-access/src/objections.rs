@@ -198,12 +198,7 @@ impl Policy {
     }
 
     /// The policy in force for `purpose` at `at_ms` that sets aside `kind`, if any.
-    pub fn overriding<'a>(
-        policies: &'a [Policy],
-        kind: ObjectionKind,
-        purpose: Purpose,
-        at_ms: i64,
-    ) -> Option<&'a Policy> {
+    pub fn overriding(policies: &[Policy], kind: ObjectionKind, purpose: Purpose, at_ms: i64) -> Option<&Policy> {
         policies.iter().find(|policy| {
             policy.in_force_at(at_ms) && policy.overrides.contains(&kind) && policy.purposes.contains(&purpose)
         })
