@@ -577,10 +577,10 @@ impl SmartAuthorizationServer {
     /// minutes, and ending the session refuses them at once. Unknown tokens are answered as success, as the RFC asks.
     pub fn revoke(&self, client: &ClientAuthentication, token: &str) -> Result<(), TokenEndpointError> {
         let app = self.authenticate(client)?;
-        if let Redemption::Fresh(grant) = self.store.redeem_refresh_token(&digest(token)) {
-            if grant.client_id == app.client_id {
-                self.store.revoke_grant(&grant.grant_id);
-            }
+        if let Redemption::Fresh(grant) = self.store.redeem_refresh_token(&digest(token))
+            && grant.client_id == app.client_id
+        {
+            self.store.revoke_grant(&grant.grant_id);
         }
         Ok(())
     }
