@@ -16,17 +16,10 @@ fn patient(id: &str, family: &str) -> Value {
 }
 
 fn audit(action: &str) -> kmcr_audit::AuditRecord {
-    kmcr_audit::AuditRecord {
-        recorded_unix_ms: 1,
-        actor_id: "test-client".into(),
-        actor_ods_code: "RWF".into(),
-        action: action.into(),
-        request_id: "r".into(),
-        resources: vec![],
-        patients: vec![],
-        outcome: "permitted".into(),
-        reasons: vec![],
-    }
+    let mut record = kmcr_audit::AuditRecord::new("", "test-client", "RWF", action, "r");
+    record.recorded_unix_ms = 1;
+    record.outcome = "permitted".into();
+    record
 }
 
 #[tokio::test]
