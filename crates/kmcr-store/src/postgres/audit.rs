@@ -2,8 +2,8 @@
 //! searchable rows, written with one `unnest` statement per table), the group commit of reads' entries, reads of the
 //! chain, the head for checkpoints, the IG queries, and the indexing of entries older than migration 9.
 
+use deadpool_postgres::Transaction;
 use kmcr_audit::{AuditRecord, ChainedAuditEntry, GENESIS_HASH, StoredAuditEntry};
-use tokio_postgres::Transaction;
 
 use super::PostgresStore;
 use crate::StoreError;
@@ -66,9 +66,12 @@ pub async fn append_audits(
     transaction: &Transaction<'_>,
     records: Vec<AuditRecord>,
 ) -> Result<Vec<ChainedAuditEntry>, StoreError> {
-    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK_ID]).await?;
-    let last =
-        transaction.query_opt("SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1", &[]).await?;
+    // Prepared once per connection: each statement then costs one round trip, not two.
+    let lock = transaction.prepare_cached("SELECT pg_advisory_xact_lock($1)").await?;
+    transaction.execute(&lock, &[&AUDIT_LOCK_ID]).await?;
+    let head =
+        transaction.prepare_cached("SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1").await?;
+    let last = transaction.query_opt(&head, &[]).await?;
     let (mut sequence, mut previous_hash) = match last {
         Some(row) => (row.get::<_, i64>(0) + 1, row.get::<_, String>(1)),
         None => (1, GENESIS_HASH.to_string()),
@@ -86,13 +89,13 @@ pub async fn append_audits(
         previous_hash.clone_from(&entry.hash);
         entries.push(entry);
     }
-    transaction
-        .execute(
+    let insert = transaction
+        .prepare_cached(
             "INSERT INTO audit_entry (sequence, recorded_ms, record, previous_hash, hash) SELECT * FROM \
              unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])",
-            &[&columns.0, &columns.1, &columns.2, &columns.3, &columns.4],
         )
         .await?;
+    transaction.execute(&insert, &[&columns.0, &columns.1, &columns.2, &columns.3, &columns.4]).await?;
     insert_search_rows(transaction, &entries).await?;
     Ok(entries)
 }
@@ -103,31 +106,31 @@ async fn insert_search_rows(transaction: &Transaction<'_>, entries: &[ChainedAud
         rows.add(entry);
     }
     if !rows.subjects.0.is_empty() {
-        transaction
-            .execute(
+        let statement = transaction
+            .prepare_cached(
                 "INSERT INTO audit_by_subject (subject, sequence) SELECT * FROM unnest($1::text[], $2::bigint[]) ON \
                  CONFLICT DO NOTHING",
-                &[&rows.subjects.0, &rows.subjects.1],
             )
             .await?;
+        transaction.execute(&statement, &[&rows.subjects.0, &rows.subjects.1]).await?;
     }
     if !rows.actors.0.is_empty() {
-        transaction
-            .execute(
+        let statement = transaction
+            .prepare_cached(
                 "INSERT INTO audit_by_actor (actor_id, sequence, recorded_ms) SELECT * FROM unnest($1::text[], \
                  $2::bigint[], $3::bigint[]) ON CONFLICT DO NOTHING",
-                &[&rows.actors.0, &rows.actors.1, &rows.actors.2],
             )
             .await?;
+        transaction.execute(&statement, &[&rows.actors.0, &rows.actors.1, &rows.actors.2]).await?;
     }
     if !rows.flags.0.is_empty() {
-        transaction
-            .execute(
+        let statement = transaction
+            .prepare_cached(
                 "INSERT INTO audit_flag (flag, sequence) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT \
                  DO NOTHING",
-                &[&rows.flags.0, &rows.flags.1],
             )
             .await?;
+        transaction.execute(&statement, &[&rows.flags.0, &rows.flags.1]).await?;
     }
     Ok(())
 }
