@@ -2,9 +2,31 @@
 //!
 //! Each entry carries the hash of the entry before it; changing, removing or reordering any entry breaks every hash
 //! after it. Storage crates persist entries; this crate only builds and checks them.
+//!
+//! Someone who can write to the database could still rewrite the whole chain, recomputing every hash, or cut off its
+//! tail. Signed checkpoints kept outside the database (`checkpoint`) catch both: `ChainVerifier` (`verify`) walks the
+//! chain and checks it against them. `balp` exports entries as FHIR AuditEvents shaped as IHE BALP.
+
+mod balp;
+mod checkpoint;
+mod verify;
+
+pub use balp::{BALP_PROFILE_BASE, KMCR_OBSERVER, audit_events};
+pub use checkpoint::{
+    Checkpoint, CheckpointKeyError, CheckpointPolicy, CheckpointSigningKey, CheckpointSink, CheckpointSinkError,
+    CheckpointVerifyingKey, MemoryCheckpointSink,
+};
+pub use verify::{AuditFault, ChainVerifier, VerifiedChain};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// The purpose of use (`v3-ActReason`) of emergency access: break-glass.
+pub const BREAK_GLASS_PURPOSE: &str = "ETREAT";
+
+/// The start of the reason the service records when sealed (sensitive) items were shown: an entry whose `reasons` hold
+/// an item starting with this is a sensitive-data use, as the IG queries find it.
+pub const SEALED_ITEMS_SHOWN_REASON_PREFIX: &str = "sealed items shown";
 
 /// The hash that the first entry of a chain points back to.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -87,6 +109,29 @@ impl AuditRecord {
     }
 }
 
+impl AuditRecord {
+    /// Emergency access (purpose of use ETREAT).
+    pub fn is_break_glass(&self) -> bool {
+        self.purpose_of_use.as_deref() == Some(BREAK_GLASS_PURPOSE)
+    }
+
+    /// Sealed items were shown (a reason starting with [`SEALED_ITEMS_SHOWN_REASON_PREFIX`]).
+    pub fn shows_sealed_items(&self) -> bool {
+        self.reasons.iter().any(|reason| reason.starts_with(SEALED_ITEMS_SHOWN_REASON_PREFIX))
+    }
+
+    /// The people the entry is about, as `Person/id` and `Patient/id`, each once, persons first.
+    pub fn subjects(&self) -> Vec<&str> {
+        let mut subjects: Vec<&str> = Vec::with_capacity(self.persons.len() + self.patients.len());
+        for subject in self.persons.iter().chain(&self.patients) {
+            if !subjects.contains(&subject.as_str()) {
+                subjects.push(subject);
+            }
+        }
+        subjects
+    }
+}
+
 fn is_zero(count: &u32) -> bool {
     *count == 0
 }
@@ -108,11 +153,51 @@ pub fn chain(sequence: i64, record: AuditRecord, previous_hash: &str) -> Chained
 
 /// The canonical bytes hashed for an entry: sequence, previous hash and the record as JSON in field order.
 pub fn entry_hash(sequence: i64, record: &AuditRecord, previous_hash: &str) -> String {
+    let record_json = serde_json::to_vec(record).expect("an audit record always serialises");
+    entry_hash_of_json(sequence, previous_hash, &record_json)
+}
+
+/// [`entry_hash`] of a record already serialised, as the store keeps it: the stored text is what was hashed when the
+/// entry was made, so a verifier hashes it as it is, without parsing it and serialising it again. Any change to the
+/// stored text, even one that parses to the same record, changes the hash.
+pub fn entry_hash_of_json(sequence: i64, previous_hash: &str, record_json: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(sequence.to_be_bytes());
     hasher.update(previous_hash.as_bytes());
-    hasher.update(serde_json::to_vec(record).expect("an audit record always serialises"));
-    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+    hasher.update(record_json);
+    hex(&hasher.finalize())
+}
+
+/// Lower-case hexadecimal, as hashes are written.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 0x0f)] as char);
+    }
+    text
+}
+
+/// An entry as the store keeps it: the record still as the JSON text that was hashed. Verification needs no more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAuditEntry {
+    pub sequence: i64,
+    pub record_json: String,
+    pub previous_hash: String,
+    pub hash: String,
+}
+
+impl StoredAuditEntry {
+    /// The entry with its record parsed.
+    pub fn parse(&self) -> Result<ChainedAuditEntry, serde_json::Error> {
+        Ok(ChainedAuditEntry {
+            sequence: self.sequence,
+            record: serde_json::from_str(&self.record_json)?,
+            previous_hash: self.previous_hash.clone(),
+            hash: self.hash.clone(),
+        })
+    }
 }
 
 /// Where a chain stops being valid.

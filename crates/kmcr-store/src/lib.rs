@@ -5,6 +5,8 @@
 //! records the audit entry before it calls in here.
 
 mod access;
+mod audit;
+mod audit_checkpoint;
 mod cursor;
 mod identity;
 mod include;
@@ -17,6 +19,11 @@ mod sqlite;
 mod types;
 mod write_rows;
 
+pub use audit::AuditQuery;
+pub use audit_checkpoint::{
+    AuditCheckpoints, CheckpointKeyFile, CheckpointKeyFileError, FileCheckpointSink, read_checkpoint_key_file,
+    write_checkpoint_key_files,
+};
 pub use cursor::Cursor;
 pub use identity::{
     IdentityWrite, LinkChange, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair,
@@ -24,7 +31,10 @@ pub use identity::{
 };
 pub use types::*;
 
-use kmcr_audit::{AuditRecord, ChainedAuditEntry};
+use kmcr_audit::{
+    AuditFault, AuditRecord, ChainVerifier, ChainedAuditEntry, Checkpoint, CheckpointVerifyingKey, StoredAuditEntry,
+    VerifiedChain,
+};
 use kmcr_fhir::{ResourceId, ResourceType};
 use kmcr_fhir_search::SearchRequest;
 
@@ -212,5 +222,71 @@ impl Store {
     /// Audit entries from `after_sequence` (exclusive), oldest first, at most `limit`.
     pub async fn audit_entries(&self, after_sequence: i64, limit: usize) -> Result<Vec<ChainedAuditEntry>, StoreError> {
         dispatch!(self, store => store.audit_entries(after_sequence, limit))
+    }
+
+    /// [`Store::audit_entries`] with each record as the JSON text stored and hashed, unparsed: what verification reads.
+    pub async fn stored_audit_entries(
+        &self,
+        after_sequence: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredAuditEntry>, StoreError> {
+        dispatch!(self, store => store.stored_audit_entries(after_sequence, limit))
+    }
+
+    /// The last entry's sequence and hash, as committed; `None` for an empty chain.
+    pub async fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        dispatch!(self, store => store.audit_head())
+    }
+
+    /// [`Store::audit_head`], once it is on disk: what a checkpoint may sign.
+    pub async fn durable_audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        dispatch!(self, store => store.durable_audit_head())
+    }
+
+    /// One page of an IG query: the entries it finds after `after_sequence`, oldest first, at most `limit`.
+    pub async fn audit_search(
+        &self,
+        query: &AuditQuery,
+        after_sequence: i64,
+        limit: usize,
+    ) -> Result<Vec<ChainedAuditEntry>, StoreError> {
+        dispatch!(self, store => store.audit_search(query, after_sequence, limit))
+    }
+
+    /// The first entry recorded at or after `since_ms`, where [`AuditQuery::RecordedSince`] starts paging.
+    pub async fn audit_sequence_recorded_since(&self, since_ms: i64) -> Result<Option<i64>, StoreError> {
+        dispatch!(self, store => store.audit_sequence_recorded_since(since_ms))
+    }
+
+    /// Verifies the whole chain from genesis against `checkpoints`, each of which one of `keys` must have signed:
+    /// `Ok(Err(fault))` names the first fault. Pages of `page_size` entries are read ahead while the last is hashed.
+    pub async fn verify_audit(
+        &self,
+        checkpoints: Vec<Checkpoint>,
+        keys: Vec<CheckpointVerifyingKey>,
+        page_size: usize,
+    ) -> Result<Result<VerifiedChain, AuditFault>, StoreError> {
+        let fetch = |after_sequence: i64| {
+            let store = self.clone();
+            tokio::spawn(async move { store.stored_audit_entries(after_sequence, page_size.max(1)).await })
+        };
+        let mut verifier = ChainVerifier::new(checkpoints, keys);
+        let mut pending = fetch(0);
+        loop {
+            let page = pending.await.expect("reading the audit chain does not panic")?;
+            let Some(last) = page.last() else { break };
+            pending = fetch(last.sequence);
+            let (returned, checked) = tokio::task::spawn_blocking(move || {
+                let checked = verifier.check_page(&page);
+                (verifier, checked)
+            })
+            .await
+            .expect("verification does not panic");
+            verifier = returned;
+            if let Err(fault) = checked {
+                return Ok(Err(fault));
+            }
+        }
+        Ok(verifier.finish())
     }
 }

@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (6, MIGRATION_6),
     (7, MIGRATION_7),
     (8, MIGRATION_8),
+    (9, MIGRATION_9),
 ];
 
 const MIGRATION_1: &str = r#"
@@ -226,6 +227,35 @@ CREATE TABLE access_grant (
 );
 CREATE INDEX access_grant_by_patient ON access_grant (patient_id, to_ms);
 CREATE INDEX access_grant_by_review ON access_grant (review_status, grant_id) WHERE review_status IS NOT NULL;
+"#;
+
+const MIGRATION_9: &str = r#"
+-- The searchable parts of audit entries, for information governance: who accessed a person, what a user accessed,
+-- break-glass and sealed-item uses. Written in the same transaction as each entry (`sqlite/audit.rs`,
+-- `postgres/audit.rs`); every query is a range of one primary key, paged by sequence.
+CREATE TABLE audit_by_subject (
+    subject {ctext} NOT NULL,
+    sequence {bigint} NOT NULL,
+    PRIMARY KEY (subject, sequence)
+) {without_rowid};
+CREATE TABLE audit_by_actor (
+    actor_id {ctext} NOT NULL,
+    sequence {bigint} NOT NULL,
+    recorded_ms {bigint} NOT NULL,
+    PRIMARY KEY (actor_id, sequence)
+) {without_rowid};
+CREATE TABLE audit_flag (
+    flag {ctext} NOT NULL,
+    sequence {bigint} NOT NULL,
+    PRIMARY KEY (flag, sequence)
+) {without_rowid};
+-- Entries by time, to find where an export since a date starts.
+CREATE INDEX audit_entry_by_recorded ON audit_entry (recorded_ms);
+-- Entries written before this migration are made searchable at the next open, then this row goes.
+CREATE TABLE audit_search_backfill (
+    through_sequence {bigint} NOT NULL
+);
+INSERT INTO audit_search_backfill (through_sequence) SELECT COALESCE(MAX(sequence), 0) FROM audit_entry;
 "#;
 
 const MIGRATION_2: &str = r#"

@@ -5,6 +5,7 @@
 #[global_allocator]
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod audit_cli;
 mod config;
 mod demo;
 mod mpi;
@@ -28,8 +29,7 @@ USAGE:
       population loaded (1,000 people unless --demo-people says otherwise) and demo API clients.
   kmcr synth --out DIR [--people N] [--seed S]
       Writes a synthetic population as FHIR transaction Bundles, one file per source organisation and person.
-  kmcr audit verify [--config FILE] [--database DIR|URL]
-      Checks the audit hash chain from its first entry to its last.
+  kmcr audit verify | export | keygen ...   (see `kmcr audit help`)
   kmcr mpi evaluate (--febrl FILE | --splink-parquet FILE | --synthetic --people N [--seed S])
                     [--link-probability P] [--review-probability P] [--match-queries N] [--one-at-a-time] [--out FILE]
       Links a labelled set from scratch and prints precision, recall and F1 against its truth, the pairs compared
@@ -110,7 +110,12 @@ fn settings(flags: &Flags) -> anyhow::Result<RawSettings> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let flags = parse_flags()?;
+    // `kmcr audit` parses its own options (audit_cli.rs).
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let flags = match arguments.first() {
+        Some(word) if word == "audit" => Flags { command: vec![word.clone()], ..Flags::default() },
+        _ => parse_flags()?,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -123,7 +128,10 @@ fn main() -> anyhow::Result<()> {
             flags.people.unwrap_or(100),
             flags.seed.unwrap_or(1),
         ),
-        ["audit", "verify"] => runtime.block_on(verify_audit(flags)),
+        ["audit"] => {
+            drop(runtime);
+            audit_cli::run(&arguments[1..])
+        }
         ["mpi", "evaluate"] => mpi_evaluate(&flags),
         _ => {
             eprint!("{USAGE}");
@@ -230,23 +238,4 @@ fn redact_url(location: &str) -> String {
         }
         _ => location.to_string(),
     }
-}
-
-async fn verify_audit(flags: Flags) -> anyhow::Result<()> {
-    let config = settings(&flags)?.validate()?;
-    let store = Store::open(&config.database, &StoreOptions::default()).await?;
-    let (mut previous_hash, mut next_sequence, mut after, mut n_entries) =
-        (kmcr_audit::GENESIS_HASH.to_string(), Some(1), 0i64, 0u64);
-    loop {
-        let entries = store.audit_entries(after, 10_000).await?;
-        let Some(last) = entries.last() else { break };
-        after = last.sequence;
-        n_entries += entries.len() as u64;
-        match kmcr_audit::verify_chain(&entries, previous_hash, next_sequence) {
-            Ok((hash, sequence)) => (previous_hash, next_sequence) = (hash, sequence),
-            Err(fault) => bail!("the audit chain is broken: {fault:?}"),
-        }
-    }
-    println!("audit chain intact: {n_entries} entries");
-    Ok(())
 }

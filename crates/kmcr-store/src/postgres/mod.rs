@@ -1,6 +1,7 @@
 //! The production backend: PostgreSQL through a connection pool. Any number of KMCR nodes may share one database.
 
 mod access;
+mod audit;
 mod identity;
 mod reindex;
 mod scratch;
@@ -10,7 +11,7 @@ mod write;
 
 pub use scratch::ScratchDatabase;
 
-use kmcr_audit::{AuditRecord, ChainedAuditEntry};
+use kmcr_audit::AuditRecord;
 use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
 use kmcr_fhir_search::{SearchParamRegistry, SearchRequest};
 use std::sync::Arc;
@@ -29,45 +30,7 @@ pub struct PostgresStore {
     pool: deadpool_postgres::Pool,
     params: Arc<ParamIds>,
     statistics: Arc<statistics::Statistics>,
-    audit_queue: tokio::sync::mpsc::UnboundedSender<PendingAudit>,
-}
-
-type PendingAudit = (AuditRecord, tokio::sync::oneshot::Sender<Result<ChainedAuditEntry, StoreError>>);
-
-/// The audit entries of reads, committed in groups: everything waiting goes into one transaction under one lock, and
-/// each request is answered once its entry is durable. One commit serves many concurrent reads.
-async fn audit_loop(pool: deadpool_postgres::Pool, mut queue: tokio::sync::mpsc::UnboundedReceiver<PendingAudit>) {
-    const MAX_ENTRIES_PER_COMMIT: usize = 256;
-    while let Some(first) = queue.recv().await {
-        let mut pending = vec![first];
-        while pending.len() < MAX_ENTRIES_PER_COMMIT {
-            match queue.try_recv() {
-                Ok(next) => pending.push(next),
-                Err(_) => break,
-            }
-        }
-        let (records, replies): (Vec<AuditRecord>, Vec<_>) = pending.into_iter().unzip();
-        let result = async {
-            let mut client = pool.get().await?;
-            let transaction = client.transaction().await?;
-            let entries = write::append_audits(&transaction, records).await?;
-            transaction.commit().await?;
-            Ok::<_, StoreError>(entries)
-        }
-        .await;
-        match result {
-            Ok(entries) => {
-                for (reply, entry) in replies.into_iter().zip(entries) {
-                    let _ = reply.send(Ok(entry));
-                }
-            }
-            Err(error) => {
-                for reply in replies {
-                    let _ = reply.send(Err(error.clone()));
-                }
-            }
-        }
-    }
+    audit_queue: tokio::sync::mpsc::UnboundedSender<audit::PendingAudit>,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -117,8 +80,9 @@ impl PostgresStore {
         settings::warn_about_settings(&client).await;
         let params = register_params(&mut client).await?;
         reindex::reindex(&mut client, &params).await?;
+        audit::backfill_search(&mut client).await?;
         let (audit_queue, receiver) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(audit_loop(pool.clone(), receiver));
+        tokio::spawn(audit::audit_loop(pool.clone(), receiver));
         Ok(PostgresStore { pool, params: Arc::new(params), statistics: statistics::Statistics::new(), audit_queue })
     }
 
@@ -316,7 +280,7 @@ impl PostgresStore {
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;
         let grant = access::write_grant(&transaction, change, &audit).await?;
-        write::append_audit(&transaction, audit).await?;
+        audit::append_audit(&transaction, audit).await?;
         transaction.commit().await?;
         Ok(grant)
     }
@@ -361,32 +325,6 @@ impl PostgresStore {
             values: vec![CursorValue::Int(last.resource_key)],
         });
         Ok(EverythingOutcome::Page(Page { resources, next_cursor }))
-    }
-
-    pub async fn append_audit(&self, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let stopped = || StoreError::Unavailable("the audit writer has stopped".into());
-        self.audit_queue.send((record, reply)).map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
-    }
-
-    pub async fn audit_entries(&self, after_sequence: i64, limit: usize) -> Result<Vec<ChainedAuditEntry>, StoreError> {
-        let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT sequence, record, previous_hash, hash FROM audit_entry WHERE sequence > $1 ORDER BY sequence \
-                 LIMIT $2",
-                &[&after_sequence, &(limit as i64)],
-            )
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let sequence: i64 = row.get(0);
-                let record = serde_json::from_str(row.get(1))
-                    .map_err(|_| StoreError::Corrupt(format!("audit entry {sequence} does not parse")))?;
-                Ok(ChainedAuditEntry { sequence, record, previous_hash: row.get(2), hash: row.get(3) })
-            })
-            .collect()
     }
 }
 

@@ -3,16 +3,13 @@
 
 use std::collections::HashMap;
 
-use kmcr_audit::{AuditRecord, ChainedAuditEntry, GENESIS_HASH};
+use kmcr_audit::AuditRecord;
 use kmcr_fhir::{Instant, ResourceType};
 use tokio_postgres::Transaction;
 
 use crate::query::ParamIds;
 use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp, prepare};
 use crate::{IdentityWrite, Precondition, StoreError, WriteOp, WriteOutcome};
-
-/// Serialises appends to the audit chain across every node.
-const AUDIT_LOCK_ID: i64 = 0x4b4d_4352_0002;
 
 #[derive(Clone)]
 struct State {
@@ -75,7 +72,7 @@ pub async fn write_batch(
         super::identity::apply(&transaction, identity, now).await?;
     }
     if let Some(audit) = audit {
-        append_audit(&transaction, audit).await?;
+        super::audit::append_audit(&transaction, audit).await?;
     }
     transaction.commit().await?;
     Ok(outcomes)
@@ -476,40 +473,4 @@ pub(super) async fn insert_index_rows(
             .await?;
     }
     Ok(())
-}
-
-/// Appends to the chain inside the caller's transaction, holding a lock so that appends from all nodes are serial.
-pub async fn append_audit(transaction: &Transaction<'_>, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
-    let mut entries = append_audits(transaction, vec![record]).await?;
-    Ok(entries.remove(0))
-}
-
-/// Appends records in order, each chained to the one before, under one lock.
-pub async fn append_audits(
-    transaction: &Transaction<'_>,
-    records: Vec<AuditRecord>,
-) -> Result<Vec<ChainedAuditEntry>, StoreError> {
-    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK_ID]).await?;
-    let last =
-        transaction.query_opt("SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1", &[]).await?;
-    let (mut sequence, mut previous_hash) = match last {
-        Some(row) => (row.get::<_, i64>(0) + 1, row.get::<_, String>(1)),
-        None => (1, GENESIS_HASH.to_string()),
-    };
-    let mut entries = Vec::with_capacity(records.len());
-    for record in records {
-        let entry = kmcr_audit::chain(sequence, record, &previous_hash);
-        let record_json = serde_json::to_string(&entry.record).expect("an audit record always serialises");
-        transaction
-            .execute(
-                "INSERT INTO audit_entry (sequence, recorded_ms, record, previous_hash, hash) VALUES ($1, $2, $3, $4, \
-                 $5)",
-                &[&entry.sequence, &entry.record.recorded_unix_ms, &record_json, &entry.previous_hash, &entry.hash],
-            )
-            .await?;
-        sequence += 1;
-        previous_hash = entry.hash.clone();
-        entries.push(entry);
-    }
-    Ok(entries)
 }

@@ -126,7 +126,7 @@ pub fn write_grant(
         .query_row([grant_id], grant_from_row)
         .optional()?
         .ok_or_else(|| StoreError::Corrupt(format!("grant {grant_id} vanished in its own transaction")))?;
-    let entry = super::write::append_audit(transaction, audit)?;
+    let entry = super::audit::append_audit(transaction, audit)?;
     Ok((grant, entry))
 }
 

@@ -2,6 +2,7 @@
 //! groups (see `writer`), a pool of readers.
 
 mod access;
+mod audit;
 mod identity;
 mod reindex;
 mod write;
@@ -10,7 +11,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use kmcr_audit::{AuditRecord, ChainedAuditEntry};
+use kmcr_audit::AuditRecord;
 use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
 use kmcr_fhir_search::{SearchParamRegistry, SearchRequest};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
@@ -78,6 +79,7 @@ impl SqliteStore {
             migrate(&mut writer)?;
             let params = register_params(&mut writer)?;
             reindex::reindex(&mut writer, &params)?;
+            audit::backfill_search(&mut writer)?;
             let writer = writer::start(writer, path.clone(), max_wal_bytes)?;
             Ok(SqliteStore {
                 inner: Arc::new(Inner { path, writer, readers: Mutex::new(Vec::new()), n_read_connections, params }),
@@ -331,36 +333,6 @@ impl SqliteStore {
                 values: vec![CursorValue::Int(last.resource_key)],
             });
             Ok(EverythingOutcome::Page(Page { resources, next_cursor }))
-        })
-        .await
-    }
-
-    pub async fn append_audit(&self, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
-        self.send_to_writer(|reply| writer::WriteJob::Audit { record, reply }).await
-    }
-
-    pub async fn audit_entries(&self, after_sequence: i64, limit: usize) -> Result<Vec<ChainedAuditEntry>, StoreError> {
-        self.with_reader(move |connection, _| {
-            let mut statement = connection.prepare_cached(
-                "SELECT sequence, record, previous_hash, hash FROM audit_entry WHERE sequence > ?1 ORDER BY sequence \
-                 LIMIT ?2",
-            )?;
-            let rows = statement.query_map((after_sequence, limit as i64), |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                ))
-            })?;
-            let mut entries = Vec::new();
-            for row in rows {
-                let (sequence, record, previous_hash, hash) = row?;
-                let record = serde_json::from_str(&record)
-                    .map_err(|_| StoreError::Corrupt(format!("audit entry {sequence} does not parse")))?;
-                entries.push(ChainedAuditEntry { sequence, record, previous_hash, hash });
-            }
-            Ok(entries)
         })
         .await
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use kmcr_audit::{AuditRecord, ChainedAuditEntry, GENESIS_HASH};
+use kmcr_audit::AuditRecord;
 use kmcr_fhir::{Instant, ResourceType};
 use rusqlite::{Connection, OptionalExtension};
 
@@ -36,7 +36,7 @@ pub fn write_ops(
         super::identity::apply(connection, identity, now)?;
     }
     if let Some(audit) = audit {
-        append_audit(connection, audit)?;
+        super::audit::append_audit(connection, audit)?;
     }
     Ok(outcomes)
 }
@@ -330,24 +330,4 @@ pub(super) fn insert_index_rows(
         };
     }
     Ok(())
-}
-
-/// Appends to the chain inside the caller's transaction; the writer lock serialises appends.
-pub fn append_audit(transaction: &Connection, record: AuditRecord) -> Result<ChainedAuditEntry, StoreError> {
-    let last: Option<(i64, String)> = transaction
-        .prepare_cached("SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1")?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    let (sequence, previous_hash) = match last {
-        Some((sequence, hash)) => (sequence + 1, hash),
-        None => (1, GENESIS_HASH.to_string()),
-    };
-    let entry = kmcr_audit::chain(sequence, record, &previous_hash);
-    let record_json = serde_json::to_string(&entry.record).expect("an audit record always serialises");
-    transaction
-        .prepare_cached(
-            "INSERT INTO audit_entry (sequence, recorded_ms, record, previous_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute((entry.sequence, entry.record.recorded_unix_ms, record_json, &entry.previous_hash, &entry.hash))?;
-    Ok(entry)
 }

@@ -3,6 +3,7 @@
 //! PostgreSQL is reached at `KMCR_TEST_DATABASE_URL` (each test gets a database of its own). When `CI` is set and
 //! PostgreSQL cannot be reached, the suite fails rather than skipping it.
 
+mod audit;
 mod backends;
 mod identity;
 mod official_examples;
