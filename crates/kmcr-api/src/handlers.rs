@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::responses::{ReturnPreference, error_response, fhir_json, resource_response, write_response};
 
+pub mod access;
 mod bundles;
 pub mod matching;
 
@@ -26,7 +27,7 @@ use bundles::{history_bundle, page_bundle, search_bundle};
 
 type HandlerResult = Result<Response, Response>;
 
-fn context(Caller(principal): Caller) -> RequestContext {
+pub(crate) fn context(Caller(principal): Caller) -> RequestContext {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");
     let request_id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();

@@ -1,7 +1,10 @@
-//! The FHIR R4 REST API (`/fhir`) and the OAuth2 client-credentials token endpoint (`/oauth/token`).
+//! The HTTP face of KMCR: the FHIR R4 REST API (`/fhir`), OAuth2 and SMART App Launch (`/oauth/...`, discovery,
+//! the JWKS), the access endpoints (`/access/...`: declarations and the break-glass review queue), the audit's IG
+//! queries (`/audit/events`) and the person index's (`/mpi/...`).
 //!
-//! Handlers translate HTTP to service calls and service results to FHIR HTTP responses; every rule about what may be
-//! read or written lives in the service layer. Build the whole API with [`router`].
+//! Handlers translate HTTP to service calls and service results to HTTP responses; every rule about what may be
+//! read or written lives in the service layer and `kmcr-access`. Build the whole API with [`router`]; [`ROUTES`]
+//! lists every route, so that a test can prove each one reaches the access decision.
 
 mod auth;
 mod capability;
@@ -16,14 +19,13 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use kmcr_service::Service;
 
-pub use auth::{ApiClient, TokenSigner};
+pub use auth::Authentication;
 
 /// Everything the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
-    pub clients: Arc<Vec<ApiClient>>,
-    pub signer: Arc<TokenSigner>,
+    pub auth: Arc<Authentication>,
     /// The public base URL of the FHIR API, e.g. `http://127.0.0.1:8080/fhir`, used in links and `fullUrl`s.
     pub fhir_base_url: String,
     pub max_body_bytes: usize,
@@ -52,11 +54,61 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         // Clients post transactions to the base URL with and without the trailing slash.
         .route("/fhir/", post(handlers::bundle))
+        .route("/fhir/.well-known/smart-configuration", get(auth::smart_configuration))
         .nest("/fhir", fhir)
+        .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/oauth/token", post(auth::token))
+        .route("/oauth/authorize", get(auth::authorize_page).post(auth::authorize_submit))
+        .route("/oauth/oidc/start", get(auth::oidc_start))
+        .route("/oauth/oidc/callback", get(auth::oidc_callback))
+        .route("/oauth/revoke", post(auth::revoke))
+        .route("/oauth/sign-out", post(auth::sign_out))
+        .route("/access/grants", post(handlers::access::declare))
+        .route("/access/break-glass", get(handlers::access::break_glass_queue))
+        .route("/access/break-glass/{grant_id}/review", post(handlers::access::review))
+        .route("/audit/events", get(handlers::access::audit_events))
         .route("/mpi/reviews", get(handlers::matching::reviews))
         .route("/mpi/reviews/{review_id}", post(handlers::matching::decide))
         .route("/mpi/patients/{id}/history", get(handlers::matching::link_history))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
+
+/// Every route: (method, path as routed, whether it serves data about people). A route that serves data passes the
+/// access decision and leaves an audit entry; the others (discovery, sign-in, tokens) serve none. A test walks this
+/// list; another checks that it names every route `router` builds.
+pub const ROUTES: &[(&str, &str, bool)] = &[
+    ("GET", "/fhir/metadata", false),
+    ("POST", "/fhir/", true),
+    ("POST", "/fhir", true),
+    ("GET", "/fhir/_history", true),
+    ("GET", "/fhir/{resource_type}", true),
+    ("POST", "/fhir/{resource_type}", true),
+    ("PUT", "/fhir/{resource_type}", true),
+    ("POST", "/fhir/{resource_type}/_search", true),
+    ("POST", "/fhir/Patient/$match", true),
+    ("GET", "/fhir/{resource_type}/_history", true),
+    ("GET", "/fhir/{resource_type}/{id}", true),
+    ("PUT", "/fhir/{resource_type}/{id}", true),
+    ("DELETE", "/fhir/{resource_type}/{id}", true),
+    ("GET", "/fhir/{resource_type}/{id}/_history", true),
+    ("GET", "/fhir/{resource_type}/{id}/_history/{version_id}", true),
+    ("GET", "/fhir/{resource_type}/{id}/{operation}", true),
+    ("POST", "/fhir/{resource_type}/{id}/{operation}", true),
+    ("GET", "/fhir/.well-known/smart-configuration", false),
+    ("GET", "/.well-known/jwks.json", false),
+    ("POST", "/oauth/token", false),
+    ("GET", "/oauth/authorize", false),
+    ("POST", "/oauth/authorize", false),
+    ("GET", "/oauth/oidc/start", false),
+    ("GET", "/oauth/oidc/callback", false),
+    ("POST", "/oauth/revoke", false),
+    ("POST", "/oauth/sign-out", false),
+    ("POST", "/access/grants", true),
+    ("GET", "/access/break-glass", true),
+    ("POST", "/access/break-glass/{grant_id}/review", true),
+    ("GET", "/audit/events", true),
+    ("GET", "/mpi/reviews", true),
+    ("POST", "/mpi/reviews/{review_id}", true),
+    ("GET", "/mpi/patients/{id}/history", true),
+];

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use kmcr_access::{
     AccessSettings, CodeRules, Organisation, OrganisationKind, OrganisationRegistry, RegionWideReading, Scope,
 };
-use kmcr_api::{ApiClient, AppState, TokenSigner, router};
+use kmcr_api::{AppState, Authentication, router};
+use kmcr_auth::{ApiClient, Secret, hash_secret};
 use kmcr_fhir::OdsCode;
 use kmcr_service::identity::IdentitySettings;
 use kmcr_service::{AccessPolicy, Limits, Service};
@@ -22,9 +23,10 @@ pub struct RunningServer {
 pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Result<RunningServer> {
     let opening = std::time::Instant::now();
     let store = Store::open(database, &StoreOptions { n_read_connections: 8, ..StoreOptions::default() }).await?;
+    let secret_hash = hash_secret(&Secret::new(CLIENT_SECRET)).map_err(|error| anyhow::anyhow!("{error}"))?;
     let mut clients = vec![ApiClient {
         id: "bench-reader".into(),
-        secret: CLIENT_SECRET.into(),
+        secret_hash: secret_hash.clone(),
         ods_code: OdsCode::parse("RWF")?,
         scopes: vec![Scope::parse("system/*.read")?],
         region_wide: Some(RegionWideReading { justification: "benchmark".into(), secondary_use: false }),
@@ -42,7 +44,7 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
     for ods_code in writer_ods_codes {
         clients.push(ApiClient {
             id: format!("bench-writer-{ods_code}"),
-            secret: CLIENT_SECRET.into(),
+            secret_hash: secret_hash.clone(),
             ods_code: OdsCode::parse(ods_code)?,
             scopes: vec![Scope::parse("system/*.*")?],
             region_wide: None,
@@ -69,8 +71,13 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
     println!("  server started in {:.1} s (store opened, person index loaded)", opening.elapsed().as_secs_f64());
     let state = AppState {
         service,
-        clients: Arc::new(clients),
-        signer: Arc::new(TokenSigner::new(vec![9; 32], 86_400)),
+        auth: Arc::new(Authentication::in_memory(
+            &format!("http://{address}"),
+            clients,
+            Vec::new(),
+            Vec::new(),
+            86_400,
+        )),
         fhir_base_url: format!("http://{address}/fhir"),
         max_body_bytes: 256 * 1024 * 1024,
     };

@@ -34,6 +34,9 @@ enum Method {
 }
 
 pub async fn process(service: &Service, context: &RequestContext, mut bundle: Value) -> Result<Value, ServiceError> {
+    // Whatever the entries, a caller whose organisation is not party to the agreement is refused, and audited.
+    let mut record = audit::record(context, "bundle");
+    service.check_interaction_any(context, &mut record).await?;
     let bundle_type = bundle.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(ServiceError::Invalid("Bundle.resourceType: POST to the base URL takes a Bundle".into()));

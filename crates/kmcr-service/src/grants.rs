@@ -158,3 +158,31 @@ impl Service {
         Err(self.refuse(record, reason.clone(), ServiceError::Forbidden(reason)).await)
     }
 }
+
+impl Service {
+    /// Information governance's questions of the audit: who accessed a person (`Person/id` or `Patient/id`), what a
+    /// user accessed, break-glass uses, sealed-item uses. Reading the audit is itself audited.
+    pub async fn audit_trail(
+        &self,
+        context: &RequestContext,
+        query: kmcr_store::AuditQuery,
+        after_sequence: i64,
+        limit: usize,
+    ) -> Result<Vec<kmcr_audit::ChainedAuditEntry>, ServiceError> {
+        let mut record = audit::record(context, "audit-query");
+        record.query = Some(format!("{query:?}"));
+        self.require_information_governance(context, &mut record).await?;
+        if let kmcr_store::AuditQuery::Subject(subject) = &query {
+            if subject.starts_with("Patient/") {
+                record.patients = vec![subject.clone()];
+            } else {
+                record.persons = vec![subject.clone()];
+            }
+        }
+        let entries =
+            self.store.audit_search(&query, after_sequence, limit.clamp(1, self.limits.max_page_size)).await?;
+        record.outcome = "permitted".into();
+        self.store.append_audit(record).await?;
+        Ok(entries)
+    }
+}

@@ -56,6 +56,21 @@ impl Service {
         Ok(())
     }
 
+    /// Refuses (and audits) a caller whose organisation is not party to the sharing agreement, whatever it asks.
+    pub(crate) async fn check_interaction_any(
+        &self,
+        context: &RequestContext,
+        record: &mut AuditRecord,
+    ) -> Result<(), ServiceError> {
+        if let Some(organisation) = context.principal.ods_code()
+            && !self.access.registry.is_party(organisation)
+        {
+            let reason = format!("{organisation} is not party to the sharing agreement");
+            return Err(self.refuse(record, reason.clone(), ServiceError::Forbidden(reason)).await);
+        }
+        Ok(())
+    }
+
     /// Records a refusal and gives back the error to answer with (or the store's error, if the audit failed).
     pub(crate) async fn refuse(&self, record: &mut AuditRecord, reason: String, error: ServiceError) -> ServiceError {
         record.outcome = match error {

@@ -6,8 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use base64::Engine;
-use kmcr_access::Scope;
-use kmcr_api::ApiClient;
 use kmcr_fhir::OdsCode;
 use serde::Deserialize;
 
@@ -30,8 +28,10 @@ pub struct RawSettings {
     /// A directory (embedded SQLite) or a `postgres://` URL.
     pub database: Option<String>,
     pub public_base_url: Option<String>,
-    /// Base64, at least 32 bytes; nodes sharing a database must share it. Random per start when absent.
-    pub token_signing_key: Option<Secret>,
+    /// The ES256 key (PKCS#8 PEM, P-256) that signs access tokens; made there when absent. Nodes sharing a database
+    /// must share it. Default: beside an embedded store, or `./kmcr-token-signing-key.pem` for PostgreSQL.
+    pub token_signing_key_file: Option<PathBuf>,
+    /// How long an access token lasts (default 300 s; SMART apps refresh, and a session's end refuses its tokens).
     pub token_lifetime_s: Option<i64>,
     pub max_body_bytes: Option<usize>,
     pub max_page_size: Option<usize>,
@@ -42,27 +42,25 @@ pub struct RawSettings {
     pub expected_population: Option<usize>,
     #[serde(default)]
     pub clients: Vec<RawClient>,
+    #[serde(default)]
+    pub smart_apps: Vec<crate::auth_config::RawSmartApp>,
+    #[serde(default)]
+    pub accounts: Vec<crate::auth_config::RawAccount>,
+    pub oidc: Option<crate::auth_config::RawOidc>,
     /// The organisations party to the sharing agreement. No organisation, no access.
     #[serde(default)]
     pub organisations: Vec<RawOrganisation>,
     #[serde(default)]
     pub access: RawAccess,
+    /// The secret Ed25519 key that signs audit checkpoints (`kmcr audit keygen`); keep it apart from the database.
+    pub audit_checkpoint_key_file: Option<PathBuf>,
+    /// The append-only file of signed checkpoints; keep it apart from the database.
+    pub audit_checkpoint_file: Option<PathBuf>,
+    pub audit_checkpoint_every_entries: Option<u64>,
+    pub audit_checkpoint_every_ms: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawClient {
-    pub id: String,
-    pub secret: Secret,
-    pub ods_code: String,
-    pub scopes: Vec<String>,
-    /// A named exception: this client reads every person's record, and every read says why.
-    #[serde(default)]
-    pub region_wide_justification: Option<String>,
-    /// With region-wide reading: for secondary uses (the national data opt-out applies).
-    #[serde(default)]
-    pub region_wide_secondary_use: bool,
-}
+pub use crate::auth_config::RawClient;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,7 +95,7 @@ pub struct RawAccess {
     pub code_rules: Option<Vec<RawCodeRule>>,
     #[serde(default)]
     pub policies: Vec<RawPolicy>,
-    /// Base64, at least 32 bytes; binds paging links to their caller. Derived from the token signing key when absent.
+    /// Base64, at least 32 bytes; binds paging links to their caller. Random per start when absent (one node).
     pub paging_key: Option<Secret>,
 }
 
@@ -131,13 +129,14 @@ pub struct Config {
     pub database: String,
     /// `None`: derived from the address actually bound.
     pub public_base_url: Option<String>,
-    pub token_signing_key: Secret,
-    pub token_lifetime_s: i64,
     pub max_body_bytes: usize,
     pub max_page_size: usize,
     pub identity: kmcr_service::identity::IdentitySettings,
-    pub clients: Vec<ApiClient>,
+    pub auth: crate::auth_config::AuthConfig,
     pub access: kmcr_service::AccessPolicy,
+    pub audit_checkpoint_key_file: Option<PathBuf>,
+    pub audit_checkpoint_file: Option<PathBuf>,
+    pub audit_checkpoint_policy: kmcr_audit::CheckpointPolicy,
 }
 
 impl RawSettings {
@@ -146,7 +145,7 @@ impl RawSettings {
         toml::from_str(&text).with_context(|| format!("{} is not valid configuration", path.display()))
     }
 
-    /// Overlays `KMCR_LISTEN`, `KMCR_DATABASE`, `KMCR_PUBLIC_BASE_URL`, `KMCR_TOKEN_SIGNING_KEY`.
+    /// Overlays `KMCR_LISTEN`, `KMCR_DATABASE`, `KMCR_PUBLIC_BASE_URL`, `KMCR_TOKEN_SIGNING_KEY_FILE`.
     pub fn overlay_environment(&mut self) {
         let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         if let Some(listen) = variable("KMCR_LISTEN") {
@@ -158,8 +157,8 @@ impl RawSettings {
         if let Some(url) = variable("KMCR_PUBLIC_BASE_URL") {
             self.public_base_url = Some(url);
         }
-        if let Some(key) = variable("KMCR_TOKEN_SIGNING_KEY") {
-            self.token_signing_key = Some(Secret(key));
+        if let Some(key_file) = variable("KMCR_TOKEN_SIGNING_KEY_FILE") {
+            self.token_signing_key_file = Some(PathBuf::from(key_file));
         }
     }
 
@@ -170,49 +169,17 @@ impl RawSettings {
             .unwrap_or("127.0.0.1:8080")
             .parse()
             .context("listen must be an address such as 127.0.0.1:8080")?;
-        let token_signing_key = match self.token_signing_key {
-            Some(Secret(encoded)) => {
-                let key = base64::engine::general_purpose::STANDARD
-                    .decode(encoded.trim())
-                    .context("token_signing_key must be base64")?;
-                if key.len() < 32 {
-                    bail!("token_signing_key must hold at least 32 bytes");
-                }
-                Secret(encoded)
-            }
-            None => {
-                let mut key = [0u8; 32];
-                getrandom::fill(&mut key)
-                    .map_err(|error| anyhow::anyhow!("no randomness for a signing key: {error}"))?;
-                Secret(base64::engine::general_purpose::STANDARD.encode(key))
-            }
+        let database = self.database.unwrap_or_else(|| "kmcr-data".to_string());
+        let auth = crate::auth_config::AuthConfig {
+            clients: crate::auth_config::clients(self.clients)?,
+            smart_apps: crate::auth_config::smart_apps(self.smart_apps)?,
+            accounts: crate::auth_config::accounts(self.accounts)?,
+            oidc: self.oidc,
+            signing_key_file: self
+                .token_signing_key_file
+                .unwrap_or_else(|| crate::auth_config::default_signing_key_file(&database)),
+            access_token_lifetime_s: self.token_lifetime_s.unwrap_or(300),
         };
-        let mut clients = Vec::with_capacity(self.clients.len());
-        for raw in self.clients {
-            let ods_code = OdsCode::parse(&raw.ods_code)
-                .with_context(|| format!("client {}: '{}' is not an ODS code", raw.id, raw.ods_code))?;
-            let scopes = raw
-                .scopes
-                .iter()
-                .map(|scope| Scope::parse(scope))
-                .collect::<Result<Vec<_>, _>>()
-                .with_context(|| format!("client {}", raw.id))?;
-            if raw.secret.0.len() < 16 {
-                bail!("client {}: secrets are at least 16 characters", raw.id);
-            }
-            let region_wide = raw.region_wide_justification.map(|justification| kmcr_access::RegionWideReading {
-                justification,
-                secondary_use: raw.region_wide_secondary_use,
-            });
-            clients.push(ApiClient {
-                id: raw.id,
-                secret: raw.secret.0,
-                ods_code,
-                scopes,
-                region_wide,
-                trusted_to_verify_nhs_numbers: false,
-            });
-        }
         let verifiers: std::collections::BTreeSet<String> = self
             .organisations
             .iter()
@@ -224,7 +191,14 @@ impl RawSettings {
             })
             .map(|organisation| organisation.ods_code.clone())
             .collect();
-        let access = access_policy(self.organisations, self.access, &token_signing_key)?;
+        let access = access_policy(self.organisations, self.access)?;
+        let defaults = kmcr_audit::CheckpointPolicy::default();
+        let checkpoint_policy = kmcr_audit::CheckpointPolicy {
+            every_n_entries: self.audit_checkpoint_every_entries.unwrap_or(defaults.every_n_entries),
+            every_interval: self
+                .audit_checkpoint_every_ms
+                .map_or(defaults.every_interval, std::time::Duration::from_millis),
+        };
         let mut identity = kmcr_service::identity::IdentitySettings::default();
         identity.thresholds.link = self.link_probability.unwrap_or(identity.thresholds.link);
         identity.thresholds.review = self.review_probability.unwrap_or(identity.thresholds.review);
@@ -239,24 +213,21 @@ impl RawSettings {
         }
         Ok(Config {
             listen,
-            database: self.database.unwrap_or_else(|| "kmcr-data".to_string()),
+            database,
             public_base_url: self.public_base_url,
-            token_signing_key,
-            token_lifetime_s: self.token_lifetime_s.unwrap_or(3600),
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024 * 1024),
             max_page_size: self.max_page_size.unwrap_or(1000),
             identity,
-            clients,
+            auth,
             access,
+            audit_checkpoint_key_file: self.audit_checkpoint_key_file,
+            audit_checkpoint_file: self.audit_checkpoint_file,
+            audit_checkpoint_policy: checkpoint_policy,
         })
     }
 }
 
-fn access_policy(
-    organisations: Vec<RawOrganisation>,
-    raw: RawAccess,
-    token_signing_key: &Secret,
-) -> anyhow::Result<kmcr_service::AccessPolicy> {
+fn access_policy(organisations: Vec<RawOrganisation>, raw: RawAccess) -> anyhow::Result<kmcr_service::AccessPolicy> {
     use kmcr_access::{
         AccessSettings, AssuranceLevel, CodeRule, CodeRules, ObjectionKind, OrganisationKind, Policy, Purpose,
     };
@@ -331,13 +302,12 @@ fn access_policy(
             }
             key
         }
+        // One node: a key of its own. Nodes sharing a database configure one key, or a paging link made on one node
+        // is refused by the next.
         None => {
-            use hmac::Mac;
-            let signing_key =
-                base64::engine::general_purpose::STANDARD.decode(token_signing_key.0.trim()).context("signing key")?;
-            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&signing_key).expect("any key length");
-            mac.update(b"kmcr paging links");
-            mac.finalize().into_bytes().to_vec()
+            let mut key = vec![0u8; 32];
+            getrandom::fill(&mut key).map_err(|error| anyhow::anyhow!("no randomness for a paging key: {error}"))?;
+            key
         }
     };
     Ok(kmcr_service::AccessPolicy {
@@ -347,10 +317,4 @@ fn access_policy(
         code_rules,
         paging_key,
     })
-}
-
-impl Config {
-    pub fn signing_key_bytes(&self) -> Vec<u8> {
-        base64::engine::general_purpose::STANDARD.decode(self.token_signing_key.0.trim()).expect("validated as base64")
-    }
 }

@@ -11,7 +11,7 @@ use kmcr_fhir::OdsCode;
 use kmcr_service::{RequestContext, Service};
 use kmcr_synth::{PersonTruth, SourceBundle, SynthConfig};
 
-use crate::config::{RawClient, RawOrganisation, RawSettings, Secret};
+use crate::config::{RawClient, RawOrganisation, RawSettings};
 
 pub const DEMO_VIEWER_ID: &str = "demo-viewer";
 pub const DEMO_VIEWER_SECRET: &str = "demo-viewer-secret-change-me";
@@ -71,10 +71,23 @@ pub fn add_demo_organisations(settings: &mut RawSettings) {
     }
 }
 
+fn demo_hash(secret: &str) -> String {
+    kmcr_auth::hash_secret(&kmcr_auth::Secret::new(secret)).expect("argon2 hashes any secret").as_phc().to_string()
+}
+
+/// A source system that writes for one organisation: the demo's example of a feed.
+pub const DEMO_SOURCE_ID: &str = "demo-source-rwf";
+pub const DEMO_SOURCE_SECRET: &str = "demo-source-secret-change-me";
+/// A public SMART app registered for the demo, and where it may be sent back to.
+pub const DEMO_SMART_APP_ID: &str = "demo-smart-app";
+pub const DEMO_SMART_REDIRECT_URI: &str = "http://127.0.0.1:9000/callback";
+/// Every demo user's password (the demo's sign-ins are public).
+pub const DEMO_PASSWORD: &str = "demo-password-change-me";
+
 pub fn add_demo_clients(settings: &mut RawSettings) {
     settings.clients.push(RawClient {
         id: DEMO_VIEWER_ID.into(),
-        secret: Secret(DEMO_VIEWER_SECRET.into()),
+        secret_hash: demo_hash(DEMO_VIEWER_SECRET),
         ods_code: "RWF".into(),
         scopes: vec!["system/*.rs".into()],
         // A named exception, for the README's first example; every read it makes is audited with this reason.
@@ -83,25 +96,161 @@ pub fn add_demo_clients(settings: &mut RawSettings) {
     });
     settings.clients.push(RawClient {
         id: DEMO_DQ_OFFICER_ID.into(),
-        secret: Secret(DEMO_DQ_OFFICER_SECRET.into()),
+        secret_hash: demo_hash(DEMO_DQ_OFFICER_SECRET),
         ods_code: "RWF".into(),
         scopes: vec!["system/Patient.rs".into(), "system/Person.*".into()],
         region_wide_justification: Some("demo: the person index's review queue".into()),
         region_wide_secondary_use: false,
     });
+    settings.clients.push(RawClient {
+        id: DEMO_SOURCE_ID.into(),
+        secret_hash: demo_hash(DEMO_SOURCE_SECRET),
+        ods_code: "RWF".into(),
+        scopes: vec!["system/*.*".into()],
+        region_wide_justification: None,
+        region_wide_secondary_use: false,
+    });
+    settings.smart_apps.push(crate::auth_config::RawSmartApp {
+        client_id: DEMO_SMART_APP_ID.into(),
+        name: "Demo SMART app".into(),
+        redirect_uris: vec![DEMO_SMART_REDIRECT_URI.into()],
+        scopes: vec!["user/*.rs".into()],
+        secret_hash: None,
+    });
+}
+
+/// A demo user: username, who they are, role profile (ODS code, job role, activities), and whether the demo
+/// stands them in for a smartcard sign-in (AAL3), which sealed items and break-glass need.
+struct DemoUser {
+    username: &'static str,
+    description: String,
+    ods_code: String,
+    job_role: &'static str,
+    activities: &'static [&'static str],
+    smartcard: bool,
+}
+
+/// The demo's users, in several role profiles, around the first synthetic person (whose GP practice they work at,
+/// where it matters).
+fn demo_users() -> Vec<DemoUser> {
+    let config = SynthConfig { seed: DEMO_SEED, n_people: 1 };
+    let truth = kmcr_synth::person_truth(&config, 0);
+    let of_kind = |kind| {
+        truth
+            .source_records
+            .iter()
+            .map(|record| record.ods_code.clone())
+            .find(|code| kmcr_synth::organisation(code).is_some_and(|organisation| organisation.kind == kind))
+    };
+    let first_of_kind = |kind| {
+        kmcr_synth::organisations()
+            .iter()
+            .find(|organisation| organisation.kind == kind)
+            .map(|organisation| organisation.ods_code.to_string())
+            .expect("the synthetic region has one of each kind")
+    };
+    use kmcr_synth::OrganisationKind as Kind;
+    let practice = of_kind(Kind::GpPractice).unwrap_or_else(|| first_of_kind(Kind::GpPractice));
+    let acute = of_kind(Kind::AcuteTrust).unwrap_or_else(|| first_of_kind(Kind::AcuteTrust));
+    let user = |username, description: String, ods_code: &str, job_role, activities, smartcard| DemoUser {
+        username,
+        description,
+        ods_code: ods_code.to_string(),
+        job_role,
+        activities,
+        smartcard,
+    };
+    vec![
+        user(
+            "gp",
+            format!("GP at {practice}, the first demo person's practice"),
+            &practice,
+            "R8000",
+            &["B0360"],
+            false,
+        ),
+        user("ed-doctor", format!("emergency department doctor at {acute}"), &acute, "R8000", &["B0360"], false),
+        user(
+            "paramedic",
+            "paramedic (break-glass, B0168)".into(),
+            &first_of_kind(Kind::AmbulanceTrust),
+            "R8003",
+            &["B0360", "B0168"],
+            true,
+        ),
+        user(
+            "social-worker",
+            "adult social worker (summary view)".into(),
+            &first_of_kind(Kind::LocalAuthority),
+            "R8014",
+            &["B0370"],
+            false,
+        ),
+        user("receptionist", format!("receptionist at {practice} (the banner only)"), &practice, "R8009", &[], false),
+        user(
+            "ig-officer",
+            format!("privacy officer at {practice} (break-glass review, audit)"),
+            &practice,
+            "R0001",
+            &[],
+            false,
+        ),
+        user(
+            "sensitive-gp",
+            format!("GP at {practice} with B1611 (sealed items, once a reason is stated)"),
+            &practice,
+            "R8000",
+            &["B0360", "B1611"],
+            true,
+        ),
+        user(
+            "emergency-doctor",
+            format!("emergency consultant at {acute} with B0168 (break-glass)"),
+            &acute,
+            "R8000",
+            &["B0360", "B0168"],
+            true,
+        ),
+    ]
+}
+
+/// The demo users as local accounts, every one with [`DEMO_PASSWORD`].
+pub fn add_demo_accounts(settings: &mut RawSettings) {
+    let password_hash = demo_hash(DEMO_PASSWORD);
+    for user in demo_users() {
+        settings.accounts.push(crate::auth_config::RawAccount {
+            username: user.username.into(),
+            password_hash: password_hash.clone(),
+            user_id: format!("demo-{}", user.username),
+            // The demo stands some users in for a smartcard sign-in; a real local account is AAL1.
+            assurance: user.smartcard.then(|| "AAL3".to_string()),
+            role_profiles: vec![crate::auth_config::RawRoleProfile {
+                id: format!("demo-{}-{}", user.username, user.ods_code),
+                ods_code: user.ods_code.clone(),
+                job_role: format!("S0000:G0000:{}", user.job_role),
+                activities: user.activities.iter().map(|activity| activity.to_string()).collect(),
+            }],
+        });
+    }
 }
 
 pub fn print_demo_credentials(public_base_url: &str) {
-    println!("Demo API client: id {DEMO_VIEWER_ID}, secret {DEMO_VIEWER_SECRET} (system/*.read)");
+    println!("Demo API clients (OAuth2 client credentials at {public_base_url}/oauth/token):");
+    println!("  {DEMO_VIEWER_ID} / {DEMO_VIEWER_SECRET}: reads across the region (a configured, audited exception)");
+    println!("  {DEMO_SOURCE_ID} / {DEMO_SOURCE_SECRET}: a source system writing for RWF");
+    println!("  {DEMO_DQ_OFFICER_ID} / {DEMO_DQ_OFFICER_SECRET}: the person index's review queue at /mpi/reviews");
     println!(
         "  curl -s -d grant_type=client_credentials -d client_id={DEMO_VIEWER_ID} -d client_secret={DEMO_VIEWER_SECRET} \
          {public_base_url}/oauth/token"
     );
     println!("  then: curl -H 'Authorization: Bearer <access_token>' '{public_base_url}/fhir/Patient?_count=5'");
     println!(
-        "Demo data-quality officer (review queue at /mpi/reviews): id {DEMO_DQ_OFFICER_ID}, secret \
-         {DEMO_DQ_OFFICER_SECRET}"
+        "Demo users (password {DEMO_PASSWORD}), signing in through SMART App Launch at {public_base_url}/oauth/authorize \
+         (app {DEMO_SMART_APP_ID}, redirect {DEMO_SMART_REDIRECT_URI}):"
     );
+    for user in demo_users() {
+        println!("  {:<17} {}", user.username, user.description);
+    }
 }
 
 fn loader_context(source: &SourceBundle) -> anyhow::Result<RequestContext> {

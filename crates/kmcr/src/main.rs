@@ -6,6 +6,7 @@
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod audit_cli;
+mod auth_config;
 mod config;
 mod demo;
 mod mpi;
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use kmcr_api::{AppState, TokenSigner, router};
+use kmcr_api::{AppState, router};
 use kmcr_service::{Limits, Service};
 use kmcr_store::{Store, StoreOptions};
 
@@ -30,6 +31,9 @@ USAGE:
   kmcr synth --out DIR [--people N] [--seed S]
       Writes a synthetic population as FHIR transaction Bundles, one file per source organisation and person.
   kmcr audit verify | export | keygen ...   (see `kmcr audit help`)
+  kmcr hash-secret
+      Reads a secret (a client secret, a password) from standard input and prints its argon2id hash, for
+      secret_hash and password_hash in the configuration.
   kmcr mpi evaluate (--febrl FILE | --splink-parquet FILE | --synthetic --people N [--seed S])
                     [--link-probability P] [--review-probability P] [--match-queries N] [--one-at-a-time] [--out FILE]
       Links a labelled set from scratch and prints precision, recall and F1 against its truth, the pairs compared
@@ -38,7 +42,7 @@ USAGE:
       found person as CSV (record, truth, person), for looking into the errors.
 
 Configuration: a TOML file (--config or KMCR_CONFIG), then KMCR_LISTEN, KMCR_DATABASE, KMCR_PUBLIC_BASE_URL,
-KMCR_TOKEN_SIGNING_KEY, then flags. Logs: RUST_LOG (default info).
+KMCR_TOKEN_SIGNING_KEY_FILE, then flags. Logs: RUST_LOG (default info).
 ";
 
 #[derive(Default)]
@@ -132,6 +136,13 @@ fn main() -> anyhow::Result<()> {
             drop(runtime);
             audit_cli::run(&arguments[1..])
         }
+        ["hash-secret"] => {
+            let mut secret = String::new();
+            std::io::stdin().read_line(&mut secret).context("cannot read the secret from standard input")?;
+            let secret = kmcr_auth::Secret::new(secret.trim_end_matches(['\r', '\n']));
+            println!("{}", kmcr_auth::hash_secret(&secret).map_err(|error| anyhow::anyhow!("{error}"))?.as_phc());
+            Ok(())
+        }
         ["mpi", "evaluate"] => mpi_evaluate(&flags),
         _ => {
             eprint!("{USAGE}");
@@ -171,11 +182,26 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
         demo::check_demo_store(&database)?;
         demo::add_demo_organisations(&mut settings);
         demo::add_demo_clients(&mut settings);
+        demo::add_demo_accounts(&mut settings);
     }
     let config = settings.validate()?;
     let store = Store::open(&config.database, &StoreOptions::default())
         .await
         .with_context(|| format!("cannot open the store at {}", redact_url(&config.database)))?;
+    // The audit's head is signed into a file kept apart from the database, so that a chain rewritten or cut short
+    // there fails verification.
+    let _checkpoints = match (&config.audit_checkpoint_key_file, &config.audit_checkpoint_file) {
+        (Some(key_file), Some(checkpoint_file)) => Some(
+            audit_cli::start_checkpoints(&store, key_file, checkpoint_file, config.audit_checkpoint_policy.clone())
+                .await
+                .context("cannot start signing audit checkpoints")?,
+        ),
+        (None, None) => {
+            tracing::warn!("audit checkpoints are not configured: the chain is checked only within the database");
+            None
+        }
+        _ => bail!("audit_checkpoint_key_file and audit_checkpoint_file are configured together"),
+    };
     let limits = Limits { max_page_size: config.max_page_size, ..Limits::default() };
     if config.access.registry.iter().next().is_none() {
         tracing::warn!("no organisations are configured: every request will be refused (see [[organisations]])");
@@ -194,10 +220,10 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
         None => format!("http://{}", listener.local_addr()?),
     };
     let fhir_base_url = format!("{public_base_url}/fhir");
+    let auth = config.auth.build(&public_base_url).await?;
     let state = AppState {
         service,
-        clients: Arc::new(config.clients.clone()),
-        signer: Arc::new(TokenSigner::new(config.signing_key_bytes(), config.token_lifetime_s)),
+        auth: Arc::new(auth),
         fhir_base_url: fhir_base_url.clone(),
         max_body_bytes: config.max_body_bytes,
     };

@@ -10,7 +10,8 @@ use http_body_util::BodyExt;
 use kmcr_access::{
     AccessSettings, CodeRules, Organisation, OrganisationKind, OrganisationRegistry, RegionWideReading, Scope,
 };
-use kmcr_api::{ApiClient, AppState, TokenSigner, router};
+use kmcr_api::{AppState, Authentication, router};
+use kmcr_auth::{ApiClient, SecretHash};
 use kmcr_fhir::OdsCode;
 use kmcr_service::identity::IdentitySettings;
 use kmcr_service::{AccessPolicy, Limits, Service};
@@ -25,6 +26,7 @@ static NEXT_DIRECTORY: AtomicUsize = AtomicUsize::new(0);
 
 pub struct TestApi {
     pub router: Router,
+    pub store: Store,
     /// `sqlite` or `postgres`, for assertion messages.
     pub backend: &'static str,
     directory: Option<std::path::PathBuf>,
@@ -82,10 +84,18 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// Every test client's secret and every test account's password (hashed once: argon2 is slow on purpose).
+pub const TEST_SECRET: &str = "test-secret-0123456789";
+
+pub fn test_secret_hash() -> SecretHash {
+    static HASH: std::sync::OnceLock<SecretHash> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| kmcr_auth::hash_secret(&kmcr_auth::Secret::new(TEST_SECRET)).unwrap()).clone()
+}
+
 fn client(id: &str, ods_code: &str, scopes: &[&str]) -> ApiClient {
     ApiClient {
         id: id.into(),
-        secret: format!("{id}-secret-0123456789"),
+        secret_hash: test_secret_hash(),
         ods_code: OdsCode::parse(ods_code).unwrap(),
         scopes: scopes.iter().map(|scope| Scope::parse(scope).unwrap()).collect(),
         region_wide: None,
@@ -140,21 +150,38 @@ impl TestApi {
     async fn on_store(fresh: FreshStore) -> TestApi {
         let FreshStore { store, backend, directory, database } = fresh;
         let state = AppState {
-            service: Service::start(store, Limits::default(), IdentitySettings::default(), test_access_policy())
-                .await
-                .unwrap(),
-            clients: Arc::new(vec![
-                client("acute", "RWF", &["system/*.*"]),
-                client("gp", "G82001", &["system/*.*"]),
-                region_wide(client("viewer", "RVV", &["system/*.read"])),
-                client("ambulance", "RYD", &["system/*.*"]),
-                region_wide(client("dq-officer", "RWF", &["system/Patient.read", "system/Person.*"])),
-            ]),
-            signer: Arc::new(TokenSigner::new(vec![42; 32], 600)),
+            service: Service::start(
+                store.clone(),
+                Limits::default(),
+                IdentitySettings::default(),
+                test_access_policy(),
+            )
+            .await
+            .unwrap(),
+            auth: Arc::new(Authentication::in_memory(
+                BASE.trim_end_matches("/fhir"),
+                vec![
+                    client("acute", "RWF", &["system/*.*"]),
+                    client("gp", "G82001", &["system/*.*"]),
+                    region_wide(client("viewer", "RVV", &["system/*.read"])),
+                    client("ambulance", "RYD", &["system/*.*"]),
+                    region_wide(client("dq-officer", "RWF", &["system/Patient.read", "system/Person.*"])),
+                    // An organisation that is not party to the sharing agreement.
+                    client("outsider", "LEFT1", &["system/*.*"]),
+                ],
+                crate::users::test_accounts(),
+                crate::users::test_smart_apps(),
+                600,
+            )),
             fhir_base_url: BASE.into(),
             max_body_bytes: MAX_BODY_BYTES,
         };
-        TestApi { router: router(state), backend, directory, _database: database }
+        TestApi { router: router(state), store, backend, directory, _database: database }
+    }
+
+    /// How many audit entries there are.
+    pub async fn audit_length(&self) -> i64 {
+        self.store.audit_head().await.unwrap().map_or(0, |(sequence, _)| sequence)
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
@@ -167,8 +194,7 @@ impl TestApi {
     }
 
     pub async fn token(&self, client_id: &str) -> String {
-        let form =
-            format!("grant_type=client_credentials&client_id={client_id}&client_secret={client_id}-secret-0123456789");
+        let form = format!("grant_type=client_credentials&client_id={client_id}&client_secret={TEST_SECRET}");
         let request = Request::post("/oauth/token")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Body::from(form))

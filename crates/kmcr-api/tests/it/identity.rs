@@ -646,7 +646,7 @@ async fn nodes_serving_one_database_follow_each_others_records_links_and_decisio
             let later_patient = created_by(&first, &gp, later.clone()).await;
             let mut found = Vec::new();
             for _ in 0..200 {
-                found = third.match_patients(&acute, &later, 1, true).await.unwrap();
+                found = third.match_patients(&viewer, &later, 1, true).await.unwrap();
                 if !found.is_empty() {
                     break;
                 }

@@ -4,3 +4,4 @@ mod harness;
 mod identity;
 mod interactions;
 mod synthea;
+mod users;

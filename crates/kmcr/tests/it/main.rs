@@ -132,6 +132,22 @@ fn the_demo_serves_a_population_to_an_authenticated_client() {
     assert!(verify.status.success() && printed.contains("audit chain intact"), "{printed}");
 }
 
+/// The argon2id hash of a secret, as `kmcr hash-secret` prints it for the configuration.
+fn hash_secret(secret: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kmcr"))
+        .arg("hash-secret")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the kmcr binary starts");
+    child.stdin.take().unwrap().write_all(format!("{secret}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    hash
+}
+
 /// A client's bearer token from `/oauth/token`.
 fn bearer(address: &str, client_id: &str, secret: &str) -> String {
     let form = format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}");
@@ -174,10 +190,14 @@ fn every_acknowledged_write_survives_the_server_being_killed() {
     let _ = std::fs::remove_dir_all(&directory);
     std::fs::create_dir_all(&directory).unwrap();
     let config = directory.join("kmcr.toml");
+    let secret_hash = hash_secret("gp-secret-for-the-kill-test");
     std::fs::write(
         &config,
-        "[[clients]]\nid = \"gp\"\nsecret = \"gp-secret-for-the-kill-test\"\nods_code = \"G82001\"\nscopes = [\"system/*.*\"]\n\n\
-         [[organisations]]\nods_code = \"G82001\"\nname = \"Test practice\"\nkind = \"gp-practice\"\n",
+        format!(
+            "[[clients]]\nid = \"gp\"\nsecret_hash = \"{secret_hash}\"\nods_code = \"G82001\"\nscopes = \
+             [\"system/*.*\"]\n\n[[organisations]]\nods_code = \"G82001\"\nname = \"Test practice\"\nkind = \
+             \"gp-practice\"\n"
+        ),
     )
     .unwrap();
     let args = ["--config", config.to_str().unwrap()];

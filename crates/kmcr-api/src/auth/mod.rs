@@ -1,0 +1,180 @@
+//! Who is calling, over HTTP: bearer tokens on every request (KMCR's own ES256 JWTs, checked by `kmcr-auth`), the
+//! OAuth2 endpoints (`/oauth/token` for client credentials and SMART apps, `/oauth/authorize` for SMART App Launch
+//! with a sign-in page, OpenID Connect sign-in, revocation and sign-out) and the discovery documents.
+
+mod authorize;
+mod discovery;
+mod pages;
+mod token_endpoint;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use kmcr_access::{Principal, SystemPrincipal};
+use kmcr_auth::{
+    ClientRegistry, LocalAccounts, OidcRelyingParty, SessionRegistry, SmartAuthorizationServer, TokenIssuer,
+};
+use kmcr_fhir::Instant;
+
+use crate::AppState;
+use crate::responses::outcome_response;
+
+pub use authorize::{authorize_page, authorize_submit, oidc_callback, oidc_start};
+pub use discovery::{jwks, smart_configuration};
+pub use token_endpoint::{revoke, sign_out, token};
+
+/// How long a sign-in session lasts, whatever tokens are refreshed within it.
+pub const SESSION_LIFETIME_S: i64 = 8 * 3600;
+/// How long a sign-in page waits for the user.
+const PENDING_LIFETIME_MS: i64 = 10 * 60 * 1000;
+
+/// Everything sign-in and tokens need.
+pub struct Authentication {
+    pub issuer: Arc<TokenIssuer>,
+    pub clients: ClientRegistry,
+    pub accounts: LocalAccounts,
+    pub sessions: Arc<dyn SessionRegistry>,
+    pub smart: SmartAuthorizationServer,
+    pub oidc: Option<OidcRelyingParty>,
+    /// SMART authorisations waiting for the user to sign in, by their (unguessable, single-use) id.
+    pending: Mutex<HashMap<String, authorize::PendingAuthorization>>,
+    /// Whether cookies are `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+impl Authentication {
+    pub fn new(
+        issuer: Arc<TokenIssuer>,
+        clients: ClientRegistry,
+        accounts: LocalAccounts,
+        sessions: Arc<dyn SessionRegistry>,
+        smart: SmartAuthorizationServer,
+        oidc: Option<OidcRelyingParty>,
+        secure_cookies: bool,
+    ) -> Authentication {
+        Authentication {
+            issuer,
+            clients,
+            accounts,
+            sessions,
+            smart,
+            oidc,
+            pending: Mutex::new(HashMap::new()),
+            secure_cookies,
+        }
+    }
+
+    /// One node's sign-in with a fresh signing key, sessions and codes in memory: for tests, benchmarks and tools.
+    pub fn in_memory(
+        public_base_url: &str,
+        clients: Vec<kmcr_auth::ApiClient>,
+        accounts: Vec<kmcr_auth::LocalAccount>,
+        smart_apps: Vec<kmcr_auth::SmartApp>,
+        access_token_lifetime_s: i64,
+    ) -> Authentication {
+        let fhir_base_url = format!("{public_base_url}/fhir");
+        let mut token_settings = kmcr_auth::TokenSettings::new(public_base_url, fhir_base_url.clone());
+        token_settings.access_token_lifetime_s = access_token_lifetime_s;
+        let issuer = Arc::new(TokenIssuer::new(token_settings, kmcr_auth::SigningKey::generate(), Vec::new()));
+        let sessions: Arc<dyn SessionRegistry> = Arc::new(kmcr_auth::InMemorySessions::new());
+        let smart = SmartAuthorizationServer::new(
+            kmcr_auth::SmartSettings::new(public_base_url, fhir_base_url),
+            smart_apps,
+            issuer.clone(),
+            Arc::new(kmcr_auth::InMemoryAuthorizationStore::new()),
+            sessions.clone(),
+        )
+        .expect("valid SMART apps");
+        Authentication::new(
+            issuer,
+            ClientRegistry::new(clients).expect("distinct clients with system scopes"),
+            LocalAccounts::new(accounts).expect("valid accounts"),
+            sessions,
+            smart,
+            None,
+            false,
+        )
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, authorize::PendingAuthorization>> {
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now_ms = Instant::now().unix_ms;
+        pending.retain(|_, flow| now_ms - flow.started_ms < PENDING_LIFETIME_MS);
+        pending
+    }
+
+    /// The principal of a bearer token: valid (signature, issuer, audience, time), of a session still active (users
+    /// and patients) or of a client still configured (systems, whose principal is read from the configuration as it
+    /// is now).
+    pub fn principal_of(&self, token: &str, now: Instant) -> Option<Principal> {
+        let verified = self.issuer.verify(token, now).ok()?;
+        if let Some(session_id) = &verified.session_id
+            && !self.sessions.is_active(session_id, now)
+        {
+            return None;
+        }
+        match verified.principal {
+            Principal::System(system) => {
+                let client = self.clients.get(&system.client_id)?;
+                let scopes_still_held =
+                    system.scopes.iter().all(|scope| client.scopes.iter().any(|held| held.includes(scope)));
+                if client.ods_code != system.ods_code || !scopes_still_held {
+                    return None;
+                }
+                Some(Principal::System(SystemPrincipal {
+                    client_id: client.id.clone(),
+                    ods_code: client.ods_code.clone(),
+                    scopes: system.scopes,
+                    region_wide: client.region_wide.clone(),
+                    trusted_to_verify_nhs_numbers: client.trusted_to_verify_nhs_numbers,
+                }))
+            }
+            principal @ (Principal::User(_) | Principal::Patient(_)) => {
+                verified.session_id.as_ref()?;
+                Some(principal)
+            }
+        }
+    }
+}
+
+/// The caller of a request, from its bearer token; a request without a valid one is answered 401.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts);
+        match token.and_then(|token| state.auth.principal_of(token, Instant::now())) {
+            Some(principal) => Ok(Caller(principal)),
+            None => {
+                tracing::info!("request refused: no valid bearer token");
+                let mut response = outcome_response(
+                    StatusCode::UNAUTHORIZED,
+                    "login",
+                    "KMCR-UNAUTHENTICATED",
+                    "a valid bearer token is required: obtain one at /oauth/token",
+                );
+                response.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"kmcr\", error=\"invalid_token\""),
+                );
+                Err(response)
+            }
+        }
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+}

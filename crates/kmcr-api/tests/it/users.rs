@@ -1,0 +1,384 @@
+//! People signing in: SMART App Launch (standalone, PKCE) through the sign-in page, tokens bound to one user and one
+//! role profile, sign-out and revocation, discovery and the JWKS; and every route reaching the access decision.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::BodyExt;
+use kmcr_access::{ActivitySet, JobRole, RoleProfile, Scope};
+use kmcr_auth::{LocalAccount, SmartApp, SmartClientKind};
+use kmcr_fhir::OdsCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+
+use crate::harness::{BASE, TEST_SECRET, TestApi, test_secret_hash};
+
+pub const APP_ID: &str = "test-app";
+pub const REDIRECT_URI: &str = "http://app.test/callback";
+
+fn role(id: &str, ods_code: &str, job_role: &str, activities: &[&str]) -> RoleProfile {
+    RoleProfile {
+        id: id.into(),
+        ods_code: OdsCode::parse(ods_code).unwrap(),
+        job_role: JobRole::parse(job_role).unwrap(),
+        activities: ActivitySet::expand(activities.iter().copied()),
+    }
+}
+
+/// `gp-user` (a GP at G82001), `two-roles` (a GP at G82001 who is also a receptionist at RWF), `ig-user`.
+pub fn test_accounts() -> Vec<LocalAccount> {
+    let account = |username: &str, role_profiles| LocalAccount {
+        username: username.into(),
+        password_hash: test_secret_hash(),
+        user_id: format!("user-{username}"),
+        role_profiles,
+        assurance: LocalAccount::DEFAULT_ASSURANCE,
+    };
+    vec![
+        account("gp-user", vec![role("gp-role", "G82001", "S8000:G8000:R8000", &["B0360"])]),
+        account(
+            "two-roles",
+            vec![
+                role("two-gp", "G82001", "S8000:G8000:R8000", &["B0360"]),
+                role("two-reception", "RWF", "S8000:G8000:R8009", &[]),
+            ],
+        ),
+        account("ig-user", vec![role("ig-role", "G82001", "S0001:G0001:R0001", &[])]),
+    ]
+}
+
+pub fn test_smart_apps() -> Vec<SmartApp> {
+    vec![SmartApp {
+        client_id: APP_ID.into(),
+        name: "Test app".into(),
+        kind: SmartClientKind::Public,
+        redirect_uris: vec![REDIRECT_URI.into()],
+        scopes: vec![Scope::parse("user/*.rs").unwrap(), Scope::parse("user/Consent.cu").unwrap()],
+    }]
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+}
+
+async fn send(api: &TestApi, request: Request<Body>) -> Answer {
+    let response = api.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    Answer { status, headers, text }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// A standalone launch as a SMART client makes it: authorize, sign in (choosing `role` when asked), the code back at
+/// the redirect URI, the token exchange with the PKCE verifier. The token response.
+pub async fn launch(api: &TestApi, username: &str, role: Option<&str>) -> Value {
+    let verifier = "a-pkce-verifier-of-more-than-forty-three-characters-0123456789";
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let query = form(&[
+        ("response_type", "code"),
+        ("client_id", APP_ID),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid fhirUser user/*.rs"),
+        ("state", "state-123"),
+        ("aud", BASE),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ]);
+    let page = send(api, Request::get(format!("/oauth/authorize?{query}")).body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let csp = page.headers.get("content-security-policy").unwrap().to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "no script runs on the sign-in page");
+    let cookie = page.headers.get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let flow = hidden_value(&page.text, "flow");
+    let sign_in = Request::post("/oauth/authorize")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", &cookie)
+        .body(Body::from(form(&[
+            ("flow", &flow),
+            ("action", "sign-in"),
+            ("username", username),
+            ("password", TEST_SECRET),
+        ])))
+        .unwrap();
+    let mut answer = send(api, sign_in).await;
+    if let Some(role) = role {
+        assert_eq!(answer.status, StatusCode::OK, "a choice of role profile: {}", answer.text);
+        let choose = Request::post("/oauth/authorize")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &cookie)
+            .body(Body::from(form(&[("flow", &flow), ("action", "choose-role"), ("role_profile", role)])))
+            .unwrap();
+        answer = send(api, choose).await;
+    }
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
+    let location = answer.headers.get("location").unwrap().to_str().unwrap();
+    assert!(location.starts_with(REDIRECT_URI) && location.contains("state=state-123"), "{location}");
+    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap();
+    let exchange = Request::post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("client_id", APP_ID),
+            ("code_verifier", verifier),
+        ])))
+        .unwrap();
+    let tokens = send(api, exchange).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    serde_json::from_str(&tokens.text).unwrap()
+}
+
+async fn get(api: &TestApi, token: &str, path: &str) -> (StatusCode, Value) {
+    let request = Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let answer = send(api, request).await;
+    (answer.status, serde_json::from_str(&answer.text).unwrap_or(Value::Null))
+}
+
+async fn create_patient(api: &TestApi, client: &str, family: &str) -> String {
+    let patient = json!({ "resourceType": "Patient", "name": [{ "family": family, "given": ["Sam"] }], "birthDate": "1970-01-01" });
+    let reply = api.fhir(client, "POST", "Patient", Some(&patient), &[]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body["id"].as_str().unwrap().to_string()
+}
+
+async fn create_observation(api: &TestApi, client: &str, patient_id: &str) -> String {
+    let observation = json!({ "resourceType": "Observation", "status": "final",
+        "code": { "coding": [{ "system": "http://loinc.org", "code": "8480-6" }] },
+        "subject": { "reference": format!("Patient/{patient_id}") } });
+    let reply = api.fhir(client, "POST", "Observation", Some(&observation), &[]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_smart_app_launches_for_a_user_who_reads_only_what_their_role_may() {
+    let api = TestApi::new().await;
+    let registered = create_patient(&api, "gp", "Registered").await;
+    let registered_observation = create_observation(&api, "gp", &registered).await;
+    let elsewhere = create_patient(&api, "acute", "Elsewhere").await;
+    let elsewhere_observation = create_observation(&api, "acute", &elsewhere).await;
+
+    let tokens = launch(&api, "gp-user", None).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    assert!(tokens["scope"].as_str().unwrap().contains("user/*.rs"), "{tokens}");
+    let (status, _) = get(&api, token, &format!("/fhir/Observation/{registered_observation}")).await;
+    assert_eq!(status, StatusCode::OK, "a patient registered at the user's practice");
+    let (status, _) = get(&api, token, &format!("/fhir/Patient/{elsewhere}")).await;
+    assert_eq!(status, StatusCode::OK, "the banner of anyone");
+    let (status, _) = get(&api, token, &format!("/fhir/Observation/{elsewhere_observation}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no relationship: the item is as if not there");
+    let (status, body) = get(&api, token, &format!("/fhir/Patient/{elsewhere}/$everything")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = get(&api, token, &format!("/fhir/Observation?patient={elsewhere}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = get(&api, token, "/fhir/Observation?code=8480-6&_summary=count").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a count across people is no oracle: {body}");
+
+    // Declaring a relationship, with a reason, opens the record; the grant is in the audit.
+    let declare = Request::post("/access/grants")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({ "kind": "declared-relationship", "patient": elsewhere, "reason": "Home visit requested by the district nurse" })
+                .to_string(),
+        ))
+        .unwrap();
+    let declared = send(&api, declare).await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.text);
+    let (status, _) = get(&api, token, &format!("/fhir/Observation/{elsewhere_observation}")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_token_is_bound_to_one_role_profile_and_dies_with_its_session() {
+    let api = TestApi::new().await;
+    let patient = create_patient(&api, "gp", "Bound").await;
+    let observation = create_observation(&api, "gp", &patient).await;
+    let as_receptionist = launch(&api, "two-roles", Some("two-reception")).await;
+    let receptionist_token = as_receptionist["access_token"].as_str().unwrap();
+    let (status, _) = get(&api, receptionist_token, &format!("/fhir/Observation/{observation}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the receptionist role at RWF sees no clinical data");
+    let as_gp = launch(&api, "two-roles", Some("two-gp")).await;
+    let gp_token = as_gp["access_token"].as_str().unwrap();
+    let (status, _) = get(&api, gp_token, &format!("/fhir/Observation/{observation}")).await;
+    assert_eq!(status, StatusCode::OK, "the same person as a GP at the practice");
+
+    // Refresh rotates; the old refresh token, replayed, is refused and ends the grant.
+    let refresh_token = as_gp["refresh_token"].as_str();
+    if let Some(refresh_token) = refresh_token {
+        let refresh = |token: &str| {
+            Request::post("/oauth/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token),
+                    ("client_id", APP_ID),
+                ])))
+                .unwrap()
+        };
+        let refreshed = send(&api, refresh(refresh_token)).await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
+        let replayed = send(&api, refresh(refresh_token)).await;
+        assert_eq!(replayed.status, StatusCode::BAD_REQUEST, "{}", replayed.text);
+    }
+
+    let sign_out = Request::post("/oauth/sign-out")
+        .header("authorization", format!("Bearer {gp_token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&api, sign_out).await.status, StatusCode::NO_CONTENT);
+    let (status, _) = get(&api, gp_token, &format!("/fhir/Observation/{observation}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "signed out: the token is refused before it expires");
+    let mut altered = receptionist_token.to_string();
+    altered.push('x');
+    let (status, _) = get(&api, &altered, &format!("/fhir/Patient/{patient}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn discovery_and_the_jwks_let_others_check_tokens() {
+    let api = TestApi::new().await;
+    let answer = send(&api, Request::get("/fhir/.well-known/smart-configuration").body(Body::empty()).unwrap()).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let configuration: Value = serde_json::from_str(&answer.text).unwrap();
+    assert!(configuration["code_challenge_methods_supported"].as_array().unwrap().contains(&json!("S256")));
+    assert!(configuration["authorization_endpoint"].as_str().unwrap().ends_with("/oauth/authorize"));
+    let jwks = send(&api, Request::get("/.well-known/jwks.json").body(Body::empty()).unwrap()).await;
+    let jwks: Value = serde_json::from_str(&jwks.text).unwrap();
+    let settings = kmcr_auth::TokenSettings::new(BASE.trim_end_matches("/fhir"), BASE);
+    let verifier = kmcr_auth::TokenVerifier::from_jwks(&jwks, &settings).unwrap();
+    let token = api.token("gp").await;
+    let verified = verifier.verify(&token, kmcr_fhir::Instant::now()).expect("checked with the public key alone");
+    assert_eq!(verified.principal.id(), "gp");
+}
+
+#[tokio::test]
+async fn wrong_secrets_and_wider_scopes_get_no_token() {
+    let api = TestApi::new().await;
+    let ask = |body: String| {
+        Request::post("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let wrong =
+        send(&api, ask(form(&[("grant_type", "client_credentials"), ("client_id", "gp"), ("client_secret", "nope")])))
+            .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let unknown = send(
+        &api,
+        ask(form(&[("grant_type", "client_credentials"), ("client_id", "nobody"), ("client_secret", TEST_SECRET)])),
+    )
+    .await;
+    assert_eq!((unknown.status, unknown.text.contains("invalid_client")), (StatusCode::UNAUTHORIZED, true));
+    let wider = send(
+        &api,
+        ask(form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "viewer"),
+            ("client_secret", TEST_SECRET),
+            ("scope", "system/*.cruds"),
+        ])),
+    )
+    .await;
+    assert_eq!((wider.status, wider.text.contains("invalid_scope")), (StatusCode::BAD_REQUEST, true));
+}
+
+/// Every route of the router is listed in `ROUTES`, and every route that serves data about people answers a caller
+/// whose organisation is not party to the agreement with a refusal and leaves an audit entry: each reaches the
+/// access decision.
+#[tokio::test]
+async fn every_route_that_serves_people_reaches_the_access_decision() {
+    let source = include_str!("../../src/lib.rs");
+    let routed: Vec<&str> = source
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix(".route(\""))
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert!(routed.len() > 20, "the routes are read from the router's source");
+    for path in &routed {
+        // Routes of the nested FHIR router are written without their `/fhir` prefix.
+        let nested = format!("/fhir{}", if *path == "/" { "" } else { path });
+        let listed = kmcr_api::ROUTES.iter().any(|(_, route, _)| route == path || *route == nested);
+        assert!(listed, "{path} is routed but not in ROUTES");
+    }
+    let api = TestApi::new().await;
+    let token = api.token("outsider").await;
+    for (method, route, serves_people) in kmcr_api::ROUTES {
+        if !serves_people {
+            continue;
+        }
+        let path = route
+            .replace("{resource_type}", "Observation")
+            .replace("{id}", "abc")
+            .replace("{version_id}", "1")
+            .replace("{operation}", "$everything")
+            .replace("{grant_id}", "1")
+            .replace("{review_id}", "1");
+        // Operations are served on Patient; a conditional update needs its condition.
+        let path = match path.as_str() {
+            "/fhir/Observation/abc/$everything" => "/fhir/Patient/abc/$everything".to_string(),
+            "/fhir/Observation" if *method == "PUT" => "/fhir/Observation?_id=abc".to_string(),
+            _ => path,
+        };
+        let before = api.audit_length().await;
+        let body = match *method {
+            "GET" | "DELETE" => Body::empty(),
+            _ if path.starts_with("/access/grants") => Body::from(
+                json!({ "kind": "declared-relationship", "patient": "abc", "reason": "checking every route" })
+                    .to_string(),
+            ),
+            _ if path.contains("/review") && path.starts_with("/access") => {
+                Body::from(json!({ "outcome": "appropriate" }).to_string())
+            }
+            _ if path.starts_with("/mpi/reviews/") => Body::from(json!({ "decision": "link" }).to_string()),
+            _ if path == "/fhir/" || path == "/fhir" => Body::from(
+                json!({ "resourceType": "Bundle", "type": "transaction", "entry": [{
+                    "request": { "method": "POST", "url": "Observation" },
+                    "resource": { "resourceType": "Observation", "status": "final", "code": { "text": "x" } } }] })
+                .to_string(),
+            ),
+            _ if path.ends_with("/_search") => Body::from(""),
+            _ if path.ends_with("$match") => Body::from(
+                json!({ "resourceType": "Parameters", "parameter": [{ "name": "resource", "resource": {
+                    "resourceType": "Patient", "name": [{ "family": "Probe" }] } }] })
+                .to_string(),
+            ),
+            _ => Body::from(
+                json!({ "resourceType": "Observation", "status": "final", "code": { "text": "x" } }).to_string(),
+            ),
+        };
+        let content_type =
+            if path.ends_with("/_search") { "application/x-www-form-urlencoded" } else { "application/fhir+json" };
+        let request = Request::builder()
+            .method(*method)
+            .uri(if path.starts_with("/audit") { format!("{path}?person=abc") } else { path.clone() })
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .body(body)
+            .unwrap();
+        let answer = send(&api, request).await;
+        assert!(
+            matches!(answer.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+            "{method} {path}: {} {}",
+            answer.status,
+            answer.text
+        );
+        assert!(api.audit_length().await > before, "{method} {path} left no audit entry");
+    }
+}
