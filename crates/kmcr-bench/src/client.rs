@@ -33,6 +33,12 @@ impl FhirClient {
         Ok(FhirClient { http, address, token })
     }
 
+    /// A client that sends `token` (a user's, minted by the server under test).
+    pub fn with_token(address: SocketAddr, token: String) -> FhirClient {
+        let http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http();
+        FhirClient { http, address, token }
+    }
+
     /// Sends a request and returns the body; a status other than 200/201 is an error.
     pub async fn send(&self, method: &str, path: &str, body: Option<Bytes>) -> anyhow::Result<Bytes> {
         let request = Request::builder()

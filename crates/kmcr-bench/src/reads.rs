@@ -48,7 +48,8 @@ impl Workload {
     fn queries(self) -> &'static [(&'static str, Query)] {
         match self {
             Workload::FullRecords => &[
-                ("Patient/$everything", Query::Everything),
+                ("Patient/$everything (region-wide system client)", Query::Everything),
+                ("Patient/$everything (GP at the person's practice)", Query::EverythingAsClinician),
                 ("Observation?patient&code&date=ge", Query::Search),
                 ("Observation?patient&component-code-value-quantity", Query::Composite),
                 ("Patient/$match", Query::Match),
@@ -61,6 +62,8 @@ impl Workload {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Query {
     Everything,
+    /// The same read as a user: a GP at the practice that sent the person's first record (a legitimate relationship).
+    EverythingAsClinician,
     Search,
     /// The person's systolic blood pressures over 140: a composite search.
     Composite,
@@ -71,6 +74,8 @@ enum Query {
 #[derive(Clone)]
 struct Target {
     patient_id: String,
+    /// The organisation that sent that Patient.
+    source_ods_code: String,
     observation_code: Option<(String, String)>,
     /// `Patient/$match` Parameters holding the Patient as this source sent it.
     match_parameters: Bytes,
@@ -134,11 +139,12 @@ pub async fn run(options: &Options, workload: Workload) -> anyhow::Result<()> {
             SavedLoad { n_people: loaded, targets: targets.lock().await.clone() }.write(workload, &options.database)?;
         }
         let sample = targets.lock().await.clone();
-        measure(&reader, &sample, options, step, workload.queries()).await?;
+        let clinicians = clinicians_for(&running, &sample)?;
+        measure(&reader, &clinicians, &sample, options, step, workload.queries()).await?;
         if let Some(seconds) = options.remeasure_after {
             tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
             println!("    {seconds} s later:");
-            measure(&reader, &sample, options, step, workload.queries()).await?;
+            measure(&reader, &clinicians, &sample, options, step, workload.queries()).await?;
         }
     }
     Ok(())
@@ -175,6 +181,7 @@ impl SavedLoad {
             let code = target["code"].as_str().zip(target["date"].as_str());
             targets.push(Target {
                 patient_id: target["patient"].as_str().context("patient")?.to_string(),
+                source_ods_code: target["source"].as_str().unwrap_or_default().to_string(),
                 observation_code: code.map(|(code, date)| (code.to_string(), date.to_string())),
                 match_parameters: Bytes::from(target["match"].to_string()),
             });
@@ -188,7 +195,8 @@ impl SavedLoad {
             let (code, date) = target.observation_code.clone().unzip();
             let parameters: Value = serde_json::from_slice(&target.match_parameters)?;
             targets.push(serde_json::json!({
-                "patient": target.patient_id, "code": code, "date": date, "match": parameters,
+                "patient": target.patient_id, "source": target.source_ods_code, "code": code, "date": date,
+                "match": parameters,
             }));
         }
         let json = serde_json::json!({ "people": self.n_people, "targets": targets });
@@ -263,7 +271,7 @@ async fn send_records(
         let reply = writer.send("POST", "", Some(Bytes::from(source.json))).await?;
         n_sent += source.n_entries;
         if let Some(sent) = sent {
-            target = target_of(&sent, &reply);
+            target = target_of(&sent, &reply, &source.source_ods_code);
         }
     }
     Ok((n_sent, target))
@@ -297,14 +305,14 @@ async fn send_patients(
         let writer = writers.get(&ods_code).context("a writer for every source")?;
         let reply = writer.send("POST", "", Some(Bytes::from(bundle.to_string()))).await?;
         if target.is_none() {
-            target = target_of(&bundle, &reply);
+            target = target_of(&bundle, &reply, &ods_code);
         }
     }
     Ok((n_sent, target))
 }
 
 /// The Patient id assigned by the server, and the code and date of the first Observation sent, if any.
-fn target_of(bundle: &Value, reply: &Bytes) -> Option<Target> {
+fn target_of(bundle: &Value, reply: &Bytes, source_ods_code: &str) -> Option<Target> {
     let reply: Value = serde_json::from_slice(reply).ok()?;
     let entries = bundle["entry"].as_array()?;
     let replies = reply["entry"].as_array()?;
@@ -334,11 +342,32 @@ fn target_of(bundle: &Value, reply: &Bytes) -> Option<Target> {
             _ => {}
         }
     }
-    Some(Target { patient_id: patient_id?, observation_code, match_parameters: match_parameters? })
+    Some(Target {
+        patient_id: patient_id?,
+        source_ods_code: source_ods_code.to_string(),
+        observation_code,
+        match_parameters: match_parameters?,
+    })
+}
+
+/// A GP's client at each organisation that sent a target's Patient.
+fn clinicians_for(
+    running: &server::RunningServer,
+    targets: &[Target],
+) -> anyhow::Result<Arc<HashMap<String, FhirClient>>> {
+    let mut clinicians = HashMap::new();
+    for target in targets {
+        if !clinicians.contains_key(&target.source_ods_code) && !target.source_ods_code.is_empty() {
+            let token = running.clinician_token(&target.source_ods_code)?;
+            clinicians.insert(target.source_ods_code.clone(), FhirClient::with_token(running.address, token));
+        }
+    }
+    Ok(Arc::new(clinicians))
 }
 
 async fn measure(
     reader: &FhirClient,
+    clinicians: &Arc<HashMap<String, FhirClient>>,
     targets: &[Target],
     options: &Options,
     n_people: usize,
@@ -359,8 +388,14 @@ async fn measure(
         let started = std::time::Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..options.n_clients {
-            let (reader, pool, next_query, latencies_us, n_items) =
-                (reader.clone(), pool.clone(), next_query.clone(), latencies_us.clone(), n_items.clone());
+            let (reader, clinicians, pool, next_query, latencies_us, n_items) = (
+                reader.clone(),
+                clinicians.clone(),
+                pool.clone(),
+                next_query.clone(),
+                latencies_us.clone(),
+                n_items.clone(),
+            );
             let n_queries = options.n_queries;
             tasks.push(tokio::spawn(async move {
                 loop {
@@ -389,8 +424,14 @@ async fn measure(
                         }
                         _ => ("GET", format!("Patient/{}/$everything", target.patient_id), None),
                     };
+                    let client = match query {
+                        Query::EverythingAsClinician => {
+                            clinicians.get(&target.source_ods_code).context("a clinician at the source")?
+                        }
+                        _ => &reader,
+                    };
                     let sent = std::time::Instant::now();
-                    let body = reader.send(method, &path, request_body).await?;
+                    let body = client.send(method, &path, request_body).await?;
                     let elapsed_us = sent.elapsed().as_micros() as u64;
                     // Counted without building the JSON tree: the client shares the server's two cores.
                     let bundle: CountedBundle = serde_json::from_slice(&body)?;

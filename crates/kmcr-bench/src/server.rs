@@ -1,6 +1,8 @@
 //! A KMCR server on a loopback port, in this process, as `kmcr serve` would run it.
 
 use std::net::SocketAddr;
+
+use anyhow::Context;
 use std::sync::Arc;
 
 use kmcr_access::{
@@ -17,6 +19,30 @@ pub const CLIENT_SECRET: &str = "benchmark-secret-0123456789";
 
 pub struct RunningServer {
     pub address: SocketAddr,
+    auth: Arc<Authentication>,
+}
+
+impl RunningServer {
+    /// A bearer token for a GP (R8000, B0360, signed in at AAL3) at `ods_code`, minted as a sign-in would: a session
+    /// started and a token bound to it and to the role profile.
+    pub fn clinician_token(&self, ods_code: &str) -> anyhow::Result<String> {
+        let now = kmcr_fhir::Instant::now();
+        let user_id = format!("bench-gp-{ods_code}");
+        let session_id = self.auth.sessions.start(&user_id, now, 86_400);
+        let principal = kmcr_access::Principal::User(kmcr_access::UserPrincipal {
+            user_id: user_id.clone(),
+            session_id,
+            role_profile: kmcr_access::RoleProfile {
+                id: format!("{user_id}-role"),
+                ods_code: OdsCode::parse(ods_code)?,
+                job_role: kmcr_access::JobRole::parse("S8000:G8000:R8000").context("a job role")?,
+                activities: kmcr_access::ActivitySet::expand(["B0360"]),
+            },
+            assurance: kmcr_access::AssuranceLevel::Aal3,
+            scopes: vec![Scope::parse("user/*.rs")?],
+        });
+        Ok(self.auth.issuer.issue(&principal, "kmcr-bench", now).token)
+    }
 }
 
 /// Clients: `bench-reader` (read everything) and one writer per ODS code given.
@@ -69,18 +95,14 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
     // Starting reads every Patient into the person index: at scale, a restart's cost, so it is printed.
     let service = Service::start(store, Limits::default(), IdentitySettings::default(), access).await?;
     println!("  server started in {:.1} s (store opened, person index loaded)", opening.elapsed().as_secs_f64());
+    let auth =
+        Arc::new(Authentication::in_memory(&format!("http://{address}"), clients, Vec::new(), Vec::new(), 86_400));
     let state = AppState {
         service,
-        auth: Arc::new(Authentication::in_memory(
-            &format!("http://{address}"),
-            clients,
-            Vec::new(),
-            Vec::new(),
-            86_400,
-        )),
+        auth: auth.clone(),
         fhir_base_url: format!("http://{address}/fhir"),
         max_body_bytes: 256 * 1024 * 1024,
     };
     tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    Ok(RunningServer { address })
+    Ok(RunningServer { address, auth })
 }
