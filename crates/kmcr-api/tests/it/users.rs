@@ -92,7 +92,7 @@ pub async fn launch(api: &TestApi, username: &str, role: Option<&str>) -> Value 
         ("response_type", "code"),
         ("client_id", APP_ID),
         ("redirect_uri", REDIRECT_URI),
-        ("scope", "openid fhirUser user/*.rs"),
+        ("scope", "openid fhirUser offline_access user/*.rs"),
         ("state", "state-123"),
         ("aud", BASE),
         ("code_challenge", &challenge),
@@ -219,8 +219,8 @@ async fn a_token_is_bound_to_one_role_profile_and_dies_with_its_session() {
     assert_eq!(status, StatusCode::OK, "the same person as a GP at the practice");
 
     // Refresh rotates; the old refresh token, replayed, is refused and ends the grant.
-    let refresh_token = as_gp["refresh_token"].as_str();
-    if let Some(refresh_token) = refresh_token {
+    let refresh_token = as_gp["refresh_token"].as_str().expect("offline_access gives a refresh token");
+    {
         let refresh = |token: &str| {
             Request::post("/oauth/token")
                 .header("content-type", "application/x-www-form-urlencoded")
@@ -381,4 +381,32 @@ async fn every_route_that_serves_people_reaches_the_access_decision() {
         );
         assert!(api.audit_length().await > before, "{method} {path} left no audit entry");
     }
+}
+
+/// Regression: the `next` link of one resource's history paged through every resource's history of its type.
+#[tokio::test]
+async fn the_next_link_of_one_resources_history_stays_on_that_resource() {
+    let api = TestApi::new().await;
+    let patient = create_patient(&api, "gp", "Versioned").await;
+    create_patient(&api, "gp", "Other").await;
+    for family in ["Versioned-2", "Versioned-3"] {
+        let body = json!({ "resourceType": "Patient", "id": patient, "name": [{ "family": family }] });
+        let reply = api.fhir("gp", "PUT", &format!("Patient/{patient}"), Some(&body), &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let mut url = format!("Patient/{patient}/_history?_count=1");
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let page = api.fhir("gp", "GET", &url, None, &[]).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for entry in page.body["entry"].as_array().into_iter().flatten() {
+            seen.push(entry["resource"]["id"].as_str().unwrap_or("deleted").to_string());
+        }
+        let next = page.body["link"].as_array().unwrap().iter().find(|link| link["relation"] == "next");
+        match next {
+            Some(link) => url = link["url"].as_str().unwrap().trim_start_matches(&format!("{BASE}/")).to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![patient.clone(); 3], "three versions of the one Patient, and nothing else");
 }
