@@ -484,6 +484,12 @@ impl Service {
         let access = self.person_access(context, asked.as_str()).await?;
         audit::add_person(&mut record, &access);
         self.require_clinical_view(context, true, &access, &mut record).await?;
+        if access.visible_patient_ids.is_empty() {
+            // No record of this person is the caller's to see (a system without a relationship, asking by another
+            // organisation's record): answered as for an id that does not exist, so that ids cannot be probed.
+            let reason = "no record of this person is visible to the caller".to_string();
+            return Err(self.refuse(&mut record, reason, ServiceError::NotFound).await);
+        }
         request.patient_ids =
             access.patient_ids.iter().filter_map(|id| ResourceId::parse(id).ok()).collect::<Vec<ResourceId>>();
         request.cursor = cursor.map(|cursor| self.unbind_cursor(context, cursor)).transpose()?;

@@ -395,7 +395,10 @@ async fn a_system_reads_what_it_sent_and_beyond_that_only_as_its_organisation_ma
         let backend = world.backend;
         let unrelated = system(UNRELATED_ACUTE, &["system/*.rs"]);
         assert!(search(&world, &unrelated, "Observation", "patient=pa-gp").await.unwrap().is_empty(), "{backend}");
-        assert!(everything(&world, &unrelated, "pa-gp").await.unwrap().is_empty(), "{backend}");
+        assert!(
+            matches!(everything(&world, &unrelated, "pa-gp").await, Err(ServiceError::NotFound)),
+            "{backend}: as if the id did not exist"
+        );
         assert!(search(&world, &unrelated, "Patient", "family=Ashdown").await.unwrap().is_empty(), "{backend}");
         let acute = system(ACUTE, &["system/*.rs"]);
         let found = search(&world, &acute, "Observation", "patient=pa-gp").await.unwrap();
