@@ -192,7 +192,7 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
     // there fails verification.
     let _checkpoints = match (&config.audit_checkpoint_key_file, &config.audit_checkpoint_file) {
         (Some(key_file), Some(checkpoint_file)) => Some(
-            audit_cli::start_checkpoints(&store, key_file, checkpoint_file, config.audit_checkpoint_policy.clone())
+            audit_cli::start_checkpoints(&store, key_file, checkpoint_file, config.audit_checkpoint_policy)
                 .await
                 .context("cannot start signing audit checkpoints")?,
         ),

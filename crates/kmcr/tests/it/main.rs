@@ -3,6 +3,7 @@
 
 mod browser;
 mod sign_in;
+mod smart_client;
 mod tidy;
 
 use std::io::{BufRead, BufReader, Read, Write};
