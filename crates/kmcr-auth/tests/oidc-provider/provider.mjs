@@ -62,6 +62,17 @@ const accounts = {
       nhsid_user_orgs: organisations,
     },
   },
+  // As clinician-aal3, but CIS2 lists the practice role first: a relying party must use `selected_roleid`, not order.
+  'clinician-aal3-practice-first': {
+    acr: 'AAL3_ANY',
+    claims: {
+      nhsid_useruid: '555021934409',
+      name: 'Test Clinician Listed Practice First',
+      nhsid_nrbac_roles: [practiceRole, acuteRole].map((role) => ({ ...role, person_roleid: `${role.person_roleid}4` })),
+      selected_roleid: `${acuteRole.person_roleid}4`,
+      nhsid_user_orgs: organisations,
+    },
+  },
   'nurse-aal2': {
     acr: 'AAL2_OR_AAL3_ANY',
     claims: {

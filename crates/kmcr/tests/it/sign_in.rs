@@ -21,9 +21,11 @@ const APP_ID: &str = "e2e-smart-app";
 const APP_REDIRECT: &str = "http://127.0.0.1:9/callback";
 const PROVIDER_CLIENT_ID: &str = "kmcr-test-client";
 const PROVIDER_CLIENT_SECRET: &str = "kmcr-test-client-secret-for-tests-only";
-/// The test provider's account with two CIS2 role profiles, the acute trust one (RVV) selected at sign-in, and AAL3.
-const ACCOUNT: &str = "clinician-aal3";
-const SELECTED_ROLE_ID: &str = "555021935107";
+/// The test provider's account with two CIS2 role profiles, the GP practice one (G82001) listed first and the acute
+/// trust one (RVV) selected at sign-in, and AAL3: a token for the first-listed role would be a bug.
+const ACCOUNT: &str = "clinician-aal3-practice-first";
+const USER_ID: &str = "555021934409";
+const SELECTED_ROLE_ID: &str = "5550219351074";
 
 /// The provider process, stopped when the test ends however it ends.
 struct TestProvider {
@@ -283,7 +285,7 @@ async fn a_smart_app_signs_a_user_in_through_cis2_and_reads_as_the_role_profile_
     let claims = token_claims(&access_token)["kmcr"].clone();
     assert_eq!(
         (&claims["kind"], &claims["user_id"], &claims["role_profile_id"], &claims["ods_code"], &claims["assurance"]),
-        (&json!("user"), &json!("555021934106"), &json!(SELECTED_ROLE_ID), &json!("RVV"), &json!("AAL3")),
+        (&json!("user"), &json!(USER_ID), &json!(SELECTED_ROLE_ID), &json!("RVV"), &json!("AAL3")),
         "{claims}"
     );
 
