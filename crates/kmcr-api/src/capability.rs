@@ -84,6 +84,13 @@ fn resource_entry(resource_type: ResourceType) -> Value {
 }
 
 pub fn capability_statement(base_url: &str) -> Value {
+    // SMART's OAuth endpoints, which clients that read the CapabilityStatement rather than the
+    // `.well-known/smart-configuration` (fhirclient, for one) need to start a launch.
+    let oauth_root = base_url.trim_end_matches("/fhir");
+    let oauth_uris: Vec<Value> = ["authorize", "token", "revoke"]
+        .into_iter()
+        .map(|name| json!({ "url": name, "valueUri": format!("{oauth_root}/oauth/{name}") }))
+        .collect();
     let resources: Vec<Value> =
         ResourceType::all().filter(|resource_type| resource_type.is_storable()).map(resource_entry).collect();
     json!({
@@ -106,7 +113,7 @@ pub fn capability_statement(base_url: &str) -> Value {
                 }]}],
                 "extension": [{
                     "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-                    "extension": [{ "url": "token", "valueUri": format!("{}/oauth/token", base_url.trim_end_matches("/fhir")) }],
+                    "extension": oauth_uris,
                 }],
             },
             "resource": resources,

@@ -35,7 +35,12 @@ fn start_provider() -> TestProvider {
     if let Err(error) = Command::new("node").arg("--version").output() {
         panic!("the OpenID Connect test needs Node.js 20 or later on PATH (`node`): {error}");
     }
-    if !folder.join("node_modules").join("oidc-provider").exists() {
+    // Once per test process: the tests here start at the same time, and two `npm ci` in one folder trip each other.
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        if folder.join("node_modules").join("oidc-provider").exists() {
+            return;
+        }
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&folder)
@@ -43,7 +48,7 @@ fn start_provider() -> TestProvider {
             .status()
             .unwrap_or_else(|error| panic!("npm is needed to install the test provider: {error}"));
         assert!(status.success(), "npm ci failed in {}", folder.display());
-    }
+    });
     let stderr = if std::env::var_os("TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() };
     let mut child = Command::new("node")
         .args(["provider.mjs", "--port", "0", "--redirect-uri", REDIRECT])

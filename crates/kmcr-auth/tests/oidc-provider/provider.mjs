@@ -1,9 +1,15 @@
 // A real OpenID Connect provider (the `oidc-provider` package) issuing NHS CIS2-shaped claims, for kmcr-auth's
 // integration tests only. It listens on 127.0.0.1 at the port given (0 for any free port), prints one JSON line
-// {"issuer": ..., "port": ...} once listening, and signs users in without a page: the test account is named by the
-// authorisation request's `login_hint`, logged in and consented at once. Never run this in front of real users.
+// {"issuer": ..., "port": ...} once listening, and signs users in: the test account named by the authorisation
+// request's `login_hint` is logged in and consented at once; without a `login_hint` (a relying party such as KMCR's
+// sign-in page sends none) it shows a plain form where the browser picks the account, as a person would sign in.
+// Never run this in front of real users.
 //
 //   node provider.mjs --port 0 --redirect-uri http://127.0.0.1:8913/auth/callback
+//   node provider.mjs --port 0 --redirect-uri http://127.0.0.1/oauth/oidc/callback --loopback-any-port
+//
+// `--loopback-any-port` registers the client as a native application, so that a loopback redirect URI matches on any
+// port (RFC 8252 section 7.3, as oidc-provider implements it): for a relying party whose port is chosen when it starts.
 
 import { createServer } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
@@ -15,6 +21,7 @@ const { values: options } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
     'redirect-uri': { type: 'string', default: 'http://127.0.0.1:8913/auth/callback' },
+    'loopback-any-port': { type: 'boolean', default: false },
   },
 });
 
@@ -52,6 +59,17 @@ const accounts = {
       name: 'Test Clinician',
       nhsid_nrbac_roles: [acuteRole, practiceRole],
       selected_roleid: acuteRole.person_roleid,
+      nhsid_user_orgs: organisations,
+    },
+  },
+  // As clinician-aal3, but CIS2 lists the practice role first: a relying party must use `selected_roleid`, not order.
+  'clinician-aal3-practice-first': {
+    acr: 'AAL3_ANY',
+    claims: {
+      nhsid_useruid: '555021934409',
+      name: 'Test Clinician Listed Practice First',
+      nhsid_nrbac_roles: [practiceRole, acuteRole].map((role) => ({ ...role, person_roleid: `${role.person_roleid}4` })),
+      selected_roleid: `${acuteRole.person_roleid}4`,
       nhsid_user_orgs: organisations,
     },
   },
@@ -93,6 +111,7 @@ const provider = new Provider(issuer, {
       response_types: ['code'],
       grant_types: ['authorization_code'],
       token_endpoint_auth_method: 'client_secret_basic',
+      ...(options['loopback-any-port'] ? { application_type: 'native' } : {}),
     },
   ],
   jwks: { keys: [signingKey] },
@@ -123,18 +142,46 @@ const provider = new Provider(issuer, {
   },
 });
 
-// The non-interactive sign-in: login as the account named by `login_hint`, then consent to what was asked.
+async function formBody(req) {
+  let text = '';
+  for await (const chunk of req) {
+    text += chunk;
+    if (text.length > 10_000) break;
+  }
+  return new URLSearchParams(text);
+}
+
+// The sign-in form shown when no `login_hint` names the account: one button per test account.
+function signInForm(uid) {
+  const buttons = Object.keys(accounts)
+    .map((name) => `<p><button type="submit" name="account" value="${name}">${name}</button></p>`)
+    .join('');
+  return `<!DOCTYPE html><html lang="en"><head><title>Test provider sign-in</title></head><body><h1>Sign in</h1>`
+    + `<form method="post" action="/interaction/${uid}">${buttons}</form></body></html>`;
+}
+
+function loginResult(accountId) {
+  const account = accounts[accountId];
+  return account
+    ? { login: { accountId, acr: account.acr, amr: ['pwd'] } }
+    : { error: 'access_denied', error_description: 'no such test account' };
+}
+
+// Sign-in: login as the account named by `login_hint`, or the one picked on the form, then consent to what was asked.
 provider.use(async (ctx, next) => {
   const match = /^\/interaction\/([^/]+)$/.exec(ctx.path);
-  if (ctx.method !== 'GET' || !match) return next();
+  if (!match || !['GET', 'POST'].includes(ctx.method)) return next();
   const details = await provider.interactionDetails(ctx.req, ctx.res);
   const { prompt, params, session } = details;
   let result;
-  if (prompt.name === 'login') {
-    const account = accounts[params.login_hint];
-    result = account
-      ? { login: { accountId: params.login_hint, acr: account.acr, amr: ['pwd'] } }
-      : { error: 'access_denied', error_description: 'login_hint names no test account' };
+  if (prompt.name === 'login' && ctx.method === 'POST') {
+    result = loginResult((await formBody(ctx.req)).get('account'));
+  } else if (prompt.name === 'login' && params.login_hint === undefined) {
+    ctx.type = 'html';
+    ctx.body = signInForm(match[1]);
+    return undefined;
+  } else if (prompt.name === 'login') {
+    result = loginResult(params.login_hint);
   } else if (prompt.name === 'consent') {
     const grant = details.grantId
       ? await provider.Grant.find(details.grantId)

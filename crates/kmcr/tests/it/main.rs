@@ -1,6 +1,9 @@
 //! The `kmcr` binary end to end (a real process serving on a real TCP port, as a new user runs it), and the tidy
 //! checks of the workspace.
 
+mod browser;
+mod sign_in;
+mod smart_client;
 mod tidy;
 
 use std::io::{BufRead, BufReader, Read, Write};
