@@ -74,10 +74,21 @@ impl Service {
         context: &RequestContext,
         patient_id: &str,
     ) -> Result<PersonAccess, ServiceError> {
-        let now_ms = kmcr_fhir::Instant::now().unix_ms;
         let mut patient_ids = vec![patient_id.to_string()];
         patient_ids.extend(self.identity.linked_patients(patient_id).into_iter().filter(|id| id != patient_id));
         let person_id = self.identity.person_of(patient_id);
+        self.person_access_of(context, person_id, patient_ids).await
+    }
+
+    /// The person made of exactly these source Patients (a `Person` resource's links, as stored), decided for the
+    /// caller at this instant.
+    pub(crate) async fn person_access_of(
+        &self,
+        context: &RequestContext,
+        person_id: Option<String>,
+        patient_ids: Vec<String>,
+    ) -> Result<PersonAccess, ServiceError> {
+        let now_ms = kmcr_fhir::Instant::now().unix_ms;
         let stored = self.store.person_record_facts(&patient_ids, now_ms).await?;
         let facts = person_facts(person_id.clone().unwrap_or_default(), &stored, &self.access.registry);
         let rules = self.access.rules(now_ms);

@@ -19,8 +19,11 @@ impl Service {
         let Some(json) = stored.json.as_deref() else { return Ok(Some(stored)) };
         let Ok(mut person) = serde_json::from_str::<Value>(json) else { return Ok(None) };
         let linked: Vec<String> = linked_patient_ids(&person);
-        let Some(first) = linked.first() else { return Ok(None) };
-        let access = self.person_access(context, first).await?;
+        if linked.is_empty() {
+            return Ok(None);
+        }
+        // Decided on the records this Person links, as stored: what is shown is what was decided on.
+        let access = self.person_access_of(context, Some(stored.id.to_string()), linked).await?;
         if let Some(links) = person.get_mut("link").and_then(Value::as_array_mut) {
             links.retain(|link| {
                 patient_id_of_link(link).is_some_and(|patient_id| access.visible_patient_ids.contains(&patient_id))

@@ -512,3 +512,56 @@ async fn every_read_is_audited_with_who_whom_why_and_the_decision() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_include_with_no_target_type_brings_nothing_the_scopes_do_not_cover() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let observations_only = system(ACUTE, &["system/Observation.rs"]);
+        let found = search(&world, &observations_only, "Observation", "patient=pa-gp&_include=Observation:subject")
+            .await
+            .unwrap();
+        assert!(found.iter().all(|reference| !reference.starts_with("include:")), "{backend}: {found:?}");
+        assert!(found.contains(&"Observation/obs-rvv".to_string()), "{backend}: {found:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_conditional_update_finds_only_the_callers_own_records_so_it_is_no_oracle() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let condition = pairs(&format!("identifier=https://fhir.nhs.uk/Id/nhs-number|{}", nhs_number(PERSON_A_NHS)));
+        // Four sources hold a Patient with this NHS number; RVV's condition sees only its own, and updates it.
+        let acute = system(ACUTE, &["system/*.*"]);
+        let outcome = world
+            .service
+            .conditional_update(
+                &acute,
+                ResourceType::PATIENT,
+                &condition,
+                patient(&nhs_number(PERSON_A_NHS), "Ashdown"),
+            )
+            .await
+            .unwrap_or_else(|error| panic!("{backend}: {error}"));
+        assert_eq!((outcome.id.as_str(), outcome.version_id), ("pa-rvv", 2), "{backend}");
+        // An organisation with no such record creates its own: it learns nothing of the others'.
+        let unrelated = system(UNRELATED_ACUTE, &["system/*.*"]);
+        let outcome = world
+            .service
+            .conditional_update(
+                &unrelated,
+                ResourceType::PATIENT,
+                &condition,
+                patient(&nhs_number(PERSON_A_NHS), "Ashdown"),
+            )
+            .await
+            .unwrap_or_else(|error| panic!("{backend}: {error}"));
+        assert!(outcome.created, "{backend}");
+        let entries = world.store.audit_entries(0, 10_000).await.unwrap();
+        let last = &entries.last().unwrap().record;
+        assert!(
+            last.query.as_deref().is_some_and(|query| query.starts_with("Patient?identifier=")),
+            "{backend}: the lookup is audited: {last:?}"
+        );
+    }
+}
