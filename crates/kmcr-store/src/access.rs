@@ -25,7 +25,7 @@ pub const GRANT_COLUMNS: &str = "grant_id, kind, user_id, role_profile_id, ods_c
 /// Every live row of the person's Patients: key, type, source, sensitivity.
 pub fn compile_person_rows(dialect: Dialect, patient_ids: &[&str]) -> SqlBuilder {
     let mut builder = SqlBuilder::new(dialect);
-    let ids = builder.text_in("pk.resource_id", patient_ids);
+    let ids = builder.text_in_list("pk.resource_id", patient_ids);
     builder.sql = format!(
         "SELECT r.resource_key, r.resource_type, r.source_ods_code, r.sensitivity, r.resource_id FROM resource r WHERE \
          r.patient_key IN (SELECT pk.resource_key FROM resource pk WHERE pk.resource_type = 'Patient' AND {ids}) AND \
@@ -42,7 +42,7 @@ pub fn compile_contact_periods(dialect: Dialect, params: &ParamIds, keys: &[i64]
         .iter()
         .filter_map(|(type_name, code)| params.id(ResourceType::parse(type_name).ok()?, code))
         .collect();
-    let keys = builder.int_in("d.resource_key", keys);
+    let keys = builder.int_in_list("d.resource_key", keys);
     let param_ids = builder.int_in("d.param_id", &param_ids);
     builder.sql = format!(
         "SELECT d.resource_key, MIN(d.low_ms), MAX(d.high_ms) FROM idx_date d WHERE {keys} AND {param_ids} GROUP BY \
@@ -59,7 +59,7 @@ pub fn compile_referenced_organisations(dialect: Dialect, params: &ParamIds, key
         .filter_map(|(type_name, code)| params.id(ResourceType::parse(type_name).ok()?, code))
         .collect();
     let identifier = params.id(ResourceType::parse("Organization").expect("a type"), "identifier").unwrap_or(-1);
-    let keys = builder.int_in("x.resource_key", keys);
+    let keys = builder.int_in_list("x.resource_key", keys);
     let param_ids = builder.int_in("x.param_id", &param_ids);
     let identifier = builder.int(identifier);
     let system = builder.text(kmcr_fhir::ODS_CODE_SYSTEM);
@@ -73,7 +73,7 @@ pub fn compile_referenced_organisations(dialect: Dialect, params: &ParamIds, key
 /// The current JSON and source of these resources.
 pub fn compile_bodies(dialect: Dialect, keys: &[i64]) -> SqlBuilder {
     let mut builder = SqlBuilder::new(dialect);
-    let keys = builder.int_in("r.resource_key", keys);
+    let keys = builder.int_in_list("r.resource_key", keys);
     builder.sql = format!(
         "SELECT v.body, r.source_ods_code FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key \
          AND v.version_id = r.version_id WHERE {keys} AND v.body IS NOT NULL"
@@ -84,7 +84,7 @@ pub fn compile_bodies(dialect: Dialect, keys: &[i64]) -> SqlBuilder {
 /// Grants about these Patients that have not expired by `now_ms`.
 pub fn compile_grants_of(dialect: Dialect, patient_ids: &[&str], now_ms: i64) -> SqlBuilder {
     let mut builder = SqlBuilder::new(dialect);
-    let ids = builder.text_in("patient_id", patient_ids);
+    let ids = builder.text_in_list("patient_id", patient_ids);
     let now = builder.int(now_ms);
     builder.sql = format!("SELECT {GRANT_COLUMNS} FROM access_grant WHERE {ids} AND to_ms > {now} ORDER BY grant_id");
     builder

@@ -136,6 +136,31 @@ impl SqlBuilder {
         }
     }
 
+    /// `column IN` a list whose length varies from call to call (a person's records, their keys). The SQL text is
+    /// the same whatever the length on both backends, so that each statement is prepared once: on SQLite the list is
+    /// bound as one JSON array read by `json_each`, on PostgreSQL as one array. A statement prepared anew for every
+    /// length cost a parse and a plan on each request.
+    pub fn int_in_list(&mut self, column: &str, ints: &[i64]) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let json = format!("[{}]", ints.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+                format!("{column} IN (SELECT value FROM json_each({}))", self.bind(SqlValue::Text(json)))
+            }
+            Dialect::Postgres => self.int_in(column, ints),
+        }
+    }
+
+    /// [`Self::int_in_list`] for texts.
+    pub fn text_in_list(&mut self, column: &str, texts: &[&str]) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let json = serde_json::to_string(texts).expect("strings serialise");
+                format!("{column} IN (SELECT value FROM json_each({}))", self.bind(SqlValue::Text(json)))
+            }
+            Dialect::Postgres => self.text_in(column, texts),
+        }
+    }
+
     /// `row.param_id` is one of `param_ids`: `=` for one, as most parameters have.
     pub fn param_condition(&mut self, row: &str, param_ids: &[i64]) -> String {
         match param_ids {

@@ -36,7 +36,7 @@ pub fn row_filter_condition(builder: &mut SqlBuilder, alias: &str, filter: &RowF
 
 fn patient_keys(builder: &mut SqlBuilder, ids: &[&str]) -> String {
     let patient = builder.text(ResourceType::PATIENT.as_str());
-    let ids = builder.text_in("pk.resource_id", ids);
+    let ids = builder.text_in_list("pk.resource_id", ids);
     format!("SELECT pk.resource_key FROM resource pk WHERE pk.resource_type = {patient} AND {ids}")
 }
 
