@@ -82,7 +82,8 @@ impl WithholdReason {
             WithholdReason::Objection { kind: ObjectionKind::GpType1, .. } => "objection-gp-type-1",
             WithholdReason::Objection { kind: ObjectionKind::SharedRecord, .. } => "objection-shared-record",
             WithholdReason::Objection { kind: ObjectionKind::NationalDataOptOut, .. } => "national-data-opt-out",
-            WithholdReason::SealedSource => "sealed-source",
+            // Announced as any sealed item is: naming the kind of source would tell what the person keeps private.
+            WithholdReason::SealedSource => "sensitive",
             WithholdReason::NotParty => "source-not-party",
         }
     }

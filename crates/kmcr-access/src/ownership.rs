@@ -12,11 +12,10 @@ pub fn decide_write_by(writer: &OdsCode, resource_type: ResourceType, existing_s
         Some(source) if source == writer.as_str() => {
             Verdict { permitted: true, reason: format!("{resource_type} was sent by {writer}, which may change it") }
         }
-        Some(source) => Verdict {
+        // The sender is not named: the refusal would otherwise tell who holds a record of someone.
+        Some(_) => Verdict {
             permitted: false,
-            reason: format!(
-                "{resource_type} was sent by {source}; only the organisation that sent an item may change or delete it"
-            ),
+            reason: format!("only the organisation that sent this {resource_type} may change or delete it"),
         },
     }
 }

@@ -14,6 +14,11 @@ pub fn patient_compartment_params(resource_type: ResourceType) -> &'static [&'st
         .map_or(&[], |type_idx| PATIENT_COMPARTMENT[type_idx].1)
 }
 
+/// The names of every resource type in the patient compartment (Patient itself included), sorted.
+pub fn patient_compartment_types() -> impl Iterator<Item = &'static str> {
+    PATIENT_COMPARTMENT.iter().map(|(type_name, _)| *type_name).chain(std::iter::once("Patient"))
+}
+
 /// The patient a resource belongs to: a Patient's own id; otherwise the id of the first reference to a Patient among
 /// `entries` (from [`crate::extract_index_entries`]), trying the compartment parameters in order. References kept as
 /// URLs (`urn:uuid:...`, absolute URLs) name no patient: rewrite them to `Patient/id` before extracting.

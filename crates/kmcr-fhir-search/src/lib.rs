@@ -17,7 +17,7 @@ pub mod text;
 pub mod types;
 mod unions;
 
-pub use compartment::{owning_patient_id, patient_compartment_params};
+pub use compartment::{owning_patient_id, patient_compartment_params, patient_compartment_types};
 pub use extract::extract_index_entries;
 pub use parse::{SearchParseError, parse_search};
 pub use registry::SearchParamRegistry;

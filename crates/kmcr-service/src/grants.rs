@@ -51,9 +51,19 @@ impl Service {
             let error = ServiceError::Invalid("state the reason in a sentence (at least 10 characters)".into());
             return Err(self.refuse(&mut record, "no reason stated".into(), error).await);
         }
+        let views_records =
+            [Activity::VIEW_DETAILED_HEALTH_RECORDS, Activity::VIEW_SUMMARY_RECORDS, Activity::VIEW_PATIENT_MEDICATION]
+                .into_iter()
+                .any(|activity| role.activities.has(activity));
         let required = match request.kind {
             GrantKind::BreakGlass => Some(Activity::EMERGENCY_ACCESS),
             GrantKind::SensitiveAccess => Some(Activity::ACCESS_SENSITIVE_FLAGGED_RECORDS),
+            // A relationship opens only what the role may view: a role that views no records has none to declare.
+            GrantKind::DeclaredRelationship if !views_records => {
+                let reason =
+                    "the role profile views no clinical records, so has no relationship to declare".to_string();
+                return Err(self.refuse(&mut record, reason.clone(), ServiceError::Forbidden(reason)).await);
+            }
             GrantKind::DeclaredRelationship => None,
             GrantKind::Proxy => {
                 let reason = "proxy authority is recorded by My Care Record, not declared by staff".to_string();
@@ -79,7 +89,9 @@ impl Service {
             reason: reason_text.to_string(),
             from_ms: now_ms,
             to_ms: now_ms + request.minutes.clamp(1, max_minutes) * 60_000,
-            review_status: (request.kind == GrantKind::BreakGlass).then(|| "open".to_string()),
+            // Break-glass and declared relationships both go to information governance for review.
+            review_status: matches!(request.kind, GrantKind::BreakGlass | GrantKind::DeclaredRelationship)
+                .then(|| "open".to_string()),
             reviewed_by: None,
             review_outcome: None,
             review_note: None,

@@ -174,8 +174,8 @@ impl Service {
         let mut views = Vec::with_capacity(reviews.len());
         let mut patients = Vec::new();
         for review in reviews {
-            let first = self.current_patient(&review.first_patient_id).await?;
-            let second = self.current_patient(&review.second_patient_id).await?;
+            let first = self.visible_patient(context, &review.first_patient_id).await?;
+            let second = self.visible_patient(context, &review.second_patient_id).await?;
             patients.extend([
                 format!("Patient/{}", review.first_patient_id),
                 format!("Patient/{}", review.second_patient_id),
@@ -239,7 +239,8 @@ impl Service {
                 let role = &user.role_profile.job_role;
                 role.code == kmcr_access::JobRole::HEALTH_RECORDS_MANAGER || role.is_information_governance()
             }
-            Principal::System(_) => true,
+            // A system only as a configured region-wide exception (a data-quality tool), never a feed.
+            Principal::System(system) => system.region_wide.is_some(),
             Principal::Patient(_) => false,
         };
         if role_allowed {
@@ -247,6 +248,24 @@ impl Service {
         }
         let reason = "person index reviews need a health records manager or information governance role".to_string();
         Err(self.refuse(record, reason.clone(), ServiceError::Forbidden(reason)).await)
+    }
+
+    /// A review pair's record as the caller may see it: `None` when it may not (a sealed source's, a record of an
+    /// organisation that left), as if it were not there.
+    async fn visible_patient(
+        &self,
+        context: &RequestContext,
+        id: &str,
+    ) -> Result<Option<StoredResource>, ServiceError> {
+        let Some(stored) = self.current_patient(id).await? else { return Ok(None) };
+        let access = self.person_access(context, id).await?;
+        let item = ItemFacts {
+            resource_type: ResourceType::PATIENT,
+            source: &stored.source_ods_code,
+            sensitivity: Sensitivity::from_bits(stored.sensitivity),
+        };
+        let visible = access.decision.permitted && access.decision.view.item_verdict(item) == ItemVerdict::Visible;
+        Ok(visible.then_some(stored))
     }
 
     async fn current_patient(&self, id: &str) -> Result<Option<StoredResource>, ServiceError> {

@@ -28,6 +28,19 @@ impl Service {
             links.retain(|link| {
                 patient_id_of_link(link).is_some_and(|patient_id| access.visible_patient_ids.contains(&patient_id))
             });
+            // A link's reason may name the record it was made through; not one the caller may not see.
+            for link in links.iter_mut() {
+                let Some(extensions) = link.pointer_mut("/extension/0/extension").and_then(Value::as_array_mut) else {
+                    continue;
+                };
+                extensions.retain(|extension| {
+                    let through = extension.pointer("/valueReference/reference").and_then(Value::as_str);
+                    through.is_none_or(|reference| {
+                        let id = reference.trim_start_matches("Patient/");
+                        access.visible_patient_ids.iter().any(|visible| visible == id)
+                    })
+                });
+            }
             if links.is_empty() {
                 return Ok(None);
             }

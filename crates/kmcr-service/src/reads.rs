@@ -56,6 +56,20 @@ impl Service {
         Ok(())
     }
 
+    /// The cursor of a paging link; a link made for another caller (or altered) is refused, and the refusal audited.
+    async fn cursor_of(
+        &self,
+        context: &RequestContext,
+        cursor: Option<&str>,
+        record: &mut AuditRecord,
+    ) -> Result<Option<kmcr_store::Cursor>, ServiceError> {
+        let Some(cursor) = cursor else { return Ok(None) };
+        match self.unbind_cursor(context, cursor) {
+            Ok(cursor) => Ok(Some(cursor)),
+            Err(error) => Err(self.refuse(record, "a paging link made for another caller".into(), error).await),
+        }
+    }
+
     /// Refuses (and audits) a caller whose organisation is not party to the sharing agreement, whatever it asks.
     pub(crate) async fn check_interaction_any(
         &self,
@@ -93,7 +107,15 @@ impl Service {
         stored: &StoredResource,
         record: &mut AuditRecord,
     ) -> Result<Option<PersonAccess>, ServiceError> {
-        let Some(patient_id) = &stored.patient_id else { return Ok(None) };
+        let Some(patient_id) = &stored.patient_id else {
+            // Patient data that names no resolvable Patient is its sender's alone.
+            let orphan = is_patient_data(stored.resource_type) && !crate::person_view::is_person(stored.resource_type);
+            if orphan && context.principal.ods_code() != Some(&stored.source_ods_code) {
+                let reason = "patient data naming no known patient is visible to its sender alone".to_string();
+                return Err(self.refuse(record, reason, ServiceError::NotFound).await);
+            }
+            return Ok(None);
+        };
         let access = self.person_access(context, patient_id.as_str()).await?;
         audit::add_person(record, &access);
         record.patients = audit::patients([patient_id.as_str()]);
@@ -110,6 +132,12 @@ impl Service {
             ItemVerdict::Visible => Ok(Some(access)),
             ItemVerdict::OutOfView => {
                 let reason = "the item is outside what the caller may see of the person".to_string();
+                Err(self.refuse(record, reason, ServiceError::NotFound).await)
+            }
+            // Announced as withheld only to a caller who may see the person's record at all; to anyone else it is
+            // as if not there (a sealed source's record of the person would say too much by its existence).
+            ItemVerdict::Withheld(code) if !access.decision.clinical_permitted() => {
+                let reason = format!("the item is withheld ({code}) from a caller with no view of the record");
                 Err(self.refuse(record, reason, ServiceError::NotFound).await)
             }
             ItemVerdict::Withheld(code) => {
@@ -231,12 +259,25 @@ impl Service {
         }
         let (filter, persons) = self.search_filter(context, resource_type, &named, &mut record).await?;
         let count_only = request.summary == Some(kmcr_fhir_search::Summary::Count);
+        // Found without naming a person, each person's Patient records are checked against that person's objections
+        // after the query (the population's view cannot hold every person's): so no count is given for such a search,
+        // which would count records the check then withholds.
+        let checked_person_by_person = persons.is_empty() && !reads_only_its_own(&context.principal);
+        if checked_person_by_person && count_only {
+            let reason = "people are not counted by a search that names no person".to_string();
+            return Err(self.refuse(&mut record, reason.clone(), ServiceError::Forbidden(reason)).await);
+        }
         let page = PageRequest {
             count: if count_only { 0 } else { request.count.unwrap_or(self.limits.default_page_size) },
-            cursor: cursor.map(|cursor| self.unbind_cursor(context, cursor)).transpose()?,
-            want_total: request.total.as_deref() == Some("accurate") || count_only,
+            cursor: self.cursor_of(context, cursor, &mut record).await?,
+            want_total: (request.total.as_deref() == Some("accurate") || count_only) && !checked_person_by_person,
         };
         let mut outcome = self.store.search(&request, &page, &filter).await?;
+        if checked_person_by_person {
+            outcome.matches = self.patients_as_seen(context, std::mem::take(&mut outcome.matches)).await?;
+            outcome.included = self.patients_as_seen(context, std::mem::take(&mut outcome.included)).await?;
+            outcome.total = None;
+        }
         // An `_include` with no target type may reach types the caller's scopes do not cover: those are left out.
         let rules = self.access.rules(record.recorded_unix_ms);
         outcome.included.retain(|included| {
@@ -276,6 +317,27 @@ impl Service {
             }
         }
         Ok(())
+    }
+
+    /// The Patient records among `resources` that their person's decision lets the caller see (objections naming a
+    /// source withhold that source's record of the person); the others pass unchanged.
+    async fn patients_as_seen(
+        &self,
+        context: &RequestContext,
+        resources: Vec<StoredResource>,
+    ) -> Result<Vec<StoredResource>, ServiceError> {
+        let mut shown = Vec::with_capacity(resources.len());
+        for resource in resources {
+            if resource.resource_type != ResourceType::PATIENT {
+                shown.push(resource);
+                continue;
+            }
+            let access = self.person_access(context, resource.id.as_str()).await?;
+            if access.visible_patient_ids.iter().any(|id| id == resource.id.as_str()) {
+                shown.push(resource);
+            }
+        }
+        Ok(shown)
     }
 
     /// Persons among `resources` as the caller may see them (others pass unchanged).
@@ -319,7 +381,7 @@ impl Service {
             self.require_clinical_view(context, clinical, &access, record).await?;
             persons.push(access);
         }
-        let mut restriction = RowRestriction::default();
+        let mut restriction = restriction_for(context);
         for person in &persons {
             let mut rows = person.rows();
             restrict_to_scopes(&mut rows.view, &context.principal);
@@ -390,11 +452,7 @@ impl Service {
         }
         let mut view = row_view(&decision.view);
         restrict_to_scopes(&mut view, &context.principal);
-        Ok(RowFilter::Restricted(RowRestriction {
-            persons: Vec::new(),
-            everyone_else: Some(view),
-            excluded_patient_ids: Vec::new(),
-        }))
+        Ok(RowFilter::Restricted(RowRestriction { everyone_else: Some(view), ..restriction_for(context) }))
     }
 
     /// Fills in the patients and persons whose data is returned.
@@ -440,7 +498,7 @@ impl Service {
                     _ => return Err(self.refuse(&mut record, "no such resource".into(), ServiceError::NotFound).await),
                 };
                 let access = self.check_item(context, &stored, &mut record).await?;
-                let mut restriction = RowRestriction::default();
+                let mut restriction = restriction_for(context);
                 if let Some(access) = &access {
                     let mut rows = access.rows();
                     restrict_to_scopes(&mut rows.view, &context.principal);
@@ -448,14 +506,21 @@ impl Service {
                 }
                 (RowFilter::Restricted(restriction), access.into_iter().collect())
             }
-            (resource_type, _) => {
-                let searched = resource_type.unwrap_or(ResourceType::PATIENT);
-                (self.population_filter(context, searched, &mut record).await?, Vec::new())
+            (Some(resource_type), None) => {
+                (self.population_filter(context, resource_type, &mut record).await?, Vec::new())
+            }
+            (None, _) => {
+                // Every type at once would read every person's clinical data with no person named: not served.
+                let reason = "whole-system history is not served: ask for one type's or one resource's".to_string();
+                return Err(self.refuse(&mut record, reason.clone(), ServiceError::Forbidden(reason)).await);
             }
         };
-        request.cursor = cursor.map(|cursor| self.unbind_cursor(context, cursor)).transpose()?;
+        request.cursor = self.cursor_of(context, cursor, &mut record).await?;
         let mut page = self.store.history(&request, &filter).await?;
         page.resources = self.persons_as_seen(context, std::mem::take(&mut page.resources)).await?;
+        if persons.is_empty() && !reads_only_its_own(&context.principal) {
+            page.resources = self.patients_as_seen(context, std::mem::take(&mut page.resources)).await?;
+        }
         let returned: Vec<&StoredResource> = page.resources.iter().collect();
         self.record_returned(&mut record, &returned, &persons);
         record.resources = page
@@ -492,10 +557,10 @@ impl Service {
         }
         request.patient_ids =
             access.patient_ids.iter().filter_map(|id| ResourceId::parse(id).ok()).collect::<Vec<ResourceId>>();
-        request.cursor = cursor.map(|cursor| self.unbind_cursor(context, cursor)).transpose()?;
+        request.cursor = self.cursor_of(context, cursor, &mut record).await?;
         let mut rows = access.rows();
         restrict_to_scopes(&mut rows.view, &context.principal);
-        let filter = RowFilter::Restricted(RowRestriction { persons: vec![rows], ..Default::default() });
+        let filter = RowFilter::Restricted(RowRestriction { persons: vec![rows], ..restriction_for(context) });
         let page = match self.store.everything(&request, &filter).await? {
             EverythingOutcome::Page(page) => page,
             EverythingOutcome::PatientDeleted => {
@@ -519,6 +584,17 @@ impl Service {
             withheld: access.withheld_notice().into_iter().collect(),
         })
     }
+}
+
+/// A system that is not a region-wide reader reads, without naming a person, only what it sent: no objection of
+/// anyone's withholds that from it.
+fn reads_only_its_own(principal: &Principal) -> bool {
+    matches!(principal, Principal::System(system) if system.region_wide.is_none())
+}
+
+/// An empty restriction for the caller: no person's rows yet, and patient data naming no patient only if its own.
+pub(crate) fn restriction_for(context: &RequestContext) -> RowRestriction {
+    RowRestriction { own_source: context.principal.ods_code().map(ToString::to_string), ..Default::default() }
 }
 
 /// Every type a search reads: the searched type, the targets of its chains, and the types its includes name.

@@ -339,9 +339,8 @@ impl Service {
             view.only_sources = context.principal.ods_code().map(|code| vec![code.to_string()]);
         }
         RowFilter::Restricted(kmcr_store::RowRestriction {
-            persons: Vec::new(),
             everyone_else: Some(view),
-            excluded_patient_ids: Vec::new(),
+            ..crate::reads::restriction_for(context)
         })
     }
 }

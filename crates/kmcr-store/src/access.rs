@@ -27,7 +27,8 @@ pub fn compile_person_rows(dialect: Dialect, patient_ids: &[&str]) -> SqlBuilder
     let mut builder = SqlBuilder::new(dialect);
     let ids = builder.text_in_list("pk.resource_id", patient_ids);
     builder.sql = format!(
-        "SELECT r.resource_key, r.resource_type, r.source_ods_code, r.sensitivity, r.resource_id FROM resource r WHERE \
+        "SELECT r.resource_key, r.resource_type, r.source_ods_code, r.sensitivity, r.resource_id, r.patient_key FROM \
+         resource r WHERE \
          r.patient_key IN (SELECT pk.resource_key FROM resource pk WHERE pk.resource_type = 'Patient' AND {ids}) AND \
          r.version_id > 0 AND r.deleted = {}",
         builder.false_literal()
@@ -112,6 +113,7 @@ pub struct PersonRow {
     pub source: Option<String>,
     pub sensitivity: i64,
     pub resource_id: String,
+    pub patient_key: Option<i64>,
 }
 
 /// Puts the answers of the queries above together.
@@ -124,6 +126,14 @@ pub fn assemble_facts(
 ) -> crate::PersonRecordFacts {
     let mut facts = crate::PersonRecordFacts { consents, grants, ..Default::default() };
     let mut groups: std::collections::BTreeMap<(String, String, i64), i64> = Default::default();
+    // Which organisation sent each of the person's Patient records: a contact counts only when its sender recorded it
+    // against its own record of the person, so that no source can give itself a relationship by what it writes
+    // about another's patient.
+    let record_sources: std::collections::HashMap<i64, &str> = rows
+        .iter()
+        .filter(|row| row.resource_type == "Patient")
+        .map(|row| (row.resource_key, row.source.as_deref().unwrap_or_default()))
+        .collect();
     for row in rows {
         let source = row.source.clone().unwrap_or_default();
         *groups.entry((row.resource_type.clone(), source.clone(), row.sensitivity)).or_default() += 1;
@@ -131,7 +141,11 @@ pub fn assemble_facts(
         if resource_type == ResourceType::PATIENT {
             facts.records.push((row.resource_id.clone(), source.clone(), row.sensitivity));
         }
-        if CONTACT_TYPES.iter().any(|(type_name, _)| *type_name == row.resource_type) {
+        let on_own_record = row
+            .patient_key
+            .and_then(|key| record_sources.get(&key))
+            .is_some_and(|record_source| *record_source == source.as_str());
+        if on_own_record && CONTACT_TYPES.iter().any(|(type_name, _)| *type_name == row.resource_type) {
             let (start, end) = periods.get(&row.resource_key).copied().unwrap_or((None, None));
             facts.contacts.push((resource_type, source.clone(), start, end));
             for (_, organisation) in referenced.iter().filter(|(key, _)| *key == row.resource_key) {

@@ -215,6 +215,8 @@ pub struct RowRestriction {
     pub everyone_else: Option<RowView>,
     /// Patients whose rows `everyone_else` does not reach (a region-wide reader: persons with objections in force).
     pub excluded_patient_ids: Vec<String>,
+    /// The caller's organisation: patient data that names no resolvable Patient is visible to it alone.
+    pub own_source: Option<String>,
 }
 
 /// One person's source Patients, and the view of their rows.

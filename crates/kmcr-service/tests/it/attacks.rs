@@ -565,3 +565,90 @@ async fn a_conditional_update_finds_only_the_callers_own_records_so_it_is_no_ora
         );
     }
 }
+
+/// Found by a search that names no person, a source's record of someone who objected to that source sharing is not
+/// returned, and such searches give no count that would include it.
+#[tokio::test]
+async fn an_objection_naming_a_source_hides_its_record_of_the_person_from_searches_too() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let consent = json!({
+            "resourceType": "Consent",
+            "status": "active",
+            "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
+            "category": [{ "coding": [{ "system": "http://snomed.info/sct", "code": "416409005" }] }],
+            "patient": { "reference": "Patient/pa-gp" },
+            "provision": { "type": "deny", "actor": [{
+                "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "CST" }] },
+                "reference": { "identifier": { "system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RXY" } } }] }
+        });
+        world.put(&ig_officer(), "objection-rxy", consent).await;
+        let found = search(&world, &gp_doctor(), "Patient", "family=Ashdown").await.unwrap();
+        assert!(found.contains(&"Patient/pa-gp".to_string()), "{backend}: {found:?}");
+        assert!(!found.contains(&"Patient/pa-rxy".to_string()), "{backend}: {found:?}");
+        let count = search(&world, &gp_doctor(), "Patient", "family=Ashdown&_summary=count").await;
+        assert!(matches!(count, Err(ServiceError::Forbidden(_))), "{backend}");
+        let history = HistoryRequest { resource_type: None, id: None, since: None, count: 100, cursor: None };
+        let viewer = system(ACUTE, &["system/*.rs"]);
+        assert!(
+            matches!(world.service.history(&viewer, history, None).await, Err(ServiceError::Forbidden(_))),
+            "{backend}: no whole-system history"
+        );
+    }
+}
+
+/// Patient data naming no known patient (an identifier-only subject) is its sender's alone.
+#[tokio::test]
+async fn patient_data_naming_no_known_patient_is_its_senders_alone() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let mut orphan = observation("pa-gp", "http://loinc.org", "2093-3");
+        orphan["subject"] = json!({ "identifier": { "system": "https://fhir.nhs.uk/Id/nhs-number", "value": nhs_number(PERSON_A_NHS) } });
+        world.put(&system(ACUTE, &["system/*.*"]), "obs-orphan", orphan).await;
+        assert!(
+            matches!(read(&world, &gp_doctor(), "Observation", "obs-orphan").await, Err(ServiceError::NotFound)),
+            "{backend}"
+        );
+        let elsewhere = system(UNRELATED_ACUTE, &["system/*.rs"]);
+        assert!(search(&world, &elsewhere, "Observation", "code=2093-3").await.unwrap().is_empty(), "{backend}");
+        let sender = system(ACUTE, &["system/*.rs"]);
+        assert_eq!(
+            search(&world, &sender, "Observation", "code=2093-3").await.unwrap(),
+            ["Observation/obs-orphan"],
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_role_that_views_no_records_declares_no_relationship_and_refusals_name_no_sender() {
+    for world in worlds().await {
+        let backend = world.backend;
+        assert!(
+            matches!(
+                declare(&world, &receptionist(), GrantKind::DeclaredRelationship, "pa-gp").await,
+                Err(ServiceError::Forbidden(_))
+            ),
+            "{backend}"
+        );
+        let grant_id = declare(&world, &unrelated_doctor(), GrantKind::DeclaredRelationship, "pa-gp").await.unwrap();
+        let queue = world.service.break_glass_uses(&ig_officer(), Some("open"), 0, 10).await.unwrap();
+        assert!(
+            queue.iter().any(|grant| grant.grant_id == grant_id && grant.kind == "declared-relationship"),
+            "{backend}: declared relationships are reviewed too"
+        );
+        let delete = world
+            .service
+            .delete(&system(ACUTE, &["system/*.*"]), observation_type(), ResourceId::parse("obs-shc").unwrap())
+            .await;
+        match delete {
+            Err(ServiceError::Forbidden(reason)) => assert!(!reason.contains(SEXUAL_HEALTH), "{backend}: {reason}"),
+            other => panic!("{backend}: {other:?}"),
+        }
+        let feed = system(ACUTE, &["system/*.*", "system/Person.*"]);
+        assert!(
+            matches!(world.service.reviews(&feed, None, 0, 10).await, Err(ServiceError::Forbidden(_))),
+            "{backend}: a feed reads no review queue"
+        );
+    }
+}

@@ -29,6 +29,7 @@ pub async fn person_record_facts(
             source: row.get(2),
             sensitivity: row.get(3),
             resource_id: row.get(4),
+            patient_key: row.get(5),
         })
         .collect();
     let contact_keys: Vec<i64> = rows

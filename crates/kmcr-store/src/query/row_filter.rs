@@ -9,7 +9,18 @@ use crate::types::{RowFilter, RowSensitive, RowTypes, RowView};
 /// The condition that a row of `resource` under `alias` may be returned, or `None` when every row may.
 pub fn row_filter_condition(builder: &mut SqlBuilder, alias: &str, filter: &RowFilter) -> Option<String> {
     let RowFilter::Restricted(restriction) = filter else { return None };
-    let mut alternatives = vec![format!("{alias}.patient_key IS NULL")];
+    // Rows about no patient pass when they are of a type that is not patient data (an Organization, a Medication). A
+    // row of a patient-compartment type that names no resolvable Patient (an identifier-only or absolute reference)
+    // passes only for the organisation that sent it.
+    // (A Person spans several patients' records and is shown link by link by the service, so it is not counted here.)
+    let compartment: Vec<&str> =
+        kmcr_fhir_search::patient_compartment_types().filter(|type_name| *type_name != "Person").collect();
+    let compartment = builder.text_in_list(&format!("{alias}.resource_type"), &compartment);
+    let own_orphans = match restriction.own_source.as_deref() {
+        Some(own) => format!(" OR {alias}.source_ods_code = {}", builder.text(own)),
+        None => String::new(),
+    };
+    let mut alternatives = vec![format!("({alias}.patient_key IS NULL AND (NOT {compartment}{own_orphans}))")];
     let mut listed_ids: Vec<&str> = Vec::new();
     for person in &restriction.persons {
         if person.patient_ids.is_empty() {

@@ -28,6 +28,7 @@ pub fn person_record_facts(
             source: row.get(2)?,
             sensitivity: row.get(3)?,
             resource_id: row.get(4)?,
+            patient_key: row.get(5)?,
         })
     })?;
     let contact_keys: Vec<i64> = rows
