@@ -112,12 +112,9 @@ pub fn objection_from_consent(consent: &Value, sender: &OdsCode) -> Option<Objec
         }
     }
     if kind == ObjectionKind::GpType1 {
-        // A type 1 objection keeps the practice's own data out: the practice that holds it, or that sent it.
-        let practice = consent
-            .get("organization")
-            .and_then(Value::as_array)
-            .and_then(|organisations| organisations.iter().find_map(ods_code_of_reference));
-        sources = vec![practice.unwrap_or_else(|| sender.clone())];
+        // A type 1 objection keeps the practice's own data out: the practice that sent it, whatever it names (one
+        // practice cannot withhold another's data).
+        sources = vec![sender.clone()];
         recipients.clear();
     }
     let resource_types = provision

@@ -151,7 +151,7 @@ async fn transaction(
         Ok(prepared) => prepared,
         Err(error) => return Err(service.refuse(&mut record, error.to_string(), error).await),
     };
-    let outcomes = service.write(ops, record).await?;
+    let outcomes = service.write(context, ops, record).await?;
     let mut responses: Vec<Option<Value>> = vec![None; entries.len()];
     for (outcome, entry_idx) in outcomes.into_iter().zip(op_entry_idx) {
         responses[entry_idx] = Some(response_entry(&outcome));

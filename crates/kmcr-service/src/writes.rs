@@ -71,7 +71,7 @@ impl Service {
             Ok(op) => op,
             Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
         };
-        let mut outcomes = self.write(vec![op], record).await?;
+        let mut outcomes = self.write(context, vec![op], record).await?;
         Ok(CreateResult::Created(outcomes.remove(0)))
     }
 
@@ -103,7 +103,7 @@ impl Service {
             Ok(op) => op,
             Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
         };
-        let mut outcomes = self.write(vec![op], record).await?;
+        let mut outcomes = self.write(context, vec![op], record).await?;
         Ok(outcomes.remove(0))
     }
 
@@ -158,7 +158,7 @@ impl Service {
             precondition: Precondition::None,
             writer_ods_code,
         };
-        let mut outcomes = self.write(vec![op], record).await?;
+        let mut outcomes = self.write(context, vec![op], record).await?;
         Ok(outcomes.remove(0))
     }
 
@@ -230,6 +230,7 @@ impl Service {
     /// (refused by the ownership rule, a version conflict) is audited on its own.
     pub(crate) async fn write(
         &self,
+        context: &RequestContext,
         ops: Vec<WriteOp>,
         mut record: AuditRecord,
     ) -> Result<Vec<WriteOutcome>, ServiceError> {
@@ -247,6 +248,9 @@ impl Service {
         record.persons.sort();
         record.persons.dedup();
         if let Err(error) = self.check_merges(&ops).await {
+            return Err(self.refuse(&mut record, error.to_string(), error).await);
+        }
+        if let Err(error) = self.check_objections(context, &ops) {
             return Err(self.refuse(&mut record, error.to_string(), error).await);
         }
         record.outcome = "permitted".into();
@@ -297,6 +301,42 @@ impl Service {
                     )));
                 }
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// An objection withholds data from others, so who may record one is a rule: a GP type 1 objection only by a GP
+    /// practice (and it withholds that practice's data alone); an objection to the shared record or a national data
+    /// opt-out only by an information governance officer, who decides it.
+    fn check_objections(&self, context: &RequestContext, ops: &[WriteOp]) -> Result<(), ServiceError> {
+        for op in ops {
+            let WriteAction::Put { resource, .. } = &op.action else { continue };
+            if op.resource_type.as_str() != "Consent" {
+                continue;
+            }
+            let Some(objection) = kmcr_access::objection_from_consent(resource, &op.writer_ods_code) else { continue };
+            let allowed = match objection.kind {
+                kmcr_access::ObjectionKind::GpType1 => self
+                    .access
+                    .registry
+                    .get(&op.writer_ods_code)
+                    .is_some_and(|organisation| organisation.kind == kmcr_access::OrganisationKind::GpPractice),
+                kmcr_access::ObjectionKind::SharedRecord | kmcr_access::ObjectionKind::NationalDataOptOut => {
+                    matches!(&context.principal, kmcr_access::Principal::User(user)
+                        if user.role_profile.job_role.is_information_governance())
+                }
+            };
+            if !allowed {
+                return Err(ServiceError::Forbidden(format!(
+                    "Consent/{}: a {} objection is recorded by {}",
+                    op.id,
+                    objection.kind.as_str(),
+                    match objection.kind {
+                        kmcr_access::ObjectionKind::GpType1 => "the person's GP practice",
+                        _ => "an information governance officer",
+                    }
+                )));
             }
         }
         Ok(())

@@ -14,6 +14,7 @@ mod paging;
 mod postgres;
 mod query;
 mod reindex;
+mod relabel;
 mod schema;
 mod sqlite;
 mod types;

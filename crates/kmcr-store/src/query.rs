@@ -656,7 +656,10 @@ pub fn compile_history(
     limit: usize,
 ) -> SqlBuilder {
     let mut builder = SqlBuilder::new(dialect);
-    let mut conditions = vec!["r.version_id > 0".to_string()];
+    // A version written while the resource belonged to another patient is not served: the decision is taken on the
+    // resource as it stands, and that version is another person's data.
+    let mut conditions =
+        vec!["r.version_id > 0".to_string(), "(v.patient_key IS NULL OR v.patient_key = r.patient_key)".to_string()];
     if let Some(resource_type) = resource_type {
         conditions.push(format!("r.resource_type = {}", builder.text(resource_type.as_str())));
     }

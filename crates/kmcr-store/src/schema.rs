@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (7, MIGRATION_7),
     (8, MIGRATION_8),
     (9, MIGRATION_9),
+    (10, MIGRATION_10),
 ];
 
 const MIGRATION_1: &str = r#"
@@ -256,6 +257,15 @@ CREATE TABLE audit_search_backfill (
     through_sequence {bigint} NOT NULL
 );
 INSERT INTO audit_search_backfill (through_sequence) SELECT COALESCE(MAX(sequence), 0) FROM audit_entry;
+"#;
+
+const MIGRATION_10: &str = r#"
+-- The code rules the sensitivity of stored items was worked out under (`kmcr_access::CodeRules::fingerprint`). Empty:
+-- never; at open, when it differs from the rules configured, every current item is labelled again (`relabel.rs`).
+CREATE TABLE label_state (
+    code_rules_fingerprint TEXT NOT NULL
+);
+INSERT INTO label_state (code_rules_fingerprint) VALUES ('');
 "#;
 
 const MIGRATION_2: &str = r#"

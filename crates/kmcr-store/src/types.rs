@@ -15,6 +15,9 @@ pub struct StoreOptions {
     pub sqlite_max_wal_bytes: u64,
     /// SQLite: the most memory the writer's page cache may take (it grows only as pages are used).
     pub sqlite_writer_cache_bytes: u64,
+    /// The code rules in force: when they differ from those the stored items were labelled under, every current
+    /// item is labelled again at open.
+    pub code_rules: kmcr_access::CodeRules,
 }
 
 impl Default for StoreOptions {
@@ -23,6 +26,7 @@ impl Default for StoreOptions {
             n_read_connections: 4,
             sqlite_max_wal_bytes: 128 * 1024 * 1024,
             sqlite_writer_cache_bytes: default_writer_cache_bytes(),
+            code_rules: kmcr_access::CodeRules::defaults(),
         }
     }
 }

@@ -83,7 +83,8 @@ pub fn run(arguments: &[String]) -> anyhow::Result<()> {
         let flags =
             crate::Flags { config: options.config.clone(), database: options.database.clone(), ..Default::default() };
         let config = crate::settings(&flags)?.validate()?;
-        let store = Store::open(&config.database, &StoreOptions::default()).await?;
+        let store_options = StoreOptions { code_rules: config.access.code_rules.clone(), ..StoreOptions::default() };
+        let store = Store::open(&config.database, &store_options).await?;
         match options.command.as_str() {
             "verify" => verify(&store, &options).await,
             _ => export(&store, &options).await,

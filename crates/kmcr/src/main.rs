@@ -185,7 +185,8 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
         demo::add_demo_accounts(&mut settings);
     }
     let config = settings.validate()?;
-    let store = Store::open(&config.database, &StoreOptions::default())
+    let options = StoreOptions { code_rules: config.access.code_rules.clone(), ..StoreOptions::default() };
+    let store = Store::open(&config.database, &options)
         .await
         .with_context(|| format!("cannot open the store at {}", redact_url(&config.database)))?;
     // The audit's head is signed into a file kept apart from the database, so that a chain rewritten or cut short

@@ -74,10 +74,17 @@ pub async fn authorize_page(State(state): State<AppState>, RawQuery(query): RawQ
     };
     let app_name = auth.smart.app(&request.client_id).map_or_else(|| request.client_id.clone(), |app| app.name.clone());
     let flow_id = kmcr_auth::secret::random_url_safe(24);
-    auth.pending().insert(
+    let mut pending = auth.pending();
+    if pending.len() >= super::MAX_PENDING_SIGN_INS {
+        drop(pending);
+        tracing::warn!("sign-in refused: too many sign-ins waiting");
+        return pages::error_page(StatusCode::SERVICE_UNAVAILABLE, "Too many sign-ins are waiting: try again shortly.");
+    }
+    pending.insert(
         flow_id.clone(),
         PendingAuthorization { started_ms: Instant::now().unix_ms, request, oidc: None, signed_in: None },
     );
+    drop(pending);
     let mut response = pages::sign_in_page(&flow_id, &app_name, auth.oidc.is_some(), None);
     set_flow_cookie(&mut response, &flow_id, auth.secure_cookies);
     response
@@ -112,6 +119,9 @@ pub async fn authorize_submit(
             StatusCode::FORBIDDEN,
             "This sign-in form does not belong to this browser: start again.",
         );
+    }
+    if !auth.pending().contains_key(&form.flow) {
+        return pages::error_page(StatusCode::BAD_REQUEST, "This sign-in has expired: start again from the app.");
     }
     match form.action.as_str() {
         "sign-in" => {

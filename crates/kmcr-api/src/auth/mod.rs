@@ -32,6 +32,9 @@ pub use token_endpoint::{revoke, sign_out, token};
 pub const SESSION_LIFETIME_S: i64 = 8 * 3600;
 /// How long a sign-in page waits for the user.
 const PENDING_LIFETIME_MS: i64 = 10 * 60 * 1000;
+/// Sign-ins waiting at most: past this, new ones are refused until some finish or expire (the map cannot be filled
+/// without bound by requests for the sign-in page).
+pub(crate) const MAX_PENDING_SIGN_INS: usize = 10_000;
 
 /// Everything sign-in and tokens need.
 pub struct Authentication {
@@ -175,6 +178,10 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
         .headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| {
+            // The scheme is case-insensitive (RFC 9110 section 11.1).
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+        })
         .map(str::trim)
 }

@@ -652,3 +652,50 @@ async fn a_role_that_views_no_records_declares_no_relationship_and_refusals_name
         );
     }
 }
+
+/// An objection withholds others' data, so only those who may record one do: a GP type 1 objection by a GP practice
+/// (for its own data), an objection to the shared record by an information governance officer.
+#[tokio::test]
+async fn only_those_who_may_record_an_objection_can_write_one() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let shared_record = json!({
+            "resourceType": "Consent",
+            "status": "active",
+            "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
+            "category": [{ "coding": [{ "system": "http://snomed.info/sct", "code": "416409005" }] }],
+            "patient": { "reference": "Patient/pa-rvv" },
+            "provision": { "type": "deny" }
+        });
+        let mut forged = shared_record.clone();
+        forged["id"] = json!("forged");
+        let by_feed = world
+            .service
+            .update(
+                &system(ACUTE, &["system/*.*"]),
+                ResourceType::parse("Consent").unwrap(),
+                ResourceId::parse("forged").unwrap(),
+                forged,
+                None,
+            )
+            .await;
+        assert!(matches!(by_feed, Err(ServiceError::Forbidden(_))), "{backend}: a feed does not decide objections");
+        let mut type_1 = shared_record.clone();
+        type_1["category"] = json!([{ "coding": [{ "system": "http://read.info/readv2", "code": "9Nu0" }] }]);
+        type_1["id"] = json!("type-1");
+        let by_hospital = world
+            .service
+            .update(
+                &system(ACUTE, &["system/*.*"]),
+                ResourceType::parse("Consent").unwrap(),
+                ResourceId::parse("type-1").unwrap(),
+                type_1.clone(),
+                None,
+            )
+            .await;
+        assert!(matches!(by_hospital, Err(ServiceError::Forbidden(_))), "{backend}: type 1 is a GP practice's");
+        type_1["patient"] = json!({ "reference": "Patient/pa-gp" });
+        world.put(&system(GP, &["system/*.*"]), "type-1", type_1).await;
+        world.put(&ig_officer(), "decided", shared_record).await;
+    }
+}

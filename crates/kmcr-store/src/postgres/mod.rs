@@ -4,6 +4,7 @@ mod access;
 mod audit;
 mod identity;
 mod reindex;
+mod relabel;
 mod scratch;
 mod settings;
 mod statistics;
@@ -80,6 +81,7 @@ impl PostgresStore {
         settings::warn_about_settings(&client).await;
         let params = register_params(&mut client).await?;
         reindex::reindex(&mut client, &params).await?;
+        relabel::relabel(&mut client, &options.code_rules).await?;
         audit::backfill_search(&mut client).await?;
         let (audit_queue, receiver) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(audit::audit_loop(pool.clone(), receiver));
@@ -179,7 +181,8 @@ impl PostgresStore {
         let client = self.pool.get().await?;
         let sql = format!(
             "SELECT {} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key WHERE \
-             r.resource_type = $1 AND r.resource_id = $2 AND v.version_id = $3",
+             r.resource_type = $1 AND r.resource_id = $2 AND v.version_id = $3 AND (v.patient_key IS NULL OR \
+             v.patient_key = r.patient_key)",
             query::RESOURCE_COLUMNS
         );
         let statement = client.prepare_cached(&sql).await?;

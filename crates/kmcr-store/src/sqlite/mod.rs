@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod identity;
 mod reindex;
+mod relabel;
 mod write;
 mod writer;
 
@@ -70,6 +71,7 @@ impl SqliteStore {
         let n_read_connections = options.n_read_connections.max(1);
         let max_wal_bytes = options.sqlite_max_wal_bytes;
         let writer_cache_bytes = options.sqlite_writer_cache_bytes;
+        let code_rules = options.code_rules.clone();
         tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&data_directory)
                 .map_err(|error| StoreError::Unavailable(format!("cannot create the data directory: {error}")))?;
@@ -79,6 +81,7 @@ impl SqliteStore {
             migrate(&mut writer)?;
             let params = register_params(&mut writer)?;
             reindex::reindex(&mut writer, &params)?;
+            relabel::relabel(&mut writer, &code_rules)?;
             audit::backfill_search(&mut writer)?;
             let writer = writer::start(writer, path.clone(), max_wal_bytes)?;
             Ok(SqliteStore {
@@ -220,7 +223,8 @@ impl SqliteStore {
         self.with_reader(move |connection, _| {
             let sql = format!(
                 "SELECT {} FROM resource r JOIN resource_version v ON v.resource_key = r.resource_key WHERE \
-                 r.resource_type = ?1 AND r.resource_id = ?2 AND v.version_id = ?3",
+                 r.resource_type = ?1 AND r.resource_id = ?2 AND v.version_id = ?3 AND (v.patient_key IS NULL OR \
+                 v.patient_key = r.patient_key)",
                 query::RESOURCE_COLUMNS
             );
             let mut statement = connection.prepare_cached(&sql)?;

@@ -299,3 +299,33 @@ async fn a_resource_written_twice_in_one_batch_keeps_only_its_last_index_rows() 
         }
     }
 }
+
+/// Items stored before a code rule existed are labelled by it at the next open: labels are worked out again whenever
+/// the rules configured differ from those the store was labelled under.
+#[tokio::test]
+async fn stored_items_are_labelled_again_when_the_code_rules_change() {
+    for test in stores().await {
+        let store = &test.store;
+        let observation = serde_json::json!({
+            "resourceType": "Observation", "id": "obs-relabel", "status": "final",
+            "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "1234567" }] },
+        });
+        store.write(vec![put(observation, "RWF", Precondition::None)], None).await.unwrap();
+        assert_eq!(store_read_of(store, "Observation", "obs-relabel").await.sensitivity, 0, "{}", test.name);
+        let rules = kmcr_access::CodeRules {
+            rules: vec![kmcr_access::CodeRule {
+                system: "http://snomed.info/sct".into(),
+                code: "1234567".into(),
+                category: kmcr_access::SensitiveCategory::Fertility,
+            }],
+        };
+        let options = kmcr_store::StoreOptions { code_rules: rules, ..Default::default() };
+        let reopened = kmcr_store::Store::open(&test.location, &options).await.unwrap();
+        let labelled = store_read_of(&reopened, "Observation", "obs-relabel").await;
+        assert_ne!(labelled.sensitivity, 0, "{}: labelled under the new rule", test.name);
+    }
+}
+
+async fn store_read_of(store: &kmcr_store::Store, type_name: &str, id_text: &str) -> kmcr_store::StoredResource {
+    store.read(resource_type(type_name), &id(id_text)).await.unwrap().unwrap()
+}
