@@ -57,6 +57,7 @@ impl Identity {
     /// Applies every link and decision other nodes have stored since the last call; returns how many records this
     /// node's index moved, added or took out.
     pub async fn catch_up(&self, store: &Store) -> Result<usize, StoreError> {
+        let _no_placement_in_flight = self.local_writes.write().await;
         let mut follower = self.follower.lock().await;
         let started_ms = now_ms();
 

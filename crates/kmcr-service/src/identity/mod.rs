@@ -68,6 +68,10 @@ pub struct Identity {
     settings: IdentitySettings,
     /// How far the index has taken in what other nodes stored.
     follower: tokio::sync::Mutex<follow::Follower>,
+    /// Held shared by this node's placements from the moment they change the index until their changes are stored,
+    /// and exclusively by the follower while it catches up: otherwise the follower could read the store between a
+    /// placement here and its commit, take the store's older link for the newer, and undo the placement.
+    local_writes: tokio::sync::RwLock<()>,
     /// Itself, for the task that trains a new model.
     this: Weak<Identity>,
 }
@@ -196,6 +200,7 @@ impl Identity {
             queue,
             settings,
             follower,
+            local_writes: tokio::sync::RwLock::new(()),
             this: this.clone(),
         });
         tokio::spawn(write_loop(store.clone(), Arc::downgrade(&identity), receiver));
@@ -227,6 +232,7 @@ impl Identity {
         if patients.is_empty() {
             return Ok(());
         }
+        let _placing = self.local_writes.read().await;
         let (identity, persons, to_train_on) = {
             let mut state = self.write_state();
             let mut identity = IdentityWrite::default();
@@ -331,6 +337,7 @@ impl Identity {
                 written.push(WrittenPatient { id: id.to_string(), version_id: stored.version_id, json: stored.json });
             }
         }
+        let _placing = self.local_writes.read().await;
         let (identity, persons) = {
             let mut state = self.write_state();
             state.decisions.record(first_patient_id, second_patient_id, decision);
