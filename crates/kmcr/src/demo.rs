@@ -367,6 +367,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_demo_refuses_a_database_it_did_not_make() {
+        assert!(check_demo_store("postgres://kmcr@db.example/kmcr").is_err(), "never PostgreSQL");
+        let directory = std::env::temp_dir().join(format!("kmcr-demo-refusal-test-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        std::fs::write(directory.join("kmcr.db"), b"a real store").unwrap();
+        assert!(check_demo_store(directory.to_str().unwrap()).is_err(), "not a store the demo did not make");
+        std::fs::remove_dir_all(&directory).unwrap();
+        let fresh = std::env::temp_dir().join(format!("kmcr-demo-fresh-test-{}", std::process::id()));
+        check_demo_store(fresh.to_str().unwrap()).expect("a new directory is the demo's");
+        check_demo_store(fresh.to_str().unwrap()).expect("and stays the demo's");
+        std::fs::remove_dir_all(&fresh).unwrap();
+    }
+
+    #[test]
     fn csv_fields_are_quoted_only_when_they_must_be() {
         assert_eq!(csv_field("https://fhir.example/Id/mrn"), "https://fhir.example/Id/mrn");
         assert_eq!(csv_field("a,b"), "\"a,b\"");

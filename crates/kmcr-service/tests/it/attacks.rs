@@ -699,3 +699,30 @@ async fn only_those_who_may_record_an_objection_can_write_one() {
         world.put(&ig_officer(), "decided", shared_record).await;
     }
 }
+
+/// A source's merge (`link` `replaced-by`) links its record to another at the highest assurance, so it may name only
+/// a record the same source sent.
+#[tokio::test]
+async fn a_merge_may_name_only_a_record_of_the_same_source() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let mut merged = patient(&nhs_number(PERSON_B_NHS), "Brenchley");
+        merged["id"] = json!("pb-rvv");
+        merged["link"] = json!([{ "type": "replaced-by", "other": { "reference": "Patient/pa-gp" } }]);
+        let attempt = world
+            .service
+            .update(
+                &system(ACUTE, &["system/*.*"]),
+                ResourceType::PATIENT,
+                ResourceId::parse("pb-rvv").unwrap(),
+                merged,
+                None,
+            )
+            .await;
+        assert!(
+            matches!(attempt, Err(ServiceError::Unprocessable(_))),
+            "{backend}: {:?}",
+            attempt.map(|outcome| outcome.id)
+        );
+    }
+}
