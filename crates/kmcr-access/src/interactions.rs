@@ -81,15 +81,8 @@ pub fn decide_write_over(
     let Some(organisation) = principal.ods_code() else {
         return Verdict::no("a member of the public writes nothing here".into());
     };
-    match existing_source {
-        None => Verdict::yes(format!("new {resource_type} sent by {organisation}")),
-        Some(source) if source == organisation => {
-            Verdict::yes(format!("{resource_type} was sent by {organisation}, which may change it"))
-        }
-        Some(source) => Verdict::no(format!(
-            "{resource_type} was sent by {source}; only the organisation that sent an item may change or delete it"
-        )),
-    }
+    // The rule itself is `decide_write_by`, which the store applies in the write's transaction.
+    crate::ownership::decide_write_by(organisation, resource_type, existing_source.map(OdsCode::as_str))
 }
 
 /// Which rows of any person a search that names no person may return.

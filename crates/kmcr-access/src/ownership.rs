@@ -15,7 +15,7 @@ pub fn decide_write_by(writer: &OdsCode, resource_type: ResourceType, existing_s
         // The sender is not named: the refusal would otherwise tell who holds a record of someone.
         Some(_) => Verdict {
             permitted: false,
-            reason: format!("only the organisation that sent this {resource_type} may change or delete it"),
+            reason: format!("{resource_type}: only the organisation that sent an item may change or delete it"),
         },
     }
 }

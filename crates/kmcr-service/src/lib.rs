@@ -70,10 +70,6 @@ impl Service {
         &self.limits
     }
 
-    pub fn access_policy(&self) -> &AccessPolicy {
-        &self.access
-    }
-
     pub fn store_backend(&self) -> &'static str {
         self.store.backend_name()
     }

@@ -161,6 +161,17 @@ impl Service {
             Some(stored) if stored.version_id > 0 => stored,
             _ => return Err(self.refuse(&mut record, "no such resource".into(), ServiceError::NotFound).await),
         };
+        self.deliver(context, stored, record).await
+    }
+
+    /// One item read by id or version: decided, refused if deleted, a Person shown as the caller may see it, and the
+    /// read audited before it is returned.
+    async fn deliver(
+        &self,
+        context: &RequestContext,
+        stored: StoredResource,
+        mut record: AuditRecord,
+    ) -> Result<StoredResource, ServiceError> {
         self.check_item(context, &stored, &mut record).await?;
         if stored.deleted {
             return Err(self.refuse(&mut record, "deleted".into(), ServiceError::Gone).await);
@@ -213,14 +224,7 @@ impl Service {
             Some(stored) => stored,
             None => return Err(self.refuse(&mut record, "no such version".into(), ServiceError::NotFound).await),
         };
-        self.check_item(context, &stored, &mut record).await?;
-        if stored.deleted {
-            return Err(self.refuse(&mut record, "deleted".into(), ServiceError::Gone).await);
-        }
-        let stored = self.shown(context, stored, &mut record).await?;
-        record.outcome = "permitted".into();
-        self.store.append_audit(record).await?;
-        Ok(stored)
+        self.deliver(context, stored, record).await
     }
 
     /// Parses a search without running it (for callers that need the parsed form first).
@@ -327,13 +331,21 @@ impl Service {
         resources: Vec<StoredResource>,
     ) -> Result<Vec<StoredResource>, ServiceError> {
         let mut shown = Vec::with_capacity(resources.len());
+        // A person's records are often found together: each person is decided once, and every record of theirs is
+        // then known to be visible or not.
+        let mut visible: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
         for resource in resources {
             if resource.resource_type != ResourceType::PATIENT {
                 shown.push(resource);
                 continue;
             }
-            let access = self.person_access(context, resource.id.as_str()).await?;
-            if access.visible_patient_ids.iter().any(|id| id == resource.id.as_str()) {
+            if !visible.contains_key(resource.id.as_str()) {
+                let access = self.person_access(context, resource.id.as_str()).await?;
+                for patient_id in &access.patient_ids {
+                    visible.insert(patient_id.clone(), access.visible_patient_ids.contains(patient_id));
+                }
+            }
+            if visible.get(resource.id.as_str()).copied().unwrap_or(false) {
                 shown.push(resource);
             }
         }

@@ -50,6 +50,13 @@ impl Service {
                     record.action = "create-exists".into();
                     record.resources = vec![format!("{resource_type}/{}", existing.id)];
                     record.patients = audit::patients(existing.patient_id.as_ref().map(ResourceId::as_str));
+                    record.persons = existing
+                        .patient_id
+                        .as_ref()
+                        .and_then(|patient_id| self.identity.person_of(patient_id.as_str()))
+                        .map(|person_id| format!("Person/{person_id}"))
+                        .into_iter()
+                        .collect();
                     let rules = self.access.rules(record.recorded_unix_ms);
                     let readable =
                         kmcr_access::decide_interaction(rules, &context.principal, Interaction::Read, resource_type)

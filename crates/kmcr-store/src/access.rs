@@ -116,6 +116,26 @@ pub struct PersonRow {
     pub patient_key: Option<i64>,
 }
 
+/// The keys of the rows of these types.
+fn keys_of<'a>(rows: &'a [PersonRow], is_wanted: impl Fn(&str) -> bool + 'a) -> Vec<i64> {
+    rows.iter().filter(|row| is_wanted(&row.resource_type)).map(|row| row.resource_key).collect()
+}
+
+/// The contacts among the person's rows, whose periods are read.
+pub fn contact_keys(rows: &[PersonRow]) -> Vec<i64> {
+    keys_of(rows, |type_name| CONTACT_TYPES.iter().any(|(contact_type, _)| *contact_type == type_name))
+}
+
+/// The rows that may name an organisation (a practice, a provider, a performer).
+pub fn referring_keys(rows: &[PersonRow]) -> Vec<i64> {
+    keys_of(rows, |type_name| ORGANISATION_REFERENCES.iter().any(|(referring_type, _)| *referring_type == type_name))
+}
+
+/// The person's Consents, whose bodies are read for objections.
+pub fn consent_keys(rows: &[PersonRow]) -> Vec<i64> {
+    keys_of(rows, |type_name| type_name == "Consent")
+}
+
 /// Puts the answers of the queries above together.
 pub fn assemble_facts(
     rows: &[PersonRow],

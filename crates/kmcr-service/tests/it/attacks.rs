@@ -447,20 +447,7 @@ async fn if_none_exist_finds_only_what_the_caller_may_see_and_returns_no_body_to
 async fn an_objection_withholds_the_sources_it_names_and_says_so() {
     for world in worlds().await {
         let backend = world.backend;
-        let consent = json!({
-            "resourceType": "Consent",
-            "status": "active",
-            "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
-            "category": [{ "coding": [{ "system": "http://snomed.info/sct", "code": "416409005" }] }],
-            "patient": { "reference": "Patient/pa-gp" },
-            "provision": {
-                "type": "deny",
-                "actor": [{
-                    "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "CST" }] },
-                    "reference": { "identifier": { "system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RVV" } }
-                }]
-            }
-        });
+        let consent = shared_record_objection("pa-gp", Some(ACUTE));
         world.put(&ig_officer(), "objection-1", consent).await;
         let request = EverythingRequest {
             patient_ids: vec![ResourceId::parse("pa-gp").unwrap()],
@@ -572,16 +559,7 @@ async fn a_conditional_update_finds_only_the_callers_own_records_so_it_is_no_ora
 async fn an_objection_naming_a_source_hides_its_record_of_the_person_from_searches_too() {
     for world in worlds().await {
         let backend = world.backend;
-        let consent = json!({
-            "resourceType": "Consent",
-            "status": "active",
-            "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
-            "category": [{ "coding": [{ "system": "http://snomed.info/sct", "code": "416409005" }] }],
-            "patient": { "reference": "Patient/pa-gp" },
-            "provision": { "type": "deny", "actor": [{
-                "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "CST" }] },
-                "reference": { "identifier": { "system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RXY" } } }] }
-        });
+        let consent = shared_record_objection("pa-gp", Some(MENTAL_HEALTH));
         world.put(&ig_officer(), "objection-rxy", consent).await;
         let found = search(&world, &gp_doctor(), "Patient", "family=Ashdown").await.unwrap();
         assert!(found.contains(&"Patient/pa-gp".to_string()), "{backend}: {found:?}");
@@ -659,14 +637,7 @@ async fn a_role_that_views_no_records_declares_no_relationship_and_refusals_name
 async fn only_those_who_may_record_an_objection_can_write_one() {
     for world in worlds().await {
         let backend = world.backend;
-        let shared_record = json!({
-            "resourceType": "Consent",
-            "status": "active",
-            "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
-            "category": [{ "coding": [{ "system": "http://snomed.info/sct", "code": "416409005" }] }],
-            "patient": { "reference": "Patient/pa-rvv" },
-            "provision": { "type": "deny" }
-        });
+        let shared_record = shared_record_objection("pa-rvv", None);
         let mut forged = shared_record.clone();
         forged["id"] = json!("forged");
         let by_feed = world

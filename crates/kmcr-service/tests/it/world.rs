@@ -203,6 +203,26 @@ pub fn observation(patient_id: &str, system: &str, code: &str) -> Value {
     })
 }
 
+/// An objection to the shared record (SNOMED 416409005) by `patient_id`, withholding what `source` sent from everyone
+/// (every source when `None`).
+pub fn shared_record_objection(patient_id: &str, source: Option<&str>) -> Value {
+    let mut provision = json!({ "type": "deny" });
+    if let Some(source) = source {
+        provision["actor"] = json!([{
+            "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "CST" }] },
+            "reference": { "identifier": { "system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": source } }
+        }]);
+    }
+    json!({
+        "resourceType": "Consent",
+        "status": "active",
+        "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
+        "category": [{ "coding": [{ "system": "http://snomed.info/sct", "code": "416409005" }] }],
+        "patient": { "reference": format!("Patient/{patient_id}") },
+        "provision": provision,
+    })
+}
+
 pub const PERSON_A_NHS: u32 = 400_001;
 pub const PERSON_B_NHS: u32 = 400_101;
 

@@ -32,11 +32,7 @@ pub async fn person_record_facts(
             patient_key: row.get(5),
         })
         .collect();
-    let contact_keys: Vec<i64> = rows
-        .iter()
-        .filter(|row| access::CONTACT_TYPES.iter().any(|(type_name, _)| *type_name == row.resource_type))
-        .map(|row| row.resource_key)
-        .collect();
+    let contact_keys = access::contact_keys(&rows);
     let mut periods = HashMap::new();
     if !contact_keys.is_empty() {
         let builder = access::compile_contact_periods(Dialect::Postgres, params, &contact_keys);
@@ -44,19 +40,14 @@ pub async fn person_record_facts(
             periods.insert(row.get::<_, i64>(0), (row.get::<_, Option<i64>>(1), row.get::<_, Option<i64>>(2)));
         }
     }
-    let referring_keys: Vec<i64> = rows
-        .iter()
-        .filter(|row| access::ORGANISATION_REFERENCES.iter().any(|(type_name, _)| *type_name == row.resource_type))
-        .map(|row| row.resource_key)
-        .collect();
+    let referring_keys = access::referring_keys(&rows);
     let referenced: Vec<(i64, String)> = if referring_keys.is_empty() {
         Vec::new()
     } else {
         let builder = access::compile_referenced_organisations(Dialect::Postgres, params, &referring_keys);
         query(client, &builder).await?.iter().map(|row| (row.get(0), row.get(1))).collect()
     };
-    let consent_keys: Vec<i64> =
-        rows.iter().filter(|row| row.resource_type == "Consent").map(|row| row.resource_key).collect();
+    let consent_keys = access::consent_keys(&rows);
     let consents: Vec<(String, String)> = if consent_keys.is_empty() {
         Vec::new()
     } else {

@@ -31,11 +31,7 @@ pub fn person_record_facts(
             patient_key: row.get(5)?,
         })
     })?;
-    let contact_keys: Vec<i64> = rows
-        .iter()
-        .filter(|row| access::CONTACT_TYPES.iter().any(|(type_name, _)| *type_name == row.resource_type))
-        .map(|row| row.resource_key)
-        .collect();
+    let contact_keys = access::contact_keys(&rows);
     let mut periods = HashMap::new();
     if !contact_keys.is_empty() {
         let builder = access::compile_contact_periods(Dialect::Sqlite, params, &contact_keys);
@@ -43,19 +39,14 @@ pub fn person_record_facts(
             periods.insert(key, (start, end));
         }
     }
-    let referring_keys: Vec<i64> = rows
-        .iter()
-        .filter(|row| access::ORGANISATION_REFERENCES.iter().any(|(type_name, _)| *type_name == row.resource_type))
-        .map(|row| row.resource_key)
-        .collect();
+    let referring_keys = access::referring_keys(&rows);
     let referenced = if referring_keys.is_empty() {
         Vec::new()
     } else {
         let builder = access::compile_referenced_organisations(Dialect::Sqlite, params, &referring_keys);
         query(connection, &builder, |row| Ok((row.get(0)?, row.get(1)?)))?
     };
-    let consent_keys: Vec<i64> =
-        rows.iter().filter(|row| row.resource_type == "Consent").map(|row| row.resource_key).collect();
+    let consent_keys = access::consent_keys(&rows);
     let consents = if consent_keys.is_empty() {
         Vec::new()
     } else {
