@@ -19,7 +19,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use kmcr_service::Service;
 
-pub use auth::Authentication;
+pub use auth::{Authentication, SESSION_RECHECK_MS, StoredAuthorizations, StoredSessions};
 
 /// Everything the handlers share.
 #[derive(Clone)]

@@ -3,8 +3,8 @@
 //! into role profiles, SMART App Launch as an authorisation server, and the OpenID Connect relying party.
 //!
 //! Everything here but [`oidc`] is pure apart from random numbers and the signing key file; [`oidc`] talks HTTP to
-//! the identity provider. No HTTP server and no database: the stores of codes and sessions are traits with
-//! in-memory implementations for one node.
+//! the identity provider. No HTTP server and no database: the stores of codes and sessions are traits (`kmcr-api`
+//! implements them over the shared database) with in-memory implementations for tests and tools.
 
 pub mod cis2;
 pub mod clients;
@@ -15,6 +15,8 @@ pub mod password;
 pub mod secret;
 pub mod sessions;
 pub mod smart;
+pub mod smart_store;
+pub mod state;
 pub mod tokens;
 
 pub use cis2::{Cis2Claims, Cis2Error, Cis2Identity, Cis2Organisation, Cis2RoleProfile, UnusableRole};
@@ -28,8 +30,13 @@ pub use password::{PasswordError, SecretHash, hash_secret};
 pub use secret::Secret;
 pub use sessions::{InMemorySessions, SessionEnd, SessionRegistry, SignInSession};
 pub use smart::{
-    AuthorizationCodeGrant, AuthorizationError, AuthorizationErrorKind, AuthorizationRequest, AuthorizationStore,
-    ClientAuthentication, GrantedScopes, InMemoryAuthorizationStore, RefreshGrant, SignedInUser, SmartApp,
-    SmartAppError, SmartAuthorizationServer, SmartClientKind, SmartSettings, SmartTokenResponse, TokenEndpointError,
+    AuthorizationError, AuthorizationErrorKind, AuthorizationRequest, ClientAuthentication, GrantedScopes,
+    SignedInUser, SmartApp, SmartAppError, SmartAuthorizationServer, SmartClientKind, SmartSettings,
+    SmartTokenResponse, TokenEndpointError,
 };
+pub use smart_store::{
+    AuthorizationCodeGrant, AuthorizationStore, InMemoryAuthorizationStore, Redemption, RefreshGrant,
+    StoredRoleProfile, assurance_from_str,
+};
+pub use state::{StateFuture, StateUnavailable};
 pub use tokens::{IdTokenContent, IssuedToken, TokenError, TokenIssuer, TokenSettings, TokenVerifier, VerifiedToken};

@@ -11,8 +11,8 @@
 //! resource is still decided by kmcr-access on every request. `launch/patient` is not granted: KMCR has no patient
 //! picker, so there is no standalone patient context to give.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,6 +24,8 @@ use sha2::{Digest, Sha256};
 use crate::password::{SecretHash, spend_time_as_if_checking};
 use crate::secret::{Secret, constant_time_eq, random_url_safe};
 use crate::sessions::SessionRegistry;
+use crate::smart_store::{AuthorizationCodeGrant, AuthorizationStore, Redemption, RefreshGrant};
+use crate::state::StateUnavailable;
 use crate::tokens::{IdTokenContent, TokenIssuer};
 
 /// How a SMART app authenticates at the token endpoint.
@@ -154,7 +156,7 @@ impl AuthorizationError {
 }
 
 /// A checked `/oauth/authorize` request, to keep while the user signs in and chooses a role profile.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuthorizationRequest {
     pub client_id: String,
     pub redirect_uri: String,
@@ -173,123 +175,6 @@ pub struct SignedInUser {
     pub assurance: AssuranceLevel,
 }
 
-/// What a code stands for, kept until it is redeemed or expires.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuthorizationCodeGrant {
-    /// Shared by the code and the refresh tokens that follow from it, so that all can be revoked together.
-    pub grant_id: String,
-    pub request: AuthorizationRequest,
-    pub user: SignedInUser,
-    pub expires_at: Instant,
-}
-
-/// What a refresh token stands for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RefreshGrant {
-    pub grant_id: String,
-    pub client_id: String,
-    pub user: SignedInUser,
-    pub scopes: GrantedScopes,
-    pub expires_at: Instant,
-}
-
-/// The answer of a lookup that spends what it finds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Redemption<T> {
-    /// Found, unspent: it is now spent.
-    Fresh(T),
-    /// Found, spent before: a replay.
-    Spent {
-        grant_id: String,
-    },
-    Unknown,
-}
-
-/// Where codes and refresh tokens are kept, by the SHA-256 of their text. [`InMemoryAuthorizationStore`] serves one
-/// node; several nodes must keep these in the shared database, where redeeming is one atomic update.
-pub trait AuthorizationStore: Send + Sync {
-    fn put_code(&self, code_digest: String, grant: AuthorizationCodeGrant);
-    fn redeem_code(&self, code_digest: &str) -> Redemption<AuthorizationCodeGrant>;
-    fn put_refresh_token(&self, token_digest: String, grant: RefreshGrant);
-    fn redeem_refresh_token(&self, token_digest: &str) -> Redemption<RefreshGrant>;
-    /// Spends every refresh token of the grant.
-    fn revoke_grant(&self, grant_id: &str);
-    /// Drops codes and refresh tokens past their expiry.
-    fn forget_expired(&self, now: Instant);
-}
-
-struct Entry<T> {
-    value: T,
-    spent: bool,
-}
-
-#[derive(Default)]
-struct Entries {
-    codes: HashMap<String, Entry<AuthorizationCodeGrant>>,
-    refresh_tokens: HashMap<String, Entry<RefreshGrant>>,
-}
-
-/// Codes and refresh tokens in this process's memory (one node only, see [`AuthorizationStore`]).
-#[derive(Default)]
-pub struct InMemoryAuthorizationStore {
-    entries: Mutex<Entries>,
-}
-
-impl InMemoryAuthorizationStore {
-    pub fn new() -> InMemoryAuthorizationStore {
-        InMemoryAuthorizationStore::default()
-    }
-
-    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-fn redeem<T: Clone>(
-    map: &mut HashMap<String, Entry<T>>,
-    digest: &str,
-    grant_id: impl Fn(&T) -> String,
-) -> Redemption<T> {
-    match map.get_mut(digest) {
-        None => Redemption::Unknown,
-        Some(entry) if entry.spent => Redemption::Spent { grant_id: grant_id(&entry.value) },
-        Some(entry) => {
-            entry.spent = true;
-            Redemption::Fresh(entry.value.clone())
-        }
-    }
-}
-
-impl AuthorizationStore for InMemoryAuthorizationStore {
-    fn put_code(&self, code_digest: String, grant: AuthorizationCodeGrant) {
-        self.entries().codes.insert(code_digest, Entry { value: grant, spent: false });
-    }
-
-    fn redeem_code(&self, code_digest: &str) -> Redemption<AuthorizationCodeGrant> {
-        redeem(&mut self.entries().codes, code_digest, |grant| grant.grant_id.clone())
-    }
-
-    fn put_refresh_token(&self, token_digest: String, grant: RefreshGrant) {
-        self.entries().refresh_tokens.insert(token_digest, Entry { value: grant, spent: false });
-    }
-
-    fn redeem_refresh_token(&self, token_digest: &str) -> Redemption<RefreshGrant> {
-        redeem(&mut self.entries().refresh_tokens, token_digest, |grant| grant.grant_id.clone())
-    }
-
-    fn revoke_grant(&self, grant_id: &str) {
-        for entry in self.entries().refresh_tokens.values_mut().filter(|entry| entry.value.grant_id == grant_id) {
-            entry.spent = true;
-        }
-    }
-
-    fn forget_expired(&self, now: Instant) {
-        let mut entries = self.entries();
-        entries.codes.retain(|_, entry| entry.value.expires_at.unix_ms > now.unix_ms);
-        entries.refresh_tokens.retain(|_, entry| entry.value.expires_at.unix_ms > now.unix_ms);
-    }
-}
-
 /// Why `/oauth/token` refused a SMART grant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenEndpointError {
@@ -305,6 +190,8 @@ pub enum TokenEndpointError {
     InvalidRequest(String),
     #[error("scope {0:?} is wider than the grant")]
     InvalidScope(String),
+    #[error(transparent)]
+    Unavailable(#[from] StateUnavailable),
 }
 
 impl TokenEndpointError {
@@ -317,6 +204,7 @@ impl TokenEndpointError {
             }
             TokenEndpointError::InvalidRequest(_) => "invalid_request",
             TokenEndpointError::InvalidScope(_) => "invalid_scope",
+            TokenEndpointError::Unavailable(_) => "temporarily_unavailable",
         }
     }
 }
@@ -487,7 +375,12 @@ impl SmartAuthorizationServer {
 
     /// A code for the request, once the user has signed in and chosen a role profile, and the URL to send the
     /// browser back to with it.
-    pub fn issue_code(&self, request: AuthorizationRequest, user: SignedInUser, now: Instant) -> String {
+    pub async fn issue_code(
+        &self,
+        request: AuthorizationRequest,
+        user: SignedInUser,
+        now: Instant,
+    ) -> Result<String, StateUnavailable> {
         let code = random_url_safe(32);
         let redirect = redirect_with(&request.redirect_uri, &[("code", &code), ("state", &request.state)]);
         let grant = AuthorizationCodeGrant {
@@ -496,12 +389,12 @@ impl SmartAuthorizationServer {
             user,
             expires_at: Instant::from_unix_ms(now.unix_ms + self.settings.authorization_code_lifetime_s * 1000),
         };
-        self.store.put_code(digest(&code), grant);
-        redirect
+        self.store.put_code(digest(&code), grant).await?;
+        Ok(redirect)
     }
 
     /// `grant_type=authorization_code`.
-    pub fn exchange_code(
+    pub async fn exchange_code(
         &self,
         client: &ClientAuthentication,
         code: &str,
@@ -510,10 +403,10 @@ impl SmartAuthorizationServer {
         now: Instant,
     ) -> Result<SmartTokenResponse, TokenEndpointError> {
         let app = self.authenticate(client)?;
-        let grant = match self.store.redeem_code(&digest(code)) {
+        let grant = match self.store.redeem_code(&digest(code)).await? {
             Redemption::Fresh(grant) => grant,
             Redemption::Spent { grant_id } => {
-                self.store.revoke_grant(&grant_id);
+                self.store.revoke_grant(&grant_id).await?;
                 return Err(TokenEndpointError::InvalidGrant);
             }
             Redemption::Unknown => return Err(TokenEndpointError::InvalidGrant),
@@ -530,21 +423,15 @@ impl SmartAuthorizationServer {
         {
             return Err(TokenEndpointError::PkceMismatch);
         }
-        if !self.sessions.is_active(&grant.user.session_id, now) {
+        if !self.sessions.is_active(&grant.user.session_id, now).await? {
             return Err(TokenEndpointError::SessionEnded);
         }
-        Ok(self.respond(
-            &app.client_id,
-            &grant.grant_id,
-            grant.user,
-            grant.request.scopes,
-            grant.request.nonce.as_deref(),
-            now,
-        ))
+        let (user, scopes) = (grant.user, grant.request.scopes);
+        Ok(self.respond(&app.client_id, &grant.grant_id, user, scopes, grant.request.nonce.as_deref(), now).await?)
     }
 
     /// `grant_type=refresh_token`: the token is spent and a new one given (rotation); `scope` may narrow the grant.
-    pub fn refresh(
+    pub async fn refresh(
         &self,
         client: &ClientAuthentication,
         refresh_token: &str,
@@ -552,10 +439,10 @@ impl SmartAuthorizationServer {
         now: Instant,
     ) -> Result<SmartTokenResponse, TokenEndpointError> {
         let app = self.authenticate(client)?;
-        let grant = match self.store.redeem_refresh_token(&digest(refresh_token)) {
+        let grant = match self.store.redeem_refresh_token(&digest(refresh_token)).await? {
             Redemption::Fresh(grant) => grant,
             Redemption::Spent { grant_id } => {
-                self.store.revoke_grant(&grant_id);
+                self.store.revoke_grant(&grant_id).await?;
                 return Err(TokenEndpointError::InvalidGrant);
             }
             Redemption::Unknown => return Err(TokenEndpointError::InvalidGrant),
@@ -563,26 +450,60 @@ impl SmartAuthorizationServer {
         if grant.client_id != app.client_id || now.unix_ms >= grant.expires_at.unix_ms {
             return Err(TokenEndpointError::InvalidGrant);
         }
-        if !self.sessions.is_active(&grant.user.session_id, now) {
+        if !self.sessions.is_active(&grant.user.session_id, now).await? {
             return Err(TokenEndpointError::SessionEnded);
         }
         let scopes = match scope {
             None => grant.scopes.clone(),
             Some(asked) => narrow(&grant.scopes, asked)?,
         };
-        Ok(self.respond(&app.client_id, &grant.grant_id, grant.user, scopes, None, now))
+        Ok(self.respond(&app.client_id, &grant.grant_id, grant.user, scopes, None, now).await?)
     }
 
     /// RFC 7009 revocation of a refresh token: its grant ends. Access tokens are not revoked one by one: they live
     /// minutes, and ending the session refuses them at once. Unknown tokens are answered as success, as the RFC asks.
-    pub fn revoke(&self, client: &ClientAuthentication, token: &str) -> Result<(), TokenEndpointError> {
+    pub async fn revoke(&self, client: &ClientAuthentication, token: &str) -> Result<(), TokenEndpointError> {
         let app = self.authenticate(client)?;
-        if let Redemption::Fresh(grant) = self.store.redeem_refresh_token(&digest(token))
+        if let Redemption::Fresh(grant) = self.store.redeem_refresh_token(&digest(token)).await?
             && grant.client_id == app.client_id
         {
-            self.store.revoke_grant(&grant.grant_id);
+            self.store.revoke_grant(&grant.grant_id).await?;
         }
         Ok(())
+    }
+
+    /// Keeps a sign-in waiting for its user (the `/oauth/authorize` page's state, opaque here) and returns its
+    /// unguessable id; it is kept by the id's SHA-256 and lasts `lifetime_s`.
+    pub async fn keep_sign_in(
+        &self,
+        content: String,
+        now: Instant,
+        lifetime_s: i64,
+    ) -> Result<String, StateUnavailable> {
+        let flow_id = random_url_safe(24);
+        let expires_at = Instant::from_unix_ms(now.unix_ms + lifetime_s * 1000);
+        self.store.put_flow(digest(&flow_id), content, expires_at).await?;
+        Ok(flow_id)
+    }
+
+    /// A waiting sign-in's content, unless it has expired or finished.
+    pub async fn sign_in(&self, flow_id: &str, now: Instant) -> Result<Option<String>, StateUnavailable> {
+        self.store.flow(&digest(flow_id), now).await
+    }
+
+    /// Moves a waiting sign-in on a step; `false` if it has finished or expired meanwhile.
+    pub async fn update_sign_in(&self, flow_id: &str, content: String) -> Result<bool, StateUnavailable> {
+        self.store.replace_flow(&digest(flow_id), content).await
+    }
+
+    /// Finishes a waiting sign-in: its content, once only.
+    pub async fn finish_sign_in(&self, flow_id: &str, now: Instant) -> Result<Option<String>, StateUnavailable> {
+        self.store.take_flow(&digest(flow_id), now).await
+    }
+
+    /// Drops codes, refresh tokens and waiting sign-ins past their expiry.
+    pub async fn forget_expired(&self, now: Instant) -> Result<(), StateUnavailable> {
+        self.store.forget_expired(now).await
     }
 
     fn authenticate(&self, client: &ClientAuthentication) -> Result<&SmartApp, TokenEndpointError> {
@@ -601,7 +522,7 @@ impl SmartAuthorizationServer {
         }
     }
 
-    fn respond(
+    async fn respond(
         &self,
         client_id: &str,
         grant_id: &str,
@@ -609,7 +530,7 @@ impl SmartAuthorizationServer {
         scopes: GrantedScopes,
         nonce: Option<&str>,
         now: Instant,
-    ) -> SmartTokenResponse {
+    ) -> Result<SmartTokenResponse, StateUnavailable> {
         let principal = Principal::User(UserPrincipal {
             user_id: user.user_id.clone(),
             session_id: user.session_id.clone(),
@@ -628,7 +549,8 @@ impl SmartAuthorizationServer {
             };
             self.issuer.issue_id_token(&content, now)
         });
-        let refresh_token = scopes.offline_access.then(|| {
+        let mut refresh_token = None;
+        if scopes.offline_access {
             let token = random_url_safe(32);
             let expires_at = Instant::from_unix_ms(now.unix_ms + self.settings.refresh_token_lifetime_s * 1000);
             let grant = RefreshGrant {
@@ -638,17 +560,17 @@ impl SmartAuthorizationServer {
                 scopes: scopes.clone(),
                 expires_at,
             };
-            self.store.put_refresh_token(digest(&token), grant);
-            token
-        });
-        SmartTokenResponse {
+            self.store.put_refresh_token(digest(&token), grant).await?;
+            refresh_token = Some(token);
+        }
+        Ok(SmartTokenResponse {
             access_token: access.token,
             token_type: "Bearer",
             expires_in: access.lifetime_s,
             scope: scopes.to_string(),
             refresh_token,
             id_token,
-        }
+        })
     }
 
     /// The content of `/fhir/.well-known/smart-configuration`: only what this server does.
@@ -687,23 +609,53 @@ impl SmartAuthorizationServer {
     }
 }
 
-/// A refresh may ask for fewer scopes than the grant holds, never more.
-fn narrow(held: &GrantedScopes, asked: &str) -> Result<GrantedScopes, TokenEndpointError> {
-    let mut narrowed =
-        GrantedScopes { resource_scopes: Vec::new(), openid: false, fhir_user: false, offline_access: false };
-    for text in asked.split_whitespace() {
-        match text {
-            "openid" if held.openid => narrowed.openid = true,
-            "fhirUser" if held.fhir_user => narrowed.fhir_user = true,
-            "offline_access" if held.offline_access => narrowed.offline_access = true,
-            _ => {
-                let scope = Scope::parse(text).map_err(|_| TokenEndpointError::InvalidScope(text.to_string()))?;
-                if !held.resource_scopes.iter().any(|held_scope| held_scope.includes(&scope)) {
-                    return Err(TokenEndpointError::InvalidScope(text.to_string()));
-                }
-                narrowed.resource_scopes.push(scope);
+/// Kept as the text of a `scope` parameter.
+impl serde::Serialize for GrantedScopes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GrantedScopes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<GrantedScopes, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        GrantedScopes::parse(&text).map_err(|scope| serde::de::Error::custom(format!("{scope:?} is not a scope")))
+    }
+}
+
+impl GrantedScopes {
+    /// Reads scopes as [`GrantedScopes`]'s `Display` writes them; the text of the first that is not a scope is the error.
+    pub fn parse(text: &str) -> Result<GrantedScopes, String> {
+        let mut scopes =
+            GrantedScopes { resource_scopes: Vec::new(), openid: false, fhir_user: false, offline_access: false };
+        for part in text.split_whitespace() {
+            match part {
+                "openid" => scopes.openid = true,
+                "fhirUser" => scopes.fhir_user = true,
+                "offline_access" => scopes.offline_access = true,
+                _ => scopes.resource_scopes.push(Scope::parse(part).map_err(|_| part.to_string())?),
             }
         }
+        Ok(scopes)
+    }
+}
+
+/// A refresh may ask for fewer scopes than the grant holds, never more.
+fn narrow(held: &GrantedScopes, asked: &str) -> Result<GrantedScopes, TokenEndpointError> {
+    let narrowed = GrantedScopes::parse(asked).map_err(TokenEndpointError::InvalidScope)?;
+    let wider = [("openid", narrowed.openid, held.openid), ("fhirUser", narrowed.fhir_user, held.fhir_user)]
+        .into_iter()
+        .chain([("offline_access", narrowed.offline_access, held.offline_access)])
+        .find(|(_, asked, held)| *asked && !*held);
+    if let Some((name, _, _)) = wider {
+        return Err(TokenEndpointError::InvalidScope(name.to_string()));
+    }
+    let outside = narrowed
+        .resource_scopes
+        .iter()
+        .find(|scope| !held.resource_scopes.iter().any(|held_scope| held_scope.includes(scope)));
+    if let Some(scope) = outside {
+        return Err(TokenEndpointError::InvalidScope(scope.to_string()));
     }
     Ok(narrowed)
 }
@@ -712,7 +664,7 @@ fn is_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43 && URL_SAFE_NO_PAD.decode(challenge).is_ok_and(|bytes| bytes.len() == 32)
 }
 
-fn digest(text: &str) -> String {
+pub(crate) fn digest(text: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
 }
 

@@ -12,15 +12,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
-use kmcr_access::{
-    ActivitySet, AssuranceLevel, JobRole, PatientPrincipal, Principal, RegionWideReading, RoleProfile, Scope,
-    SystemPrincipal, UserPrincipal,
-};
+use kmcr_access::{PatientPrincipal, Principal, RegionWideReading, Scope, SystemPrincipal, UserPrincipal};
 use kmcr_fhir::{Instant, OdsCode};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{KeyError, PublicSigningKey, SigningKey};
 use crate::secret::random_url_safe;
+use crate::smart_store::{StoredRoleProfile, assurance_from_str};
 
 /// Where tokens come from and are for, and how long they last.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,17 +143,18 @@ struct RegionWideClaims {
 impl PrincipalClaims {
     fn of(principal: &Principal) -> PrincipalClaims {
         match principal {
-            Principal::User(user) => PrincipalClaims::User {
-                user_id: user.user_id.clone(),
-                session_id: user.session_id.clone(),
-                role_profile_id: user.role_profile.id.clone(),
-                ods_code: user.role_profile.ods_code.as_str().to_string(),
-                job_role: user.role_profile.job_role.full.clone(),
-                activities: (user.role_profile.activities.codes().map(str::to_string))
-                    .chain(user.role_profile.activities.unknown_codes.iter().cloned())
-                    .collect(),
-                assurance: user.assurance.as_str().to_string(),
-            },
+            Principal::User(user) => {
+                let role = StoredRoleProfile::of(&user.role_profile);
+                PrincipalClaims::User {
+                    user_id: user.user_id.clone(),
+                    session_id: user.session_id.clone(),
+                    role_profile_id: role.id,
+                    ods_code: role.ods_code,
+                    job_role: role.job_role,
+                    activities: role.activities,
+                    assurance: user.assurance.as_str().to_string(),
+                }
+            }
             Principal::System(system) => PrincipalClaims::System {
                 client_id: system.client_id.clone(),
                 ods_code: system.ods_code.as_str().to_string(),
@@ -186,23 +185,10 @@ impl PrincipalClaims {
                 activities,
                 assurance,
             } => {
-                let assurance = match assurance.as_str() {
-                    "unknown" => AssuranceLevel::Unknown,
-                    text => AssuranceLevel::parse(text).ok_or_else(|| invalid("assurance is not a level"))?,
-                };
-                Principal::User(UserPrincipal {
-                    user_id,
-                    session_id,
-                    role_profile: RoleProfile {
-                        id: role_profile_id,
-                        ods_code: ods(&ods_code)?,
-                        job_role: JobRole::parse(&job_role).ok_or_else(|| invalid("job_role is not an R code"))?,
-                        // Expanding an expanded set changes nothing; it rebuilds the lookup table.
-                        activities: ActivitySet::expand(activities.iter().map(String::as_str)),
-                    },
-                    assurance,
-                    scopes,
-                })
+                let assurance = assurance_from_str(&assurance).ok_or_else(|| invalid("assurance is not a level"))?;
+                let role = StoredRoleProfile { id: role_profile_id, ods_code, job_role, activities };
+                let role_profile = role.to_role_profile().map_err(invalid)?;
+                Principal::User(UserPrincipal { user_id, session_id, role_profile, assurance, scopes })
             }
             PrincipalClaims::System { client_id, ods_code, region_wide, trusted_to_verify_nhs_numbers } => {
                 Principal::System(SystemPrincipal {

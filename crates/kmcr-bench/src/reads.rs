@@ -139,7 +139,7 @@ pub async fn run(options: &Options, workload: Workload) -> anyhow::Result<()> {
             SavedLoad { n_people: loaded, targets: targets.lock().await.clone() }.write(workload, &options.database)?;
         }
         let sample = targets.lock().await.clone();
-        let clinicians = clinicians_for(&running, &sample)?;
+        let clinicians = clinicians_for(&running, &sample).await?;
         measure(&reader, &clinicians, &sample, options, step, workload.queries()).await?;
         if let Some(seconds) = options.remeasure_after {
             tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
@@ -351,14 +351,14 @@ fn target_of(bundle: &Value, reply: &Bytes, source_ods_code: &str) -> Option<Tar
 }
 
 /// A GP's client at each organisation that sent a target's Patient.
-fn clinicians_for(
+async fn clinicians_for(
     running: &server::RunningServer,
     targets: &[Target],
 ) -> anyhow::Result<Arc<HashMap<String, FhirClient>>> {
     let mut clinicians = HashMap::new();
     for target in targets {
         if !clinicians.contains_key(&target.source_ods_code) && !target.source_ods_code.is_empty() {
-            let token = running.clinician_token(&target.source_ods_code)?;
+            let token = running.clinician_token(&target.source_ods_code).await?;
             clinicians.insert(target.source_ods_code.clone(), FhirClient::with_token(running.address, token));
         }
     }

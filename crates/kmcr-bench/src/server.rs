@@ -9,7 +9,7 @@ use kmcr_access::{
     AccessSettings, CodeRules, Organisation, OrganisationKind, OrganisationRegistry, RegionWideReading, Scope,
 };
 use kmcr_api::{AppState, Authentication, router};
-use kmcr_auth::{ApiClient, Secret, hash_secret};
+use kmcr_auth::{ApiClient, Secret, SigningKey, hash_secret};
 use kmcr_fhir::OdsCode;
 use kmcr_service::identity::IdentitySettings;
 use kmcr_service::{AccessPolicy, Limits, Service};
@@ -25,10 +25,10 @@ pub struct RunningServer {
 impl RunningServer {
     /// A bearer token for a GP (R8000, B0360, signed in at AAL3) at `ods_code`, minted as a sign-in would: a session
     /// started and a token bound to it and to the role profile.
-    pub fn clinician_token(&self, ods_code: &str) -> anyhow::Result<String> {
+    pub async fn clinician_token(&self, ods_code: &str) -> anyhow::Result<String> {
         let now = kmcr_fhir::Instant::now();
         let user_id = format!("bench-gp-{ods_code}");
-        let session_id = self.auth.sessions.start(&user_id, now, 86_400);
+        let session_id = self.auth.sessions.start(&user_id, now, 86_400).await?;
         let principal = kmcr_access::Principal::User(kmcr_access::UserPrincipal {
             user_id: user_id.clone(),
             session_id,
@@ -93,10 +93,18 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     // Starting reads every Patient into the person index: at scale, a restart's cost, so it is printed.
-    let service = Service::start(store, Limits::default(), IdentitySettings::default(), access).await?;
+    let service = Service::start(store.clone(), Limits::default(), IdentitySettings::default(), access).await?;
     println!("  server started in {:.1} s (store opened, person index loaded)", opening.elapsed().as_secs_f64());
-    let auth =
-        Arc::new(Authentication::in_memory(&format!("http://{address}"), clients, Vec::new(), Vec::new(), 86_400));
+    let base_url = format!("http://{address}");
+    let auth = Arc::new(Authentication::with_store(
+        store,
+        SigningKey::generate(),
+        &base_url,
+        clients,
+        Vec::new(),
+        Vec::new(),
+        86_400,
+    ));
     let state = AppState {
         service,
         auth: auth.clone(),

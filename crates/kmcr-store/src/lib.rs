@@ -16,6 +16,7 @@ mod query;
 mod reindex;
 mod relabel;
 mod schema;
+mod sign_in;
 mod sqlite;
 mod types;
 mod write_rows;
@@ -30,6 +31,7 @@ pub use identity::{
     IdentityWrite, LinkChange, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair,
     ReviewStatus, StoredModel, TrainedModel, Unlink,
 };
+pub use sign_in::{ItemTaken, SessionsToEnd, SignInChange, SignInItem, SignInOutcome, StoredSession};
 pub use types::*;
 
 use kmcr_audit::{
@@ -203,6 +205,20 @@ impl Store {
     /// A new grant, or IG's review of a break-glass use, with its audit entry in the same transaction.
     pub async fn write_grant(&self, change: GrantChange, audit: AuditRecord) -> Result<StoredGrant, StoreError> {
         dispatch!(self, store => store.write_grant(change, audit))
+    }
+
+    /// Applies one change to sign-in state (sessions, codes, refresh tokens, sign-ins waiting), durably.
+    pub async fn change_sign_in(&self, change: SignInChange) -> Result<SignInOutcome, StoreError> {
+        dispatch!(self, store => store.change_sign_in(change))
+    }
+
+    pub async fn sign_in_session(&self, session_id: &str) -> Result<Option<StoredSession>, StoreError> {
+        dispatch!(self, store => store.sign_in_session(session_id))
+    }
+
+    /// An unspent, unexpired one-time item's content, without spending it.
+    pub async fn sign_in_item(&self, kind: &str, key: &str, now_ms: i64) -> Result<Option<String>, StoreError> {
+        dispatch!(self, store => store.sign_in_item(kind, key, now_ms))
     }
 
     /// Grants of one review status (`open`, `reviewed`), or every reviewable one, after `after_grant_id`.

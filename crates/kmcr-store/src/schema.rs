@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (8, MIGRATION_8),
     (9, MIGRATION_9),
     (10, MIGRATION_10),
+    (11, MIGRATION_11),
 ];
 
 const MIGRATION_1: &str = r#"
@@ -266,6 +267,34 @@ CREATE TABLE label_state (
     code_rules_fingerprint TEXT NOT NULL
 );
 INSERT INTO label_state (code_rules_fingerprint) VALUES ('');
+"#;
+
+const MIGRATION_11: &str = r#"
+-- Sign-in, kept in the database so that every node of a deployment honours the same sessions, codes and refresh
+-- tokens (`sign_in.rs`). A session ends by sign-out or revocation; tokens naming an ended session are refused.
+CREATE TABLE sign_in_session (
+    session_id {ctext} PRIMARY KEY,
+    user_id {ctext} NOT NULL,
+    started_ms {bigint} NOT NULL,
+    expires_ms {bigint} NOT NULL,
+    ended_ms {bigint},
+    ended_why TEXT
+);
+CREATE INDEX sign_in_session_by_user ON sign_in_session (user_id);
+CREATE INDEX sign_in_session_by_expiry ON sign_in_session (expires_ms);
+-- One-time items of OAuth: authorisation codes, refresh tokens and sign-ins waiting for their user, by kind and the
+-- SHA-256 of their secret text; group_id is the SMART grant they belong to, so that a replay revokes them all.
+CREATE TABLE sign_in_item (
+    kind TEXT NOT NULL,
+    item_key {ctext} NOT NULL,
+    group_id {ctext} NOT NULL,
+    content TEXT NOT NULL,
+    expires_ms {bigint} NOT NULL,
+    spent {bool} NOT NULL,
+    PRIMARY KEY (kind, item_key)
+);
+CREATE INDEX sign_in_item_by_group ON sign_in_item (group_id);
+CREATE INDEX sign_in_item_by_expiry ON sign_in_item (expires_ms);
 "#;
 
 const MIGRATION_2: &str = r#"

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use kmcr_access::{ActivitySet, AssuranceLevel, JobRole, RegionWideReading, RoleProfile, Scope};
+use kmcr_api::{StoredAuthorizations, StoredSessions};
 use kmcr_auth::{
-    ApiClient, ClientRegistry, InMemoryAuthorizationStore, InMemorySessions, LocalAccount, LocalAccounts,
-    OidcRelyingParty, OidcSettings, Secret, SecretHash, SigningKey, SmartApp, SmartAuthorizationServer,
-    SmartClientKind, SmartSettings, TokenIssuer, TokenSettings,
+    ApiClient, ClientRegistry, LocalAccount, LocalAccounts, OidcRelyingParty, OidcSettings, Secret, SecretHash,
+    SigningKey, SmartApp, SmartAuthorizationServer, SmartClientKind, SmartSettings, TokenIssuer, TokenSettings,
 };
 use kmcr_fhir::OdsCode;
 use serde::Deserialize;
@@ -184,7 +184,11 @@ pub fn default_signing_key_file(database: &str) -> PathBuf {
 
 impl AuthConfig {
     /// Builds what the HTTP layer needs, now that the public base URL is known.
-    pub async fn build(self, public_base_url: &str) -> anyhow::Result<kmcr_api::Authentication> {
+    pub async fn build(
+        self,
+        public_base_url: &str,
+        store: kmcr_store::Store,
+    ) -> anyhow::Result<kmcr_api::Authentication> {
         let fhir_base_url = format!("{public_base_url}/fhir");
         if let Some(parent) = self.signing_key_file.parent().filter(|parent| !parent.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
@@ -194,12 +198,13 @@ impl AuthConfig {
         let mut token_settings = TokenSettings::new(public_base_url, fhir_base_url.clone());
         token_settings.access_token_lifetime_s = self.access_token_lifetime_s;
         let issuer = Arc::new(TokenIssuer::new(token_settings, key, Vec::new()));
-        let sessions: Arc<dyn kmcr_auth::SessionRegistry> = Arc::new(InMemorySessions::new());
+        // In the database: every node honours the same sessions, codes and refresh tokens.
+        let sessions: Arc<dyn kmcr_auth::SessionRegistry> = Arc::new(StoredSessions::new(store.clone()));
         let smart = SmartAuthorizationServer::new(
             SmartSettings::new(public_base_url, fhir_base_url),
             self.smart_apps,
             issuer.clone(),
-            Arc::new(InMemoryAuthorizationStore::new()),
+            Arc::new(StoredAuthorizations::new(store)),
             sessions.clone(),
         )?;
         let oidc = match self.oidc {

@@ -207,7 +207,7 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
     if config.access.registry.iter().next().is_none() {
         tracing::warn!("no organisations are configured: every request will be refused (see [[organisations]])");
     }
-    let service = Service::start(store, limits, config.identity.clone(), config.access.clone())
+    let service = Service::start(store.clone(), limits, config.identity.clone(), config.access.clone())
         .await
         .context("cannot start the person index")?;
     if flags.demo {
@@ -221,13 +221,9 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
         None => format!("http://{}", listener.local_addr()?),
     };
     let fhir_base_url = format!("{public_base_url}/fhir");
-    let auth = config.auth.build(&public_base_url).await?;
-    let state = AppState {
-        service,
-        auth: Arc::new(auth),
-        fhir_base_url: fhir_base_url.clone(),
-        max_body_bytes: config.max_body_bytes,
-    };
+    let auth = Arc::new(config.auth.build(&public_base_url, store).await?);
+    tokio::spawn(forget_expired_sign_ins(auth.clone()));
+    let state = AppState { service, auth, fhir_base_url: fhir_base_url.clone(), max_body_bytes: config.max_body_bytes };
     tracing::info!(address = %listener.local_addr()?, backend = state.service.store_backend(), "serving");
     println!("KMCR is serving the FHIR API at {fhir_base_url}");
     if flags.demo {
@@ -235,6 +231,18 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
     }
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
+}
+
+/// Every few minutes, drops expired sessions, codes, refresh tokens and waiting sign-ins from the database. Every
+/// node does it; the deletes are idempotent.
+async fn forget_expired_sign_ins(auth: Arc<kmcr_api::Authentication>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(error) = auth.forget_expired(kmcr_fhir::Instant::now()).await {
+            tracing::warn!(%error, "expired sign-in state could not be dropped; trying again later");
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, finish the requests in flight, then exit.

@@ -8,32 +8,108 @@ use axum::extract::{RawQuery, State};
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kmcr_access::{AssuranceLevel, RoleProfile};
-use kmcr_auth::{AuthorizationRequest, PendingSignIn, Secret, SignedInUser};
+use kmcr_access::RoleProfile;
+use kmcr_auth::{AuthorizationRequest, PendingSignIn, Secret, SignedInUser, StoredRoleProfile};
 use kmcr_fhir::Instant;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::pages;
-use super::{Authentication, SESSION_LIFETIME_S};
+use super::{Authentication, PENDING_LIFETIME_S, SESSION_LIFETIME_S};
 use crate::AppState;
 
 const FLOW_COOKIE: &str = "kmcr_authorize";
 
-/// A SMART authorisation waiting for its user.
-pub(crate) struct PendingAuthorization {
-    pub started_ms: i64,
+/// A SMART authorisation waiting for its user, as kept between requests.
+#[derive(Serialize, Deserialize)]
+struct PendingAuthorization {
     request: AuthorizationRequest,
     /// Set while the user is away at the identity provider.
-    oidc: Option<PendingSignIn>,
+    oidc: Option<PendingOidc>,
     /// Set once the user has signed in, until they choose a role profile.
     signed_in: Option<SignedIn>,
 }
 
+/// What the relying party needs back when the user returns from the identity provider.
+#[derive(Serialize, Deserialize)]
+struct PendingOidc {
+    state: String,
+    nonce: String,
+    pkce_verifier: String,
+    started_ms: i64,
+}
+
+impl PendingOidc {
+    fn of(pending: &PendingSignIn) -> PendingOidc {
+        PendingOidc {
+            state: pending.state.clone(),
+            nonce: pending.nonce.clone(),
+            pkce_verifier: pending.pkce_verifier.expose().to_string(),
+            started_ms: pending.started_at.unix_ms,
+        }
+    }
+
+    fn into_pending(self) -> PendingSignIn {
+        PendingSignIn {
+            state: self.state,
+            nonce: self.nonce,
+            pkce_verifier: Secret::new(self.pkce_verifier),
+            started_at: Instant::from_unix_ms(self.started_ms),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
 struct SignedIn {
     user_id: String,
     session_id: String,
-    role_profiles: Vec<(RoleProfile, String)>,
-    assurance: AssuranceLevel,
+    /// Each role profile, and how it is offered to the user.
+    role_profiles: Vec<(StoredRoleProfile, String)>,
+    assurance: String,
+}
+
+impl SignedIn {
+    fn role_profile(&self, id: &str) -> Option<RoleProfile> {
+        let (stored, _) = self.role_profiles.iter().find(|(role, _)| role.id == id)?;
+        stored.to_role_profile().ok()
+    }
+}
+
+const EXPIRED: &str = "This sign-in has expired: start again from the app.";
+
+fn expired() -> Response {
+    pages::error_page(StatusCode::BAD_REQUEST, EXPIRED)
+}
+
+fn unavailable(error: &kmcr_auth::StateUnavailable) -> Response {
+    tracing::error!(%error, "sign-in state is unavailable");
+    pages::error_page(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable just now: try again shortly.")
+}
+
+/// The waiting sign-in, if it is still waiting.
+async fn pending_flow(auth: &Authentication, flow_id: &str) -> Result<Option<PendingAuthorization>, Response> {
+    match auth.smart.sign_in(flow_id, Instant::now()).await {
+        Ok(content) => Ok(content.and_then(|content| serde_json::from_str(&content).ok())),
+        Err(error) => Err(unavailable(&error)),
+    }
+}
+
+/// Moves the waiting sign-in on a step; an error page if it finished or expired meanwhile.
+async fn update_flow(auth: &Authentication, flow_id: &str, flow: &PendingAuthorization) -> Result<(), Response> {
+    let content = serde_json::to_string(flow).expect("a sign-in serialises");
+    match auth.smart.update_sign_in(flow_id, content).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(expired()),
+        Err(error) => Err(unavailable(&error)),
+    }
+}
+
+/// Finishes the waiting sign-in, once.
+async fn finish_flow(auth: &Authentication, flow_id: &str) -> Result<PendingAuthorization, Response> {
+    match auth.smart.finish_sign_in(flow_id, Instant::now()).await {
+        Ok(Some(content)) => serde_json::from_str(&content).map_err(|_| expired()),
+        Ok(None) => Err(expired()),
+        Err(error) => Err(unavailable(&error)),
+    }
 }
 
 fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
@@ -73,18 +149,17 @@ pub async fn authorize_page(State(state): State<AppState>, RawQuery(query): RawQ
         }
     };
     let app_name = auth.smart.app(&request.client_id).map_or_else(|| request.client_id.clone(), |app| app.name.clone());
-    let flow_id = kmcr_auth::secret::random_url_safe(24);
-    let mut pending = auth.pending();
-    if pending.len() >= super::MAX_PENDING_SIGN_INS {
-        drop(pending);
-        tracing::warn!("sign-in refused: too many sign-ins waiting");
+    let now = Instant::now();
+    if !auth.may_start_sign_in(now) {
+        tracing::warn!("sign-in refused: too many sign-ins started");
         return pages::error_page(StatusCode::SERVICE_UNAVAILABLE, "Too many sign-ins are waiting: try again shortly.");
     }
-    pending.insert(
-        flow_id.clone(),
-        PendingAuthorization { started_ms: Instant::now().unix_ms, request, oidc: None, signed_in: None },
-    );
-    drop(pending);
+    let flow = PendingAuthorization { request, oidc: None, signed_in: None };
+    let content = serde_json::to_string(&flow).expect("a sign-in serialises");
+    let flow_id = match auth.smart.keep_sign_in(content, now, PENDING_LIFETIME_S).await {
+        Ok(flow_id) => flow_id,
+        Err(error) => return unavailable(&error),
+    };
     let mut response = pages::sign_in_page(&flow_id, &app_name, auth.oidc.is_some(), None);
     set_flow_cookie(&mut response, &flow_id, auth.secure_cookies);
     response
@@ -120,9 +195,11 @@ pub async fn authorize_submit(
             "This sign-in form does not belong to this browser: start again.",
         );
     }
-    if !auth.pending().contains_key(&form.flow) {
-        return pages::error_page(StatusCode::BAD_REQUEST, "This sign-in has expired: start again from the app.");
-    }
+    let flow = match pending_flow(auth, &form.flow).await {
+        Ok(Some(flow)) => flow,
+        Ok(None) => return expired(),
+        Err(page) => return page,
+    };
     match form.action.as_str() {
         "sign-in" => {
             let password = Secret::new(form.password.unwrap_or_default());
@@ -131,7 +208,7 @@ pub async fn authorize_submit(
                 Ok(account) => account,
                 Err(_) => {
                     tracing::info!("local sign-in refused");
-                    let app_name = app_name_of(auth, &form.flow);
+                    let app_name = app_name_of(auth, &flow.request.client_id);
                     let mut page = pages::sign_in_page(
                         &form.flow,
                         &app_name,
@@ -142,86 +219,89 @@ pub async fn authorize_submit(
                     return page;
                 }
             };
-            let now = Instant::now();
-            let session_id = auth.sessions.start(&account.user_id, now, SESSION_LIFETIME_S);
+            let session_id = match auth.sessions.start(&account.user_id, Instant::now(), SESSION_LIFETIME_S).await {
+                Ok(session_id) => session_id,
+                Err(error) => return unavailable(&error),
+            };
             let signed_in = SignedIn {
                 user_id: account.user_id.clone(),
                 session_id,
                 role_profiles: account
                     .role_profiles
                     .iter()
-                    .map(|role| (role.clone(), format!("{} at {}", role.job_role.code, role.ods_code)))
+                    .map(|role| (StoredRoleProfile::of(role), format!("{} at {}", role.job_role.code, role.ods_code)))
                     .collect(),
-                assurance: account.assurance,
+                assurance: account.assurance.as_str().to_string(),
             };
-            continue_signed_in(auth, &form.flow, signed_in, None)
+            continue_signed_in(auth, &form.flow, flow, signed_in, None).await
         }
         "choose-role" => {
             let chosen = form.role_profile.unwrap_or_default();
-            let flow = auth.pending().remove(&form.flow);
-            let Some(PendingAuthorization { request, signed_in: Some(signed_in), .. }) = flow else {
-                return pages::error_page(
-                    StatusCode::BAD_REQUEST,
-                    "This sign-in has expired: start again from the app.",
-                );
+            let flow = match finish_flow(auth, &form.flow).await {
+                Ok(flow) => flow,
+                Err(page) => return page,
             };
-            let Some((role_profile, _)) = signed_in.role_profiles.iter().find(|(role, _)| role.id == chosen) else {
+            let Some(signed_in) = flow.signed_in else { return expired() };
+            let Some(role_profile) = signed_in.role_profile(&chosen) else {
                 return pages::error_page(StatusCode::BAD_REQUEST, "That role profile is not one of yours.");
             };
-            issue(auth, request, &signed_in, role_profile.clone())
+            issue(auth, flow.request, &signed_in, role_profile).await
         }
         _ => pages::error_page(StatusCode::BAD_REQUEST, "Unknown action."),
     }
 }
 
-fn app_name_of(auth: &Authentication, flow_id: &str) -> String {
-    let pending = auth.pending();
-    let client_id = pending.get(flow_id).map(|flow| flow.request.client_id.clone()).unwrap_or_default();
-    auth.smart.app(&client_id).map_or(client_id, |app| app.name.clone())
+fn app_name_of(auth: &Authentication, client_id: &str) -> String {
+    auth.smart.app(client_id).map_or_else(|| client_id.to_string(), |app| app.name.clone())
 }
 
 /// Once signed in: straight back to the app when the role profile is known (one, or chosen at the identity
 /// provider), else the choice of role profile.
-fn continue_signed_in(auth: &Authentication, flow_id: &str, signed_in: SignedIn, selected: Option<String>) -> Response {
+async fn continue_signed_in(
+    auth: &Authentication,
+    flow_id: &str,
+    mut flow: PendingAuthorization,
+    signed_in: SignedIn,
+    selected: Option<String>,
+) -> Response {
     let only = (signed_in.role_profiles.len() == 1).then(|| signed_in.role_profiles[0].0.id.clone());
     let chosen = selected.or(only);
-    let mut pending = auth.pending();
-    if let Some(chosen) = chosen
-        && let Some((role_profile, _)) = signed_in.role_profiles.iter().find(|(role, _)| role.id == chosen).cloned()
-    {
-        let Some(flow) = pending.remove(flow_id) else {
-            return pages::error_page(StatusCode::BAD_REQUEST, "This sign-in has expired: start again from the app.");
+    if let Some(role_profile) = chosen.and_then(|chosen| signed_in.role_profile(&chosen)) {
+        let flow = match finish_flow(auth, flow_id).await {
+            Ok(flow) => flow,
+            Err(page) => return page,
         };
-        drop(pending);
-        return issue(auth, flow.request, &signed_in, role_profile);
+        return issue(auth, flow.request, &signed_in, role_profile).await;
     }
     if signed_in.role_profiles.is_empty() {
         return pages::error_page(StatusCode::FORBIDDEN, "You hold no role profile that KMCR can use.");
     }
     let choices: Vec<(String, String)> =
         signed_in.role_profiles.iter().map(|(role, label)| (role.id.clone(), label.clone())).collect();
-    match pending.get_mut(flow_id) {
-        Some(flow) => flow.signed_in = Some(signed_in),
-        None => {
-            return pages::error_page(StatusCode::BAD_REQUEST, "This sign-in has expired: start again from the app.");
-        }
+    flow.signed_in = Some(signed_in);
+    if let Err(page) = update_flow(auth, flow_id, &flow).await {
+        return page;
     }
     pages::choose_role_page(flow_id, &choices)
 }
 
-fn issue(
+async fn issue(
     auth: &Authentication,
     request: AuthorizationRequest,
     signed_in: &SignedIn,
     role_profile: RoleProfile,
 ) -> Response {
+    let Some(assurance) = kmcr_auth::assurance_from_str(&signed_in.assurance) else { return expired() };
     let user = SignedInUser {
         user_id: signed_in.user_id.clone(),
         session_id: signed_in.session_id.clone(),
         role_profile,
-        assurance: signed_in.assurance,
+        assurance,
     };
-    redirect(&auth.smart.issue_code(request, user, Instant::now()))
+    match auth.smart.issue_code(request, user, Instant::now()).await {
+        Ok(location) => redirect(&location),
+        Err(error) => unavailable(&error),
+    }
 }
 
 #[derive(Deserialize)]
@@ -242,12 +322,15 @@ pub async fn oidc_start(
     if flow_cookie(&headers).as_deref() != Some(start.flow.as_str()) {
         return pages::error_page(StatusCode::FORBIDDEN, "This sign-in does not belong to this browser: start again.");
     }
+    let mut flow = match pending_flow(auth, &start.flow).await {
+        Ok(Some(flow)) => flow,
+        Ok(None) => return expired(),
+        Err(page) => return page,
+    };
     let started = oidc.begin_sign_in(None, Instant::now());
-    match auth.pending().get_mut(&start.flow) {
-        Some(flow) => flow.oidc = Some(started.pending),
-        None => {
-            return pages::error_page(StatusCode::BAD_REQUEST, "This sign-in has expired: start again from the app.");
-        }
+    flow.oidc = Some(PendingOidc::of(&started.pending));
+    if let Err(page) = update_flow(auth, &start.flow, &flow).await {
+        return page;
     }
     redirect(&started.authorization_url)
 }
@@ -261,10 +344,16 @@ pub async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Ra
     let Some(flow_id) = flow_cookie(&headers) else {
         return pages::error_page(StatusCode::FORBIDDEN, "This sign-in does not belong to this browser: start again.");
     };
-    let pending_sign_in = auth.pending().get_mut(&flow_id).and_then(|flow| flow.oidc.take());
-    let Some(pending_sign_in) = pending_sign_in else {
-        return pages::error_page(StatusCode::BAD_REQUEST, "This sign-in has expired: start again from the app.");
+    let mut flow = match pending_flow(auth, &flow_id).await {
+        Ok(Some(flow)) => flow,
+        Ok(None) => return expired(),
+        Err(page) => return page,
     };
+    // The provider's answer is used once: a second callback finds nothing to finish.
+    let Some(pending_sign_in) = flow.oidc.take().map(PendingOidc::into_pending) else { return expired() };
+    if let Err(page) = update_flow(auth, &flow_id, &flow).await {
+        return page;
+    }
     let identity = match oidc.finish_sign_in(&pending_sign_in, &query_pairs(query.as_deref())).await {
         Ok(identity) => identity,
         Err(error) => {
@@ -272,8 +361,10 @@ pub async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Ra
             return pages::error_page(StatusCode::FORBIDDEN, "Sign-in with the identity provider did not succeed.");
         }
     };
-    let now = Instant::now();
-    let session_id = auth.sessions.start(&identity.user_id, now, SESSION_LIFETIME_S);
+    let session_id = match auth.sessions.start(&identity.user_id, Instant::now(), SESSION_LIFETIME_S).await {
+        Ok(session_id) => session_id,
+        Err(error) => return unavailable(&error),
+    };
     let signed_in = SignedIn {
         user_id: identity.user_id.clone(),
         session_id,
@@ -282,10 +373,10 @@ pub async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Ra
             .iter()
             .map(|role| {
                 let name = role.role_name.clone().unwrap_or_else(|| role.role_profile.job_role.code.clone());
-                (role.role_profile.clone(), format!("{name} at {}", role.role_profile.ods_code))
+                (StoredRoleProfile::of(&role.role_profile), format!("{name} at {}", role.role_profile.ods_code))
             })
             .collect(),
-        assurance: identity.assurance,
+        assurance: identity.assurance.as_str().to_string(),
     };
-    continue_signed_in(auth, &flow_id, signed_in, identity.selected_role_profile_id.clone())
+    continue_signed_in(auth, &flow_id, flow, signed_in, identity.selected_role_profile_id.clone()).await
 }

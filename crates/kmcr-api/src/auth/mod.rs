@@ -5,6 +5,7 @@
 mod authorize;
 mod discovery;
 mod pages;
+mod stored;
 mod token_endpoint;
 
 use std::collections::HashMap;
@@ -26,15 +27,16 @@ use crate::responses::outcome_response;
 
 pub use authorize::{authorize_page, authorize_submit, oidc_callback, oidc_start};
 pub use discovery::{jwks, smart_configuration};
+pub use stored::{SESSION_RECHECK_MS, StoredAuthorizations, StoredSessions};
 pub use token_endpoint::{revoke, sign_out, token};
 
 /// How long a sign-in session lasts, whatever tokens are refreshed within it.
 pub const SESSION_LIFETIME_S: i64 = 8 * 3600;
 /// How long a sign-in page waits for the user.
-const PENDING_LIFETIME_MS: i64 = 10 * 60 * 1000;
-/// Sign-ins waiting at most: past this, new ones are refused until some finish or expire (the map cannot be filled
-/// without bound by requests for the sign-in page).
-pub(crate) const MAX_PENDING_SIGN_INS: usize = 10_000;
+const PENDING_LIFETIME_S: i64 = 10 * 60;
+/// Sign-ins a node starts at most in each [`PENDING_LIFETIME_S`]: each is a row in the database until it expires, so
+/// requests for the sign-in page cannot fill it without bound.
+pub(crate) const MAX_SIGN_INS_STARTED: usize = 10_000;
 
 /// Everything sign-in and tokens need.
 pub struct Authentication {
@@ -44,8 +46,8 @@ pub struct Authentication {
     pub sessions: Arc<dyn SessionRegistry>,
     pub smart: SmartAuthorizationServer,
     pub oidc: Option<OidcRelyingParty>,
-    /// SMART authorisations waiting for the user to sign in, by their (unguessable, single-use) id.
-    pending: Mutex<HashMap<String, authorize::PendingAuthorization>>,
+    /// Sign-ins started by this node in the current window: (window start in ms, count).
+    sign_ins_started: Mutex<(i64, usize)>,
     /// Whether cookies are `Secure` (the public URL is https).
     pub secure_cookies: bool,
     /// Tokens already verified, by their text, until they expire: checking an ES256 signature costs more CPU than
@@ -74,14 +76,17 @@ impl Authentication {
             sessions,
             smart,
             oidc,
-            pending: Mutex::new(HashMap::new()),
+            sign_ins_started: Mutex::new((0, 0)),
             secure_cookies,
             verified: Mutex::new(HashMap::new()),
         }
     }
 
-    /// One node's sign-in with a fresh signing key, sessions and codes in memory: for tests, benchmarks and tools.
-    pub fn in_memory(
+    /// Sign-in with sessions and codes in `store`, and no identity provider: for tests, benchmarks and tools. Nodes
+    /// that share a store and a signing key honour each other's sign-ins.
+    pub fn with_store(
+        store: kmcr_store::Store,
+        signing_key: kmcr_auth::SigningKey,
         public_base_url: &str,
         clients: Vec<kmcr_auth::ApiClient>,
         accounts: Vec<kmcr_auth::LocalAccount>,
@@ -91,13 +96,13 @@ impl Authentication {
         let fhir_base_url = format!("{public_base_url}/fhir");
         let mut token_settings = kmcr_auth::TokenSettings::new(public_base_url, fhir_base_url.clone());
         token_settings.access_token_lifetime_s = access_token_lifetime_s;
-        let issuer = Arc::new(TokenIssuer::new(token_settings, kmcr_auth::SigningKey::generate(), Vec::new()));
-        let sessions: Arc<dyn SessionRegistry> = Arc::new(kmcr_auth::InMemorySessions::new());
+        let issuer = Arc::new(TokenIssuer::new(token_settings, signing_key, Vec::new()));
+        let sessions: Arc<dyn SessionRegistry> = Arc::new(StoredSessions::new(store.clone()));
         let smart = SmartAuthorizationServer::new(
             kmcr_auth::SmartSettings::new(public_base_url, fhir_base_url),
             smart_apps,
             issuer.clone(),
-            Arc::new(kmcr_auth::InMemoryAuthorizationStore::new()),
+            Arc::new(StoredAuthorizations::new(store)),
             sessions.clone(),
         )
         .expect("valid SMART apps");
@@ -131,23 +136,40 @@ impl Authentication {
         Some(checked)
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, authorize::PendingAuthorization>> {
-        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now_ms = Instant::now().unix_ms;
-        pending.retain(|_, flow| now_ms - flow.started_ms < PENDING_LIFETIME_MS);
-        pending
+    /// Counts a sign-in started; `false` once this node has started [`MAX_SIGN_INS_STARTED`] in the current window.
+    fn may_start_sign_in(&self, now: Instant) -> bool {
+        let mut started = self.sign_ins_started.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now.unix_ms - started.0 >= PENDING_LIFETIME_S * 1000 {
+            *started = (now.unix_ms, 0);
+        }
+        started.1 += 1;
+        started.1 <= MAX_SIGN_INS_STARTED
+    }
+
+    /// Drops expired codes, refresh tokens, waiting sign-ins and sessions from the store; `kmcr serve` calls it
+    /// from time to time.
+    pub async fn forget_expired(&self, now: Instant) -> Result<(), kmcr_auth::StateUnavailable> {
+        self.smart.forget_expired(now).await
     }
 
     /// The principal of a bearer token: valid (signature, issuer, audience, time), of a session still active (users
     /// and patients) or of a client still configured (systems, whose principal is read from the configuration as it
     /// is now).
-    pub fn principal_of(&self, token: &str, now: Instant) -> Option<Principal> {
-        let verified = self.verified_token(token, now)?;
+    pub async fn principal_of(
+        &self,
+        token: &str,
+        now: Instant,
+    ) -> Result<Option<Principal>, kmcr_auth::StateUnavailable> {
+        let Some(verified) = self.verified_token(token, now) else { return Ok(None) };
         if let Some(session_id) = &verified.session_id
-            && !self.sessions.is_active(session_id, now)
+            && !self.sessions.is_active(session_id, now).await?
         {
-            return None;
+            return Ok(None);
         }
+        Ok(self.principal_of_verified(verified))
+    }
+
+    fn principal_of_verified(&self, verified: kmcr_auth::VerifiedToken) -> Option<Principal> {
         match verified.principal {
             Principal::System(system) => {
                 let client = self.clients.get(&system.client_id)?;
@@ -179,10 +201,22 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts);
-        match token.and_then(|token| state.auth.principal_of(token, Instant::now())) {
-            Some(principal) => Ok(Caller(principal)),
-            None => {
+        let principal = match bearer_token(parts) {
+            Some(token) => state.auth.principal_of(token, Instant::now()).await,
+            None => Ok(None),
+        };
+        match principal {
+            Ok(Some(principal)) => Ok(Caller(principal)),
+            Err(error) => {
+                tracing::error!(%error, "request refused: sessions cannot be checked");
+                Err(outcome_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "transient",
+                    "KMCR-UNAVAILABLE",
+                    "sign-in sessions cannot be checked just now: try again shortly",
+                ))
+            }
+            Ok(None) => {
                 tracing::info!("request refused: no valid bearer token");
                 let mut response = outcome_response(
                     StatusCode::UNAUTHORIZED,

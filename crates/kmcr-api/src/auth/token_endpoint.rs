@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kmcr_access::Principal;
-use kmcr_auth::{ClientAuthentication, Secret, SessionEnd};
+use kmcr_auth::{ClientAuthentication, Secret, SessionEnd, TokenEndpointError};
 use kmcr_fhir::Instant;
 use serde::Deserialize;
 use serde_json::json;
@@ -110,10 +110,12 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, Form(reque
                 request.code_verifier.as_deref().unwrap_or_default(),
                 now,
             )
+            .await
             .map(|response| serde_json::to_value(response).expect("a token response serialises")),
         Some("refresh_token") => auth
             .smart
             .refresh(&client, request.refresh_token.as_deref().unwrap_or_default(), request.scope.as_deref(), now)
+            .await
             .map(|response| serde_json::to_value(response).expect("a token response serialises")),
         _ => {
             return oauth_error(
@@ -131,12 +133,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, Form(reque
         }
         Err(error) => {
             tracing::info!(reason = error.oauth_error_code(), "token refused");
-            let status = if error.oauth_error_code() == "invalid_client" {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            oauth_error(status, error.oauth_error_code(), &error.to_string())
+            oauth_error(status_of(&error), error.oauth_error_code(), &error.to_string())
         }
     }
 }
@@ -146,16 +143,17 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, Form(requ
     let Some(client) = client_authentication(&headers, &request) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication is required");
     };
-    match state.auth.smart.revoke(&client, request.token.as_deref().unwrap_or_default()) {
+    match state.auth.smart.revoke(&client, request.token.as_deref().unwrap_or_default()).await {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(error) => {
-            let status = if error.oauth_error_code() == "invalid_client" {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            oauth_error(status, error.oauth_error_code(), &error.to_string())
-        }
+        Err(error) => oauth_error(status_of(&error), error.oauth_error_code(), &error.to_string()),
+    }
+}
+
+fn status_of(error: &TokenEndpointError) -> StatusCode {
+    match error {
+        TokenEndpointError::InvalidClient => StatusCode::UNAUTHORIZED,
+        TokenEndpointError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -171,11 +169,16 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resp
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", "a valid bearer token is required");
     };
     match verified.session_id {
-        Some(session_id) => {
-            state.auth.sessions.end(&session_id, SessionEnd::SignedOut, now);
-            tracing::info!("session ended by sign-out");
-            StatusCode::NO_CONTENT.into_response()
-        }
+        Some(session_id) => match state.auth.sessions.end(&session_id, SessionEnd::SignedOut, now).await {
+            Ok(()) => {
+                tracing::info!("session ended by sign-out");
+                StatusCode::NO_CONTENT.into_response()
+            }
+            Err(error) => {
+                tracing::error!(%error, "sign-out could not be recorded");
+                oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "try again shortly")
+            }
+        },
         None => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "a system token has no session to end"),
     }
 }

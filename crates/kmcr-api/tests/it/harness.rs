@@ -27,6 +27,8 @@ static NEXT_DIRECTORY: AtomicUsize = AtomicUsize::new(0);
 pub struct TestApi {
     pub router: Router,
     pub store: Store,
+    /// The token signing key, shared by every node of the deployment.
+    signing_key_pem: kmcr_auth::Secret,
     /// `sqlite` or `postgres`, for assertion messages.
     pub backend: &'static str,
     directory: Option<std::path::PathBuf>,
@@ -131,6 +133,35 @@ pub fn test_access_policy() -> AccessPolicy {
     }
 }
 
+/// One node of the API over `store`, as `kmcr serve` builds it.
+async fn node(store: &Store, signing_key: kmcr_auth::SigningKey) -> Router {
+    let state = AppState {
+        service: Service::start(store.clone(), Limits::default(), IdentitySettings::default(), test_access_policy())
+            .await
+            .unwrap(),
+        auth: Arc::new(Authentication::with_store(
+            store.clone(),
+            signing_key,
+            BASE.trim_end_matches("/fhir"),
+            vec![
+                client("acute", "RWF", &["system/*.*"]),
+                client("gp", "G82001", &["system/*.*"]),
+                region_wide(client("viewer", "RVV", &["system/*.read"])),
+                client("ambulance", "RYD", &["system/*.*"]),
+                region_wide(client("dq-officer", "RWF", &["system/Patient.read", "system/Person.*"])),
+                // An organisation that is not party to the sharing agreement.
+                client("outsider", "LEFT1", &["system/*.*"]),
+            ],
+            crate::users::test_accounts(),
+            crate::users::test_smart_apps(),
+            600,
+        )),
+        fhir_base_url: BASE.into(),
+        max_body_bytes: MAX_BODY_BYTES,
+    };
+    router(state)
+}
+
 impl TestApi {
     /// On a fresh embedded store.
     pub async fn new() -> TestApi {
@@ -149,34 +180,15 @@ impl TestApi {
 
     async fn on_store(fresh: FreshStore) -> TestApi {
         let FreshStore { store, backend, directory, database } = fresh;
-        let state = AppState {
-            service: Service::start(
-                store.clone(),
-                Limits::default(),
-                IdentitySettings::default(),
-                test_access_policy(),
-            )
-            .await
-            .unwrap(),
-            auth: Arc::new(Authentication::in_memory(
-                BASE.trim_end_matches("/fhir"),
-                vec![
-                    client("acute", "RWF", &["system/*.*"]),
-                    client("gp", "G82001", &["system/*.*"]),
-                    region_wide(client("viewer", "RVV", &["system/*.read"])),
-                    client("ambulance", "RYD", &["system/*.*"]),
-                    region_wide(client("dq-officer", "RWF", &["system/Patient.read", "system/Person.*"])),
-                    // An organisation that is not party to the sharing agreement.
-                    client("outsider", "LEFT1", &["system/*.*"]),
-                ],
-                crate::users::test_accounts(),
-                crate::users::test_smart_apps(),
-                600,
-            )),
-            fhir_base_url: BASE.into(),
-            max_body_bytes: MAX_BODY_BYTES,
-        };
-        TestApi { router: router(state), store, backend, directory, _database: database }
+        let signing_key = kmcr_auth::SigningKey::generate();
+        let signing_key_pem = signing_key.pkcs8_pem().clone();
+        let router = node(&store, signing_key).await;
+        TestApi { router, store, signing_key_pem, backend, directory, _database: database }
+    }
+
+    /// Another node of the same deployment: its own memory (person index, caches), the same database and signing key.
+    pub async fn another_node(&self) -> Router {
+        node(&self.store, kmcr_auth::SigningKey::from_pkcs8_pem(&self.signing_key_pem).unwrap()).await
     }
 
     /// How many audit entries there are.

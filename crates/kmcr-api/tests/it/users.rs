@@ -66,7 +66,11 @@ struct Answer {
 }
 
 async fn send(api: &TestApi, request: Request<Body>) -> Answer {
-    let response = api.router.clone().oneshot(request).await.unwrap();
+    send_to(&api.router, request).await
+}
+
+async fn send_to(node: &axum::Router, request: Request<Body>) -> Answer {
+    let response = node.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let text = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
@@ -86,8 +90,15 @@ fn hidden_value(html: &str, name: &str) -> String {
 /// A standalone launch as a SMART client makes it: authorize, sign in (choosing `role` when asked), the code back at
 /// the redirect URI, the token exchange with the PKCE verifier. The token response.
 pub async fn launch(api: &TestApi, username: &str, role: Option<&str>) -> Value {
-    let verifier = "a-pkce-verifier-of-more-than-forty-three-characters-0123456789";
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let code = sign_in_for_code(&api.router, &api.router, username, role).await;
+    exchange_code(&api.router, &code).await
+}
+
+const VERIFIER: &str = "a-pkce-verifier-of-more-than-forty-three-characters-0123456789";
+
+/// The launch up to the code: the sign-in page from `first`, the sign-in and choice of role posted to `second`.
+async fn sign_in_for_code(first: &axum::Router, second: &axum::Router, username: &str, role: Option<&str>) -> String {
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
     let query = form(&[
         ("response_type", "code"),
         ("client_id", APP_ID),
@@ -98,7 +109,7 @@ pub async fn launch(api: &TestApi, username: &str, role: Option<&str>) -> Value 
         ("code_challenge", &challenge),
         ("code_challenge_method", "S256"),
     ]);
-    let page = send(api, Request::get(format!("/oauth/authorize?{query}")).body(Body::empty()).unwrap()).await;
+    let page = send_to(first, Request::get(format!("/oauth/authorize?{query}")).body(Body::empty()).unwrap()).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     let csp = page.headers.get("content-security-policy").unwrap().to_str().unwrap();
     assert!(csp.contains("default-src 'none'"), "no script runs on the sign-in page");
@@ -114,7 +125,7 @@ pub async fn launch(api: &TestApi, username: &str, role: Option<&str>) -> Value 
             ("password", TEST_SECRET),
         ])))
         .unwrap();
-    let mut answer = send(api, sign_in).await;
+    let mut answer = send_to(second, sign_in).await;
     if let Some(role) = role {
         assert_eq!(answer.status, StatusCode::OK, "a choice of role profile: {}", answer.text);
         let choose = Request::post("/oauth/authorize")
@@ -122,31 +133,48 @@ pub async fn launch(api: &TestApi, username: &str, role: Option<&str>) -> Value 
             .header("cookie", &cookie)
             .body(Body::from(form(&[("flow", &flow), ("action", "choose-role"), ("role_profile", role)])))
             .unwrap();
-        answer = send(api, choose).await;
+        answer = send_to(second, choose).await;
     }
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
     let location = answer.headers.get("location").unwrap().to_str().unwrap();
     assert!(location.starts_with(REDIRECT_URI) && location.contains("state=state-123"), "{location}");
-    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap();
-    let exchange = Request::post("/oauth/token")
+    location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string()
+}
+
+async fn exchange_code(node: &axum::Router, code: &str) -> Value {
+    let tokens = send_to(node, exchange_request(code)).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    serde_json::from_str(&tokens.text).unwrap()
+}
+
+fn exchange_request(code: &str) -> Request<Body> {
+    Request::post("/oauth/token")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from(form(&[
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", REDIRECT_URI),
             ("client_id", APP_ID),
-            ("code_verifier", verifier),
+            ("code_verifier", VERIFIER),
         ])))
-        .unwrap();
-    let tokens = send(api, exchange).await;
-    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
-    serde_json::from_str(&tokens.text).unwrap()
+        .unwrap()
 }
 
 async fn get(api: &TestApi, token: &str, path: &str) -> (StatusCode, Value) {
+    get_from(&api.router, token, path).await
+}
+
+async fn get_from(node: &axum::Router, token: &str, path: &str) -> (StatusCode, Value) {
     let request = Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
-    let answer = send(api, request).await;
+    let answer = send_to(node, request).await;
     (answer.status, serde_json::from_str(&answer.text).unwrap_or(Value::Null))
+}
+
+fn refresh_request(token: &str) -> Request<Body> {
+    Request::post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form(&[("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", APP_ID)])))
+        .unwrap()
 }
 
 async fn create_patient(api: &TestApi, client: &str, family: &str) -> String {
@@ -220,22 +248,10 @@ async fn a_token_is_bound_to_one_role_profile_and_dies_with_its_session() {
 
     // Refresh rotates; the old refresh token, replayed, is refused and ends the grant.
     let refresh_token = as_gp["refresh_token"].as_str().expect("offline_access gives a refresh token");
-    {
-        let refresh = |token: &str| {
-            Request::post("/oauth/token")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(form(&[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", token),
-                    ("client_id", APP_ID),
-                ])))
-                .unwrap()
-        };
-        let refreshed = send(&api, refresh(refresh_token)).await;
-        assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
-        let replayed = send(&api, refresh(refresh_token)).await;
-        assert_eq!(replayed.status, StatusCode::BAD_REQUEST, "{}", replayed.text);
-    }
+    let refreshed = send(&api, refresh_request(refresh_token)).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
+    let replayed = send(&api, refresh_request(refresh_token)).await;
+    assert_eq!(replayed.status, StatusCode::BAD_REQUEST, "{}", replayed.text);
 
     let sign_out = Request::post("/oauth/sign-out")
         .header("authorization", format!("Bearer {gp_token}"))
@@ -248,6 +264,64 @@ async fn a_token_is_bound_to_one_role_profile_and_dies_with_its_session() {
     altered.push('x');
     let (status, _) = get(&api, &altered, &format!("/fhir/Patient/{patient}")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Two nodes of one deployment behind a load balancer that sends each request where it likes: the sign-in page from
+/// one, the password to the other; the code redeemed once whichever node it reaches; the token honoured by both; a
+/// sign-out through one refused by the other.
+#[tokio::test]
+async fn a_sign_in_through_one_node_is_honoured_and_ended_on_every_node() {
+    for api in TestApi::on_every_backend().await {
+        let backend = api.backend;
+        let (first, second) = (api.router.clone(), api.another_node().await);
+        let patient = create_patient(&api, "gp", "Nodes").await;
+        let observation = create_observation(&api, "gp", &patient).await;
+
+        let code = sign_in_for_code(&first, &second, "gp-user", None).await;
+        let tokens = exchange_code(&first, &code).await;
+        let token = tokens["access_token"].as_str().unwrap();
+        for node in [&first, &second] {
+            let (status, _) = get_from(node, token, &format!("/fhir/Observation/{observation}")).await;
+            assert_eq!(status, StatusCode::OK, "{backend}: the token is honoured by every node");
+        }
+        let refreshed = send_to(&second, refresh_request(tokens["refresh_token"].as_str().unwrap())).await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{backend}: refreshed on the other node: {}", refreshed.text);
+
+        let sign_out = Request::post("/oauth/sign-out")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(send_to(&second, sign_out).await.status, StatusCode::NO_CONTENT);
+        let (status, _) = get_from(&second, token, &format!("/fhir/Observation/{observation}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend}: refused at once where the user signed out");
+        // The other node trusts its last look at the session for at most SESSION_RECHECK_MS.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (status, _) = get_from(&first, token, &format!("/fhir/Observation/{observation}")).await;
+            if status == StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert_eq!(status, StatusCode::OK);
+            assert!(std::time::Instant::now() < deadline, "{backend}: the other node still honours the session");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let refreshed: Value = serde_json::from_str(&refreshed.text).unwrap();
+        let after = send_to(&first, refresh_request(refreshed["refresh_token"].as_str().unwrap())).await;
+        assert_eq!(after.status, StatusCode::BAD_REQUEST, "{backend}: no refresh of an ended session: {}", after.text);
+        let replay = send_to(&second, exchange_request(&code)).await;
+        assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{backend}: a code is redeemed once, on any node");
+
+        // A node started later (a restart) knows the sessions and codes of the deployment as they are.
+        let restarted = api.another_node().await;
+        let (status, _) = get_from(&restarted, token, &format!("/fhir/Observation/{observation}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend}");
+        let code = sign_in_for_code(&restarted, &first, "gp-user", None).await;
+        let tokens = exchange_code(&second, &code).await;
+        let (status, _) =
+            get_from(&restarted, tokens["access_token"].as_str().unwrap(), &format!("/fhir/Observation/{observation}"))
+                .await;
+        assert_eq!(status, StatusCode::OK, "{backend}");
+    }
 }
 
 #[tokio::test]

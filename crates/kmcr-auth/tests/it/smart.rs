@@ -82,10 +82,20 @@ fn query(overrides: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
     pairs.into_iter().filter_map(|(key, value)| Some((key.to_string(), value?.to_string()))).collect()
 }
 
+/// The in-memory stores answer at once, so everything here is ready on its first poll.
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the in-memory stores answer at once"),
+    }
+}
+
 fn signed_in(fixture: &Fixture) -> SignedInUser {
     SignedInUser {
         user_id: "555021934106".to_string(),
-        session_id: fixture.sessions.start("555021934106", NOW, 8 * 3600),
+        session_id: ready(fixture.sessions.start("555021934106", NOW, 8 * 3600)).unwrap(),
         role_profile: clinician_role_profile(),
         assurance: AssuranceLevel::Aal3,
     }
@@ -111,11 +121,12 @@ fn a_standalone_launch_yields_tokens_for_the_user_in_their_role_profile() {
     // Condition is not in the app's registration, launch/patient has no picker behind it, fhirUser is not served.
     assert_eq!(request.scopes.to_string(), "openid offline_access user/Observation.rs");
     let user = signed_in(&fixture);
-    let redirect = fixture.server.issue_code(request.clone(), user.clone(), NOW);
+    let redirect = ready(fixture.server.issue_code(request.clone(), user.clone(), NOW)).unwrap();
     let code = code_of(&redirect, &request);
 
     let response =
-        fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, seconds_after(NOW, 5)).unwrap();
+        ready(fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, seconds_after(NOW, 5)))
+            .unwrap();
     assert_eq!((response.token_type, response.expires_in), ("Bearer", 300));
     assert_eq!(response.scope, "openid offline_access user/Observation.rs");
     let verified = fixture.issuer.verify(&response.access_token, seconds_after(NOW, 6)).unwrap();
@@ -134,12 +145,13 @@ fn a_standalone_launch_yields_tokens_for_the_user_in_their_role_profile() {
 
     // Refresh rotates: the new token works once, the old one never again, and replaying it ends the grant.
     let refresh_token = response.refresh_token.unwrap();
-    let refreshed = fixture.server.refresh(&public_client(), &refresh_token, None, seconds_after(NOW, 400)).unwrap();
+    let refreshed =
+        ready(fixture.server.refresh(&public_client(), &refresh_token, None, seconds_after(NOW, 400))).unwrap();
     let rotated = refreshed.refresh_token.unwrap();
     assert_ne!(rotated, refresh_token);
-    let replay = fixture.server.refresh(&public_client(), &refresh_token, None, seconds_after(NOW, 401));
+    let replay = ready(fixture.server.refresh(&public_client(), &refresh_token, None, seconds_after(NOW, 401)));
     assert_eq!(replay, Err(TokenEndpointError::InvalidGrant));
-    let after_replay = fixture.server.refresh(&public_client(), &rotated, None, seconds_after(NOW, 402));
+    let after_replay = ready(fixture.server.refresh(&public_client(), &rotated, None, seconds_after(NOW, 402)));
     assert_eq!(after_replay, Err(TokenEndpointError::InvalidGrant));
 }
 
@@ -147,11 +159,11 @@ fn a_standalone_launch_yields_tokens_for_the_user_in_their_role_profile() {
 fn a_code_is_single_use_and_its_replay_revokes_the_grant() {
     let fixture = fixture();
     let request = fixture.server.check_authorization_request(&query(&[])).unwrap();
-    let code = code_of(&fixture.server.issue_code(request.clone(), signed_in(&fixture), NOW), &request);
-    let first = fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW).unwrap();
-    let second = fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW);
+    let code = code_of(&ready(fixture.server.issue_code(request.clone(), signed_in(&fixture), NOW)).unwrap(), &request);
+    let first = ready(fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW)).unwrap();
+    let second = ready(fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW));
     assert_eq!(second, Err(TokenEndpointError::InvalidGrant));
-    let refresh = fixture.server.refresh(&public_client(), &first.refresh_token.unwrap(), None, NOW);
+    let refresh = ready(fixture.server.refresh(&public_client(), &first.refresh_token.unwrap(), None, NOW));
     assert_eq!(refresh, Err(TokenEndpointError::InvalidGrant));
 }
 
@@ -160,7 +172,8 @@ fn a_code_is_bound_to_its_client_redirect_uri_verifier_and_lifetime() {
     let fixture = fixture();
     let request = fixture.server.check_authorization_request(&query(&[])).unwrap();
     let user = signed_in(&fixture);
-    let fresh_code = || code_of(&fixture.server.issue_code(request.clone(), user.clone(), NOW), &request);
+    let fresh_code =
+        || code_of(&ready(fixture.server.issue_code(request.clone(), user.clone(), NOW)).unwrap(), &request);
     let planner = ClientAuthentication {
         client_id: "care-planner".to_string(),
         client_secret: Some(Secret::new("planner-secret")),
@@ -178,15 +191,20 @@ fn a_code_is_bound_to_its_client_redirect_uri_verifier_and_lifetime() {
         (&public_client(), REDIRECT, VERIFIER, 60, TokenEndpointError::InvalidGrant),
     ];
     for (client, redirect_uri, verifier, delay_s, expected) in cases {
-        let outcome =
-            fixture.server.exchange_code(client, &fresh_code(), redirect_uri, verifier, seconds_after(NOW, delay_s));
+        let outcome = ready(fixture.server.exchange_code(
+            client,
+            &fresh_code(),
+            redirect_uri,
+            verifier,
+            seconds_after(NOW, delay_s),
+        ));
         assert_eq!(outcome, Err(expected));
     }
     let wrong_secret = ClientAuthentication { client_secret: Some(Secret::new("guess")), ..planner.clone() };
-    let outcome = fixture.server.exchange_code(&wrong_secret, &fresh_code(), REDIRECT, VERIFIER, NOW);
+    let outcome = ready(fixture.server.exchange_code(&wrong_secret, &fresh_code(), REDIRECT, VERIFIER, NOW));
     assert_eq!(outcome, Err(TokenEndpointError::InvalidClient));
     let public_with_secret = ClientAuthentication { client_secret: Some(Secret::new("x")), ..public_client() };
-    let outcome = fixture.server.exchange_code(&public_with_secret, &fresh_code(), REDIRECT, VERIFIER, NOW);
+    let outcome = ready(fixture.server.exchange_code(&public_with_secret, &fresh_code(), REDIRECT, VERIFIER, NOW));
     assert_eq!(outcome, Err(TokenEndpointError::InvalidClient));
 }
 
@@ -195,19 +213,21 @@ fn signing_out_ends_the_grant_and_the_session_check_refuses_its_tokens() {
     let fixture = fixture();
     let request = fixture.server.check_authorization_request(&query(&[])).unwrap();
     let user = signed_in(&fixture);
-    let code = code_of(&fixture.server.issue_code(request.clone(), user.clone(), NOW), &request);
-    let response = fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW).unwrap();
+    let code = code_of(&ready(fixture.server.issue_code(request.clone(), user.clone(), NOW)).unwrap(), &request);
+    let response = ready(fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW)).unwrap();
     let verified = fixture.issuer.verify(&response.access_token, NOW).unwrap();
-    assert!(fixture.sessions.is_active(verified.session_id.as_deref().unwrap(), NOW));
+    assert!(ready(fixture.sessions.is_active(verified.session_id.as_deref().unwrap(), NOW)).unwrap());
 
-    fixture.sessions.end(&user.session_id, SessionEnd::SignedOut, seconds_after(NOW, 10));
-    assert!(!fixture.sessions.is_active(verified.session_id.as_deref().unwrap(), seconds_after(NOW, 11)));
+    ready(fixture.sessions.end(&user.session_id, SessionEnd::SignedOut, seconds_after(NOW, 10))).unwrap();
+    assert!(
+        !ready(fixture.sessions.is_active(verified.session_id.as_deref().unwrap(), seconds_after(NOW, 11))).unwrap()
+    );
     let refresh =
-        fixture.server.refresh(&public_client(), &response.refresh_token.unwrap(), None, seconds_after(NOW, 12));
+        ready(fixture.server.refresh(&public_client(), &response.refresh_token.unwrap(), None, seconds_after(NOW, 12)));
     assert_eq!(refresh, Err(TokenEndpointError::SessionEnded));
-    let late_code = code_of(&fixture.server.issue_code(request.clone(), user, NOW), &request);
+    let late_code = code_of(&ready(fixture.server.issue_code(request.clone(), user, NOW)).unwrap(), &request);
     let exchange =
-        fixture.server.exchange_code(&public_client(), &late_code, REDIRECT, VERIFIER, seconds_after(NOW, 12));
+        ready(fixture.server.exchange_code(&public_client(), &late_code, REDIRECT, VERIFIER, seconds_after(NOW, 12)));
     assert_eq!(exchange, Err(TokenEndpointError::SessionEnded));
 }
 
@@ -215,18 +235,25 @@ fn signing_out_ends_the_grant_and_the_session_check_refuses_its_tokens() {
 fn a_refresh_may_narrow_the_scopes_never_widen_them() {
     let fixture = fixture();
     let request = fixture.server.check_authorization_request(&query(&[])).unwrap();
-    let code = code_of(&fixture.server.issue_code(request.clone(), signed_in(&fixture), NOW), &request);
-    let response = fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW).unwrap();
-    let wider =
-        fixture.server.refresh(&public_client(), response.refresh_token.as_deref().unwrap(), Some("user/*.rs"), NOW);
+    let code = code_of(&ready(fixture.server.issue_code(request.clone(), signed_in(&fixture), NOW)).unwrap(), &request);
+    let response = ready(fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW)).unwrap();
+    let wider = ready(fixture.server.refresh(
+        &public_client(),
+        response.refresh_token.as_deref().unwrap(),
+        Some("user/*.rs"),
+        NOW,
+    ));
     assert_eq!(wider, Err(TokenEndpointError::InvalidScope("user/*.rs".to_string())));
     // The refused attempt spent the token (rotation happens before the scope is read); start again.
-    let code = code_of(&fixture.server.issue_code(request.clone(), signed_in(&fixture), NOW), &request);
-    let response = fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW).unwrap();
-    let narrower = fixture
-        .server
-        .refresh(&public_client(), response.refresh_token.as_deref().unwrap(), Some("user/Observation.s"), NOW)
-        .unwrap();
+    let code = code_of(&ready(fixture.server.issue_code(request.clone(), signed_in(&fixture), NOW)).unwrap(), &request);
+    let response = ready(fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW)).unwrap();
+    let narrower = ready(fixture.server.refresh(
+        &public_client(),
+        response.refresh_token.as_deref().unwrap(),
+        Some("user/Observation.s"),
+        NOW,
+    ))
+    .unwrap();
     assert_eq!(narrower.scope, "user/Observation.s");
     assert!(narrower.refresh_token.is_none());
 }
@@ -291,4 +318,27 @@ fn the_discovery_document_says_only_what_the_server_does() {
     assert!(
         scopes.contains(&serde_json::json!("user/Observation.rs")) && !scopes.contains(&serde_json::json!("fhirUser"))
     );
+}
+
+#[test]
+fn codes_and_refresh_tokens_read_back_from_their_stored_form_unchanged() {
+    let fixture = fixture();
+    let request = fixture.server.check_authorization_request(&query(&[])).unwrap();
+    let user = signed_in(&fixture);
+    let code = kmcr_auth::AuthorizationCodeGrant {
+        grant_id: "grant-1".into(),
+        request: request.clone(),
+        user: user.clone(),
+        expires_at: seconds_after(NOW, 60),
+    };
+    assert_eq!(kmcr_auth::AuthorizationCodeGrant::from_stored(&code.to_stored()), Ok(code));
+    let refresh = kmcr_auth::RefreshGrant {
+        grant_id: "grant-1".into(),
+        client_id: "growth-charts".into(),
+        user,
+        scopes: request.scopes,
+        expires_at: seconds_after(NOW, 3600),
+    };
+    assert_eq!(kmcr_auth::RefreshGrant::from_stored(&refresh.to_stored()), Ok(refresh));
+    assert!(kmcr_auth::RefreshGrant::from_stored("{\"grant_id\":1}").is_err(), "unreadable content is an error");
 }

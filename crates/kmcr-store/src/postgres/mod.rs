@@ -7,6 +7,7 @@ mod reindex;
 mod relabel;
 mod scratch;
 mod settings;
+mod sign_in;
 mod statistics;
 mod write;
 
@@ -286,6 +287,24 @@ impl PostgresStore {
         audit::append_audit(&transaction, audit).await?;
         transaction.commit().await?;
         Ok(grant)
+    }
+
+    pub async fn change_sign_in(
+        &self,
+        change: crate::sign_in::SignInChange,
+    ) -> Result<crate::sign_in::SignInOutcome, StoreError> {
+        let client = self.pool.get().await?;
+        sign_in::apply(&**client, change).await
+    }
+
+    pub async fn sign_in_session(&self, session_id: &str) -> Result<Option<crate::StoredSession>, StoreError> {
+        let client = self.pool.get().await?;
+        sign_in::session(&**client, session_id).await
+    }
+
+    pub async fn sign_in_item(&self, kind: &str, key: &str, now_ms: i64) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await?;
+        sign_in::item(&**client, kind, key, now_ms).await
     }
 
     pub async fn everything(

@@ -6,6 +6,7 @@ mod audit;
 mod identity;
 mod reindex;
 mod relabel;
+mod sign_in;
 mod write;
 mod writer;
 
@@ -297,6 +298,23 @@ impl SqliteStore {
 
     pub async fn write_grant(&self, change: GrantChange, audit: AuditRecord) -> Result<StoredGrant, StoreError> {
         self.send_to_writer(|reply| writer::WriteJob::Grant { change, audit, reply }).await
+    }
+
+    pub async fn change_sign_in(
+        &self,
+        change: crate::sign_in::SignInChange,
+    ) -> Result<crate::sign_in::SignInOutcome, StoreError> {
+        self.send_to_writer(|reply| writer::WriteJob::SignIn { change, reply }).await
+    }
+
+    pub async fn sign_in_session(&self, session_id: &str) -> Result<Option<crate::StoredSession>, StoreError> {
+        let session_id = session_id.to_string();
+        self.with_reader(move |connection, _| sign_in::session(connection, &session_id)).await
+    }
+
+    pub async fn sign_in_item(&self, kind: &str, key: &str, now_ms: i64) -> Result<Option<String>, StoreError> {
+        let (kind, key) = (kind.to_string(), key.to_string());
+        self.with_reader(move |connection, _| sign_in::item(connection, &kind, &key, now_ms)).await
     }
 
     pub async fn everything(

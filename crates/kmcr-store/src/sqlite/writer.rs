@@ -29,6 +29,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::write;
+use crate::sign_in::{SignInChange, SignInOutcome};
 use crate::write_rows::PreparedOp;
 use crate::{GrantChange, IdentityWrite, StoreError, StoredGrant, WriteOutcome};
 
@@ -51,6 +52,10 @@ pub enum WriteJob {
         change: GrantChange,
         audit: AuditRecord,
         reply: oneshot::Sender<Result<StoredGrant, StoreError>>,
+    },
+    SignIn {
+        change: SignInChange,
+        reply: oneshot::Sender<Result<SignInOutcome, StoreError>>,
     },
 }
 
@@ -132,6 +137,7 @@ enum Done {
     Batch(oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>, Result<Vec<WriteOutcome>, StoreError>),
     Audit(oneshot::Sender<Result<ChainedAuditEntry, StoreError>>, Result<ChainedAuditEntry, StoreError>),
     Grant(oneshot::Sender<Result<StoredGrant, StoreError>>, Result<StoredGrant, StoreError>),
+    SignIn(oneshot::Sender<Result<SignInOutcome, StoreError>>, Result<SignInOutcome, StoreError>),
 }
 
 fn wal_path(database_path: &Path) -> PathBuf {
@@ -177,6 +183,7 @@ fn syncer_loop(database_path: &Path, committed: Receiver<Vec<Done>>) {
                         Done::Batch(reply, result) => drop(reply.send(result)),
                         Done::Audit(reply, result) => drop(reply.send(result)),
                         Done::Grant(reply, result) => drop(reply.send(result)),
+                        Done::SignIn(reply, result) => drop(reply.send(result)),
                     }
                 }
             }
@@ -208,6 +215,7 @@ fn fail_all(done: Vec<Done>, error: StoreError) {
             Done::Batch(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::Audit(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::Grant(reply, _) => drop(reply.send(Err(error.clone()))),
+            Done::SignIn(reply, _) => drop(reply.send(Err(error.clone()))),
         }
     }
 }
@@ -220,6 +228,7 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
             WriteJob::Batch { reply, .. } => Done::Batch(reply, Err(error)),
             WriteJob::Audit { reply, .. } => Done::Audit(reply, Err(error)),
             WriteJob::Grant { reply, .. } => Done::Grant(reply, Err(error)),
+            WriteJob::SignIn { reply, .. } => Done::SignIn(reply, Err(error)),
         };
     }
     let (done, failed) = match job {
@@ -238,6 +247,11 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
             let failed = result.is_err();
             (Done::Grant(reply, result), failed)
         }
+        WriteJob::SignIn { change, reply } => {
+            let result = super::sign_in::apply(connection, change);
+            let failed = result.is_err();
+            (Done::SignIn(reply, result), failed)
+        }
     };
     let end = if failed { "ROLLBACK TO job; RELEASE job" } else { "RELEASE job" };
     if let Err(error) = connection.execute_batch(end) {
@@ -251,5 +265,6 @@ fn reply_error(job: WriteJob, error: StoreError) {
         WriteJob::Batch { reply, .. } => drop(reply.send(Err(error))),
         WriteJob::Audit { reply, .. } => drop(reply.send(Err(error))),
         WriteJob::Grant { reply, .. } => drop(reply.send(Err(error))),
+        WriteJob::SignIn { reply, .. } => drop(reply.send(Err(error))),
     }
 }

@@ -9,3 +9,4 @@ mod identity;
 mod official_examples;
 mod resources;
 mod search;
+mod sign_in;
