@@ -31,8 +31,8 @@ pub use secret::Secret;
 pub use sessions::{InMemorySessions, SessionEnd, SessionRegistry, SignInSession};
 pub use smart::{
     AuthorizationError, AuthorizationErrorKind, AuthorizationRequest, ClientAuthentication, GrantedScopes,
-    SignedInUser, SmartApp, SmartAppError, SmartAuthorizationServer, SmartClientKind, SmartSettings,
-    SmartTokenResponse, TokenEndpointError,
+    LocalSignInRefusal, MAX_FAILED_SIGN_INS, SIGN_IN_LOCKOUT_S, SignedInUser, SmartApp, SmartAppError,
+    SmartAuthorizationServer, SmartClientKind, SmartSettings, SmartTokenResponse, TokenEndpointError,
 };
 pub use smart_store::{
     AuthorizationCodeGrant, AuthorizationStore, InMemoryAuthorizationStore, Redemption, RefreshGrant,

@@ -21,6 +21,7 @@ use kmcr_fhir::Instant;
 use openidconnect::url::Url;
 use sha2::{Digest, Sha256};
 
+use crate::local_accounts::{LocalAccount, LocalAccounts};
 use crate::password::{SecretHash, spend_time_as_if_checking};
 use crate::secret::{Secret, constant_time_eq, random_url_safe};
 use crate::sessions::SessionRegistry;
@@ -173,6 +174,23 @@ pub struct SignedInUser {
     pub session_id: String,
     pub role_profile: RoleProfile,
     pub assurance: AssuranceLevel,
+}
+
+/// Refused passwords a username may have before its sign-ins are refused for [`SIGN_IN_LOCKOUT_S`].
+pub const MAX_FAILED_SIGN_INS: usize = 5;
+/// How long a refused password counts against its username.
+pub const SIGN_IN_LOCKOUT_S: i64 = 15 * 60;
+
+/// Why a local account's sign-in was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocalSignInRefusal {
+    /// Unknown username or wrong password: the same answer for both.
+    #[error("the username or password is not right")]
+    WrongUsernameOrPassword,
+    #[error("too many refused sign-ins for this username: try again later")]
+    LockedOut,
+    #[error(transparent)]
+    Unavailable(#[from] StateUnavailable),
 }
 
 /// Why `/oauth/token` refused a SMART grant.
@@ -499,6 +517,34 @@ impl SmartAuthorizationServer {
     /// Finishes a waiting sign-in: its content, once only.
     pub async fn finish_sign_in(&self, flow_id: &str, now: Instant) -> Result<Option<String>, StateUnavailable> {
         self.store.take_flow(&digest(flow_id), now).await
+    }
+
+    /// A local account's sign-in, refused without looking at the password once the username has had
+    /// [`MAX_FAILED_SIGN_INS`] refusals in [`SIGN_IN_LOCKOUT_S`]: a password cannot be guessed faster than that, on
+    /// any node. The count is kept per username as typed, known or not, so a lockout says nothing about who has an
+    /// account.
+    pub async fn local_sign_in<'a>(
+        &self,
+        accounts: &'a LocalAccounts,
+        username: &str,
+        password: &Secret,
+        now: Instant,
+    ) -> Result<&'a LocalAccount, LocalSignInRefusal> {
+        let username_digest = digest(&format!("username:{username}"));
+        if self.store.failed_sign_ins(&username_digest, now).await? >= MAX_FAILED_SIGN_INS {
+            return Err(LocalSignInRefusal::LockedOut);
+        }
+        match accounts.sign_in(username, password) {
+            Ok(account) => {
+                self.store.clear_failed_sign_ins(&username_digest).await?;
+                Ok(account)
+            }
+            Err(_) => {
+                let expires_at = Instant::from_unix_ms(now.unix_ms + SIGN_IN_LOCKOUT_S * 1000);
+                self.store.put_failed_sign_in(username_digest, expires_at).await?;
+                Err(LocalSignInRefusal::WrongUsernameOrPassword)
+            }
+        }
     }
 
     /// Drops codes, refresh tokens and waiting sign-ins past their expiry.

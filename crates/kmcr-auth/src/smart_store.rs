@@ -62,7 +62,13 @@ pub trait AuthorizationStore: Send + Sync {
     fn replace_flow<'a>(&'a self, flow_digest: &'a str, content: String) -> StateFuture<'a, bool>;
     /// Finishes a waiting sign-in, once: its content, unless finished or expired.
     fn take_flow<'a>(&'a self, flow_digest: &'a str, now: Instant) -> StateFuture<'a, Option<String>>;
-    /// Drops codes, refresh tokens and sign-ins past their expiry.
+    /// Remembers a refused password for a username (by its digest) until `expires_at`.
+    fn put_failed_sign_in(&self, username_digest: String, expires_at: Instant) -> StateFuture<'_, ()>;
+    /// The refused passwords remembered for a username.
+    fn failed_sign_ins<'a>(&'a self, username_digest: &'a str, now: Instant) -> StateFuture<'a, usize>;
+    /// Forgets them: the right password was given.
+    fn clear_failed_sign_ins<'a>(&'a self, username_digest: &'a str) -> StateFuture<'a, ()>;
+    /// Drops codes, refresh tokens, sign-ins and refused passwords past their expiry.
     fn forget_expired(&self, now: Instant) -> StateFuture<'_, ()>;
 }
 
@@ -76,6 +82,7 @@ struct Entries {
     codes: HashMap<String, Entry<AuthorizationCodeGrant>>,
     refresh_tokens: HashMap<String, Entry<RefreshGrant>>,
     flows: HashMap<String, Entry<(String, Instant)>>,
+    failed_sign_ins: HashMap<String, Vec<Instant>>,
 }
 
 /// Codes and refresh tokens in this process's memory (one node only, see [`AuthorizationStore`]).
@@ -167,6 +174,26 @@ impl AuthorizationStore for InMemoryAuthorizationStore {
         entries.codes.retain(|_, entry| entry.value.expires_at > now);
         entries.refresh_tokens.retain(|_, entry| entry.value.expires_at > now);
         entries.flows.retain(|_, entry| entry.value.1 > now);
+        entries.failed_sign_ins.retain(|_, failures| {
+            failures.retain(|expires_at| *expires_at > now);
+            !failures.is_empty()
+        });
+        ready(Ok(()))
+    }
+
+    fn put_failed_sign_in(&self, username_digest: String, expires_at: Instant) -> StateFuture<'_, ()> {
+        self.entries().failed_sign_ins.entry(username_digest).or_default().push(expires_at);
+        ready(Ok(()))
+    }
+
+    fn failed_sign_ins<'a>(&'a self, username_digest: &'a str, now: Instant) -> StateFuture<'a, usize> {
+        let entries = self.entries();
+        let failures = entries.failed_sign_ins.get(username_digest);
+        ready(Ok(failures.map_or(0, |failures| failures.iter().filter(|expires_at| **expires_at > now).count())))
+    }
+
+    fn clear_failed_sign_ins<'a>(&'a self, username_digest: &'a str) -> StateFuture<'a, ()> {
+        self.entries().failed_sign_ins.remove(username_digest);
         ready(Ok(()))
     }
 }

@@ -221,6 +221,11 @@ impl Store {
         dispatch!(self, store => store.sign_in_item(kind, key, now_ms))
     }
 
+    /// How many unspent, unexpired items of `kind` the group holds (refused sign-ins of one username, say).
+    pub async fn count_sign_in_items(&self, kind: &str, group_id: &str, now_ms: i64) -> Result<i64, StoreError> {
+        dispatch!(self, store => store.count_sign_in_items(kind, group_id, now_ms))
+    }
+
     /// Grants of one review status (`open`, `reviewed`), or every reviewable one, after `after_grant_id`.
     pub async fn grants(
         &self,

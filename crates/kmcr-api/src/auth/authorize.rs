@@ -9,7 +9,7 @@ use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kmcr_access::RoleProfile;
-use kmcr_auth::{AuthorizationRequest, PendingSignIn, Secret, SignedInUser, StoredRoleProfile};
+use kmcr_auth::{AuthorizationRequest, LocalSignInRefusal, PendingSignIn, Secret, SignedInUser, StoredRoleProfile};
 use kmcr_fhir::Instant;
 use serde::{Deserialize, Serialize};
 
@@ -204,17 +204,21 @@ pub async fn authorize_submit(
         "sign-in" => {
             let password = Secret::new(form.password.unwrap_or_default());
             let username = form.username.unwrap_or_default();
-            let account = match auth.accounts.sign_in(&username, &password) {
+            let account = match auth.smart.local_sign_in(&auth.accounts, &username, &password, Instant::now()).await {
                 Ok(account) => account,
-                Err(_) => {
-                    tracing::info!("local sign-in refused");
+                Err(LocalSignInRefusal::Unavailable(error)) => return unavailable(&error),
+                Err(refusal) => {
+                    tracing::info!(%refusal, "local sign-in refused");
+                    let message = match refusal {
+                        LocalSignInRefusal::LockedOut => format!(
+                            "Too many sign-ins with this username were refused. Try again in {} minutes, or ask your \
+                             administrator.",
+                            kmcr_auth::SIGN_IN_LOCKOUT_S / 60
+                        ),
+                        _ => "The username or password is not right.".to_string(),
+                    };
                     let app_name = app_name_of(auth, &flow.request.client_id);
-                    let mut page = pages::sign_in_page(
-                        &form.flow,
-                        &app_name,
-                        auth.oidc.is_some(),
-                        Some("The username or password is not right."),
-                    );
+                    let mut page = pages::sign_in_page(&form.flow, &app_name, auth.oidc.is_some(), Some(&message));
                     *page.status_mut() = StatusCode::UNAUTHORIZED;
                     return page;
                 }

@@ -24,6 +24,7 @@ const MAX_REMEMBERED_SESSIONS: usize = 100_000;
 const CODE: &str = "code";
 const REFRESH: &str = "refresh";
 const FLOW: &str = "flow";
+const FAILED_SIGN_IN: &str = "failed-sign-in";
 
 fn unavailable(error: StoreError) -> StateUnavailable {
     StateUnavailable(error.to_string())
@@ -227,6 +228,23 @@ impl AuthorizationStore for StoredAuthorizations {
                 _ => None,
             })
         })
+    }
+
+    fn put_failed_sign_in(&self, username_digest: String, expires_at: Instant) -> StateFuture<'_, ()> {
+        // Each refusal is its own item, grouped by the username so that they are counted and cleared together.
+        let key = kmcr_auth::secret::random_url_safe(16);
+        Box::pin(self.put(FAILED_SIGN_IN, key, username_digest, String::new(), expires_at))
+    }
+
+    fn failed_sign_ins<'a>(&'a self, username_digest: &'a str, now: Instant) -> StateFuture<'a, usize> {
+        Box::pin(async move {
+            let count = self.store.count_sign_in_items(FAILED_SIGN_IN, username_digest, now.unix_ms).await;
+            Ok(usize::try_from(count.map_err(unavailable)?).unwrap_or(usize::MAX))
+        })
+    }
+
+    fn clear_failed_sign_ins<'a>(&'a self, username_digest: &'a str) -> StateFuture<'a, ()> {
+        self.revoke_grant(username_digest)
     }
 
     fn forget_expired(&self, now: Instant) -> StateFuture<'_, ()> {

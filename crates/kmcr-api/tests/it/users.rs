@@ -324,6 +324,51 @@ async fn a_sign_in_through_one_node_is_honoured_and_ended_on_every_node() {
     }
 }
 
+/// Refused passwords are counted in the database, so guessing through several nodes gains nothing.
+#[tokio::test]
+async fn repeated_refused_passwords_lock_the_username_on_every_node() {
+    for api in TestApi::on_every_backend().await {
+        let backend = api.backend;
+        let nodes = [api.router.clone(), api.another_node().await];
+        let query = form(&[
+            ("response_type", "code"),
+            ("client_id", APP_ID),
+            ("redirect_uri", REDIRECT_URI),
+            ("scope", "user/*.rs"),
+            ("state", "s"),
+            ("aud", BASE),
+            ("code_challenge", &URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()))),
+            ("code_challenge_method", "S256"),
+        ]);
+        let page =
+            send_to(&nodes[0], Request::get(format!("/oauth/authorize?{query}")).body(Body::empty()).unwrap()).await;
+        let cookie = page.headers.get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+        let flow = hidden_value(&page.text, "flow");
+        let attempt = |password: &str| {
+            Request::post("/oauth/authorize")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", &cookie)
+                .body(Body::from(form(&[
+                    ("flow", &flow),
+                    ("action", "sign-in"),
+                    ("username", "gp-user"),
+                    ("password", password),
+                ])))
+                .unwrap()
+        };
+        for n in 0..kmcr_auth::MAX_FAILED_SIGN_INS {
+            let refused = send_to(&nodes[n % 2], attempt("a-guess")).await;
+            assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{backend}");
+            assert!(refused.text.contains("username or password is not right"), "{backend}: {}", refused.text);
+        }
+        let locked = send_to(&nodes[1], attempt(TEST_SECRET)).await;
+        assert_eq!(locked.status, StatusCode::UNAUTHORIZED, "{backend}: the right password, too late");
+        assert!(locked.text.contains("Too many sign-ins"), "{backend}: {}", locked.text);
+        let other = sign_in_for_code(&nodes[0], &nodes[1], "two-roles", Some("two-gp")).await;
+        assert!(!other.is_empty(), "{backend}: another username is not locked");
+    }
+}
+
 #[tokio::test]
 async fn discovery_and_the_jwks_let_others_check_tokens() {
     let api = TestApi::new().await;

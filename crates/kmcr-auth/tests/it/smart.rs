@@ -342,3 +342,40 @@ fn codes_and_refresh_tokens_read_back_from_their_stored_form_unchanged() {
     assert_eq!(kmcr_auth::RefreshGrant::from_stored(&refresh.to_stored()), Ok(refresh));
     assert!(kmcr_auth::RefreshGrant::from_stored("{\"grant_id\":1}").is_err(), "unreadable content is an error");
 }
+
+#[test]
+fn a_username_is_locked_out_after_repeated_refused_passwords_whoever_holds_it() {
+    let fixture = fixture();
+    let account = kmcr_auth::LocalAccount {
+        username: "gp".into(),
+        password_hash: hash_secret(&Secret::new("right-password")).unwrap(),
+        user_id: "user-gp".into(),
+        role_profiles: vec![clinician_role_profile()],
+        assurance: kmcr_auth::LocalAccount::DEFAULT_ASSURANCE,
+    };
+    let accounts = kmcr_auth::LocalAccounts::new(vec![account]).unwrap();
+    let sign_in = |username: &str, password: &str, at| {
+        ready(fixture.server.local_sign_in(&accounts, username, &Secret::new(password), at))
+            .map(|account| account.user_id.clone())
+    };
+    let refused = Err(kmcr_auth::LocalSignInRefusal::WrongUsernameOrPassword);
+    for attempt in 0..kmcr_auth::MAX_FAILED_SIGN_INS as i64 - 1 {
+        assert_eq!(sign_in("gp", "guess", seconds_after(NOW, attempt)), refused);
+    }
+    assert_eq!(sign_in("gp", "right-password", seconds_after(NOW, 10)), Ok("user-gp".into()), "one short of the limit");
+    for attempt in 0..kmcr_auth::MAX_FAILED_SIGN_INS as i64 {
+        assert_eq!(
+            sign_in("gp", "guess", seconds_after(NOW, 20 + attempt)),
+            refused,
+            "the right password cleared the count"
+        );
+    }
+    let locked = Err(kmcr_auth::LocalSignInRefusal::LockedOut);
+    assert_eq!(sign_in("gp", "right-password", seconds_after(NOW, 30)), locked, "even the right password");
+    for attempt in 0..kmcr_auth::MAX_FAILED_SIGN_INS as i64 {
+        assert_eq!(sign_in("nobody", "guess", seconds_after(NOW, 40 + attempt)), refused);
+    }
+    assert_eq!(sign_in("nobody", "guess", seconds_after(NOW, 50)), locked, "an unknown username locks the same way");
+    let later = seconds_after(NOW, 20 + kmcr_auth::SIGN_IN_LOCKOUT_S + kmcr_auth::MAX_FAILED_SIGN_INS as i64);
+    assert_eq!(sign_in("gp", "right-password", later), Ok("user-gp".into()), "refusals count for a while only");
+}

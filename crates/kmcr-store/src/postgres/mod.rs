@@ -307,6 +307,11 @@ impl PostgresStore {
         sign_in::item(&**client, kind, key, now_ms).await
     }
 
+    pub async fn count_sign_in_items(&self, kind: &str, group_id: &str, now_ms: i64) -> Result<i64, StoreError> {
+        let client = self.pool.get().await?;
+        sign_in::count_items(&**client, kind, group_id, now_ms).await
+    }
+
     pub async fn everything(
         &self,
         request: &EverythingRequest,

@@ -110,3 +110,19 @@ pub async fn item(
         .await?;
     Ok(row.map(|row| row.get(0)))
 }
+
+/// Unspent, unexpired items of one kind in one group.
+pub async fn count_items(
+    client: &impl GenericClient,
+    kind: &str,
+    group_id: &str,
+    now_ms: i64,
+) -> Result<i64, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT COUNT(*) FROM sign_in_item WHERE group_id = $1 AND kind = $2 AND NOT spent AND expires_ms > $3",
+            &[&group_id, &kind, &now_ms],
+        )
+        .await?;
+    Ok(row.get(0))
+}

@@ -317,6 +317,11 @@ impl SqliteStore {
         self.with_reader(move |connection, _| sign_in::item(connection, &kind, &key, now_ms)).await
     }
 
+    pub async fn count_sign_in_items(&self, kind: &str, group_id: &str, now_ms: i64) -> Result<i64, StoreError> {
+        let (kind, group_id) = (kind.to_string(), group_id.to_string());
+        self.with_reader(move |connection, _| sign_in::count_items(connection, &kind, &group_id, now_ms)).await
+    }
+
     pub async fn everything(
         &self,
         request: &EverythingRequest,

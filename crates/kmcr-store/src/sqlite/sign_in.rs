@@ -103,3 +103,13 @@ pub fn item(connection: &Connection, kind: &str, key: &str, now_ms: i64) -> Resu
         .optional()?;
     Ok(found)
 }
+
+/// Unspent, unexpired items of one kind in one group.
+pub fn count_items(connection: &Connection, kind: &str, group_id: &str, now_ms: i64) -> Result<i64, StoreError> {
+    let count = connection
+        .prepare_cached(
+            "SELECT COUNT(*) FROM sign_in_item WHERE group_id = ?1 AND kind = ?2 AND spent = 0 AND expires_ms > ?3",
+        )?
+        .query_row((group_id, kind, now_ms), |row| row.get(0))?;
+    Ok(count)
+}
