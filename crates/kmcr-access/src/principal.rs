@@ -119,9 +119,6 @@ pub struct SystemPrincipal {
     pub scopes: Vec<Scope>,
     /// A named exception in configuration: may read every person's record (an analytics extract), for this purpose.
     pub region_wide: Option<RegionWideReading>,
-    /// May state that the NHS numbers it sends are verified (a PDS-connected source), which links at the highest
-    /// assurance; others' claims of verification are kept but not trusted for linking.
-    pub trusted_to_verify_nhs_numbers: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

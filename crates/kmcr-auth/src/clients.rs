@@ -19,8 +19,6 @@ pub struct ApiClient {
     pub scopes: Vec<Scope>,
     /// A named exception: may read every person's record, for the reason given.
     pub region_wide: Option<RegionWideReading>,
-    /// A PDS-connected source whose verified NHS numbers are trusted for linking.
-    pub trusted_to_verify_nhs_numbers: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,7 +97,6 @@ impl ClientRegistry {
             ods_code: client.ods_code.clone(),
             scopes,
             region_wide: client.region_wide.clone(),
-            trusted_to_verify_nhs_numbers: client.trusted_to_verify_nhs_numbers,
         })
     }
 }

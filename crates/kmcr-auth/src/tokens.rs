@@ -125,7 +125,6 @@ enum PrincipalClaims {
         ods_code: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         region_wide: Option<RegionWideClaims>,
-        trusted_to_verify_nhs_numbers: bool,
     },
     Patient {
         user_id: String,
@@ -162,7 +161,6 @@ impl PrincipalClaims {
                     justification: reading.justification.clone(),
                     secondary_use: reading.secondary_use,
                 }),
-                trusted_to_verify_nhs_numbers: system.trusted_to_verify_nhs_numbers,
             },
             Principal::Patient(patient) => PrincipalClaims::Patient {
                 user_id: patient.user_id.clone(),
@@ -190,18 +188,15 @@ impl PrincipalClaims {
                 let role_profile = role.to_role_profile().map_err(invalid)?;
                 Principal::User(UserPrincipal { user_id, session_id, role_profile, assurance, scopes })
             }
-            PrincipalClaims::System { client_id, ods_code, region_wide, trusted_to_verify_nhs_numbers } => {
-                Principal::System(SystemPrincipal {
-                    client_id,
-                    ods_code: ods(&ods_code)?,
-                    scopes,
-                    region_wide: region_wide.map(|reading| RegionWideReading {
-                        justification: reading.justification,
-                        secondary_use: reading.secondary_use,
-                    }),
-                    trusted_to_verify_nhs_numbers,
-                })
-            }
+            PrincipalClaims::System { client_id, ods_code, region_wide } => Principal::System(SystemPrincipal {
+                client_id,
+                ods_code: ods(&ods_code)?,
+                scopes,
+                region_wide: region_wide.map(|reading| RegionWideReading {
+                    justification: reading.justification,
+                    secondary_use: reading.secondary_use,
+                }),
+            }),
             PrincipalClaims::Patient { user_id, session_id, patient_ids } => {
                 Principal::Patient(PatientPrincipal { user_id, session_id, own_patient_ids: patient_ids, scopes })
             }

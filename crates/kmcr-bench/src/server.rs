@@ -56,7 +56,6 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
         ods_code: OdsCode::parse("RWF")?,
         scopes: vec![Scope::parse("system/*.read")?],
         region_wide: Some(RegionWideReading { justification: "benchmark".into(), secondary_use: false }),
-        trusted_to_verify_nhs_numbers: false,
     }];
     let mut organisations: Vec<Organisation> = kmcr_synth::organisations()
         .iter()
@@ -74,7 +73,6 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
             ods_code: OdsCode::parse(ods_code)?,
             scopes: vec![Scope::parse("system/*.*")?],
             region_wide: None,
-            trusted_to_verify_nhs_numbers: true,
         });
         organisations.push(Organisation {
             ods_code: OdsCode::parse(ods_code)?,

@@ -113,7 +113,6 @@ pub fn clients(raw: Vec<RawClient>) -> anyhow::Result<Vec<ApiClient>> {
                     justification,
                     secondary_use: raw.region_wide_secondary_use,
                 }),
-                trusted_to_verify_nhs_numbers: false,
                 id: raw.id,
             })
         })

@@ -260,7 +260,6 @@ fn loader_context(source: &SourceBundle) -> anyhow::Result<RequestContext> {
             ods_code: OdsCode::parse(&source.source_ods_code).context("synthetic ODS codes are valid")?,
             scopes: vec![Scope::parse("system/*.*").expect("a valid scope")],
             region_wide: None,
-            trusted_to_verify_nhs_numbers: true,
         }),
         request_id: "demo-load".into(),
     })

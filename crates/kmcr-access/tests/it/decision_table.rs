@@ -319,7 +319,6 @@ fn principal(name: &str, row: &PrincipalRow, scopes_override: Option<&[String]>)
                     _ => panic!("region_wide is secondary-use or direct-care, not {use_}"),
                 },
             }),
-            trusted_to_verify_nhs_numbers: false,
         }),
         "patient" => Principal::Patient(PatientPrincipal {
             user_id: field(&row.user, "user"),

@@ -183,7 +183,6 @@ impl Authentication {
                     ods_code: client.ods_code.clone(),
                     scopes: system.scopes,
                     region_wide: client.region_wide.clone(),
-                    trusted_to_verify_nhs_numbers: client.trusted_to_verify_nhs_numbers,
                 }))
             }
             principal @ (Principal::User(_) | Principal::Patient(_)) => {

@@ -101,7 +101,6 @@ fn client(id: &str, ods_code: &str, scopes: &[&str]) -> ApiClient {
         ods_code: OdsCode::parse(ods_code).unwrap(),
         scopes: scopes.iter().map(|scope| Scope::parse(scope).unwrap()).collect(),
         region_wide: None,
-        trusted_to_verify_nhs_numbers: true,
     }
 }
 

@@ -520,7 +520,6 @@ fn context_of(client: &str, ods_code: &str, scopes: &[&str]) -> RequestContext {
             ods_code: OdsCode::parse(ods_code).unwrap(),
             scopes: scopes.iter().map(|scope| Scope::parse(scope).unwrap()).collect(),
             region_wide,
-            trusted_to_verify_nhs_numbers: true,
         }),
         request_id: format!("{client}-test"),
     }

@@ -18,7 +18,6 @@ fn registry() -> ClientRegistry {
         secret_hash: hash_secret(&Secret::new("pas-secret-for-tests")).unwrap(),
         scopes: scopes("system/*.rs system/Encounter.cud"),
         region_wide: None,
-        trusted_to_verify_nhs_numbers: true,
     }])
     .unwrap()
 }
@@ -30,7 +29,6 @@ fn a_client_gets_the_scopes_it_asks_for_within_those_it_holds() {
     let principal = registry.client_credentials("east-kent-pas", &secret, Some("system/Observation.rs")).unwrap();
     assert_eq!(principal.scopes, scopes("system/Observation.rs"));
     assert_eq!(principal.ods_code.as_str(), "RVV");
-    assert!(principal.trusted_to_verify_nhs_numbers);
 
     let everything = registry.client_credentials("east-kent-pas", &secret, None).unwrap();
     assert_eq!(everything.scopes, scopes("system/*.rs system/Encounter.cud"));

@@ -72,7 +72,6 @@ fn systems_and_patients_round_trip_through_their_tokens() {
         ods_code: OdsCode::parse("QKS").unwrap(),
         scopes: vec![Scope::parse("system/Observation.rs").unwrap(), Scope::parse("system/Patient.r").unwrap()],
         region_wide: Some(RegionWideReading { justification: "ICB planning".to_string(), secondary_use: true }),
-        trusted_to_verify_nhs_numbers: false,
     });
     let patient = Principal::Patient(PatientPrincipal {
         user_id: "nhs-login-1234".to_string(),

@@ -697,3 +697,40 @@ async fn a_merge_may_name_only_a_record_of_the_same_source() {
         );
     }
 }
+
+/// The person of a source Patient, as the person index stored it.
+async fn person_of(world: &World, patient_id: &str) -> String {
+    let links = world.store.person_links_of(&[patient_id.to_string()]).await.unwrap();
+    links.into_iter().next().unwrap_or_else(|| panic!("{}: {patient_id} has no person", world.backend)).person_id
+}
+
+/// A source that does not trace NHS numbers against the national spine claims a verified one, with someone else's
+/// demographics: believed, it would attach its record to that person at the highest assurance. Only the sources
+/// configured as verifiers are believed.
+#[tokio::test]
+async fn a_source_not_trusted_to_verify_cannot_join_a_person_by_claiming_a_verified_nhs_number() {
+    let mut identity = kmcr_service::identity::IdentitySettings::default();
+    identity.nhs_number_verifiers =
+        kmcr_service::identity::NhsNumberVerifiers::Only([GP.to_string(), ACUTE.to_string()].into());
+    for world in worlds_with(identity).await {
+        let backend = world.backend;
+        let stranger = |nhs: &str| {
+            let mut record = patient(nhs, "Zennor");
+            record["name"][0]["given"] = json!(["Morwenna"]);
+            record["gender"] = json!("male");
+            record["birthDate"] = json!("2003-11-30");
+            record["address"] = json!([{ "postalCode": "TR19 7AA" }]);
+            record
+        };
+        let a = nhs_number(PERSON_A_NHS);
+        world.put(&system(UNRELATED_ACUTE, &["system/*.*"]), "claim-rn7", stranger(&a)).await;
+        assert_ne!(
+            person_of(&world, "claim-rn7").await,
+            person_of(&world, "pa-gp").await,
+            "{backend}: an untrusted verification must not join the person"
+        );
+        // The same claim from a source that traces NHS numbers is believed: the rule, not the data, decides.
+        world.put(&system(GP, &["system/*.*"]), "claim-gp", stranger(&a)).await;
+        assert_eq!(person_of(&world, "claim-gp").await, person_of(&world, "pa-gp").await, "{backend}");
+    }
+}

@@ -67,16 +67,21 @@ pub fn policy(policies: Vec<Policy>) -> AccessPolicy {
 /// A fresh store on each backend (PostgreSQL where `KMCR_TEST_DATABASE_URL` is set; required under CI), with the
 /// region's records loaded.
 pub async fn worlds() -> Vec<World> {
+    worlds_with(IdentitySettings::default()).await
+}
+
+/// [`worlds`] with the person index set up as given.
+pub async fn worlds_with(identity: IdentitySettings) -> Vec<World> {
     let mut worlds = Vec::new();
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     let directory = std::env::temp_dir().join(format!("kmcr-service-test-{}-{n}", std::process::id()));
     let store = Store::open(directory.to_str().unwrap(), &StoreOptions::default()).await.unwrap();
-    worlds.push(world(store, "sqlite", None, Some(directory)).await);
+    worlds.push(world(store, "sqlite", None, Some(directory), identity.clone()).await);
     match std::env::var("KMCR_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let database = ScratchDatabase::create(&url, "kmcr_servicetest_", n).await.unwrap();
             let store = Store::open(&database.url, &StoreOptions::default()).await.unwrap();
-            worlds.push(world(store, "postgres", Some(database), None).await);
+            worlds.push(world(store, "postgres", Some(database), None, identity).await);
         }
         _ if std::env::var("CI").is_ok() => panic!("CI is set but KMCR_TEST_DATABASE_URL is not"),
         _ => {}
@@ -89,10 +94,9 @@ async fn world(
     backend: &'static str,
     database: Option<ScratchDatabase>,
     directory: Option<PathBuf>,
+    identity: IdentitySettings,
 ) -> World {
-    let service = Service::start(store.clone(), Limits::default(), IdentitySettings::default(), policy(Vec::new()))
-        .await
-        .unwrap();
+    let service = Service::start(store.clone(), Limits::default(), identity, policy(Vec::new())).await.unwrap();
     let world = World { service, store, backend, _database: database, directory };
     world.load().await;
     world
@@ -115,7 +119,6 @@ pub fn system(ods_code: &str, scopes: &[&str]) -> RequestContext {
             ods_code: OdsCode::parse(ods_code).unwrap(),
             scopes: scopes.iter().map(|scope| Scope::parse(scope).unwrap()).collect(),
             region_wide: None,
-            trusted_to_verify_nhs_numbers: true,
         }),
         request_id: "test".into(),
     }
