@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::local_accounts::{LocalAccount, LocalAccounts};
 use crate::password::{SecretHash, spend_time_as_if_checking};
 use crate::secret::{Secret, constant_time_eq, random_url_safe};
-use crate::sessions::SessionRegistry;
+use crate::sessions::{SessionEnd, SessionRegistry};
 use crate::smart_store::{AuthorizationCodeGrant, AuthorizationStore, Redemption, RefreshGrant};
 use crate::state::StateUnavailable;
 use crate::tokens::{IdTokenContent, TokenIssuer};
@@ -423,8 +423,8 @@ impl SmartAuthorizationServer {
         let app = self.authenticate(client)?;
         let grant = match self.store.redeem_code(&digest(code)).await? {
             Redemption::Fresh(grant) => grant,
-            Redemption::Spent { grant_id } => {
-                self.store.revoke_grant(&grant_id).await?;
+            Redemption::Spent(grant) => {
+                self.end_grant(&grant.grant_id, &grant.user.session_id, now).await?;
                 return Err(TokenEndpointError::InvalidGrant);
             }
             Redemption::Unknown => return Err(TokenEndpointError::InvalidGrant),
@@ -459,8 +459,8 @@ impl SmartAuthorizationServer {
         let app = self.authenticate(client)?;
         let grant = match self.store.redeem_refresh_token(&digest(refresh_token)).await? {
             Redemption::Fresh(grant) => grant,
-            Redemption::Spent { grant_id } => {
-                self.store.revoke_grant(&grant_id).await?;
+            Redemption::Spent(grant) => {
+                self.end_grant(&grant.grant_id, &grant.user.session_id, now).await?;
                 return Err(TokenEndpointError::InvalidGrant);
             }
             Redemption::Unknown => return Err(TokenEndpointError::InvalidGrant),
@@ -478,16 +478,29 @@ impl SmartAuthorizationServer {
         Ok(self.respond(&app.client_id, &grant.grant_id, grant.user, scopes, None, now).await?)
     }
 
-    /// RFC 7009 revocation of a refresh token: its grant ends. Access tokens are not revoked one by one: they live
-    /// minutes, and ending the session refuses them at once. Unknown tokens are answered as success, as the RFC asks.
-    pub async fn revoke(&self, client: &ClientAuthentication, token: &str) -> Result<(), TokenEndpointError> {
+    /// RFC 7009 revocation of a refresh token: its grant ends, and with it the access tokens issued under it (see
+    /// [`SmartAuthorizationServer::end_grant`]). Unknown tokens are answered as success, as the RFC asks.
+    pub async fn revoke(
+        &self,
+        client: &ClientAuthentication,
+        token: &str,
+        now: Instant,
+    ) -> Result<(), TokenEndpointError> {
         let app = self.authenticate(client)?;
         if let Redemption::Fresh(grant) = self.store.redeem_refresh_token(&digest(token)).await?
             && grant.client_id == app.client_id
         {
-            self.store.revoke_grant(&grant.grant_id).await?;
+            self.end_grant(&grant.grant_id, &grant.user.session_id, now).await?;
         }
         Ok(())
+    }
+
+    /// Ends a grant: its refresh tokens are spent and its sign-in session ended, so that its access tokens are
+    /// refused before they expire. Each authorisation signs the user in afresh (KMCR keeps no single sign-on cookie),
+    /// so the session is this grant's alone and ending it ends no other app's access.
+    async fn end_grant(&self, grant_id: &str, session_id: &str, now: Instant) -> Result<(), StateUnavailable> {
+        self.store.revoke_grant(grant_id).await?;
+        self.sessions.end(session_id, SessionEnd::Revoked, now).await
     }
 
     /// Keeps a sign-in waiting for its user (the `/oauth/authorize` page's state, opaque here) and returns its

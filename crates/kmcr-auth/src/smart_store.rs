@@ -39,10 +39,8 @@ pub struct RefreshGrant {
 pub enum Redemption<T> {
     /// Found, unspent: it is now spent.
     Fresh(T),
-    /// Found, spent before: a replay.
-    Spent {
-        grant_id: String,
-    },
+    /// Found, spent before: a replay, and what it stood for.
+    Spent(T),
     Unknown,
 }
 
@@ -101,14 +99,10 @@ impl InMemoryAuthorizationStore {
     }
 }
 
-fn redeem<T: Clone>(
-    map: &mut HashMap<String, Entry<T>>,
-    digest: &str,
-    grant_id: impl Fn(&T) -> String,
-) -> Redemption<T> {
+fn redeem<T: Clone>(map: &mut HashMap<String, Entry<T>>, digest: &str) -> Redemption<T> {
     match map.get_mut(digest) {
         None => Redemption::Unknown,
-        Some(entry) if entry.spent => Redemption::Spent { grant_id: grant_id(&entry.value) },
+        Some(entry) if entry.spent => Redemption::Spent(entry.value.clone()),
         Some(entry) => {
             entry.spent = true;
             Redemption::Fresh(entry.value.clone())
@@ -123,7 +117,7 @@ impl AuthorizationStore for InMemoryAuthorizationStore {
     }
 
     fn redeem_code<'a>(&'a self, code_digest: &'a str) -> StateFuture<'a, Redemption<AuthorizationCodeGrant>> {
-        ready(Ok(redeem(&mut self.entries().codes, code_digest, |grant| grant.grant_id.clone())))
+        ready(Ok(redeem(&mut self.entries().codes, code_digest)))
     }
 
     fn put_refresh_token(&self, token_digest: String, grant: RefreshGrant) -> StateFuture<'_, ()> {
@@ -132,7 +126,7 @@ impl AuthorizationStore for InMemoryAuthorizationStore {
     }
 
     fn redeem_refresh_token<'a>(&'a self, token_digest: &'a str) -> StateFuture<'a, Redemption<RefreshGrant>> {
-        ready(Ok(redeem(&mut self.entries().refresh_tokens, token_digest, |grant| grant.grant_id.clone())))
+        ready(Ok(redeem(&mut self.entries().refresh_tokens, token_digest)))
     }
 
     fn revoke_grant<'a>(&'a self, grant_id: &'a str) -> StateFuture<'a, ()> {

@@ -32,9 +32,10 @@ pub enum ItemTaken {
         content: String,
         expires_ms: i64,
     },
-    /// Spent before: a replay. The grant it belongs to, to revoke.
+    /// Spent before: a replay. The grant it belongs to, to revoke, and what it stood for.
     Spent {
         group_id: String,
+        content: String,
     },
     Unknown,
 }

@@ -169,7 +169,7 @@ impl StoredAuthorizations {
     ) -> Result<Redemption<T>, StateUnavailable> {
         Ok(match self.take(kind, key).await? {
             ItemTaken::Fresh { content, .. } => Redemption::Fresh(read(&content)?),
-            ItemTaken::Spent { group_id } => Redemption::Spent { grant_id: group_id },
+            ItemTaken::Spent { content, .. } => Redemption::Spent(read(&content)?),
             ItemTaken::Unknown => Redemption::Unknown,
         })
     }

@@ -143,7 +143,7 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, Form(requ
     let Some(client) = client_authentication(&headers, &request) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication is required");
     };
-    match state.auth.smart.revoke(&client, request.token.as_deref().unwrap_or_default()).await {
+    match state.auth.smart.revoke(&client, request.token.as_deref().unwrap_or_default(), Instant::now()).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => oauth_error(status_of(&error), error.oauth_error_code(), &error.to_string()),
     }

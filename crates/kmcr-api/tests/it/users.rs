@@ -324,6 +324,28 @@ async fn a_sign_in_through_one_node_is_honoured_and_ended_on_every_node() {
     }
 }
 
+/// RFC 7009: revoking a refresh token ends its grant, and the grant's access tokens with it, before they expire;
+/// the same user's other grants go on.
+#[tokio::test]
+async fn revoking_a_refresh_token_refuses_the_access_tokens_of_its_grant_at_once() {
+    let api = TestApi::new().await;
+    let patient = create_patient(&api, "gp", "Revoked").await;
+    let path = format!("/fhir/Patient/{patient}");
+    let revoked = launch(&api, "gp-user", None).await;
+    let other = launch(&api, "gp-user", None).await;
+    let revoke = Request::post("/oauth/revoke")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form(&[("token", revoked["refresh_token"].as_str().unwrap()), ("client_id", APP_ID)])))
+        .unwrap();
+    assert_eq!(send(&api, revoke).await.status, StatusCode::OK);
+    let (status, _) = get(&api, revoked["access_token"].as_str().unwrap(), &path).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the revoked grant's access token");
+    let (status, _) = get(&api, other["access_token"].as_str().unwrap(), &path).await;
+    assert_eq!(status, StatusCode::OK, "another grant of the same user");
+    let refreshed = send(&api, refresh_request(revoked["refresh_token"].as_str().unwrap())).await;
+    assert_eq!(refreshed.status, StatusCode::BAD_REQUEST);
+}
+
 /// Refused passwords are counted in the database, so guessing through several nodes gains nothing.
 #[tokio::test]
 async fn repeated_refused_passwords_lock_the_username_on_every_node() {

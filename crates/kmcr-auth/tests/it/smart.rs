@@ -159,12 +159,15 @@ fn a_standalone_launch_yields_tokens_for_the_user_in_their_role_profile() {
 fn a_code_is_single_use_and_its_replay_revokes_the_grant() {
     let fixture = fixture();
     let request = fixture.server.check_authorization_request(&query(&[])).unwrap();
-    let code = code_of(&ready(fixture.server.issue_code(request.clone(), signed_in(&fixture), NOW)).unwrap(), &request);
+    let user = signed_in(&fixture);
+    let code = code_of(&ready(fixture.server.issue_code(request.clone(), user.clone(), NOW)).unwrap(), &request);
     let first = ready(fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW)).unwrap();
     let second = ready(fixture.server.exchange_code(&public_client(), &code, REDIRECT, VERIFIER, NOW));
     assert_eq!(second, Err(TokenEndpointError::InvalidGrant));
     let refresh = ready(fixture.server.refresh(&public_client(), &first.refresh_token.unwrap(), None, NOW));
     assert_eq!(refresh, Err(TokenEndpointError::InvalidGrant));
+    let session_active = ready(fixture.sessions.is_active(&user.session_id, NOW)).unwrap();
+    assert!(!session_active, "the grant's session ends, so its access tokens are refused too");
 }
 
 #[test]

@@ -47,10 +47,13 @@ pub async fn apply(client: &impl GenericClient, change: SignInChange) -> Result<
                 return Ok(SignInOutcome::Taken(ItemTaken::Fresh { content: row.get(0), expires_ms: row.get(1) }));
             }
             let spent = client
-                .query_opt("SELECT group_id FROM sign_in_item WHERE kind = $1 AND item_key = $2", &[&kind, &key])
+                .query_opt(
+                    "SELECT group_id, content FROM sign_in_item WHERE kind = $1 AND item_key = $2",
+                    &[&kind, &key],
+                )
                 .await?;
             return Ok(SignInOutcome::Taken(match spent {
-                Some(row) => ItemTaken::Spent { group_id: row.get(0) },
+                Some(row) => ItemTaken::Spent { group_id: row.get(0), content: row.get(1) },
                 None => ItemTaken::Unknown,
             }));
         }

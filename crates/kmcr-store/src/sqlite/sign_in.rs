@@ -44,12 +44,12 @@ pub fn apply(transaction: &Connection, change: SignInChange) -> Result<SignInOut
             if let Some((content, expires_ms)) = fresh {
                 return Ok(SignInOutcome::Taken(ItemTaken::Fresh { content, expires_ms }));
             }
-            let spent: Option<String> = transaction
-                .prepare_cached("SELECT group_id FROM sign_in_item WHERE kind = ?1 AND item_key = ?2")?
-                .query_row((&kind, &key), |row| row.get(0))
+            let spent: Option<(String, String)> = transaction
+                .prepare_cached("SELECT group_id, content FROM sign_in_item WHERE kind = ?1 AND item_key = ?2")?
+                .query_row((&kind, &key), |row| Ok((row.get(0)?, row.get(1)?)))
                 .optional()?;
             return Ok(SignInOutcome::Taken(match spent {
-                Some(group_id) => ItemTaken::Spent { group_id },
+                Some((group_id, content)) => ItemTaken::Spent { group_id, content },
                 None => ItemTaken::Unknown,
             }));
         }

@@ -43,13 +43,20 @@ async fn a_one_time_item_is_spent_once_and_its_replay_names_its_grant() {
         }
         let fresh = answers.iter().filter(|answer| matches!(answer, ItemTaken::Fresh { .. })).count();
         assert_eq!(fresh, 1, "{name}: {answers:?}");
-        assert!(answers.contains(&ItemTaken::Spent { group_id: "grant-1".into() }), "{name}");
+        assert!(
+            answers.contains(&ItemTaken::Spent { group_id: "grant-1".into(), content: "{\"item\":\"c1\"}".into() }),
+            "{name}"
+        );
         assert_eq!(take(store, "code", "unknown").await, ItemTaken::Unknown, "{name}");
         assert_eq!(take(store, "refresh", "c1").await, ItemTaken::Unknown, "{name}: kinds are apart");
 
         // A replay revokes the grant: its refresh tokens are spent, other grants' are not.
         store.change_sign_in(SignInChange::SpendGroup { group_id: "grant-1".into() }).await.unwrap();
-        assert_eq!(take(store, "refresh", "r1").await, ItemTaken::Spent { group_id: "grant-1".into() }, "{name}");
+        assert_eq!(
+            take(store, "refresh", "r1").await,
+            ItemTaken::Spent { group_id: "grant-1".into(), content: "{\"item\":\"r1\"}".into() },
+            "{name}"
+        );
         let r2 = take(store, "refresh", "r2").await;
         assert_eq!(r2, ItemTaken::Fresh { content: "{\"item\":\"r2\"}".into(), expires_ms: 2_000 }, "{name}");
 
