@@ -22,6 +22,9 @@ pub struct AccessSettings {
     pub min_assurance_sensitive: AssuranceLevel,
     /// The least sign-in assurance for break-glass (B0168).
     pub min_assurance_break_glass: AssuranceLevel,
+    /// Organisations whose IG officers act for the whole region (see `information_governance`); others' act for
+    /// their own organisation only.
+    pub regional_information_governance: std::collections::BTreeSet<kmcr_fhir::OdsCode>,
 }
 
 impl Default for AccessSettings {
@@ -30,6 +33,7 @@ impl Default for AccessSettings {
             recent_contact_days: 90,
             min_assurance_sensitive: AssuranceLevel::Aal3,
             min_assurance_break_glass: AssuranceLevel::Aal3,
+            regional_information_governance: std::collections::BTreeSet::new(),
         }
     }
 }

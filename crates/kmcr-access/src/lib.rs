@@ -6,6 +6,7 @@
 pub mod activities;
 pub mod decide;
 pub mod facts;
+pub mod information_governance;
 pub mod interactions;
 pub mod labels;
 pub mod objections;
@@ -21,6 +22,7 @@ pub use decide::{
     WithholdReason, Withholding, decide_person,
 };
 pub use facts::{AccessGrant, CareContact, ContactKind, GrantKind, PersonFacts, SourceRecord};
+pub use information_governance::{InformationGovernanceScope, information_governance_scope};
 pub use interactions::{PopulationDecision, Verdict, decide_interaction, decide_population, decide_write_over};
 pub use labels::{CodeRule, CodeRules, SensitiveCategory, Sensitivity, sensitivity_of};
 pub use objections::{Objection, ObjectionKind, Policy, objection_from_consent};

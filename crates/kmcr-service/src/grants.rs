@@ -2,9 +2,9 @@
 //! a stated reason and for a limited time, bound to the role profile they were made in; and the IG officer's review
 //! of every break-glass use.
 
-use kmcr_access::{Activity, GrantKind, Principal};
+use kmcr_access::{Activity, GrantKind, InformationGovernanceScope, Principal, information_governance_scope};
 use kmcr_fhir::{Instant, ResourceId};
-use kmcr_store::{GrantChange, GrantReview, StoredGrant};
+use kmcr_store::{GrantChange, GrantFilter, GrantReview, StoredGrant};
 
 use crate::{RequestContext, Service, ServiceError, audit};
 
@@ -117,11 +117,10 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<StoredGrant>, ServiceError> {
         let mut record = audit::record(context, "break-glass-review-list");
-        self.require_information_governance(context, &mut record).await?;
-        let grants = self
-            .store
-            .grants(review_status.map(str::to_string), after_grant_id, limit.clamp(1, self.limits.max_page_size))
-            .await?;
+        let scope = self.require_information_governance(context, &mut record).await?;
+        let filter =
+            GrantFilter { review_status: review_status.map(str::to_string), ods_code: own_organisation(&scope) };
+        let grants = self.store.grants(filter, after_grant_id, limit.clamp(1, self.limits.max_page_size)).await?;
         record.patients = audit::patients(grants.iter().map(|grant| grant.patient_id.as_str()));
         record.outcome = "permitted".into();
         self.store.append_audit(record).await?;
@@ -138,7 +137,7 @@ impl Service {
     ) -> Result<StoredGrant, ServiceError> {
         let mut record = audit::record(context, "break-glass-review");
         record.resources = vec![format!("grant/{grant_id}")];
-        self.require_information_governance(context, &mut record).await?;
+        let scope = self.require_information_governance(context, &mut record).await?;
         if !matches!(outcome, "appropriate" | "inappropriate" | "referred") {
             let error = ServiceError::Invalid("outcome: appropriate, inappropriate or referred".into());
             return Err(self.refuse(&mut record, "bad outcome".into(), error).await);
@@ -150,20 +149,23 @@ impl Service {
             reviewed_by: context.principal.id().to_string(),
             outcome: outcome.to_string(),
             note: note.to_string(),
+            within_ods_code: own_organisation(&scope),
         };
         Ok(self.store.write_grant(GrantChange::Review(review), record).await?)
     }
 
+    /// The scope of the caller's IG work (`kmcr_access::information_governance`); refused and audited without one.
     async fn require_information_governance(
         &self,
         context: &RequestContext,
         record: &mut kmcr_audit::AuditRecord,
-    ) -> Result<(), ServiceError> {
-        let allowed = matches!(&context.principal, Principal::User(user)
-            if user.role_profile.job_role.is_information_governance()
-                && self.access.registry.is_party(&user.role_profile.ods_code));
-        if allowed {
-            return Ok(());
+    ) -> Result<InformationGovernanceScope, ServiceError> {
+        let rules = self.access.rules(record.recorded_unix_ms);
+        if let Some(scope) = information_governance_scope(rules, &context.principal) {
+            if scope == InformationGovernanceScope::Region {
+                record.reasons.push("regional information governance".into());
+            }
+            return Ok(scope);
         }
         let reason =
             "information governance work needs a Privacy Officer or Caldicott Guardian role profile".to_string();
@@ -174,16 +176,19 @@ impl Service {
 impl Service {
     /// Information governance's questions of the audit: who accessed a person (`Person/id` or `Patient/id`), what a
     /// user accessed, break-glass uses, sealed-item uses. Reading the audit is itself audited.
+    ///
+    /// An IG officer of one organisation sees what that organisation's people and systems did; the page may then hold
+    /// fewer entries than asked, and `scanned_through` says where the next page starts.
     pub async fn audit_trail(
         &self,
         context: &RequestContext,
         query: kmcr_store::AuditQuery,
         after_sequence: i64,
         limit: usize,
-    ) -> Result<Vec<kmcr_audit::ChainedAuditEntry>, ServiceError> {
+    ) -> Result<AuditPage, ServiceError> {
         let mut record = audit::record(context, "audit-query");
         record.query = Some(format!("{query:?}"));
-        self.require_information_governance(context, &mut record).await?;
+        let scope = self.require_information_governance(context, &mut record).await?;
         if let kmcr_store::AuditQuery::Subject(subject) = &query {
             if subject.starts_with("Patient/") {
                 record.patients = vec![subject.clone()];
@@ -191,10 +196,28 @@ impl Service {
                 record.persons = vec![subject.clone()];
             }
         }
-        let entries =
-            self.store.audit_search(&query, after_sequence, limit.clamp(1, self.limits.max_page_size)).await?;
+        let limit = limit.clamp(1, self.limits.max_page_size);
+        let mut entries = self.store.audit_search(&query, after_sequence, limit).await?;
+        let scanned_through = (entries.len() == limit).then(|| entries.last().map(|entry| entry.sequence)).flatten();
+        entries.retain(|entry| scope.covers(&entry.record.actor_ods_code));
         record.outcome = "permitted".into();
         self.store.append_audit(record).await?;
-        Ok(entries)
+        Ok(AuditPage { entries, scanned_through })
+    }
+}
+
+/// A page of the audit as IG may see it.
+#[derive(Clone, Debug)]
+pub struct AuditPage {
+    pub entries: Vec<kmcr_audit::ChainedAuditEntry>,
+    /// The last entry read for this page, seen or not, when more may follow: the next page starts after it.
+    pub scanned_through: Option<i64>,
+}
+
+/// The organisation an IG officer's work is confined to, for the store's filters; `None` for the region.
+fn own_organisation(scope: &InformationGovernanceScope) -> Option<String> {
+    match scope {
+        InformationGovernanceScope::Region => None,
+        InformationGovernanceScope::Organisation(ods_code) => Some(ods_code.as_str().to_string()),
     }
 }

@@ -20,7 +20,7 @@ use kmcr_store::Store;
 
 pub use access::{AccessPolicy, PersonAccess};
 pub use error::{ServiceError, error_status_line, operation_outcome, outcome_with};
-pub use grants::{DeclaredGrant, GrantRequest};
+pub use grants::{AuditPage, DeclaredGrant, GrantRequest};
 pub use matching::{LinkHistory, PatientMatch, ReviewView};
 pub use reads::{ReadPage, SearchResult};
 pub use writes::{CreateResult, SOURCE_ORGANISATION_TAG_SYSTEM, new_resource_id};

@@ -3,6 +3,7 @@
 
 use kmcr_fhir::ResourceType;
 
+use crate::GrantFilter;
 use crate::query::{Dialect, ParamIds, SqlBuilder};
 
 /// Resource types whose existence makes a contact between the person and an organisation, with the date parameter
@@ -91,17 +92,22 @@ pub fn compile_grants_of(dialect: Dialect, patient_ids: &[&str], now_ms: i64) ->
     builder
 }
 
-/// Grants in review order, of one review status or all that are reviewed at all.
-pub fn compile_grants(dialect: Dialect, review_status: Option<&str>, after_grant_id: i64, limit: usize) -> SqlBuilder {
+/// Grants in review order, of one review status or all that are reviewed at all, of one organisation or all.
+pub fn compile_grants(dialect: Dialect, filter: &GrantFilter, after_grant_id: i64, limit: usize) -> SqlBuilder {
     let mut builder = SqlBuilder::new(dialect);
     let after = builder.int(after_grant_id);
-    let status = match review_status {
+    let status = match &filter.review_status {
         Some(status) => format!("review_status = {}", builder.text(status)),
         None => "review_status IS NOT NULL".to_string(),
     };
+    let organisation = match &filter.ods_code {
+        Some(ods_code) => format!(" AND ods_code = {}", builder.text(ods_code)),
+        None => String::new(),
+    };
     let limit = builder.int(limit as i64);
     builder.sql = format!(
-        "SELECT {GRANT_COLUMNS} FROM access_grant WHERE {status} AND grant_id > {after} ORDER BY grant_id LIMIT {limit}"
+        "SELECT {GRANT_COLUMNS} FROM access_grant WHERE {status}{organisation} AND grant_id > {after} ORDER BY \
+         grant_id LIMIT {limit}"
     );
     builder
 }

@@ -226,14 +226,15 @@ impl Store {
         dispatch!(self, store => store.count_sign_in_items(kind, group_id, now_ms))
     }
 
-    /// Grants of one review status (`open`, `reviewed`), or every reviewable one, after `after_grant_id`.
+    /// Grants of one review status (`open`, `reviewed`), or every reviewable one, of one organisation or all, after
+    /// `after_grant_id`.
     pub async fn grants(
         &self,
-        review_status: Option<String>,
+        filter: GrantFilter,
         after_grant_id: i64,
         limit: usize,
     ) -> Result<Vec<StoredGrant>, StoreError> {
-        dispatch!(self, store => store.grants(review_status, after_grant_id, limit))
+        dispatch!(self, store => store.grants(filter, after_grant_id, limit))
     }
 
     /// Appends an audit entry on its own, for reads; writes pass theirs to [`Store::write`].

@@ -314,6 +314,16 @@ pub struct GrantReview {
     /// `appropriate`, `inappropriate`, `referred`.
     pub outcome: String,
     pub note: String,
+    /// Only a use by someone of this organisation may be reviewed (the reviewer's IG scope); any when `None`.
+    pub within_ods_code: Option<String>,
+}
+
+/// Which grants to list: of one review status (`open`, `reviewed`) or every reviewable one, of one organisation (the
+/// users' ODS code) or all.
+#[derive(Clone, Debug, Default)]
+pub struct GrantFilter {
+    pub review_status: Option<String>,
+    pub ods_code: Option<String>,
 }
 
 /// A change to the grants: a new one, or IG's review of a break-glass use.

@@ -91,6 +91,10 @@ pub struct RawAccess {
     /// AAL1, AAL2 or AAL3.
     pub min_assurance_sensitive: Option<String>,
     pub min_assurance_break_glass: Option<String>,
+    /// ODS codes of the organisations whose IG officers act for the whole region (an integrated care board, say);
+    /// others' act for their own organisation only.
+    #[serde(default)]
+    pub regional_information_governance: Vec<String>,
     /// Replaces the default code rules when given.
     pub code_rules: Option<Vec<RawCodeRule>>,
     #[serde(default)]
@@ -255,6 +259,14 @@ fn access_policy(organisations: Vec<RawOrganisation>, raw: RawAccess) -> anyhow:
         recent_contact_days: raw.recent_contact_days.unwrap_or(90),
         min_assurance_sensitive: assurance(raw.min_assurance_sensitive, "min_assurance_sensitive")?,
         min_assurance_break_glass: assurance(raw.min_assurance_break_glass, "min_assurance_break_glass")?,
+        regional_information_governance: raw
+            .regional_information_governance
+            .iter()
+            .map(|code| {
+                OdsCode::parse(code)
+                    .with_context(|| format!("regional_information_governance: '{code}' is not an ODS code"))
+            })
+            .collect::<anyhow::Result<_>>()?,
     };
     let code_rules = match raw.code_rules {
         None => CodeRules::defaults(),

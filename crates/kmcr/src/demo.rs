@@ -189,7 +189,7 @@ fn demo_users() -> Vec<DemoUser> {
         user("receptionist", format!("receptionist at {practice} (the banner only)"), &practice, "R8009", &[], false),
         user(
             "ig-officer",
-            format!("privacy officer at {practice} (break-glass review, audit)"),
+            format!("privacy officer at {practice}, acting as the region's IG function (break-glass review, audit)"),
             &practice,
             "R0001",
             &[],
@@ -231,6 +231,10 @@ pub fn add_demo_accounts(settings: &mut RawSettings) {
                 activities: user.activities.iter().map(|activity| activity.to_string()).collect(),
             }],
         });
+        // The demo's privacy officer reviews the whole region's break-glass uses, so that the newcomer sees them.
+        if user.username == "ig-officer" && settings.access.regional_information_governance.is_empty() {
+            settings.access.regional_information_governance.push(user.ods_code.clone());
+        }
     }
 }
 

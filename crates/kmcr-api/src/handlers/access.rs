@@ -140,20 +140,27 @@ pub async fn audit_events(
             ));
         }
     };
-    let entries = match state
-        .service
-        .audit_trail(&context(caller), audit_query, query.after.unwrap_or(0), query.count.unwrap_or(100))
-        .await
-    {
-        Ok(entries) => entries,
+    let count = query.count.unwrap_or(100);
+    let page = match state.service.audit_trail(&context(caller), audit_query, query.after.unwrap_or(0), count).await {
+        Ok(page) => page,
         Err(error) => return error_response(error),
     };
-    let last_sequence = entries.last().map(|entry| entry.sequence);
     let events: Vec<Value> =
-        entries.iter().flat_map(kmcr_audit::audit_events).map(|event| json!({ "resource": event })).collect();
+        page.entries.iter().flat_map(kmcr_audit::audit_events).map(|event| json!({ "resource": event })).collect();
     let mut bundle = json!({ "resourceType": "Bundle", "type": "searchset", "entry": events });
-    if let Some(last) = last_sequence {
-        bundle["link"] = json!([{ "relation": "next", "url": format!("/audit/events?after={last}") }]);
+    if let Some(last) = page.scanned_through {
+        // The same question, from where this page stopped.
+        let mut next = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [("person", &query.person), ("patient", &query.patient), ("actor", &query.actor)]
+            .into_iter()
+            .chain([("break-glass", &query.break_glass), ("sealed", &query.sealed)])
+        {
+            if let Some(value) = value {
+                next.append_pair(name, value);
+            }
+        }
+        next.append_pair("after", &last.to_string()).append_pair("count", &count.to_string());
+        bundle["link"] = json!([{ "relation": "next", "url": format!("/audit/events?{}", next.finish()) }]);
     }
     crate::responses::fhir_json(StatusCode::OK, bundle.to_string())
 }

@@ -235,25 +235,46 @@ async fn break_glass_opens_the_record_for_b0168_and_goes_to_ig_review() {
             ),
             "{backend}: IG only"
         );
-        let queue = world.service.break_glass_uses(&ig_officer(), Some("open"), 0, 10).await.unwrap();
+        // The practice's privacy officer reviews the practice's people, not the ambulance service's.
+        let practice_queue = world.service.break_glass_uses(&ig_officer(), Some("open"), 0, 10).await.unwrap();
+        assert!(practice_queue.is_empty(), "{backend}: another organisation's IG");
+        assert!(
+            matches!(
+                world.service.review_break_glass(&ig_officer(), grant_id, "appropriate", "not mine").await,
+                Err(ServiceError::Conflict(_))
+            ),
+            "{backend}: another organisation's use cannot be reviewed"
+        );
+        let ambulance_ig = ig_officer_at(AMBULANCE);
+        let queue = world.service.break_glass_uses(&ambulance_ig, Some("open"), 0, 10).await.unwrap();
         assert_eq!(queue.iter().map(|grant| grant.grant_id).collect::<Vec<_>>(), [grant_id], "{backend}");
         let reviewed = world
             .service
-            .review_break_glass(&ig_officer(), grant_id, "appropriate", "cardiac arrest at home")
+            .review_break_glass(&ambulance_ig, grant_id, "appropriate", "cardiac arrest at home")
             .await
             .unwrap();
         assert_eq!(reviewed.review_outcome.as_deref(), Some("appropriate"));
         assert!(
-            world.service.break_glass_uses(&ig_officer(), Some("open"), 0, 10).await.unwrap().is_empty(),
+            world.service.break_glass_uses(&ambulance_ig, Some("open"), 0, 10).await.unwrap().is_empty(),
             "{backend}"
         );
         assert!(
             matches!(
-                world.service.review_break_glass(&ig_officer(), grant_id, "appropriate", "again").await,
+                world.service.review_break_glass(&ambulance_ig, grant_id, "appropriate", "again").await,
                 Err(ServiceError::Conflict(_))
             ),
             "{backend}: reviewed once"
         );
+        // Who accessed the person: the practice's IG sees its own people's reads only, the ambulance's IG theirs.
+        let subject = kmcr_store::AuditQuery::Subject("Patient/pa-gp".into());
+        for (officer, organisation) in [(ig_officer(), GP), (ambulance_ig, AMBULANCE)] {
+            let page = world.service.audit_trail(&officer, subject.clone(), 0, 1000).await.unwrap();
+            assert!(!page.entries.is_empty(), "{backend}: {organisation}");
+            assert!(
+                page.entries.iter().all(|entry| entry.record.actor_ods_code == organisation),
+                "{backend}: {organisation} sees only its own organisation's accesses"
+            );
+        }
     }
 }
 
@@ -610,7 +631,7 @@ async fn a_role_that_views_no_records_declares_no_relationship_and_refusals_name
             "{backend}"
         );
         let grant_id = declare(&world, &unrelated_doctor(), GrantKind::DeclaredRelationship, "pa-gp").await.unwrap();
-        let queue = world.service.break_glass_uses(&ig_officer(), Some("open"), 0, 10).await.unwrap();
+        let queue = world.service.break_glass_uses(&ig_officer_at(UNRELATED_ACUTE), Some("open"), 0, 10).await.unwrap();
         assert!(
             queue.iter().any(|grant| grant.grant_id == grant_id && grant.kind == "declared-relationship"),
             "{backend}: declared relationships are reviewed too"

@@ -173,8 +173,13 @@ pub fn sensitive_gp() -> RequestContext {
     user("sensitive-gp", GP, "R8000", &["B0360", "B1611"], AssuranceLevel::Aal3)
 }
 
+/// The practice's privacy officer.
 pub fn ig_officer() -> RequestContext {
-    user("ig-officer", GP, "R0001", &[], AssuranceLevel::Aal3)
+    ig_officer_at(GP)
+}
+
+pub fn ig_officer_at(ods_code: &str) -> RequestContext {
+    user(&format!("ig-officer-{ods_code}"), ods_code, "R0001", &[], AssuranceLevel::Aal3)
 }
 
 fn days_ago(days: i64) -> String {

@@ -6,6 +6,7 @@ use kmcr_audit::AuditRecord;
 use tokio_postgres::Transaction;
 
 use super::{bind, kept_statement};
+use crate::GrantFilter;
 use crate::access::{self, PersonRow};
 use crate::query::{Dialect, ParamIds, SqlBuilder};
 use crate::{GrantChange, PersonRecordFacts, StoreError, StoredGrant};
@@ -65,11 +66,11 @@ pub async fn person_record_facts(
 
 pub async fn grants(
     client: &deadpool_postgres::Object,
-    review_status: Option<&str>,
+    filter: &GrantFilter,
     after_grant_id: i64,
     limit: usize,
 ) -> Result<Vec<StoredGrant>, StoreError> {
-    let builder = access::compile_grants(Dialect::Postgres, review_status, after_grant_id, limit);
+    let builder = access::compile_grants(Dialect::Postgres, filter, after_grant_id, limit);
     Ok(query(client, &builder).await?.iter().map(grant_from_row).collect())
 }
 
@@ -106,10 +107,18 @@ pub async fn write_grant(
             .query_opt(
                 &format!(
                     "UPDATE access_grant SET review_status = 'reviewed', reviewed_by = $2, review_outcome = $3, \
-                     review_note = $4, reviewed_ms = $5 WHERE grant_id = $1 AND review_status = 'open' RETURNING {}",
+                     review_note = $4, reviewed_ms = $5 WHERE grant_id = $1 AND review_status = 'open' AND \
+                     ($6::text IS NULL OR ods_code = $6) RETURNING {}",
                     access::GRANT_COLUMNS
                 ),
-                &[&review.grant_id, &review.reviewed_by, &review.outcome, &review.note, &audit.recorded_unix_ms],
+                &[
+                    &review.grant_id,
+                    &review.reviewed_by,
+                    &review.outcome,
+                    &review.note,
+                    &audit.recorded_unix_ms,
+                    &review.within_ods_code,
+                ],
             )
             .await?
             .ok_or(StoreError::GrantNotOpen(review.grant_id))?,

@@ -19,6 +19,7 @@ use kmcr_fhir_search::{SearchParamRegistry, SearchRequest};
 use std::sync::Arc;
 use tokio_postgres::types::ToSql;
 
+use crate::GrantFilter;
 use crate::cursor::CursorValue;
 use crate::query::{self, Dialect, ParamIds, SqlValue};
 use crate::{
@@ -272,12 +273,12 @@ impl PostgresStore {
 
     pub async fn grants(
         &self,
-        review_status: Option<String>,
+        filter: GrantFilter,
         after_grant_id: i64,
         limit: usize,
     ) -> Result<Vec<StoredGrant>, StoreError> {
         let client = self.pool.get().await?;
-        access::grants(&client, review_status.as_deref(), after_grant_id, limit).await
+        access::grants(&client, &filter, after_grant_id, limit).await
     }
 
     pub async fn write_grant(&self, change: GrantChange, audit: AuditRecord) -> Result<StoredGrant, StoreError> {

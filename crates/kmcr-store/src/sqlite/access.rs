@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use super::to_sql;
 use crate::access::{self, PersonRow};
 use crate::query::{Dialect, ParamIds, SqlBuilder};
-use crate::{GrantChange, PersonRecordFacts, StoreError, StoredGrant};
+use crate::{GrantChange, GrantFilter, PersonRecordFacts, StoreError, StoredGrant};
 
 pub fn person_record_facts(
     connection: &Connection,
@@ -60,11 +60,11 @@ pub fn person_record_facts(
 
 pub fn grants(
     connection: &Connection,
-    review_status: Option<&str>,
+    filter: &GrantFilter,
     after_grant_id: i64,
     limit: usize,
 ) -> Result<Vec<StoredGrant>, StoreError> {
-    let builder = access::compile_grants(Dialect::Sqlite, review_status, after_grant_id, limit);
+    let builder = access::compile_grants(Dialect::Sqlite, filter, after_grant_id, limit);
     query(connection, &builder, grant_from_row)
 }
 
@@ -98,7 +98,8 @@ pub fn write_grant(
             let changed = transaction
                 .prepare_cached(
                     "UPDATE access_grant SET review_status = 'reviewed', reviewed_by = ?2, review_outcome = ?3, \
-                     review_note = ?4, reviewed_ms = ?5 WHERE grant_id = ?1 AND review_status = 'open'",
+                     review_note = ?4, reviewed_ms = ?5 WHERE grant_id = ?1 AND review_status = 'open' AND \
+                     (?6 IS NULL OR ods_code = ?6)",
                 )?
                 .execute((
                     review.grant_id,
@@ -106,6 +107,7 @@ pub fn write_grant(
                     &review.outcome,
                     &review.note,
                     audit.recorded_unix_ms,
+                    &review.within_ods_code,
                 ))?;
             if changed == 0 {
                 return Err(StoreError::GrantNotOpen(review.grant_id));

@@ -18,6 +18,7 @@ use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
 use kmcr_fhir_search::{SearchParamRegistry, SearchRequest};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
 
+use crate::GrantFilter;
 use crate::cursor::CursorValue;
 use crate::query::{self, Dialect, ParamIds, SqlValue};
 use crate::{
@@ -286,14 +287,11 @@ impl SqliteStore {
 
     pub async fn grants(
         &self,
-        review_status: Option<String>,
+        filter: GrantFilter,
         after_grant_id: i64,
         limit: usize,
     ) -> Result<Vec<StoredGrant>, StoreError> {
-        self.with_reader(move |connection, _| {
-            access::grants(connection, review_status.as_deref(), after_grant_id, limit)
-        })
-        .await
+        self.with_reader(move |connection, _| access::grants(connection, &filter, after_grant_id, limit)).await
     }
 
     pub async fn write_grant(&self, change: GrantChange, audit: AuditRecord) -> Result<StoredGrant, StoreError> {
