@@ -2,5 +2,6 @@
 //! with real-world edge cases), and the rules of delimiters, escapes, character sets, `""` and acknowledgements.
 
 mod acknowledgements;
+mod framing;
 mod parsing;
 mod samples;
