@@ -6,6 +6,7 @@
 //! - [`Message::parse`]: segments split on CR, LF or CR LF; the delimiters read from MSH-1 and MSH-2, whatever they
 //!   are; every field split into repetitions, components and sub-components, each leaf unescaped (`\F\ \S\ \T\ \R\ \E\
 //!   \Xhh..\ \.br\`). A leaf keeps whether it was omitted (leave unchanged), `""` (set to empty), or has a value.
+//! - [`fhir`]: messages to UK Core resources, each mapping written once; an update keeps, clears or sets each element.
 //! - [`mllp::FrameDecoder`]: MLLP frames out of a connection's bytes, however they arrive.
 //! - [`acknowledgement`]: the ACK of a message, AA, AE or AR, with MSA-2 echoing MSH-10 and an ERR segment naming the
 //!   segment, field and reason of an error.
@@ -13,6 +14,7 @@
 mod ack;
 mod charset;
 mod escape;
+pub mod fhir;
 mod message;
 pub mod mllp;
 

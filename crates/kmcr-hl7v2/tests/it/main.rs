@@ -4,4 +4,5 @@
 mod acknowledgements;
 mod framing;
 mod parsing;
+mod patients;
 mod samples;

@@ -1,0 +1,28 @@
+//! From HL7 v2 to FHIR R4 (UK Core), pure. Each mapping is written once here and shown by snapshot tests.
+//!
+//! An HL7 v2 update says three things of each field: nothing (omitted: keep what is stored), `""` (clear it), or a
+//! value (set it). [`Change`] keeps the three apart, and [`patient::apply_patient`] applies them to the Patient
+//! already stored, so that an A08 or A31 that omits the address does not erase it.
+
+pub mod patient;
+
+/// What a message says of one element.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change<T> {
+    /// Omitted: leave what is stored.
+    Keep,
+    /// `""`: remove what is stored.
+    Clear,
+    Set(T),
+}
+
+impl<T> Change<T> {
+    /// Applies the change to a stored value.
+    pub fn apply_to(self, stored: Option<T>) -> Option<T> {
+        match self {
+            Change::Keep => stored,
+            Change::Clear => None,
+            Change::Set(value) => Some(value),
+        }
+    }
+}
