@@ -269,7 +269,7 @@ fn fhir_date(text: &str) -> Option<String> {
 
 /// `YYYYMMDDHHMM[SS][+ZZZZ]` to a FHIR dateTime; a time without a zone is written as the date alone, since FHIR
 /// requires a zone with a time and none was given.
-fn fhir_date_time(text: &str) -> Option<String> {
+pub(crate) fn fhir_date_time(text: &str) -> Option<String> {
     let date = fhir_date(text)?;
     let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
     let zone = text.find(['+', '-']).map(|at| &text[at..]).filter(|zone| zone.len() == 5);
