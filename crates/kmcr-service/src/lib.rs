@@ -7,6 +7,7 @@ pub mod access;
 mod audit;
 mod bundle;
 mod error;
+pub mod feeds;
 mod grants;
 pub mod identity;
 mod matching;

@@ -239,7 +239,18 @@ impl Service {
         &self,
         context: &RequestContext,
         ops: Vec<WriteOp>,
+        record: AuditRecord,
+    ) -> Result<Vec<WriteOutcome>, ServiceError> {
+        self.write_received(context, ops, record, None).await
+    }
+
+    /// [`Service::write`], with the receipt of the HL7 v2 message the writes came from in the same transaction.
+    pub(crate) async fn write_received(
+        &self,
+        context: &RequestContext,
+        ops: Vec<WriteOp>,
         mut record: AuditRecord,
+        receipt: Option<kmcr_store::FeedReceipt>,
     ) -> Result<Vec<WriteOutcome>, ServiceError> {
         record.resources = ops.iter().map(|op| format!("{}/{}", op.resource_type, op.id)).collect();
         record.patients = audit::patients(ops.iter().filter_map(|op| match &op.action {
@@ -261,7 +272,11 @@ impl Service {
             return Err(self.refuse(&mut record, error.to_string(), error).await);
         }
         record.outcome = "permitted".into();
-        let outcomes = match self.store.write(ops, Some(record.clone())).await {
+        let written = match receipt {
+            None => self.store.write(ops, Some(record.clone())).await,
+            Some(receipt) => self.store.write_received(ops, Some(record.clone()), receipt).await,
+        };
+        let outcomes = match written {
             Ok(outcomes) => outcomes,
             Err(StoreError::NotOwner { reason, .. }) => {
                 let error = ServiceError::Forbidden(reason.clone());

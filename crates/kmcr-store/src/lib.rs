@@ -8,6 +8,7 @@ mod access;
 mod audit;
 mod audit_checkpoint;
 mod cursor;
+mod feeds;
 mod identity;
 mod include;
 mod paging;
@@ -27,6 +28,7 @@ pub use audit_checkpoint::{
     write_checkpoint_key_files,
 };
 pub use cursor::Cursor;
+pub use feeds::{FeedReceipt, StoredFeedMessage};
 pub use identity::{
     IdentityWrite, LinkChange, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair,
     ReviewStatus, StoredModel, TrainedModel, Unlink,
@@ -91,7 +93,7 @@ impl Store {
         identity: IdentityWrite,
         audit: Option<AuditRecord>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        dispatch!(self, store => store.write(ops, identity, audit))
+        dispatch!(self, store => store.write(ops, identity, audit, None))
     }
 
     /// Every link of the person index, by Patient id.
@@ -205,6 +207,32 @@ impl Store {
     /// A new grant, or IG's review of a break-glass use, with its audit entry in the same transaction.
     pub async fn write_grant(&self, change: GrantChange, audit: AuditRecord) -> Result<StoredGrant, StoreError> {
         dispatch!(self, store => store.write_grant(change, audit))
+    }
+
+    /// Applies every operation or none with `audit` and the receipt of the HL7 v2 message they came from, in one
+    /// transaction: the message is kept as accepted only with its data. With no operations, records a rejection.
+    pub async fn write_received(
+        &self,
+        ops: Vec<WriteOp>,
+        audit: Option<AuditRecord>,
+        receipt: FeedReceipt,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        dispatch!(self, store => store.write(ops, IdentityWrite::default(), audit, Some(receipt)))
+    }
+
+    /// The ACK an accepted message from `sender` with MSH-10 `control_id` was answered with.
+    pub async fn accepted_feed_ack(&self, sender: &str, control_id: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, store => store.accepted_feed_ack(sender, control_id))
+    }
+
+    /// Messages of one status (`rejected`: the dead letters), oldest first, after `after_key`.
+    pub async fn feed_messages(
+        &self,
+        status: &str,
+        after_key: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredFeedMessage>, StoreError> {
+        dispatch!(self, store => store.feed_messages(status, after_key, limit))
     }
 
     /// Applies one change to sign-in state (sessions, codes, refresh tokens, sign-ins waiting), durably.

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (9, MIGRATION_9),
     (10, MIGRATION_10),
     (11, MIGRATION_11),
+    (12, MIGRATION_12),
 ];
 
 const MIGRATION_1: &str = r#"
@@ -295,6 +296,30 @@ CREATE TABLE sign_in_item (
 );
 CREATE INDEX sign_in_item_by_group ON sign_in_item (group_id);
 CREATE INDEX sign_in_item_by_expiry ON sign_in_item (expires_ms);
+"#;
+
+const MIGRATION_12: &str = r#"
+-- Every HL7 v2 message received over MLLP, with the ACK sent (`feeds.rs`). An accepted message is written in the same
+-- transaction as the data it became, so its ACK is never sent for data that is not kept; a message sent again (same
+-- sender, same MSH-10) is answered with the ACK kept here and not applied twice. Rejected messages are the dead
+-- letters: kept with the reason, to be listed and replayed.
+CREATE TABLE feed_message (
+    message_key {key},
+    sender {ctext} NOT NULL,
+    control_id {ctext},
+    received_ms {bigint} NOT NULL,
+    ods_code TEXT,
+    message_type TEXT,
+    status TEXT NOT NULL,
+    ack_code TEXT NOT NULL,
+    reason TEXT,
+    ack TEXT NOT NULL,
+    body TEXT NOT NULL,
+    body_encoding TEXT NOT NULL
+);
+CREATE UNIQUE INDEX feed_message_accepted ON feed_message (sender, control_id) WHERE status = 'accepted';
+CREATE INDEX feed_message_by_status ON feed_message (status, message_key);
+CREATE INDEX feed_message_by_sender ON feed_message (sender, message_key);
 "#;
 
 const MIGRATION_2: &str = r#"

@@ -52,6 +52,8 @@ pub struct RawSettings {
     pub organisations: Vec<RawOrganisation>,
     #[serde(default)]
     pub access: RawAccess,
+    #[serde(default)]
+    pub mllp: RawMllp,
     /// The secret Ed25519 key that signs audit checkpoints (`kmcr audit keygen`); keep it apart from the database.
     pub audit_checkpoint_key_file: Option<PathBuf>,
     /// The append-only file of signed checkpoints; keep it apart from the database.
@@ -77,6 +79,30 @@ pub struct RawOrganisation {
     /// default NHS providers and GP practices are; councils, hospices and others are not.
     #[serde(default)]
     pub trusted_to_verify_nhs_numbers: Option<bool>,
+    /// Its HL7 v2 senders over MLLP: `[[organisations.mllp_feeds]]` with `sending_application` (MSH-3) and,
+    /// optionally, `sending_facility` (MSH-4).
+    #[serde(default)]
+    pub mllp_feeds: Vec<RawMllpFeed>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMllpFeed {
+    pub sending_application: String,
+    pub sending_facility: Option<String>,
+}
+
+/// The MLLP listener: off unless `[mllp] listen` is given.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMllp {
+    pub listen: Option<String>,
+    /// The largest message accepted (default 10 MiB).
+    pub max_frame_bytes: Option<usize>,
+    /// A connection silent this long is closed (default 600 s).
+    pub idle_timeout_s: Option<u64>,
+    /// Connections served at once at most (default 256); more wait to be accepted.
+    pub max_connections: Option<usize>,
 }
 
 fn default_true() -> bool {
@@ -141,6 +167,7 @@ pub struct Config {
     pub audit_checkpoint_key_file: Option<PathBuf>,
     pub audit_checkpoint_file: Option<PathBuf>,
     pub audit_checkpoint_policy: kmcr_audit::CheckpointPolicy,
+    pub mllp: Option<crate::mllp::MllpSettings>,
 }
 
 impl RawSettings {
@@ -195,6 +222,28 @@ impl RawSettings {
             })
             .map(|organisation| organisation.ods_code.clone())
             .collect();
+        let mut feeds = Vec::new();
+        for organisation in &self.organisations {
+            let ods_code = OdsCode::parse(&organisation.ods_code)
+                .with_context(|| format!("organisation '{}' is not an ODS code", organisation.ods_code))?;
+            for feed in &organisation.mllp_feeds {
+                feeds.push(kmcr_service::feeds::MllpFeed {
+                    ods_code: ods_code.clone(),
+                    sending_application: feed.sending_application.clone(),
+                    sending_facility: feed.sending_facility.clone(),
+                });
+            }
+        }
+        let mllp = match self.mllp.listen.as_deref() {
+            None => None,
+            Some(listen) => Some(crate::mllp::MllpSettings {
+                listen: listen.parse().context("[mllp] listen must be an address such as 127.0.0.1:2575")?,
+                feeds,
+                max_frame_bytes: self.mllp.max_frame_bytes.unwrap_or(10 * 1024 * 1024),
+                idle_timeout: std::time::Duration::from_secs(self.mllp.idle_timeout_s.unwrap_or(600)),
+                max_connections: self.mllp.max_connections.unwrap_or(256),
+            }),
+        };
         let access = access_policy(self.organisations, self.access)?;
         let defaults = kmcr_audit::CheckpointPolicy::default();
         let checkpoint_policy = kmcr_audit::CheckpointPolicy {
@@ -227,6 +276,7 @@ impl RawSettings {
             audit_checkpoint_key_file: self.audit_checkpoint_key_file,
             audit_checkpoint_file: self.audit_checkpoint_file,
             audit_checkpoint_policy: checkpoint_policy,
+            mllp,
         })
     }
 }

@@ -11,7 +11,7 @@ use kmcr_fhir::OdsCode;
 use kmcr_service::{RequestContext, Service};
 use kmcr_synth::{PersonTruth, SourceBundle, SynthConfig};
 
-use crate::config::{RawClient, RawOrganisation, RawSettings};
+use crate::config::{RawClient, RawMllpFeed, RawOrganisation, RawSettings};
 
 pub const DEMO_VIEWER_ID: &str = "demo-viewer";
 pub const DEMO_VIEWER_SECRET: &str = "demo-viewer-secret-change-me";
@@ -67,9 +67,26 @@ pub fn add_demo_organisations(settings: &mut RawSettings) {
             kind: kind.into(),
             party: true,
             trusted_to_verify_nhs_numbers: None,
+            // The demo's acute trust sends HL7 v2 from its PAS, as a newcomer's HL7 tool would.
+            mllp_feeds: if organisation.ods_code == DEMO_MLLP_ODS_CODE {
+                vec![RawMllpFeed {
+                    sending_application: DEMO_MLLP_APPLICATION.into(),
+                    sending_facility: Some(DEMO_MLLP_ODS_CODE.into()),
+                }]
+            } else {
+                Vec::new()
+            },
         });
     }
+    // Listens for MLLP on a free port unless one is configured; the port is printed.
+    if settings.mllp.listen.is_none() {
+        settings.mllp.listen = Some("127.0.0.1:0".into());
+    }
 }
+
+/// The demo's HL7 v2 sender: the PAS of its acute trust (MSH-3 `DEMO-PAS`, MSH-4 `RWF`).
+pub const DEMO_MLLP_APPLICATION: &str = "DEMO-PAS";
+pub const DEMO_MLLP_ODS_CODE: &str = "RWF";
 
 fn demo_hash(secret: &str) -> String {
     kmcr_auth::hash_secret(&kmcr_auth::Secret::new(secret)).expect("argon2 hashes any secret").as_phc().to_string()
@@ -248,6 +265,10 @@ pub fn print_demo_credentials(public_base_url: &str) {
          {public_base_url}/oauth/token"
     );
     println!("  then: curl -H 'Authorization: Bearer <access_token>' '{public_base_url}/fhir/Patient?_count=5'");
+    println!(
+        "Demo HL7 v2 feed: send ADT messages over MLLP with MSH-3 {DEMO_MLLP_APPLICATION} and MSH-4 {DEMO_MLLP_ODS_CODE} \
+         to the MLLP port above (e.g. mllp_send from the Python hl7 package)"
+    );
     println!(
         "Demo users (password {DEMO_PASSWORD}), signing in through SMART App Launch at {public_base_url}/oauth/authorize \
          (app {DEMO_SMART_APP_ID}, redirect {DEMO_SMART_REDIRECT_URI}):"

@@ -9,6 +9,7 @@ mod audit_cli;
 mod auth_config;
 mod config;
 mod demo;
+mod mllp;
 mod mpi;
 
 use std::path::PathBuf;
@@ -222,6 +223,13 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
     };
     let fhir_base_url = format!("{public_base_url}/fhir");
     let auth = Arc::new(config.auth.build(&public_base_url, store).await?);
+    if let Some(settings) = config.mllp.clone() {
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen for MLLP on {}", settings.listen))?;
+        println!("KMCR is listening for HL7 v2 over MLLP on {}", listener.local_addr()?);
+        tokio::spawn(mllp::serve(listener, service.clone(), settings));
+    }
     tokio::spawn(forget_expired_sign_ins(auth.clone()));
     let state = AppState { service, auth, fhir_base_url: fhir_base_url.clone(), max_body_bytes: config.max_body_bytes };
     tracing::info!(address = %listener.local_addr()?, backend = state.service.store_backend(), "serving");

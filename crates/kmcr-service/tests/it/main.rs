@@ -1,4 +1,5 @@
 //! The service layer's own tests: the one path, on both backends.
 
 mod attacks;
+mod feeds;
 mod world;

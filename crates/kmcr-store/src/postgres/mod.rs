@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod feeds;
 mod identity;
 mod reindex;
 mod relabel;
@@ -95,10 +96,11 @@ impl PostgresStore {
         ops: Vec<WriteOp>,
         identity: IdentityWrite,
         audit: Option<AuditRecord>,
+        receipt: Option<crate::feeds::FeedReceipt>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let n_ops = ops.len() as u64;
         let mut client = self.pool.get().await?;
-        let outcomes = write::write_batch(&mut client, &self.params, ops, identity, audit).await?;
+        let outcomes = write::write_batch(&mut client, &self.params, ops, identity, audit, receipt).await?;
         drop(client);
         self.statistics.rows_written(n_ops, &self.pool);
         Ok(outcomes)
@@ -288,6 +290,21 @@ impl PostgresStore {
         audit::append_audit(&transaction, audit).await?;
         transaction.commit().await?;
         Ok(grant)
+    }
+
+    pub async fn accepted_feed_ack(&self, sender: &str, control_id: &str) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await?;
+        feeds::accepted_ack(&**client, sender, control_id).await
+    }
+
+    pub async fn feed_messages(
+        &self,
+        status: &str,
+        after_key: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::feeds::StoredFeedMessage>, StoreError> {
+        let client = self.pool.get().await?;
+        feeds::messages(&**client, status, after_key, limit).await
     }
 
     pub async fn change_sign_in(

@@ -54,6 +54,7 @@ pub async fn write_batch(
     ops: Vec<WriteOp>,
     identity: IdentityWrite,
     audit: Option<AuditRecord>,
+    receipt: Option<crate::feeds::FeedReceipt>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let prepared = prepare(params, ops);
     let transaction = client.transaction().await?;
@@ -73,6 +74,9 @@ pub async fn write_batch(
     }
     if let Some(audit) = audit {
         super::audit::append_audit(&transaction, audit).await?;
+    }
+    if let Some(receipt) = receipt {
+        super::feeds::insert(&*transaction, &receipt).await?;
     }
     transaction.commit().await?;
     Ok(outcomes)

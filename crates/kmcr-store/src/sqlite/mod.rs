@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod feeds;
 mod identity;
 mod reindex;
 mod relabel;
@@ -144,9 +145,25 @@ impl SqliteStore {
         ops: Vec<WriteOp>,
         identity: IdentityWrite,
         audit: Option<AuditRecord>,
+        receipt: Option<crate::feeds::FeedReceipt>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let ops = crate::write_rows::prepare(&self.inner.params, ops);
-        self.send_to_writer(|reply| writer::WriteJob::Batch { ops, identity, audit, reply }).await
+        self.send_to_writer(|reply| writer::WriteJob::Batch { ops, identity, audit, receipt, reply }).await
+    }
+
+    pub async fn accepted_feed_ack(&self, sender: &str, control_id: &str) -> Result<Option<String>, StoreError> {
+        let (sender, control_id) = (sender.to_string(), control_id.to_string());
+        self.with_reader(move |connection, _| feeds::accepted_ack(connection, &sender, &control_id)).await
+    }
+
+    pub async fn feed_messages(
+        &self,
+        status: &str,
+        after_key: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::feeds::StoredFeedMessage>, StoreError> {
+        let status = status.to_string();
+        self.with_reader(move |connection, _| feeds::messages(connection, &status, after_key, limit)).await
     }
 
     pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {

@@ -6,6 +6,7 @@ use kmcr_audit::AuditRecord;
 use kmcr_fhir::{Instant, ResourceType};
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::feeds::FeedReceipt;
 use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp};
 use crate::{IdentityWrite, Precondition, StoreError, WriteOutcome};
 
@@ -25,6 +26,7 @@ pub fn write_ops(
     ops: Vec<PreparedOp>,
     identity: IdentityWrite,
     audit: Option<AuditRecord>,
+    receipt: Option<FeedReceipt>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let now = Instant::now();
     let mut keys = KeyCache::new();
@@ -37,6 +39,9 @@ pub fn write_ops(
     }
     if let Some(audit) = audit {
         super::audit::append_audit(connection, audit)?;
+    }
+    if let Some(receipt) = receipt {
+        super::feeds::insert(connection, &receipt)?;
     }
     Ok(outcomes)
 }

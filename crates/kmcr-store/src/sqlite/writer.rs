@@ -29,6 +29,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::write;
+use crate::feeds::FeedReceipt;
 use crate::sign_in::{SignInChange, SignInOutcome};
 use crate::write_rows::PreparedOp;
 use crate::{GrantChange, IdentityWrite, StoreError, StoredGrant, WriteOutcome};
@@ -42,6 +43,7 @@ pub enum WriteJob {
         ops: Vec<PreparedOp>,
         identity: IdentityWrite,
         audit: Option<AuditRecord>,
+        receipt: Option<FeedReceipt>,
         reply: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
     },
     Audit {
@@ -232,8 +234,8 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
         };
     }
     let (done, failed) = match job {
-        WriteJob::Batch { ops, identity, audit, reply } => {
-            let result = write::write_ops(connection, ops, identity, audit);
+        WriteJob::Batch { ops, identity, audit, receipt, reply } => {
+            let result = write::write_ops(connection, ops, identity, audit, receipt);
             let failed = result.is_err();
             (Done::Batch(reply, result), failed)
         }

@@ -2,6 +2,7 @@
 //! checks of the workspace.
 
 mod browser;
+mod mllp;
 mod sign_in;
 mod smart_client;
 mod tidy;
@@ -15,6 +16,8 @@ use serde_json::Value;
 struct Server {
     child: Child,
     address: String,
+    /// The MLLP listener's address, when it listens.
+    mllp_address: Option<String>,
     directory: std::path::PathBuf,
 }
 
@@ -28,7 +31,9 @@ impl Drop for Server {
 
 /// Starts `kmcr serve --demo` on an ephemeral port with a small population and waits for its URL.
 fn start_demo(n_people: usize) -> Server {
-    let directory = std::env::temp_dir().join(format!("kmcr-e2e-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let directory = std::env::temp_dir().join(format!("kmcr-e2e-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
     start_serving(&["--demo", "--demo-people", &n_people.to_string()], directory)
 }
@@ -45,15 +50,19 @@ fn start_serving(args: &[&str], directory: std::path::PathBuf) -> Server {
         .spawn()
         .expect("the kmcr binary starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut mllp_address = None;
     let address = loop {
         let line = lines.next().expect("kmcr prints its URL before serving").unwrap();
+        if let Some(address) = line.strip_prefix("KMCR is listening for HL7 v2 over MLLP on ") {
+            mllp_address = Some(address.trim().to_string());
+        }
         if let Some(url) = line.strip_prefix("KMCR is serving the FHIR API at http://") {
             break url.trim_end_matches("/fhir").to_string();
         }
     };
     // Keep draining stdout so that the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Server { child, address, directory }
+    Server { child, address, mllp_address, directory }
 }
 
 /// One HTTP/1.1 request over a fresh TCP connection: (status, body).

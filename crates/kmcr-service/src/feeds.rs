@@ -1,0 +1,277 @@
+//! HL7 v2 feeds: a message from an MLLP sender becomes FHIR through the same write path, decision and audit as the
+//! API, and is answered with an ACK only once it and everything derived from it are durably kept.
+//!
+//! The steps, each refusal answered with the segment, field and reason and kept as a dead letter:
+//! 1. the bytes are decoded and parsed (`kmcr-hl7v2`);
+//! 2. MSH-3 and MSH-4 name a configured feed of an organisation party to the agreement;
+//! 3. a message already accepted from the same sender with the same MSH-10 is answered with the ACK it had, and not
+//!    applied again;
+//! 4. the message type is one KMCR maps;
+//! 5. the mapping reads the Patient and Encounter already stored and writes them back with what the message keeps,
+//!    clears or sets, in one transaction with the message's receipt;
+//! 6. AA.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kmcr_access::{Interaction, Principal, Scope, SystemPrincipal};
+use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
+use kmcr_hl7v2::fhir::encounter::{apply_encounter, encounter_update};
+use kmcr_hl7v2::fhir::patient::{apply_patient, patient_update};
+use kmcr_hl7v2::{AckCode, ErrorLocation, Message, MessageError, acknowledgement, decode};
+use kmcr_store::{FeedReceipt, Precondition};
+use serde_json::Value;
+
+use crate::{RequestContext, Service, ServiceError, audit};
+
+/// An MLLP sender of an organisation: its sending application (MSH-3) and, when given, facility (MSH-4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MllpFeed {
+    pub ods_code: OdsCode,
+    pub sending_application: String,
+    pub sending_facility: Option<String>,
+}
+
+/// The ADT events KMCR maps to a Patient and, with a PV1, an Encounter.
+const ADT_EVENTS: &[&str] =
+    &["A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13", "A28", "A31"];
+
+/// A message's identity as far as it could be read, for its receipt and its ACK.
+struct Received<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+    message: Option<&'a Message>,
+    sender: String,
+    ods_code: Option<String>,
+    received_ms: i64,
+    ack_id: String,
+}
+
+static ACK_SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+impl Service {
+    /// Answers one message (the bytes of one MLLP frame) with its ACK. `Err` only when the store cannot be reached:
+    /// then nothing was kept and no ACK may be sent.
+    pub async fn receive_hl7(&self, feeds: &[MllpFeed], bytes: &[u8]) -> Result<String, ServiceError> {
+        let received_ms = Instant::now().unix_ms;
+        let ack_id = format!("KMCR{received_ms}-{}", ACK_SEQUENCE.fetch_add(1, Ordering::Relaxed));
+        let mut received = Received {
+            bytes,
+            text: None,
+            message: None,
+            sender: "unknown".into(),
+            ods_code: None,
+            received_ms,
+            ack_id,
+        };
+        let text = match decode(bytes) {
+            Ok(text) => text,
+            Err(error) => {
+                let code = if matches!(error, kmcr_hl7v2::DecodeError::NoHeader) { "100" } else { "207" };
+                return self.reject(&received, AckCode::Reject, at(None, code, error.to_string())).await;
+            }
+        };
+        received.text = Some(&text);
+        let message = match Message::parse(&text) {
+            Ok(message) => message,
+            Err(error) => {
+                let location = ErrorLocation {
+                    segment_id: error.segment_id.clone(),
+                    segment_position: error.segment_position,
+                    field: error.field,
+                };
+                let code = if error.field.is_some() { "102" } else { "100" };
+                return self.reject(&received, AckCode::Reject, at(Some(location), code, error.reason)).await;
+            }
+        };
+        received.message = Some(&message);
+        let header = message.header();
+        let application = header.text(3, 1).unwrap_or_default();
+        let facility = header.text(4, 1).unwrap_or_default();
+        received.sender = format!("{application}|{facility}");
+        let feed = feeds.iter().find(|feed| {
+            feed.sending_application == application
+                && feed.sending_facility.as_deref().is_none_or(|expected| expected == facility)
+        });
+        let Some(feed) = feed else {
+            let reason = "MSH-3 and MSH-4 name no feed configured in KMCR".to_string();
+            return self.reject(&received, AckCode::Reject, header_error(3, "103", reason)).await;
+        };
+        received.ods_code = Some(feed.ods_code.as_str().to_string());
+        if !self.access.registry.is_party(&feed.ods_code) {
+            let reason = format!("{} is not party to the sharing agreement", feed.ods_code);
+            return self.reject(&received, AckCode::Reject, header_error(3, "207", reason)).await;
+        }
+        let Some(control_id) = message.control_id() else {
+            return self.reject(&received, AckCode::Reject, header_error(10, "101", "MSH-10 is required".into())).await;
+        };
+        if !message.version().is_some_and(|version| version.starts_with("2.")) {
+            let reason = "MSH-12 must give an HL7 v2 version".to_string();
+            return self.reject(&received, AckCode::Reject, header_error(12, "203", reason)).await;
+        }
+        if let Some(ack) = self.store.accepted_feed_ack(&received.sender, control_id).await? {
+            tracing::info!(sender = %received.sender, control_id, "message sent again: answered with its first ACK");
+            return Ok(ack);
+        }
+        let (code, event) = message.message_type();
+        if code != Some("ADT") {
+            let reason = format!("message type {} is not one KMCR maps yet", code.unwrap_or("(none)"));
+            return self.reject(&received, AckCode::Reject, header_error(9, "200", reason)).await;
+        }
+        if !event.is_some_and(|event| ADT_EVENTS.contains(&event)) {
+            let reason = format!("ADT event {} is not one KMCR maps yet", event.unwrap_or("(none)"));
+            return self.reject(&received, AckCode::Reject, header_error(9, "201", reason)).await;
+        }
+        match self.apply_adt(&received, feed, &message).await {
+            Ok(ack) => Ok(ack),
+            Err(Refusal::Message(error)) => self.reject(&received, AckCode::Error, error).await,
+            Err(Refusal::Store(error)) => Err(error),
+        }
+    }
+
+    async fn apply_adt(&self, received: &Received<'_>, feed: &MllpFeed, message: &Message) -> Result<String, Refusal> {
+        let ods_code = feed.ods_code.as_str();
+        let context = RequestContext {
+            principal: Principal::System(SystemPrincipal {
+                client_id: format!("mllp:{}", received.sender),
+                ods_code: feed.ods_code.clone(),
+                scopes: ["system/Patient.cu", "system/Encounter.cu"]
+                    .iter()
+                    .map(|scope| Scope::parse(scope).expect("valid scopes"))
+                    .collect(),
+                region_wide: None,
+            }),
+            request_id: received.ack_id.clone(),
+        };
+        let mut record = audit::record(&context, "hl7v2-message");
+        let types = [ResourceType::PATIENT, ResourceType::parse("Encounter").expect("a type")];
+        self.check_interaction(&context, Interaction::Update, &types, &mut record).await.map_err(Refusal::refused)?;
+        let patient = patient_update(message, ods_code).map_err(Refusal::Message)?;
+        let patient_id = patient.id.clone();
+        let stored = self.stored_json(ResourceType::PATIENT, &patient_id).await?;
+        let mut ops = vec![self.feed_op(
+            &context,
+            ResourceType::PATIENT,
+            &patient_id,
+            apply_patient(patient, stored.as_ref()),
+        )?];
+        if let Some(encounter) = encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)? {
+            let encounter_id = encounter.id.clone();
+            let stored = self.stored_json(types[1], &encounter_id).await?;
+            ops.push(self.feed_op(&context, types[1], &encounter_id, apply_encounter(encounter, stored.as_ref()))?);
+        }
+        let ack = self.ack(received, AckCode::Accept, None);
+        let receipt = receipt(received, "accepted", AckCode::Accept, None, &ack);
+        match self.write_received(&context, ops, record, Some(receipt)).await {
+            Ok(_) => {
+                tracing::info!(sender = %received.sender, control_id = message.control_id(), "message accepted");
+                Ok(ack)
+            }
+            Err(error) => {
+                // The same message, sent again over another connection and accepted there meanwhile.
+                if let Some(ack) = self.already_accepted(received, message).await {
+                    return Ok(ack);
+                }
+                match error {
+                    ServiceError::Unavailable | ServiceError::Corrupt => Err(Refusal::Store(error)),
+                    other => Err(Refusal::Message(at(None, "207", other.to_string()))),
+                }
+            }
+        }
+    }
+
+    async fn already_accepted(&self, received: &Received<'_>, message: &Message) -> Option<String> {
+        self.store.accepted_feed_ack(&received.sender, message.control_id()?).await.ok().flatten()
+    }
+
+    async fn stored_json(&self, resource_type: ResourceType, id: &str) -> Result<Option<Value>, Refusal> {
+        let id = ResourceId::parse(id).map_err(|error| Refusal::Message(at(None, "207", error.to_string())))?;
+        let stored = self.store.read(resource_type, &id).await.map_err(|error| Refusal::Store(error.into()))?;
+        Ok(stored
+            .filter(|stored| !stored.deleted)
+            .and_then(|stored| serde_json::from_str(stored.json.as_deref()?).ok()))
+    }
+
+    fn feed_op(
+        &self,
+        context: &RequestContext,
+        resource_type: ResourceType,
+        id: &str,
+        resource: Value,
+    ) -> Result<kmcr_store::WriteOp, Refusal> {
+        let id = ResourceId::parse(id).map_err(|error| Refusal::Message(at(None, "207", error.to_string())))?;
+        self.put_op(context, resource_type, id, resource, Precondition::None)
+            .map_err(|error| Refusal::Message(at(None, "207", error.to_string())))
+    }
+
+    fn ack(&self, received: &Received<'_>, code: AckCode, error: Option<&MessageError>) -> String {
+        let timestamp: String = Instant::from_unix_ms(received.received_ms)
+            .to_string()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(14)
+            .collect();
+        acknowledgement(received.message, code, error, &received.ack_id, &timestamp)
+    }
+
+    /// Answers with AE or AR and keeps the message as a dead letter, with the reason.
+    async fn reject(
+        &self,
+        received: &Received<'_>,
+        code: AckCode,
+        error: MessageError,
+    ) -> Result<String, ServiceError> {
+        let ack = self.ack(received, code, Some(&error));
+        tracing::info!(sender = %received.sender, code = code.as_str(), reason = %error.reason, "message refused");
+        let receipt = receipt(received, "rejected", code, Some(error.reason.clone()), &ack);
+        self.store.write_received(Vec::new(), None, receipt).await?;
+        Ok(ack)
+    }
+}
+
+enum Refusal {
+    /// The message is refused for what it holds (AE).
+    Message(MessageError),
+    /// The store could not be reached: nothing is kept, no ACK is sent.
+    Store(ServiceError),
+}
+
+impl Refusal {
+    fn refused(error: ServiceError) -> Refusal {
+        match error {
+            ServiceError::Unavailable | ServiceError::Corrupt => Refusal::Store(error),
+            other => Refusal::Message(at(None, "207", other.to_string())),
+        }
+    }
+}
+
+fn at(location: Option<ErrorLocation>, code: &'static str, reason: String) -> MessageError {
+    MessageError { location, code, reason }
+}
+
+fn header_error(field: usize, code: &'static str, reason: String) -> MessageError {
+    at(Some(ErrorLocation { segment_id: "MSH".into(), segment_position: 1, field: Some(field) }), code, reason)
+}
+
+fn receipt(received: &Received<'_>, status: &str, code: AckCode, reason: Option<String>, ack: &str) -> FeedReceipt {
+    let (body, body_encoding) = match received.text {
+        Some(text) => (text.to_string(), "text"),
+        None => (received.bytes.iter().map(|&byte| char::from(byte)).collect(), "bytes-latin1"),
+    };
+    let message_type = received.message.map(|message| {
+        let (code, event) = message.message_type();
+        format!("{}^{}", code.unwrap_or_default(), event.unwrap_or_default())
+    });
+    FeedReceipt {
+        sender: received.sender.clone(),
+        control_id: received.message.and_then(Message::control_id).map(str::to_string),
+        received_ms: received.received_ms,
+        ods_code: received.ods_code.clone(),
+        message_type,
+        status: status.into(),
+        ack_code: code.as_str().into(),
+        reason,
+        ack: ack.to_string(),
+        body,
+        body_encoding: body_encoding.into(),
+    }
+}

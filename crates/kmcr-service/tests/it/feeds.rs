@@ -1,0 +1,60 @@
+//! HL7 v2 feeds through the service, on both backends: an accepted message and its data are kept together and
+//! answered AA; sent again, it is answered with the same ACK and not applied twice; refusals are answered with the
+//! reason and kept as dead letters; a sender of an organisation outside the agreement is refused.
+
+use kmcr_fhir::{OdsCode, ResourceId, ResourceType};
+use kmcr_hl7v2::Message;
+use kmcr_hl7v2::fhir::patient::patient_id;
+use kmcr_service::feeds::MllpFeed;
+
+use crate::world::*;
+
+fn feeds() -> Vec<MllpFeed> {
+    let feed = |application: &str, ods_code: &str| MllpFeed {
+        ods_code: OdsCode::parse(ods_code).unwrap(),
+        sending_application: application.into(),
+        sending_facility: None,
+    };
+    vec![feed("RVV-PAS", ACUTE), feed("LEFT-PAS", LEFT)]
+}
+
+fn adt(control_id: &str, application: &str, pid: &str) -> Vec<u8> {
+    format!("MSH|^~\\&|{application}|FAC|KMCR|KMCR|20261207||ADT^A08^ADT_A01|{control_id}|P|2.4\r{pid}").into_bytes()
+}
+
+fn msa(ack: &str) -> (String, String) {
+    let ack = Message::parse(ack).unwrap();
+    let msa = ack.segment("MSA").unwrap();
+    (msa.text(1, 1).unwrap_or_default().into(), msa.text(2, 1).unwrap_or_default().into())
+}
+
+#[tokio::test]
+async fn a_message_is_kept_with_its_data_once_and_refusals_become_dead_letters() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let message = adt("F-1", "RVV-PAS", "PID|1||FEED001^^^RVV^MR||Whitstable^Sam||19700101|M");
+        let ack = world.service.receive_hl7(&feeds(), &message).await.unwrap();
+        assert_eq!(msa(&ack), ("AA".into(), "F-1".into()), "{backend}");
+        let id = patient_id(ACUTE, &format!("https://fhir.kmcr.nhs.uk/Id/{ACUTE}/RVV"), "FEED001");
+        let stored = world.store.read(ResourceType::PATIENT, &ResourceId::parse(&id).unwrap()).await.unwrap();
+        let stored = stored.expect("the Patient the message became");
+        assert_eq!((stored.version_id, stored.source_ods_code.as_str()), (1, ACUTE), "{backend}");
+
+        let again = world.service.receive_hl7(&feeds(), &message).await.unwrap();
+        assert_eq!(again, ack, "{backend}: the first ACK, word for word");
+        let stored = world.store.read(ResourceType::PATIENT, &ResourceId::parse(&id).unwrap()).await.unwrap();
+        assert_eq!(stored.unwrap().version_id, 1, "{backend}: not applied twice");
+
+        let left = world.service.receive_hl7(&feeds(), &adt("F-2", "LEFT-PAS", "PID|1||X1^^^L^MR")).await.unwrap();
+        assert_eq!(msa(&left).0, "AR", "{backend}: an organisation that left the agreement");
+        let garbage = world.service.receive_hl7(&feeds(), b"this is not HL7").await.unwrap();
+        assert_eq!(msa(&garbage).0, "AR", "{backend}");
+        let dead = world.store.feed_messages("rejected", 0, 10).await.unwrap();
+        let reasons: Vec<&str> = dead.iter().filter_map(|letter| letter.receipt.reason.as_deref()).collect();
+        assert_eq!(dead.len(), 2, "{backend}: {reasons:?}");
+        assert!(reasons[0].contains("not party to the sharing agreement"), "{backend}: {reasons:?}");
+        assert_eq!(dead[1].receipt.body, "this is not HL7", "{backend}: kept as received, to be replayed");
+        let accepted = world.store.feed_messages("accepted", 0, 10).await.unwrap();
+        assert_eq!(accepted.len(), 1, "{backend}: the message sent twice is kept once");
+    }
+}

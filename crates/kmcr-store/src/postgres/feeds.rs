@@ -1,0 +1,79 @@
+//! PostgreSQL: HL7 v2 receipts and dead letters (`crate::feeds`).
+
+use tokio_postgres::GenericClient;
+
+use crate::StoreError;
+use crate::feeds::{FEED_MESSAGE_COLUMNS, FeedReceipt, StoredFeedMessage};
+
+pub async fn insert(client: &impl GenericClient, receipt: &FeedReceipt) -> Result<(), StoreError> {
+    client
+        .execute(
+            "INSERT INTO feed_message (sender, control_id, received_ms, ods_code, message_type, status, ack_code, \
+             reason, ack, body, body_encoding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &receipt.sender,
+                &receipt.control_id,
+                &receipt.received_ms,
+                &receipt.ods_code,
+                &receipt.message_type,
+                &receipt.status,
+                &receipt.ack_code,
+                &receipt.reason,
+                &receipt.ack,
+                &receipt.body,
+                &receipt.body_encoding,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn accepted_ack(
+    client: &impl GenericClient,
+    sender: &str,
+    control_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT ack FROM feed_message WHERE sender = $1 AND control_id = $2 AND status = 'accepted'",
+            &[&sender, &control_id],
+        )
+        .await?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+pub async fn messages(
+    client: &impl GenericClient,
+    status: &str,
+    after_key: i64,
+    limit: usize,
+) -> Result<Vec<StoredFeedMessage>, StoreError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {FEED_MESSAGE_COLUMNS} FROM feed_message WHERE status = $1 AND message_key > $2 ORDER BY \
+                 message_key LIMIT $3"
+            ),
+            &[&status, &after_key, &(limit as i64)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| StoredFeedMessage {
+            message_key: row.get(0),
+            receipt: FeedReceipt {
+                sender: row.get(1),
+                control_id: row.get(2),
+                received_ms: row.get(3),
+                ods_code: row.get(4),
+                message_type: row.get(5),
+                status: row.get(6),
+                ack_code: row.get(7),
+                reason: row.get(8),
+                ack: row.get(9),
+                body: row.get(10),
+                body_encoding: row.get(11),
+            },
+        })
+        .collect())
+}
