@@ -40,10 +40,16 @@ fn start_demo(n_people: usize) -> Server {
 
 /// Starts `kmcr serve` with `args` on an ephemeral port over the store in `directory` and waits for its URL.
 fn start_serving(args: &[&str], directory: std::path::PathBuf) -> Server {
+    let database = directory.to_str().unwrap().to_string();
+    start_serving_on(args, &database, directory)
+}
+
+/// [`start_serving`] on `database` (a directory or a `postgres://` URL); `directory` is removed when it stops.
+fn start_serving_on(args: &[&str], database: &str, directory: std::path::PathBuf) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kmcr"))
         .arg("serve")
         .args(args)
-        .args(["--listen", "127.0.0.1:0", "--database", directory.to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0", "--database", database])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -96,3 +96,116 @@ fn pipelined_messages_are_answered_in_order_and_kept_once() {
     assert_eq!(encounters["entry"].as_array().map(Vec::len), Some(1), "one visit: {encounters}");
     assert_eq!(encounters["entry"][0]["resource"]["status"], "in-progress");
 }
+
+/// An A04 registering a new patient: message `n` of a sender.
+fn registration(n: usize) -> Vec<u8> {
+    format!(
+        "MSH|^~\\&|PAS|RWF|KMCR|KMCR|20261207101500||ADT^A04^ADT_A01|KILL-{n}|P|2.4\rPID|1||KILL{n:06}^^^RWF^MR||\
+         Kent^Sam{n}||19800101|F"
+    )
+    .into_bytes()
+}
+
+fn send_and_read(stream: &mut TcpStream, message: &[u8]) -> Option<Message> {
+    stream.write_all(&encode_frame(message)).ok()?;
+    let mut decoder = FrameDecoder::new(1 << 20);
+    let mut buffer = [0u8; 4096];
+    loop {
+        let read = stream.read(&mut buffer).ok().filter(|read| *read > 0)?;
+        decoder.push(&buffer[..read]);
+        if let Some(frame) = decoder.next_frame() {
+            return Message::parse(&String::from_utf8(frame.ok()?).ok()?).ok();
+        }
+    }
+}
+
+/// Nothing acknowledged is lost, and nothing is applied twice: senders keep sending while the server is killed
+/// (SIGKILL); after a restart every message answered AA is there, and sending every message again applies none of
+/// the acknowledged ones a second time. On SQLite, and on PostgreSQL where it is configured.
+#[test]
+fn every_acknowledged_message_survives_a_kill_and_is_applied_once() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut databases = vec![None];
+    if let Ok(url) = std::env::var("KMCR_TEST_DATABASE_URL").map(|url| url.trim().to_string())
+        && !url.is_empty()
+    {
+        let scratch = runtime.block_on(kmcr_store::ScratchDatabase::create(&url, "kmcr_mllp_kill_", 0)).unwrap();
+        databases.push(Some(scratch));
+    } else if std::env::var("CI").is_ok() {
+        panic!("CI is set but KMCR_TEST_DATABASE_URL is not");
+    }
+    for (n, database) in databases.iter().enumerate() {
+        let directory = std::env::temp_dir().join(format!("kmcr-e2e-mllp-kill-{}-{n}", std::process::id()));
+        let location =
+            database.as_ref().map_or_else(|| directory.join("store").display().to_string(), |db| db.url.clone());
+        kill_and_check(&directory, &location);
+    }
+}
+
+fn kill_and_check(directory: &std::path::Path, database: &str) {
+    let _ = std::fs::remove_dir_all(directory);
+    std::fs::create_dir_all(directory).unwrap();
+    let config = directory.join("kmcr.toml");
+    let secret_hash = crate::hash_secret("rwf-reader-secret");
+    std::fs::write(
+        &config,
+        format!(
+            "[mllp]\nlisten = \"127.0.0.1:0\"\n\n[[clients]]\nid = \"rwf\"\nsecret_hash = \"{secret_hash}\"\nods_code = \
+             \"RWF\"\nscopes = [\"system/*.rs\"]\n\n[[organisations]]\nods_code = \"RWF\"\nname = \"Test trust\"\nkind \
+             = \"acute\"\n[[organisations.mllp_feeds]]\nsending_application = \"PAS\"\n"
+        ),
+    )
+    .unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let mut server = crate::start_serving_on(&args, database, directory.join("nothing-to-remove"));
+    let address = server.mllp_address.clone().unwrap();
+    let acknowledged = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            let (address, acknowledged, next) = (&address, &acknowledged, &next);
+            scope.spawn(move || {
+                let Ok(mut stream) = TcpStream::connect(address) else { return };
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(ack) = send_and_read(&mut stream, &registration(n)) else { return };
+                    assert_eq!(msa(&ack), ("AA".into(), format!("KILL-{n}")));
+                    acknowledged.lock().unwrap().push((n, ack));
+                }
+            });
+        }
+        while acknowledged.lock().unwrap().len() < 200 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+    });
+    drop(server);
+    let acknowledged = acknowledged.into_inner().unwrap();
+    let sent = next.into_inner();
+
+    let server = crate::start_serving_on(&args, database, directory.to_path_buf());
+    let form = "grant_type=client_credentials&client_id=rwf&client_secret=rwf-reader-secret";
+    let (_, token) =
+        http(&server.address, "POST", "/oauth/token", &[("Content-Type", "application/x-www-form-urlencoded")], form);
+    let bearer = format!("Bearer {}", json_of(&token)["access_token"].as_str().unwrap());
+    let version_of = |n: usize| {
+        let id = patient_id("RWF", "https://fhir.kmcr.nhs.uk/Id/RWF/RWF", &format!("KILL{n:06}"));
+        let (status, body) =
+            http(&server.address, "GET", &format!("/fhir/Patient/{id}"), &[("Authorization", &bearer)], "");
+        (status == 200).then(|| json_of(&body)["meta"]["versionId"].as_str().unwrap().to_string())
+    };
+    for (n, _) in &acknowledged {
+        assert_eq!(version_of(*n).as_deref(), Some("1"), "{database}: acknowledged message {n} was lost");
+    }
+    // Every message sent again: the acknowledged ones answered with their first ACK and not applied again.
+    let mut stream = TcpStream::connect(server.mllp_address.as_ref().unwrap()).unwrap();
+    for n in 0..sent {
+        let ack = send_and_read(&mut stream, &registration(n)).expect("an ACK after the restart");
+        assert_eq!(msa(&ack).0, "AA", "{database}: message {n}");
+        if let Some((_, first)) = acknowledged.iter().find(|(acked, _)| *acked == n) {
+            assert_eq!(&ack, first, "{database}: message {n} answered with its first ACK");
+        }
+        assert_eq!(version_of(n).as_deref(), Some("1"), "{database}: message {n} applied once");
+    }
+}
