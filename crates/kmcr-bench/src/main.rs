@@ -10,6 +10,10 @@
 //!   `Patient/$match` over HTTP with concurrent clients, p50 and p99. People past the 909,091 NHS numbers of the 999
 //!   test range that pass Modulus 11 have none, and are matched on their demographics alone.
 //!
+//! - `mllp`: HL7 v2 ADT registrations over MLLP, each connection waiting for one message's ACK before sending the next:
+//!   messages per second and ACK p50/p99 on one connection, then on `--clients` connections (`--queries` messages
+//!   each).
+//!
 //! Run with `--release`. `--database` takes a directory (SQLite) or a `postgres://` URL; each run starts empty,
 //! unless `reads --resume` is given: then it measures the store the last run left and loads only further steps.
 
@@ -21,6 +25,7 @@ static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod client;
 mod cpu;
 mod ingest;
+mod mllp;
 mod raw_insert;
 mod reads;
 mod server;
@@ -45,7 +50,7 @@ pub struct Options {
     pub remeasure_after: Option<u64>,
 }
 
-const USAGE: &str = "usage: kmcr-bench ingest|reads|match [--database DIR|URL] [--clients N] [--load-clients N] \
+const USAGE: &str = "usage: kmcr-bench ingest|reads|match|mllp [--database DIR|URL] [--clients N] [--load-clients N] \
                      [--people 10000,100000] [--queries N] [--resume] [--rounds N] \
                      [--remeasure-after SECONDS]";
 
@@ -106,7 +111,8 @@ fn main() -> anyhow::Result<()> {
             "ingest" => ingest::run(&options).await,
             "reads" => reads::run(&options, reads::Workload::FullRecords).await,
             "match" => reads::run(&options, reads::Workload::PatientsOnly).await,
-            other => bail!("unknown benchmark {other}: use ingest, reads or match"),
+            "mllp" => mllp::run(&options).await,
+            other => bail!("unknown benchmark {other}: use ingest, reads, match or mllp"),
         }
     })
 }

@@ -167,7 +167,7 @@ pub struct Config {
     pub audit_checkpoint_key_file: Option<PathBuf>,
     pub audit_checkpoint_file: Option<PathBuf>,
     pub audit_checkpoint_policy: kmcr_audit::CheckpointPolicy,
-    pub mllp: Option<crate::mllp::MllpSettings>,
+    pub mllp: Option<kmcr_mllp::MllpSettings>,
 }
 
 impl RawSettings {
@@ -236,7 +236,7 @@ impl RawSettings {
         }
         let mllp = match self.mllp.listen.as_deref() {
             None => None,
-            Some(listen) => Some(crate::mllp::MllpSettings {
+            Some(listen) => Some(kmcr_mllp::MllpSettings {
                 listen: listen.parse().context("[mllp] listen must be an address such as 127.0.0.1:2575")?,
                 feeds,
                 max_frame_bytes: self.mllp.max_frame_bytes.unwrap_or(10 * 1024 * 1024),

@@ -9,7 +9,6 @@ mod audit_cli;
 mod auth_config;
 mod config;
 mod demo;
-mod mllp;
 mod mpi;
 
 use std::path::PathBuf;
@@ -228,7 +227,7 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen for MLLP on {}", settings.listen))?;
         println!("KMCR is listening for HL7 v2 over MLLP on {}", listener.local_addr()?);
-        tokio::spawn(mllp::serve(listener, service.clone(), settings));
+        tokio::spawn(kmcr_mllp::serve(listener, service.clone(), settings));
     }
     tokio::spawn(forget_expired_sign_ins(auth.clone()));
     let state = AppState { service, auth, fhir_base_url: fhir_base_url.clone(), max_body_bytes: config.max_body_bytes };

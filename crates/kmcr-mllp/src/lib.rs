@@ -1,4 +1,4 @@
-//! The MLLP listener of `kmcr serve`: HL7 v2 over TCP. Each connection is served in order: its frames are read as they
+//! The MLLP listener of `kmcr serve` (and of the benchmark): HL7 v2 over TCP. Each connection is served in order: its frames are read as they
 //! arrive (split across reads, pipelined, NUL or CR LF between them), each message is answered once it and what it
 //! became are durably kept (`Service::receive_hl7`), and the next is read only then, so a sender that pipelines waits
 //! on TCP's window rather than on a queue here. Connections are served at once up to a limit; a silent one is closed.

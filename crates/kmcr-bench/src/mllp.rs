@@ -1,0 +1,104 @@
+//! `mllp`: HL7 v2 ADT messages over MLLP to the listener of `kmcr serve`, each answered only once durably kept. Each
+//! connection sends one message and waits for its ACK before the next (as most integration engines do), so the ACK
+//! latency is the sender's wait; one connection, then many. Every message registers a new patient (A04).
+
+use std::time::{Duration, Instant};
+
+use kmcr_access::{AccessSettings, CodeRules, Organisation, OrganisationKind, OrganisationRegistry};
+use kmcr_fhir::OdsCode;
+use kmcr_hl7v2::mllp::{FrameDecoder, encode_frame};
+use kmcr_service::feeds::MllpFeed;
+use kmcr_service::identity::IdentitySettings;
+use kmcr_service::{AccessPolicy, Limits, Service};
+use kmcr_store::{Store, StoreOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::Options;
+
+pub async fn run(options: &Options) -> anyhow::Result<()> {
+    crate::empty_store(&options.database).await?;
+    let store = Store::open(&options.database, &StoreOptions::default()).await?;
+    let ods_code = OdsCode::parse("RWF")?;
+    let access = AccessPolicy {
+        registry: OrganisationRegistry::new([Organisation {
+            ods_code: ods_code.clone(),
+            name: "Benchmark trust".into(),
+            kind: OrganisationKind::Acute,
+            party_to_agreement: true,
+        }]),
+        policies: Vec::new(),
+        settings: AccessSettings::default(),
+        code_rules: CodeRules::defaults(),
+        paging_key: vec![7; 32],
+    };
+    let service = Service::start(store, Limits::default(), IdentitySettings::default(), access).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let settings = kmcr_mllp::MllpSettings {
+        listen: address,
+        feeds: vec![MllpFeed { ods_code, sending_application: "PAS".into(), sending_facility: None }],
+        max_frame_bytes: 1 << 20,
+        idle_timeout: Duration::from_secs(600),
+        max_connections: 256,
+    };
+    tokio::spawn(kmcr_mllp::serve(listener, service, settings));
+    let settings_line = crate::postgres_settings(&options.database).await?;
+    println!("mllp benchmark: store {}{settings_line}", options.database);
+    let per_round = options.n_queries.max(100);
+    let mut next = 0usize;
+    for connections in [1, options.n_clients.max(2)] {
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for connection in 0..connections {
+            let first = next + connection * per_round;
+            tasks.push(tokio::spawn(send_messages(address, first, per_round)));
+        }
+        let mut latencies_us = Vec::new();
+        for task in tasks {
+            latencies_us.extend(task.await??);
+        }
+        next += connections * per_round;
+        let seconds = started.elapsed().as_secs_f64();
+        latencies_us.sort_unstable();
+        let quantile = |q: f64| latencies_us[((latencies_us.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+        println!(
+            "  {connections} connection(s), {} messages: {:.0} messages/s, ACK p50 {:.2} ms, p99 {:.2} ms",
+            latencies_us.len(),
+            latencies_us.len() as f64 / seconds,
+            quantile(0.5),
+            quantile(0.99)
+        );
+    }
+    Ok(())
+}
+
+/// Sends `count` registrations numbered from `first`, one at a time, and returns each one's wait for its ACK (µs).
+async fn send_messages(address: std::net::SocketAddr, first: usize, count: usize) -> anyhow::Result<Vec<u64>> {
+    let mut stream = TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let mut decoder = FrameDecoder::new(1 << 20);
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut latencies = Vec::with_capacity(count);
+    for n in first..first + count {
+        let message = format!(
+            "MSH|^~\\&|PAS|RWF|KMCR|KMCR|20261207101500||ADT^A04^ADT_A01|BENCH-{n}|P|2.4\rEVN|A04|20261207101500\r\
+             PID|1||B{n:09}^^^RWF^MR||Benchmark^Sam{n}||19800101|F|||{n} High Street^^Maidstone^^ME14 2LL\r\
+             PV1|1|O|CLINIC1||||||||||||||||V{n:09}|||||||||||||||||||||||||20261207101500\r"
+        );
+        let sent = Instant::now();
+        stream.write_all(&encode_frame(message.as_bytes())).await?;
+        let ack = loop {
+            if let Some(frame) = decoder.next_frame() {
+                break frame.map_err(|error| anyhow::anyhow!("{error}"))?;
+            }
+            let read = stream.read(&mut buffer).await?;
+            anyhow::ensure!(read > 0, "the listener closed the connection");
+            decoder.push(&buffer[..read]);
+        };
+        latencies.push(sent.elapsed().as_micros() as u64);
+        let text = String::from_utf8_lossy(&ack);
+        anyhow::ensure!(text.contains("MSA|AA|"), "message {n} was not accepted: {}", text.replace('\r', "\n"));
+    }
+    Ok(latencies)
+}
