@@ -209,3 +209,43 @@ fn kill_and_check(directory: &std::path::Path, database: &str) {
         assert_eq!(version_of(n).as_deref(), Some("1"), "{database}: message {n} applied once");
     }
 }
+
+/// A real HL7 v2 client that no one here wrote, `mllp_send` from Python's `hl7` package, sends a file of messages
+/// typed with LF line ends (its `--loose`) to the demo and gets an AA for each; the patient is then in the record.
+#[test]
+fn mllp_send_from_the_python_hl7_package_is_answered_and_its_patient_kept() {
+    let python = crate::smart_client::python_with_requirements();
+    let mllp_send = python.with_file_name("mllp_send");
+    let server = start_demo(2);
+    let address = server.mllp_address.clone().unwrap();
+    let (host, port) = address.rsplit_once(':').unwrap();
+    let file = server.directory.with_extension("hl7");
+    std::fs::write(
+        &file,
+        "MSH|^~\\&|DEMO-PAS|RWF|KMCR|KMCR|20261207101500||ADT^A04^ADT_A01|PY-1|P|2.4\n\
+         PID|1||PY00001^^^RWF^MR||Deal^Robin||19900505|M\n\
+         MSH|^~\\&|DEMO-PAS|RWF|KMCR|KMCR|20261207101600||ADT^A08^ADT_A01|PY-2|P|2.4\n\
+         PID|1||PY00001^^^RWF^MR||Deal^Robin^James||19900505|M\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(&mllp_send)
+        .args(["--loose", "--port", port, "--file"])
+        .arg(&file)
+        .arg(host)
+        .output()
+        .expect("mllp_send runs");
+    let printed = String::from_utf8_lossy(&output.stdout).replace('\r', "\n");
+    assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(printed.contains("MSA|AA|PY-1") && printed.contains("MSA|AA|PY-2"), "{printed}");
+    let _ = std::fs::remove_file(&file);
+
+    let form = "grant_type=client_credentials&client_id=demo-viewer&client_secret=demo-viewer-secret-change-me";
+    let (_, token) =
+        http(&server.address, "POST", "/oauth/token", &[("Content-Type", "application/x-www-form-urlencoded")], form);
+    let bearer = format!("Bearer {}", json_of(&token)["access_token"].as_str().unwrap());
+    let id = patient_id("RWF", "https://fhir.kmcr.nhs.uk/Id/RWF/RWF", "PY00001");
+    let (status, patient) =
+        http(&server.address, "GET", &format!("/fhir/Patient/{id}"), &[("Authorization", &bearer)], "");
+    assert_eq!(status, 200, "{patient}");
+    assert_eq!(json_of(&patient)["name"][0]["given"], serde_json::json!(["Robin", "James"]));
+}

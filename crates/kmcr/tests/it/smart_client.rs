@@ -16,7 +16,13 @@ fn script_folder() -> PathBuf {
 }
 
 /// The virtual environment's Python, with requirements.txt installed.
-fn python_with_requirements() -> PathBuf {
+pub(crate) fn python_with_requirements() -> PathBuf {
+    // Tests run side by side in one process: the environment is made once, by whichever asks first.
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(install_requirements).clone()
+}
+
+fn install_requirements() -> PathBuf {
     let requirements_file = script_folder().join("requirements.txt");
     let requirements = std::fs::read_to_string(&requirements_file).unwrap();
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("smart-client-venv");
