@@ -17,6 +17,7 @@ use kmcr_access::{Interaction, Principal, Scope, SystemPrincipal};
 use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
 use kmcr_hl7v2::fhir::encounter::{apply_encounter, encounter_update};
 use kmcr_hl7v2::fhir::patient::{apply_patient, patient_update};
+use kmcr_hl7v2::fhir::results::result_resources;
 use kmcr_hl7v2::{AckCode, ErrorLocation, Message, MessageError, acknowledgement, decode};
 use kmcr_store::{FeedReceipt, Precondition};
 use serde_json::Value;
@@ -31,7 +32,7 @@ pub struct MllpFeed {
     pub sending_facility: Option<String>,
 }
 
-/// The ADT events KMCR maps to a Patient and, with a PV1, an Encounter.
+/// The ADT events KMCR maps to a Patient and, with a PV1, an Encounter; ORU^R01 is mapped too.
 const ADT_EVENTS: &[&str] =
     &["A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13", "A28", "A31"];
 
@@ -113,37 +114,60 @@ impl Service {
             return Ok(ack);
         }
         let (code, event) = message.message_type();
-        if code != Some("ADT") {
-            let reason = format!("message type {} is not one KMCR maps yet", code.unwrap_or("(none)"));
-            return self.reject(&received, AckCode::Reject, header_error(9, "200", reason)).await;
-        }
-        if !event.is_some_and(|event| ADT_EVENTS.contains(&event)) {
-            let reason = format!("ADT event {} is not one KMCR maps yet", event.unwrap_or("(none)"));
-            return self.reject(&received, AckCode::Reject, header_error(9, "201", reason)).await;
-        }
-        match self.apply_adt(&received, feed, &message).await {
+        let kind = match (code, event) {
+            (Some("ADT"), Some(event)) if ADT_EVENTS.contains(&event) => Kind::Admission,
+            (Some("ADT"), event) => {
+                let reason = format!("ADT event {} is not one KMCR maps yet", event.unwrap_or("(none)"));
+                return self.reject(&received, AckCode::Reject, header_error(9, "201", reason)).await;
+            }
+            (Some("ORU"), Some("R01")) => Kind::Results,
+            (code, event) => {
+                let reason = format!(
+                    "message type {}^{} is not one KMCR maps yet",
+                    code.unwrap_or("(none)"),
+                    event.unwrap_or_default()
+                );
+                return self.reject(&received, AckCode::Reject, header_error(9, "200", reason)).await;
+            }
+        };
+        match self.apply_message(&received, feed, &message, kind).await {
             Ok(ack) => Ok(ack),
             Err(Refusal::Message(error)) => self.reject(&received, AckCode::Error, error).await,
             Err(Refusal::Store(error)) => Err(error),
         }
     }
 
-    async fn apply_adt(&self, received: &Received<'_>, feed: &MllpFeed, message: &Message) -> Result<String, Refusal> {
+    async fn apply_message(
+        &self,
+        received: &Received<'_>,
+        feed: &MllpFeed,
+        message: &Message,
+        kind: Kind,
+    ) -> Result<String, Refusal> {
         let ods_code = feed.ods_code.as_str();
         let context = RequestContext {
             principal: Principal::System(SystemPrincipal {
                 client_id: format!("mllp:{}", received.sender),
                 ods_code: feed.ods_code.clone(),
-                scopes: ["system/Patient.cu", "system/Encounter.cu"]
-                    .iter()
-                    .map(|scope| Scope::parse(scope).expect("valid scopes"))
-                    .collect(),
+                scopes: [
+                    "system/Patient.cu",
+                    "system/Encounter.cu",
+                    "system/DiagnosticReport.cu",
+                    "system/Observation.cu",
+                ]
+                .iter()
+                .map(|scope| Scope::parse(scope).expect("valid scopes"))
+                .collect(),
                 region_wide: None,
             }),
             request_id: received.ack_id.clone(),
         };
         let mut record = audit::record(&context, "hl7v2-message");
-        let types = [ResourceType::PATIENT, ResourceType::parse("Encounter").expect("a type")];
+        let type_of = |name: &str| ResourceType::parse(name).expect("a resource type");
+        let types = match kind {
+            Kind::Admission => vec![ResourceType::PATIENT, type_of("Encounter")],
+            Kind::Results => vec![ResourceType::PATIENT, type_of("DiagnosticReport"), type_of("Observation")],
+        };
         self.check_interaction(&context, Interaction::Update, &types, &mut record).await.map_err(Refusal::refused)?;
         let patient = patient_update(message, ods_code).map_err(Refusal::Message)?;
         let patient_id = patient.id.clone();
@@ -154,10 +178,25 @@ impl Service {
             &patient_id,
             apply_patient(patient, stored.as_ref()),
         )?];
-        if let Some(encounter) = encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)? {
-            let encounter_id = encounter.id.clone();
-            let stored = self.stored_json(types[1], &encounter_id).await?;
-            ops.push(self.feed_op(&context, types[1], &encounter_id, apply_encounter(encounter, stored.as_ref()))?);
+        match kind {
+            Kind::Admission => {
+                if let Some(encounter) = encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)? {
+                    let encounter_id = encounter.id.clone();
+                    let stored = self.stored_json(types[1], &encounter_id).await?;
+                    let encounter = apply_encounter(encounter, stored.as_ref());
+                    ops.push(self.feed_op(&context, types[1], &encounter_id, encounter)?);
+                }
+            }
+            Kind::Results => {
+                // A result is sent whole each time: it replaces what was stored under the same ids.
+                let results = result_resources(message, ods_code, &patient_id).map_err(Refusal::Message)?;
+                for (resource_type, resource) in (results.reports.into_iter().map(|report| (types[1], report)))
+                    .chain(results.observations.into_iter().map(|observation| (types[2], observation)))
+                {
+                    let id = resource["id"].as_str().unwrap_or_default().to_string();
+                    ops.push(self.feed_op(&context, resource_type, &id, resource)?);
+                }
+            }
         }
         let ack = self.ack(received, AckCode::Accept, None);
         let receipt = receipt(received, "accepted", AckCode::Accept, None, &ack);
@@ -226,6 +265,14 @@ impl Service {
         self.store.write_received(Vec::new(), None, receipt).await?;
         Ok(ack)
     }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    /// ADT: the Patient and, with a PV1, the visit's Encounter.
+    Admission,
+    /// ORU^R01: the Patient, and the reports with their results.
+    Results,
 }
 
 enum Refusal {

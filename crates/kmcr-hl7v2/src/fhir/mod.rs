@@ -6,6 +6,7 @@
 
 pub mod encounter;
 pub mod patient;
+pub mod results;
 
 /// What a message says of one element.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,4 +6,5 @@ mod encounters;
 mod framing;
 mod parsing;
 mod patients;
+mod results;
 mod samples;

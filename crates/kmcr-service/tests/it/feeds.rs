@@ -58,3 +58,42 @@ async fn a_message_is_kept_with_its_data_once_and_refusals_become_dead_letters()
         assert_eq!(accepted.len(), 1, "{backend}: the message sent twice is kept once");
     }
 }
+
+#[tokio::test]
+async fn a_laboratory_result_becomes_its_report_and_observations_and_a_correction_updates_them() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let result = |control_id: &str, status: &str, value: &str| {
+            format!(
+                "MSH|^~\\&|RVV-PAS|FAC|KMCR|KMCR|20261207||ORU^R01^ORU_R01|{control_id}|P|2.4\r\
+                 PID|1||FEED002^^^RVV^MR||Faversham^Jo\r\
+                 OBR|1||ORD-9^LAB|2951-2^Sodium^LN|||202612071030+0000|||||||||||||||||{status}\r\
+                 OBX|1|NM|2951-2^Sodium^LN||{value}|mmol/L^^UCUM|133-146|H|||{status}"
+            )
+            .into_bytes()
+        };
+        let ack = world.service.receive_hl7(&feeds(), &result("R-1", "P", "147")).await.unwrap();
+        assert_eq!(msa(&ack), ("AA".into(), "R-1".into()), "{backend}");
+        let reports = world.store.feed_messages("accepted", 0, 10).await.unwrap();
+        assert_eq!(reports.len(), 1, "{backend}");
+        let message = Message::parse(std::str::from_utf8(&result("R-1", "P", "147")).unwrap()).unwrap();
+        let patient = kmcr_hl7v2::fhir::patient::patient_update(&message, ACUTE).unwrap().id;
+        let resources = kmcr_hl7v2::fhir::results::result_resources(&message, ACUTE, &patient).unwrap();
+        let observation_id = resources.observations[0]["id"].as_str().unwrap().to_string();
+        let observation_type = ResourceType::parse("Observation").unwrap();
+        let read = |id: String| {
+            let store = world.store.clone();
+            async move { store.read(observation_type, &ResourceId::parse(&id).unwrap()).await.unwrap().unwrap() }
+        };
+        let stored = read(observation_id.clone()).await;
+        assert_eq!(stored.version_id, 1, "{backend}");
+        assert!(stored.json.unwrap().contains("\"preliminary\""), "{backend}");
+        // The final result, corrected: the same Observation, a new version.
+        let ack = world.service.receive_hl7(&feeds(), &result("R-2", "C", "145")).await.unwrap();
+        assert_eq!(msa(&ack).0, "AA", "{backend}");
+        let corrected = read(observation_id).await;
+        assert_eq!(corrected.version_id, 2, "{backend}");
+        let json = corrected.json.unwrap();
+        assert!(json.contains("\"corrected\"") && json.contains("\"value\":145"), "{backend}: {json}");
+    }
+}
