@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use kmcr_access::{Interaction, Principal, Scope, SystemPrincipal};
 use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
+use kmcr_hl7v2::fhir::documents::document_reference;
 use kmcr_hl7v2::fhir::encounter::{apply_encounter, encounter_update};
 use kmcr_hl7v2::fhir::patient::{apply_patient, patient_update};
 use kmcr_hl7v2::fhir::results::result_resources;
@@ -121,6 +122,7 @@ impl Service {
                 return self.reject(&received, AckCode::Reject, header_error(9, "201", reason)).await;
             }
             (Some("ORU"), Some("R01")) => Kind::Results,
+            (Some("MDM"), Some("T02" | "T04" | "T06" | "T08" | "T10" | "T11")) => Kind::Document,
             (code, event) => {
                 let reason = format!(
                     "message type {}^{} is not one KMCR maps yet",
@@ -154,6 +156,7 @@ impl Service {
                     "system/Encounter.cu",
                     "system/DiagnosticReport.cu",
                     "system/Observation.cu",
+                    "system/DocumentReference.cu",
                 ]
                 .iter()
                 .map(|scope| Scope::parse(scope).expect("valid scopes"))
@@ -167,6 +170,7 @@ impl Service {
         let types = match kind {
             Kind::Admission => vec![ResourceType::PATIENT, type_of("Encounter")],
             Kind::Results => vec![ResourceType::PATIENT, type_of("DiagnosticReport"), type_of("Observation")],
+            Kind::Document => vec![ResourceType::PATIENT, type_of("DocumentReference")],
         };
         self.check_interaction(&context, Interaction::Update, &types, &mut record).await.map_err(Refusal::refused)?;
         let patient = patient_update(message, ods_code).map_err(Refusal::Message)?;
@@ -196,6 +200,12 @@ impl Service {
                     let id = resource["id"].as_str().unwrap_or_default().to_string();
                     ops.push(self.feed_op(&context, resource_type, &id, resource)?);
                 }
+            }
+            Kind::Document => {
+                // A document is sent whole each time: it replaces what was stored under the same id.
+                let document = document_reference(message, ods_code, &patient_id).map_err(Refusal::Message)?;
+                let id = document["id"].as_str().unwrap_or_default().to_string();
+                ops.push(self.feed_op(&context, types[1], &id, document)?);
             }
         }
         let ack = self.ack(received, AckCode::Accept, None);
@@ -273,6 +283,8 @@ enum Kind {
     Admission,
     /// ORU^R01: the Patient, and the reports with their results.
     Results,
+    /// MDM with content: the Patient, and the DocumentReference.
+    Document,
 }
 
 enum Refusal {

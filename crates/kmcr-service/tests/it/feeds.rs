@@ -97,3 +97,22 @@ async fn a_laboratory_result_becomes_its_report_and_observations_and_a_correctio
         assert!(json.contains("\"corrected\"") && json.contains("\"value\":145"), "{backend}: {json}");
     }
 }
+
+#[tokio::test]
+async fn a_document_message_becomes_a_document_reference() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let message = "MSH|^~\\&|RVV-PAS|FAC|KMCR|KMCR|20261207||MDM^T02^MDM_T02|D-1|P|2.4\r\
+                       PID|1||FEED003^^^RVV^MR||Hythe^Lee\r\
+                       TXA|1|DS^Discharge summary||202612071200+0000||||||||DOC-1|||||AU\r\
+                       OBX|1|TX|||Home today.";
+        let ack = world.service.receive_hl7(&feeds(), message.as_bytes()).await.unwrap();
+        assert_eq!(msa(&ack), ("AA".into(), "D-1".into()), "{backend}");
+        let parsed = Message::parse(message).unwrap();
+        let patient = kmcr_hl7v2::fhir::patient::patient_update(&parsed, ACUTE).unwrap().id;
+        let document = kmcr_hl7v2::fhir::documents::document_reference(&parsed, ACUTE, &patient).unwrap();
+        let id = ResourceId::parse(document["id"].as_str().unwrap()).unwrap();
+        let stored = world.store.read(ResourceType::parse("DocumentReference").unwrap(), &id).await.unwrap();
+        assert_eq!(stored.expect("the document").source_ods_code.as_str(), ACUTE, "{backend}");
+    }
+}
