@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use kmcr_access::{Interaction, Principal, Scope, SystemPrincipal};
 use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
+use kmcr_hl7v2::fhir::clinical::{allergies, diagnoses, related_people};
 use kmcr_hl7v2::fhir::documents::document_reference;
 use kmcr_hl7v2::fhir::encounter::{apply_encounter, encounter_update};
 use kmcr_hl7v2::fhir::patient::{apply_patient, patient_update};
@@ -157,6 +158,9 @@ impl Service {
                     "system/DiagnosticReport.cu",
                     "system/Observation.cu",
                     "system/DocumentReference.cu",
+                    "system/AllergyIntolerance.cu",
+                    "system/Condition.cu",
+                    "system/RelatedPerson.cu",
                 ]
                 .iter()
                 .map(|scope| Scope::parse(scope).expect("valid scopes"))
@@ -168,7 +172,13 @@ impl Service {
         let mut record = audit::record(&context, "hl7v2-message");
         let type_of = |name: &str| ResourceType::parse(name).expect("a resource type");
         let types = match kind {
-            Kind::Admission => vec![ResourceType::PATIENT, type_of("Encounter")],
+            Kind::Admission => vec![
+                ResourceType::PATIENT,
+                type_of("Encounter"),
+                type_of("AllergyIntolerance"),
+                type_of("Condition"),
+                type_of("RelatedPerson"),
+            ],
             Kind::Results => vec![ResourceType::PATIENT, type_of("DiagnosticReport"), type_of("Observation")],
             Kind::Document => vec![ResourceType::PATIENT, type_of("DocumentReference")],
         };
@@ -184,11 +194,23 @@ impl Service {
         )?];
         match kind {
             Kind::Admission => {
+                let mut visit = None;
                 if let Some(encounter) = encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)? {
                     let encounter_id = encounter.id.clone();
                     let stored = self.stored_json(types[1], &encounter_id).await?;
                     let encounter = apply_encounter(encounter, stored.as_ref());
                     ops.push(self.feed_op(&context, types[1], &encounter_id, encounter)?);
+                    visit = Some(encounter_id);
+                }
+                // Allergies, diagnoses and next of kin are listed whole in each message that carries them.
+                let clinical = (allergies(message, ods_code, &patient_id)
+                    .into_iter()
+                    .map(|allergy| (types[2], allergy)))
+                .chain(diagnoses(message, ods_code, &patient_id, visit.as_deref()).into_iter().map(|d| (types[3], d)))
+                .chain(related_people(message, ods_code, &patient_id).into_iter().map(|person| (types[4], person)));
+                for (resource_type, resource) in clinical {
+                    let id = resource["id"].as_str().unwrap_or_default().to_string();
+                    ops.push(self.feed_op(&context, resource_type, &id, resource)?);
                 }
             }
             Kind::Results => {

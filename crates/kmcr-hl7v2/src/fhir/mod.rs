@@ -4,6 +4,7 @@
 //! value (set it). [`Change`] keeps the three apart, and [`patient::apply_patient`] applies them to the Patient
 //! already stored, so that an A08 or A31 that omits the address does not erase it.
 
+pub mod clinical;
 pub mod documents;
 pub mod encounter;
 pub mod patient;

@@ -169,7 +169,7 @@ fn repeated(segment: &Segment, field: usize, read: fn(&Segment, usize, usize) ->
     if values.is_empty() { Change::Keep } else { Change::Set(values) }
 }
 
-fn name(segment: &Segment, field: usize, repetition: usize) -> Option<Json> {
+pub(crate) fn name(segment: &Segment, field: usize, repetition: usize) -> Option<Json> {
     let part = |component| segment.value(field, repetition, component, 1).text();
     let family = part(1);
     let given: Vec<&str> = [part(2), part(3)].into_iter().flatten().collect();
@@ -200,7 +200,7 @@ fn name(segment: &Segment, field: usize, repetition: usize) -> Option<Json> {
     Some(Json::Object(name))
 }
 
-fn address(segment: &Segment, field: usize, repetition: usize) -> Option<Json> {
+pub(crate) fn address(segment: &Segment, field: usize, repetition: usize) -> Option<Json> {
     let part = |component| segment.value(field, repetition, component, 1).text();
     let lines: Vec<&str> = [part(1), part(2)].into_iter().flatten().collect();
     let mut address = Map::new();
@@ -222,7 +222,7 @@ fn address(segment: &Segment, field: usize, repetition: usize) -> Option<Json> {
     (address.len() > 1).then_some(Json::Object(address))
 }
 
-fn phone(segment: &Segment, field: usize, repetition: usize, use_code: &str) -> Option<Json> {
+pub(crate) fn phone(segment: &Segment, field: usize, repetition: usize, use_code: &str) -> Option<Json> {
     let part = |component| segment.value(field, repetition, component, 1).text();
     // XTN-4 is an email address when XTN-3 says Internet; the number is XTN-1, or XTN-12 in 2.5.
     let (system, value) = match (part(3), part(4)) {

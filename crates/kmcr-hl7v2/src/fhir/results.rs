@@ -253,7 +253,7 @@ fn value(obx: &Segment, position: usize, value_type: &str) -> Result<Option<(&'s
 }
 
 /// A CE or CWE as a CodeableConcept: code, text and coding system, LOINC and SNOMED named by their URIs.
-fn coded(segment: &Segment, field: usize) -> Option<Json> {
+pub(crate) fn coded(segment: &Segment, field: usize) -> Option<Json> {
     let code = segment.text(field, 1);
     let text = segment.text(field, 2);
     if code.is_none() && text.is_none() {

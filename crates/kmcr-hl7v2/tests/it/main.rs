@@ -2,6 +2,7 @@
 //! with real-world edge cases), and the rules of delimiters, escapes, character sets, `""` and acknowledgements.
 
 mod acknowledgements;
+mod clinical;
 mod documents;
 mod encounters;
 mod framing;

@@ -116,3 +116,30 @@ async fn a_document_message_becomes_a_document_reference() {
         assert_eq!(stored.expect("the document").source_ods_code.as_str(), ACUTE, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn an_admission_s_allergies_diagnoses_and_next_of_kin_are_kept() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let message = "MSH|^~\\&|RVV-PAS|FAC|KMCR|KMCR|20261207||ADT^A01^ADT_A01|C-1|P|2.4\r\
+                       PID|1||FEED004^^^RVV^MR||Deal^Kim\r\
+                       NK1|1|Deal^Sam|SPO^Spouse\r\
+                       PV1|1|I|WARD7||||||||||||||||V-C-1\r\
+                       AL1|1|DA|373270004^Penicillin^SCT|SV|Anaphylaxis\r\
+                       DG1|1||29857009^Chest pain^SCT||202612070815+0000|A";
+        let ack = world.service.receive_hl7(&feeds(), message.as_bytes()).await.unwrap();
+        assert_eq!(msa(&ack), ("AA".into(), "C-1".into()), "{backend}");
+        let parsed = Message::parse(message).unwrap();
+        let patient = kmcr_hl7v2::fhir::patient::patient_update(&parsed, ACUTE).unwrap().id;
+        let allergy = &kmcr_hl7v2::fhir::clinical::allergies(&parsed, ACUTE, &patient)[0];
+        let related = &kmcr_hl7v2::fhir::clinical::related_people(&parsed, ACUTE, &patient)[0];
+        for (type_name, resource) in [("AllergyIntolerance", allergy), ("RelatedPerson", related)] {
+            let id = ResourceId::parse(resource["id"].as_str().unwrap()).unwrap();
+            let stored = world.store.read(ResourceType::parse(type_name).unwrap(), &id).await.unwrap();
+            assert!(
+                stored.is_some_and(|stored| stored.patient_id.is_some()),
+                "{backend}: the {type_name}, in the patient's record"
+            );
+        }
+    }
+}
