@@ -18,7 +18,7 @@ use kmcr_fhir::{Instant, OdsCode, ResourceId, ResourceType};
 use kmcr_hl7v2::fhir::clinical::{allergies, diagnoses, related_people};
 use kmcr_hl7v2::fhir::documents::document_reference;
 use kmcr_hl7v2::fhir::encounter::{apply_encounter, encounter_update};
-use kmcr_hl7v2::fhir::patient::{apply_patient, patient_update};
+use kmcr_hl7v2::fhir::patient::{apply_patient, merged_patient, merged_patient_id, patient_update};
 use kmcr_hl7v2::fhir::results::result_resources;
 use kmcr_hl7v2::{AckCode, ErrorLocation, Message, MessageError, acknowledgement, decode};
 use kmcr_store::{FeedReceipt, Precondition};
@@ -36,7 +36,7 @@ pub struct MllpFeed {
 
 /// The ADT events KMCR maps to a Patient and, with a PV1, an Encounter; ORU^R01 is mapped too.
 const ADT_EVENTS: &[&str] =
-    &["A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13", "A28", "A31"];
+    &["A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13", "A28", "A31", "A40"];
 
 /// A message's identity as far as it could be read, for its receipt and its ACK.
 struct Received<'a> {
@@ -194,6 +194,14 @@ impl Service {
         )?];
         match kind {
             Kind::Admission => {
+                if message.message_type().1 == Some("A40") {
+                    // A merge: the record MRG-1 names is replaced by this one, through the person index.
+                    let merged_id = merged_patient_id(message, ods_code).map_err(Refusal::Message)?;
+                    let stored = self.stored_json(ResourceType::PATIENT, &merged_id).await?;
+                    let merged =
+                        merged_patient(message, ods_code, &patient_id, stored.as_ref()).map_err(Refusal::Message)?;
+                    ops.push(self.feed_op(&context, ResourceType::PATIENT, &merged_id, merged)?);
+                }
                 let mut visit = None;
                 if let Some(encounter) = encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)? {
                     let encounter_id = encounter.id.clone();

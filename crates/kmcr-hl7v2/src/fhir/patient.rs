@@ -84,11 +84,7 @@ pub fn patient_update(message: &Message, sender_ods_code: &str) -> Result<Patien
         }
         let is_record_number = kind.eq_ignore_ascii_case("MR");
         if local.is_none() || (is_record_number && !local_is_record_number) {
-            let system = format!(
-                "https://fhir.kmcr.nhs.uk/Id/{sender_ods_code}/{}",
-                authority.map_or_else(|| "local".to_string(), url_part)
-            );
-            local = Some((system, value.to_string()));
+            local = Some((local_system(sender_ods_code, authority), value.to_string()));
             local_is_record_number = is_record_number;
         }
     }
@@ -133,6 +129,86 @@ pub fn patient_update(message: &Message, sender_ods_code: &str) -> Result<Patien
             }),
         },
     })
+}
+
+/// The identifier system of a sender's local record numbers, by assigning authority.
+fn local_system(sender_ods_code: &str, authority: Option<&str>) -> String {
+    format!("https://fhir.kmcr.nhs.uk/Id/{sender_ods_code}/{}", authority.map_or_else(|| "local".to_string(), url_part))
+}
+
+/// The record a merge (ADT A40) merges away: MRG-1's local record number, its identifier system, and its Patient id.
+fn merged_record(message: &Message, sender_ods_code: &str) -> Result<(String, String, String), MessageError> {
+    let Some(position) = message.segments.iter().position(|segment| segment.id == "MRG") else {
+        return Err(MessageError { location: None, code: "100", reason: "a merge needs an MRG segment".into() });
+    };
+    let mrg = &message.segments[position];
+    let mut prior: Option<(String, String, bool)> = None;
+    for repetition in 1..=mrg.repetitions(1) {
+        let Some(value) = mrg.value(1, repetition, 1, 1).text() else { continue };
+        let authority = mrg.value(1, repetition, 4, 1).text();
+        let kind = mrg.value(1, repetition, 5, 1).text().unwrap_or_default();
+        let is_nhs =
+            authority.is_some_and(|authority| authority.eq_ignore_ascii_case("NHS")) || kind.eq_ignore_ascii_case("NH");
+        let is_record_number = kind.eq_ignore_ascii_case("MR");
+        let better = prior.as_ref().is_none_or(|(_, _, was_record_number)| is_record_number && !was_record_number);
+        if !is_nhs && better {
+            prior = Some((local_system(sender_ods_code, authority), value.to_string(), is_record_number));
+        }
+    }
+    let Some((system, value, _)) = prior else {
+        return Err(error_at(mrg, position + 1, 1, "101", "MRG-1 names no local record number to merge".into()));
+    };
+    let id = patient_id(sender_ods_code, &system, &value);
+    Ok((id, system, value))
+}
+
+/// The Patient id of the record a merge (ADT A40) merges away.
+pub fn merged_patient_id(message: &Message, sender_ods_code: &str) -> Result<String, MessageError> {
+    merged_record(message, sender_ods_code).map(|(id, _, _)| id)
+}
+
+/// A merge (ADT A40): the record MRG-1 names is merged into the one PID names (`survivor_id`). The merged record's
+/// Patient becomes the stored one (or, for a record never sent, its identifier alone), no longer active, with a
+/// `replaced-by` link to the survivor, so that the person index moves it there and keeps it as history.
+pub fn merged_patient(
+    message: &Message,
+    sender_ods_code: &str,
+    survivor_id: &str,
+    stored: Option<&Json>,
+) -> Result<Json, MessageError> {
+    let (merged_id, system, value) = merged_record(message, sender_ods_code)?;
+    if merged_id == survivor_id {
+        return Err(MessageError {
+            location: Some(ErrorLocation {
+                segment_id: "MRG".into(),
+                segment_position: message
+                    .segments
+                    .iter()
+                    .position(|segment| segment.id == "MRG")
+                    .map_or(0, |at| at + 1),
+                field: Some(1),
+            }),
+            code: "102",
+            reason: "MRG-1 names the same record as PID-3".into(),
+        });
+    }
+    let mut merged = match stored {
+        Some(Json::Object(stored)) => stored.clone(),
+        _ => {
+            let mut fresh = Map::new();
+            fresh.insert("identifier".into(), json!([{ "system": system, "value": value }]));
+            fresh
+        }
+    };
+    merged.remove("meta");
+    merged.insert("resourceType".into(), json!("Patient"));
+    merged.insert("id".into(), json!(merged_id));
+    merged.insert("active".into(), json!(false));
+    merged.insert(
+        "link".into(),
+        json!([{ "other": { "reference": format!("Patient/{survivor_id}") }, "type": "replaced-by" }]),
+    );
+    Ok(Json::Object(merged))
 }
 
 /// The id of the Patient a sender's local record becomes.

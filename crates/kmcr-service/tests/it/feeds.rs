@@ -143,3 +143,36 @@ async fn an_admission_s_allergies_diagnoses_and_next_of_kin_are_kept() {
         }
     }
 }
+
+/// An A40 merge goes through the person index like a FHIR `replaced-by` merge: the merged record joins the survivor's
+/// person and is kept, no longer active, as history.
+#[tokio::test]
+async fn a_merge_moves_the_merged_record_to_the_survivor_s_person() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let register = |control_id: &str, mrn: &str, name: &str| {
+            format!(
+                "MSH|^~\\&|RVV-PAS|FAC|KMCR|KMCR|20261207||ADT^A04^ADT_A01|{control_id}|P|2.4\r\
+                 PID|1||{mrn}^^^RVV^MR||{name}^Pat||19500101|F"
+            )
+        };
+        for (control_id, mrn, name) in [("M-1", "DUP001", "Sandwich"), ("M-2", "DUP002", "Walmer")] {
+            let ack = world.service.receive_hl7(&feeds(), register(control_id, mrn, name).as_bytes()).await.unwrap();
+            assert_eq!(msa(&ack).0, "AA", "{backend}");
+        }
+        let id_of = |mrn: &str| patient_id(ACUTE, &format!("https://fhir.kmcr.nhs.uk/Id/{ACUTE}/RVV"), mrn);
+        let before = world.store.person_links_of(&[id_of("DUP001"), id_of("DUP002")]).await.unwrap();
+        assert_ne!(before[0].person_id, before[1].person_id, "{backend}: two people before the merge");
+        let merge = "MSH|^~\\&|RVV-PAS|FAC|KMCR|KMCR|20261207||ADT^A40^ADT_A39|M-3|P|2.4\r\
+                     PID|1||DUP001^^^RVV^MR||Sandwich^Pat||19500101|F\r\
+                     MRG|DUP002^^^RVV^MR";
+        let ack = world.service.receive_hl7(&feeds(), merge.as_bytes()).await.unwrap();
+        assert_eq!(msa(&ack), ("AA".into(), "M-3".into()), "{backend}: {ack}");
+        let links = world.store.person_links_of(&[id_of("DUP001"), id_of("DUP002")]).await.unwrap();
+        assert_eq!(links.len(), 2, "{backend}");
+        assert_eq!(links[0].person_id, links[1].person_id, "{backend}: one person after the merge");
+        let merged = world.store.read(ResourceType::PATIENT, &ResourceId::parse(&id_of("DUP002")).unwrap()).await;
+        let json = merged.unwrap().unwrap().json.unwrap();
+        assert!(json.contains("\"active\":false") && json.contains("replaced-by"), "{backend}: {json}");
+    }
+}
