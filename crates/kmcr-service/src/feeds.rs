@@ -364,3 +364,25 @@ fn receipt(received: &Received<'_>, status: &str, code: AckCode, reason: Option<
         body_encoding: body_encoding.into(),
     }
 }
+
+impl Service {
+    /// Sends a dead letter through again, as its sender sent it, once whatever refused it has been put right (a feed
+    /// configured, an organisation joining). Its ACK, or `None` when there is no dead letter with that key. A dead
+    /// letter accepted this way, or sent again by its sender and accepted, no longer counts as unresolved.
+    pub async fn replay_dead_letter(
+        &self,
+        feeds: &[MllpFeed],
+        message_key: i64,
+    ) -> Result<Option<String>, ServiceError> {
+        let found = self.store.filtered_feed_messages(kmcr_store::FeedMessageFilter::Key(message_key), 1).await?;
+        let Some(letter) = found.into_iter().find(|letter| letter.receipt.status == "rejected") else {
+            return Ok(None);
+        };
+        let bytes: Vec<u8> = match letter.receipt.body_encoding.as_str() {
+            "bytes-latin1" => letter.receipt.body.chars().map(|character| character as u32 as u8).collect(),
+            _ => letter.receipt.body.into_bytes(),
+        };
+        tracing::info!(message_key, sender = %letter.receipt.sender, "dead letter replayed");
+        self.receive_hl7(feeds, &bytes).await.map(Some)
+    }
+}

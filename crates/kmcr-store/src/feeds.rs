@@ -32,5 +32,43 @@ pub struct StoredFeedMessage {
     pub receipt: FeedReceipt,
 }
 
-pub const FEED_MESSAGE_COLUMNS: &str = "message_key, sender, control_id, received_ms, ods_code, message_type, status, \
-     ack_code, reason, ack, body, body_encoding";
+/// What a sender has sent: counts by outcome and when it last sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedSummary {
+    pub sender: String,
+    pub ods_code: Option<String>,
+    pub accepted: i64,
+    pub rejected: i64,
+    /// Rejected messages not since accepted (by a replay, or sent again after a fix).
+    pub unresolved: i64,
+    pub last_received_ms: i64,
+}
+
+/// Which stored messages to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedMessageFilter {
+    /// Rejected messages that no accepted message with the same sender and MSH-10 has since made good.
+    UnresolvedDeadLetters,
+    /// One message, by key.
+    Key(i64),
+}
+
+pub const FEED_SUMMARY_SQL: &str = "SELECT f.sender, MAX(f.ods_code), \
+     SUM(CASE WHEN f.status = 'accepted' THEN 1 ELSE 0 END), SUM(CASE WHEN f.status = 'rejected' THEN 1 ELSE 0 END), \
+     SUM(CASE WHEN f.status = 'rejected' AND NOT EXISTS (SELECT 1 FROM feed_message a WHERE a.status = 'accepted' AND \
+     a.sender = f.sender AND a.control_id = f.control_id) THEN 1 ELSE 0 END), MAX(f.received_ms) FROM feed_message f \
+     GROUP BY f.sender ORDER BY f.sender";
+
+/// The condition of [`FeedMessageFilter`] on `feed_message f`, with the key as its one parameter (`{key}`).
+pub fn filter_condition(filter: FeedMessageFilter) -> &'static str {
+    match filter {
+        FeedMessageFilter::UnresolvedDeadLetters => {
+            "f.status = 'rejected' AND f.message_key > {key} AND NOT EXISTS (SELECT 1 FROM feed_message a WHERE \
+             a.status = 'accepted' AND a.sender = f.sender AND a.control_id = f.control_id)"
+        }
+        FeedMessageFilter::Key(_) => "f.message_key = {key}",
+    }
+}
+
+pub const FEED_MESSAGE_COLUMNS: &str = "f.message_key, f.sender, f.control_id, f.received_ms, f.ods_code, \
+     f.message_type, f.status, f.ack_code, f.reason, f.ack, f.body, f.body_encoding";

@@ -28,7 +28,7 @@ pub use audit_checkpoint::{
     write_checkpoint_key_files,
 };
 pub use cursor::Cursor;
-pub use feeds::{FeedReceipt, StoredFeedMessage};
+pub use feeds::{FeedMessageFilter, FeedReceipt, FeedSummary, StoredFeedMessage};
 pub use identity::{
     IdentityWrite, LinkChange, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair,
     ReviewStatus, StoredModel, TrainedModel, Unlink,
@@ -233,6 +233,20 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<StoredFeedMessage>, StoreError> {
         dispatch!(self, store => store.feed_messages(status, after_key, limit))
+    }
+
+    /// The dead letters not since made good, or one message by key (see [`FeedMessageFilter`]).
+    pub async fn filtered_feed_messages(
+        &self,
+        filter: FeedMessageFilter,
+        limit: usize,
+    ) -> Result<Vec<StoredFeedMessage>, StoreError> {
+        dispatch!(self, store => store.filtered_feed_messages(filter, limit))
+    }
+
+    /// Per sender: messages accepted and rejected, dead letters not yet made good, and the last message's time.
+    pub async fn feed_summary(&self) -> Result<Vec<FeedSummary>, StoreError> {
+        dispatch!(self, store => store.feed_summary())
     }
 
     /// Applies one change to sign-in state (sessions, codes, refresh tokens, sign-ins waiting), durably.

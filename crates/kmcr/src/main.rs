@@ -9,6 +9,7 @@ mod audit_cli;
 mod auth_config;
 mod config;
 mod demo;
+mod feeds_cli;
 mod mpi;
 
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ USAGE:
   kmcr synth --out DIR [--people N] [--seed S]
       Writes a synthetic population as FHIR transaction Bundles, one file per source organisation and person.
   kmcr audit verify | export | keygen ...   (see `kmcr audit help`)
+  kmcr feeds status | dead-letters | replay KEY [--config FILE] [--database DIR|URL]
+      HL7 v2 feeds: per sender, messages accepted and rejected and the last one's time; the dead letters not yet
+      made good, with the reason (never the message); a dead letter sent through again after a fix.
   kmcr hash-secret
       Reads a secret (a client secret, a password) from standard input and prints its argon2id hash, for
       secret_hash and password_hash in the configuration.
@@ -144,6 +148,11 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         ["mpi", "evaluate"] => mpi_evaluate(&flags),
+        ["feeds", words @ ..] => {
+            let words: Vec<&str> = words.to_vec();
+            let config = settings(&flags)?.validate()?;
+            runtime.block_on(feeds_cli::run(&words, config))
+        }
         _ => {
             eprint!("{USAGE}");
             bail!("unknown command")

@@ -176,3 +176,34 @@ async fn a_merge_moves_the_merged_record_to_the_survivor_s_person() {
         assert!(json.contains("\"active\":false") && json.contains("replaced-by"), "{backend}: {json}");
     }
 }
+
+/// A message refused because its feed was not configured yet is listed as a dead letter, replayed once it is, and
+/// then no longer counts as unresolved.
+#[tokio::test]
+async fn a_dead_letter_is_replayed_after_the_fix_and_made_good() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let message = adt("L-1", "LATE-PAS", "PID|1||LATE001^^^RVV^MR||Lydd^Ash");
+        let refused = world.service.receive_hl7(&feeds(), &message).await.unwrap();
+        assert_eq!(msa(&refused).0, "AR", "{backend}");
+        let dead = world.store.filtered_feed_messages(kmcr_store::FeedMessageFilter::UnresolvedDeadLetters, 10).await;
+        let dead = dead.unwrap();
+        assert_eq!(dead.len(), 1, "{backend}");
+        let summary = world.store.feed_summary().await.unwrap();
+        assert_eq!((summary[0].rejected, summary[0].unresolved), (1, 1), "{backend}: {summary:?}");
+
+        let mut fixed = feeds();
+        fixed.push(MllpFeed {
+            ods_code: OdsCode::parse(ACUTE).unwrap(),
+            sending_application: "LATE-PAS".into(),
+            sending_facility: None,
+        });
+        let replayed = world.service.replay_dead_letter(&fixed, dead[0].message_key).await.unwrap();
+        assert_eq!(msa(&replayed.expect("the dead letter")), ("AA".into(), "L-1".into()), "{backend}");
+        let dead = world.store.filtered_feed_messages(kmcr_store::FeedMessageFilter::UnresolvedDeadLetters, 10).await;
+        assert!(dead.unwrap().is_empty(), "{backend}: made good");
+        let summary = world.store.feed_summary().await.unwrap();
+        assert_eq!((summary[0].accepted, summary[0].rejected, summary[0].unresolved), (1, 1, 0), "{backend}");
+        assert_eq!(world.service.replay_dead_letter(&fixed, 999_999).await.unwrap(), None, "{backend}");
+    }
+}

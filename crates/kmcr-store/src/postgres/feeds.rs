@@ -3,7 +3,10 @@
 use tokio_postgres::GenericClient;
 
 use crate::StoreError;
-use crate::feeds::{FEED_MESSAGE_COLUMNS, FeedReceipt, StoredFeedMessage};
+use crate::feeds::{
+    FEED_MESSAGE_COLUMNS, FEED_SUMMARY_SQL, FeedMessageFilter, FeedReceipt, FeedSummary, StoredFeedMessage,
+    filter_condition,
+};
 
 pub async fn insert(client: &impl GenericClient, receipt: &FeedReceipt) -> Result<(), StoreError> {
     client
@@ -48,32 +51,60 @@ pub async fn messages(
     after_key: i64,
     limit: usize,
 ) -> Result<Vec<StoredFeedMessage>, StoreError> {
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {FEED_MESSAGE_COLUMNS} FROM feed_message WHERE status = $1 AND message_key > $2 ORDER BY \
-                 message_key LIMIT $3"
-            ),
-            &[&status, &after_key, &(limit as i64)],
-        )
-        .await?;
+    let sql = format!(
+        "SELECT {FEED_MESSAGE_COLUMNS} FROM feed_message f WHERE f.status = $1 AND f.message_key > $2 ORDER BY \
+         f.message_key LIMIT $3"
+    );
+    let rows = client.query(&sql, &[&status, &after_key, &(limit as i64)]).await?;
+    Ok(rows.iter().map(row_to_message).collect())
+}
+
+pub async fn filtered(
+    client: &impl GenericClient,
+    filter: FeedMessageFilter,
+    limit: usize,
+) -> Result<Vec<StoredFeedMessage>, StoreError> {
+    let key = match filter {
+        FeedMessageFilter::UnresolvedDeadLetters => 0,
+        FeedMessageFilter::Key(key) => key,
+    };
+    let condition = filter_condition(filter).replace("{key}", "$1");
+    let sql =
+        format!("SELECT {FEED_MESSAGE_COLUMNS} FROM feed_message f WHERE {condition} ORDER BY f.message_key LIMIT $2");
+    let rows = client.query(&sql, &[&key, &(limit as i64)]).await?;
+    Ok(rows.iter().map(row_to_message).collect())
+}
+
+pub async fn summary(client: &impl GenericClient) -> Result<Vec<FeedSummary>, StoreError> {
+    let rows = client.query(FEED_SUMMARY_SQL, &[]).await?;
     Ok(rows
         .iter()
-        .map(|row| StoredFeedMessage {
-            message_key: row.get(0),
-            receipt: FeedReceipt {
-                sender: row.get(1),
-                control_id: row.get(2),
-                received_ms: row.get(3),
-                ods_code: row.get(4),
-                message_type: row.get(5),
-                status: row.get(6),
-                ack_code: row.get(7),
-                reason: row.get(8),
-                ack: row.get(9),
-                body: row.get(10),
-                body_encoding: row.get(11),
-            },
+        .map(|row| FeedSummary {
+            sender: row.get(0),
+            ods_code: row.get(1),
+            accepted: row.get(2),
+            rejected: row.get(3),
+            unresolved: row.get(4),
+            last_received_ms: row.get(5),
         })
         .collect())
+}
+
+fn row_to_message(row: &tokio_postgres::Row) -> StoredFeedMessage {
+    StoredFeedMessage {
+        message_key: row.get(0),
+        receipt: FeedReceipt {
+            sender: row.get(1),
+            control_id: row.get(2),
+            received_ms: row.get(3),
+            ods_code: row.get(4),
+            message_type: row.get(5),
+            status: row.get(6),
+            ack_code: row.get(7),
+            reason: row.get(8),
+            ack: row.get(9),
+            body: row.get(10),
+            body_encoding: row.get(11),
+        },
+    }
 }

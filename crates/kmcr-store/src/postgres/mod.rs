@@ -307,6 +307,20 @@ impl PostgresStore {
         feeds::messages(&**client, status, after_key, limit).await
     }
 
+    pub async fn filtered_feed_messages(
+        &self,
+        filter: crate::feeds::FeedMessageFilter,
+        limit: usize,
+    ) -> Result<Vec<crate::feeds::StoredFeedMessage>, StoreError> {
+        let client = self.pool.get().await?;
+        feeds::filtered(&**client, filter, limit).await
+    }
+
+    pub async fn feed_summary(&self) -> Result<Vec<crate::feeds::FeedSummary>, StoreError> {
+        let client = self.pool.get().await?;
+        feeds::summary(&**client).await
+    }
+
     pub async fn change_sign_in(
         &self,
         change: crate::sign_in::SignInChange,

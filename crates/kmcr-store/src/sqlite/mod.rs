@@ -166,6 +166,18 @@ impl SqliteStore {
         self.with_reader(move |connection, _| feeds::messages(connection, &status, after_key, limit)).await
     }
 
+    pub async fn filtered_feed_messages(
+        &self,
+        filter: crate::feeds::FeedMessageFilter,
+        limit: usize,
+    ) -> Result<Vec<crate::feeds::StoredFeedMessage>, StoreError> {
+        self.with_reader(move |connection, _| feeds::filtered(connection, filter, limit)).await
+    }
+
+    pub async fn feed_summary(&self) -> Result<Vec<crate::feeds::FeedSummary>, StoreError> {
+        self.with_reader(|connection, _| feeds::summary(connection)).await
+    }
+
     pub async fn person_links(&self) -> Result<Vec<PersonLink>, StoreError> {
         self.with_reader(|connection, _| identity::person_links(connection)).await
     }

@@ -76,6 +76,25 @@ fn pipelined_messages_are_answered_in_order_and_kept_once() {
     assert_eq!(acks[3].segment("ERR").unwrap().text(2, 3), Some("3"), "MSH-3 names no feed");
     assert_eq!(acks[4], acks[0], "a message sent again is answered with its first ACK");
 
+    // The integration engineer's view: the dead letters with their reasons, never what the messages say.
+    let feeds = |words: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_kmcr"))
+            .arg("feeds")
+            .args(words)
+            .args(["--database", server.directory.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let dead_letters = feeds(&["dead-letters"]);
+    assert!(dead_letters.contains("E2E-3") && dead_letters.contains("not valid"), "{dead_letters}");
+    assert!(dead_letters.contains("E2E-4") && dead_letters.contains("no feed configured"), "{dead_letters}");
+    assert!(!dead_letters.contains("E2E-1"), "accepted messages are no dead letters: {dead_letters}");
+    assert!(!dead_letters.contains("Ashdown") && !dead_letters.contains("9434765918"), "{dead_letters}");
+    let status = feeds(&["status"]);
+    assert!(status.lines().any(|line| line.starts_with("DEMO-PAS|RWF\tRWF\t2\t1\t1\t")), "{status}");
+
     // What was accepted is in the shared record, once: the A01 and the A08, not the A01 sent again.
     let form = "grant_type=client_credentials&client_id=demo-viewer&client_secret=demo-viewer-secret-change-me";
     let (_, token) =
