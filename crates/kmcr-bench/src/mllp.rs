@@ -73,6 +73,38 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Registration `n`: a new patient with a visit, as a PAS sends them: an NHS number (the 999 test range, traced:
+/// NSTS01) and demographics that differ from person to person as real ones do, so that the person index does the
+/// work it does in a real region rather than comparing every message with every earlier one.
+fn registration(n: usize) -> String {
+    let letters = |mut value: usize, length: usize| -> String {
+        (0..length)
+            .map(|_| {
+                let letter = char::from(b'a' + (value % 26) as u8);
+                value /= 26;
+                letter
+            })
+            .collect()
+    };
+    let nhs_number = (0..)
+        .find_map(|step| {
+            let digits: Vec<u8> =
+                format!("999{:06}", (n * 7 + step) % 1_000_000).bytes().map(|byte| byte - b'0').collect();
+            kmcr_fhir::NhsNumber::from_first_nine_digits(digits.try_into().ok()?)
+        })
+        .map(|number| number.as_digits())
+        .unwrap_or_default();
+    let family = format!("{}{}", letters(n, 3).to_uppercase(), letters(n / 7 + 11, 4));
+    let given = format!("G{}", letters(n * 31 + 5, 4));
+    let birth = format!("{}{:02}{:02}", 1930 + n % 90, 1 + n % 12, 1 + n % 28);
+    let postcode = format!("ME{} {}{}", 1 + n % 20, n % 10, letters(n / 3, 2).to_uppercase());
+    format!(
+        "MSH|^~\\&|PAS|RWF|KMCR|KMCR|20261207101500||ADT^A04^ADT_A01|BENCH-{n}|P|2.4\rEVN|A04|20261207101500\r\
+         PID|1||{nhs_number}^^^NHS^NH~B{n:09}^^^RWF^MR||{family}^{given}||{birth}|F|||{n} High Street^^Maidstone^^{postcode}\
+         |||||||||||||||||||||NSTS01\rPV1|1|O|CLINIC1||||||||||||||||V{n:09}|||||||||||||||||||||||||20261207101500\r"
+    )
+}
+
 /// Sends `count` registrations numbered from `first`, one at a time, and returns each one's wait for its ACK (µs).
 async fn send_messages(address: std::net::SocketAddr, first: usize, count: usize) -> anyhow::Result<Vec<u64>> {
     let mut stream = TcpStream::connect(address).await?;
@@ -81,11 +113,7 @@ async fn send_messages(address: std::net::SocketAddr, first: usize, count: usize
     let mut buffer = vec![0u8; 16 * 1024];
     let mut latencies = Vec::with_capacity(count);
     for n in first..first + count {
-        let message = format!(
-            "MSH|^~\\&|PAS|RWF|KMCR|KMCR|20261207101500||ADT^A04^ADT_A01|BENCH-{n}|P|2.4\rEVN|A04|20261207101500\r\
-             PID|1||B{n:09}^^^RWF^MR||Benchmark^Sam{n}||19800101|F|||{n} High Street^^Maidstone^^ME14 2LL\r\
-             PV1|1|O|CLINIC1||||||||||||||||V{n:09}|||||||||||||||||||||||||20261207101500\r"
-        );
+        let message = registration(n);
         let sent = Instant::now();
         stream.write_all(&encode_frame(message.as_bytes())).await?;
         let ack = loop {
