@@ -37,7 +37,12 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let settings = kmcr_mllp::MllpSettings {
         listen: address,
-        feeds: vec![MllpFeed { ods_code, sending_application: "PAS".into(), sending_facility: None }],
+        feeds: vec![MllpFeed {
+            ods_code,
+            sending_application: "PAS".into(),
+            sending_facility: None,
+            allowed_addresses: Vec::new(),
+        }],
         max_frame_bytes: 1 << 20,
         idle_timeout: Duration::from_secs(600),
         max_connections: 256,

@@ -52,6 +52,7 @@ pub async fn serve(listener: TcpListener, service: Service, settings: MllpSettin
 
 async fn serve_connection(mut stream: TcpStream, service: &Service, settings: &MllpSettings) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
+    let peer = stream.peer_addr()?.ip();
     let mut decoder = FrameDecoder::new(settings.max_frame_bytes);
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
@@ -66,7 +67,7 @@ async fn serve_connection(mut stream: TcpStream, service: &Service, settings: &M
         let mut acks = Vec::new();
         while let Some(frame) = decoder.next_frame() {
             let ack = match frame {
-                Ok(message) => match service.receive_hl7(&settings.feeds, &message).await {
+                Ok(message) => match service.receive_hl7_from(&settings.feeds, Some(peer), &message).await {
                     Ok(ack) => ack,
                     // Nothing was kept: no ACK, and the connection closes so that the sender sends again.
                     Err(error) => return Err(std::io::Error::other(format!("the store is unavailable: {error}"))),

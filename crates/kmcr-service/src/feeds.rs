@@ -32,6 +32,9 @@ pub struct MllpFeed {
     pub ods_code: OdsCode,
     pub sending_application: String,
     pub sending_facility: Option<String>,
+    /// The addresses it may send from; any when empty. MSH-3 and MSH-4 name a sender but do not prove who it is: until
+    /// the listener takes TLS client certificates, the addresses (and the network) are what keep others out.
+    pub allowed_addresses: Vec<std::net::IpAddr>,
 }
 
 /// The ADT events KMCR maps to a Patient and, with a PV1, an Encounter; ORU^R01 is mapped too.
@@ -55,6 +58,17 @@ impl Service {
     /// Answers one message (the bytes of one MLLP frame) with its ACK. `Err` only when the store cannot be reached:
     /// then nothing was kept and no ACK may be sent.
     pub async fn receive_hl7(&self, feeds: &[MllpFeed], bytes: &[u8]) -> Result<String, ServiceError> {
+        self.receive_hl7_from(feeds, None, bytes).await
+    }
+
+    /// [`Service::receive_hl7`] for a message that came from `peer`: a feed restricted to some addresses refuses
+    /// any other.
+    pub async fn receive_hl7_from(
+        &self,
+        feeds: &[MllpFeed],
+        peer: Option<std::net::IpAddr>,
+        bytes: &[u8],
+    ) -> Result<String, ServiceError> {
         let received_ms = Instant::now().unix_ms;
         let ack_id = format!("KMCR{received_ms}-{}", ACK_SEQUENCE.fetch_add(1, Ordering::Relaxed));
         let mut received = Received {
@@ -100,6 +114,14 @@ impl Service {
             return self.reject(&received, AckCode::Reject, header_error(3, "103", reason)).await;
         };
         received.ods_code = Some(feed.ods_code.as_str().to_string());
+        if let Some(peer) = peer
+            && !feed.allowed_addresses.is_empty()
+            && !feed.allowed_addresses.contains(&peer)
+        {
+            tracing::warn!(sender = %received.sender, %peer, "message from an address its feed may not send from");
+            let reason = "this feed may not send from this address".to_string();
+            return self.reject(&received, AckCode::Reject, header_error(3, "207", reason)).await;
+        }
         if !self.access.registry.is_party(&feed.ods_code) {
             let reason = format!("{} is not party to the sharing agreement", feed.ods_code);
             return self.reject(&received, AckCode::Reject, header_error(3, "207", reason)).await;

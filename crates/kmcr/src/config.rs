@@ -90,6 +90,9 @@ pub struct RawOrganisation {
 pub struct RawMllpFeed {
     pub sending_application: String,
     pub sending_facility: Option<String>,
+    /// The addresses it may send from (any when absent); MSH-3 and MSH-4 alone prove nothing.
+    #[serde(default)]
+    pub allowed_addresses: Vec<String>,
 }
 
 /// The MLLP listener: off unless `[mllp] listen` is given.
@@ -231,6 +234,13 @@ impl RawSettings {
                     ods_code: ods_code.clone(),
                     sending_application: feed.sending_application.clone(),
                     sending_facility: feed.sending_facility.clone(),
+                    allowed_addresses: feed
+                        .allowed_addresses
+                        .iter()
+                        .map(|address| {
+                            address.parse().with_context(|| format!("mllp_feeds: '{address}' is not an IP address"))
+                        })
+                        .collect::<anyhow::Result<_>>()?,
                 });
             }
         }

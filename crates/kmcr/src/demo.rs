@@ -72,6 +72,8 @@ pub fn add_demo_organisations(settings: &mut RawSettings) {
                 vec![RawMllpFeed {
                     sending_application: DEMO_MLLP_APPLICATION.into(),
                     sending_facility: Some(DEMO_MLLP_ODS_CODE.into()),
+                    // The demo listens on the loopback address only.
+                    allowed_addresses: Vec::new(),
                 }]
             } else {
                 Vec::new()

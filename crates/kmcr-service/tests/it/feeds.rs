@@ -14,6 +14,7 @@ fn feeds() -> Vec<MllpFeed> {
         ods_code: OdsCode::parse(ods_code).unwrap(),
         sending_application: application.into(),
         sending_facility: None,
+        allowed_addresses: Vec::new(),
     };
     vec![feed("RVV-PAS", ACUTE), feed("LEFT-PAS", LEFT)]
 }
@@ -197,6 +198,7 @@ async fn a_dead_letter_is_replayed_after_the_fix_and_made_good() {
             ods_code: OdsCode::parse(ACUTE).unwrap(),
             sending_application: "LATE-PAS".into(),
             sending_facility: None,
+            allowed_addresses: Vec::new(),
         });
         let replayed = world.service.replay_dead_letter(&fixed, dead[0].message_key).await.unwrap();
         assert_eq!(msa(&replayed.expect("the dead letter")), ("AA".into(), "L-1".into()), "{backend}");
@@ -205,5 +207,27 @@ async fn a_dead_letter_is_replayed_after_the_fix_and_made_good() {
         let summary = world.store.feed_summary().await.unwrap();
         assert_eq!((summary[0].accepted, summary[0].rejected, summary[0].unresolved), (1, 1, 0), "{backend}");
         assert_eq!(world.service.replay_dead_letter(&fixed, 999_999).await.unwrap(), None, "{backend}");
+    }
+}
+
+/// MSH-3 and MSH-4 name a sender but prove nothing: a feed restricted to its integration engine's address refuses
+/// the same names sent from anywhere else.
+#[tokio::test]
+async fn a_feed_restricted_to_an_address_refuses_messages_from_any_other() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let engine: std::net::IpAddr = "10.0.0.5".parse().unwrap();
+        let restricted = vec![MllpFeed {
+            ods_code: OdsCode::parse(ACUTE).unwrap(),
+            sending_application: "RVV-PAS".into(),
+            sending_facility: None,
+            allowed_addresses: vec![engine],
+        }];
+        let message = adt("A-1", "RVV-PAS", "PID|1||ADDR001^^^RVV^MR||Hoo^Lee");
+        let elsewhere = world.service.receive_hl7_from(&restricted, Some("10.9.9.9".parse().unwrap()), &message);
+        let refused = elsewhere.await.unwrap();
+        assert_eq!(msa(&refused).0, "AR", "{backend}");
+        let accepted = world.service.receive_hl7_from(&restricted, Some(engine), &message).await.unwrap();
+        assert_eq!(msa(&accepted), ("AA".into(), "A-1".into()), "{backend}");
     }
 }
