@@ -44,15 +44,16 @@ pub struct MessageError {
     pub reason: String,
 }
 
-/// The ACK of `message` (or of bytes that did not parse, `None`). `control_id` is the ACK's own MSH-10, `timestamp`
-/// its MSH-7 (`YYYYMMDDHHMMSS`).
+/// The ACK of `message` (or of bytes that did not parse, `None`). `control_id` is the ACK's own MSH-10, `at` the time
+/// its MSH-7 gives (`YYYYMMDDHHMMSS`, UTC).
 pub fn acknowledgement(
     message: Option<&Message>,
     code: AckCode,
     error: Option<&MessageError>,
     control_id: &str,
-    timestamp: &str,
+    at: kmcr_fhir::Instant,
 ) -> String {
+    let timestamp: String = at.to_string().chars().filter(char::is_ascii_digit).take(14).collect();
     let delimiters = message.map(|message| message.delimiters.clone()).unwrap_or_default();
     let header = message.map(Message::header);
     let field = |number, component| header.and_then(|header| header.text(number, component)).unwrap_or_default();

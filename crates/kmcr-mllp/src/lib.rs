@@ -95,8 +95,6 @@ fn refusal_of_frame(error: &FrameError) -> String {
         code: "207",
         reason: error.to_string(),
     };
-    let timestamp: String =
-        kmcr_fhir::Instant::now().to_string().chars().filter(char::is_ascii_digit).take(14).collect();
     tracing::info!(reason = %error, "MLLP frame refused");
-    acknowledgement(message.as_ref(), AckCode::Reject, Some(&refusal), "KMCR-FRAME", &timestamp)
+    acknowledgement(message.as_ref(), AckCode::Reject, Some(&refusal), "KMCR-FRAME", kmcr_fhir::Instant::now())
 }

@@ -305,13 +305,8 @@ impl Service {
     }
 
     fn ack(&self, received: &Received<'_>, code: AckCode, error: Option<&MessageError>) -> String {
-        let timestamp: String = Instant::from_unix_ms(received.received_ms)
-            .to_string()
-            .chars()
-            .filter(char::is_ascii_digit)
-            .take(14)
-            .collect();
-        acknowledgement(received.message, code, error, &received.ack_id, &timestamp)
+        let at = Instant::from_unix_ms(received.received_ms);
+        acknowledgement(received.message, code, error, &received.ack_id, at)
     }
 
     /// Answers with AE or AR and keeps the message as a dead letter, with the reason.

@@ -3,16 +3,11 @@
 //! code, the contact's position), so that a message listing them again updates the same resources.
 
 use serde_json::{Value as Json, json};
-use sha2::{Digest, Sha256};
 
+use super::digest_id;
 use super::patient::{address, fhir_date_time, name, phone};
 use super::results::coded;
 use crate::message::{Message, Segment};
-
-fn digest_id(parts: &[&str]) -> String {
-    let digest = Sha256::digest(parts.join("|").as_bytes());
-    format!("hl7-{}", digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect::<String>())
-}
 
 /// What the concept is called, for keys: its code, else its text.
 fn key_of(segment: &Segment, field: usize) -> Option<String> {

@@ -7,7 +7,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kmcr_fhir::ODS_CODE_SYSTEM;
 use serde_json::{Value as Json, json};
-use sha2::{Digest, Sha256};
 
 use crate::ack::{ErrorLocation, MessageError};
 use crate::message::Message;
@@ -27,8 +26,7 @@ pub fn document_reference(message: &Message, sender_ods_code: &str, patient_id: 
             reason: "TXA-12, the document's unique number, is required".into(),
         });
     };
-    let digest = Sha256::digest(format!("{sender_ods_code}|document|{number}").as_bytes());
-    let id = format!("hl7-{}", digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect::<String>());
+    let id = super::digest_id(&[sender_ods_code, "document", number]);
     let (_, event) = message.message_type();
     let cancelled = event == Some("T11");
     let doc_status = match txa.text(17, 1) {

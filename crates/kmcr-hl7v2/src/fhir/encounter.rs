@@ -11,7 +11,6 @@
 
 use kmcr_fhir::ODS_CODE_SYSTEM;
 use serde_json::{Map, Value as Json, json};
-use sha2::{Digest, Sha256};
 
 use super::Change;
 use crate::ack::{ErrorLocation, MessageError};
@@ -55,8 +54,7 @@ pub fn encounter_update(
         });
     };
     let system = format!("https://fhir.kmcr.nhs.uk/Id/{sender_ods_code}/visit");
-    let digest = Sha256::digest(format!("{sender_ods_code}|{system}|{visit}").as_bytes());
-    let id = format!("hl7-{}", digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect::<String>());
+    let id = super::digest_id(&[sender_ods_code, &system, visit]);
     let status = match event.unwrap_or_default() {
         "A01" | "A02" | "A04" | "A06" | "A07" | "A12" | "A13" => Some("in-progress"),
         "A05" => Some("planned"),

@@ -10,6 +10,14 @@ pub mod encounter;
 pub mod patient;
 pub mod results;
 
+/// The id of a resource a message becomes: the first 16 bytes of the SHA-256 of its key parts (the sender's ODS code
+/// first), so that every message about the same thing updates one resource and no identifier reaches a URL.
+pub fn digest_id(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(parts.join("|").as_bytes());
+    format!("hl7-{}", digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect::<String>())
+}
+
 /// What a message says of one element.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change<T> {

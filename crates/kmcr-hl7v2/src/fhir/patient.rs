@@ -8,7 +8,6 @@
 
 use kmcr_fhir::{NHS_NUMBER_SYSTEM, NhsNumber, ODS_CODE_SYSTEM};
 use serde_json::{Map, Value as Json, json};
-use sha2::{Digest, Sha256};
 
 use super::Change;
 use crate::ack::{ErrorLocation, MessageError};
@@ -213,9 +212,7 @@ pub fn merged_patient(
 
 /// The id of the Patient a sender's local record becomes.
 pub fn patient_id(sender_ods_code: &str, system: &str, value: &str) -> String {
-    let digest = Sha256::digest(format!("{sender_ods_code}|{system}|{value}").as_bytes());
-    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
-    format!("hl7-{hex}")
+    super::digest_id(&[sender_ods_code, system, value])
 }
 
 fn url_part(text: &str) -> String {

@@ -7,8 +7,8 @@
 
 use kmcr_fhir::ODS_CODE_SYSTEM;
 use serde_json::{Map, Value as Json, json};
-use sha2::{Digest, Sha256};
 
+use super::digest_id;
 use crate::ack::{ErrorLocation, MessageError};
 use crate::message::{Message, Segment};
 
@@ -21,11 +21,6 @@ pub struct ResultResources {
 
 const INTERPRETATION_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
 const CATEGORY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v2-0074";
-
-fn digest_id(parts: &[&str]) -> String {
-    let digest = Sha256::digest(parts.join("|").as_bytes());
-    format!("hl7-{}", digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect::<String>())
-}
 
 fn error_at(segment: &Segment, position: usize, field: usize, code: &'static str, reason: &str) -> MessageError {
     MessageError {

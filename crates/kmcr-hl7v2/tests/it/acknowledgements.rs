@@ -2,12 +2,17 @@
 
 use kmcr_hl7v2::{AckCode, ErrorLocation, Message, MessageError, acknowledgement};
 
+/// 7 December 2026, 10:15:01 UTC.
+fn at() -> kmcr_fhir::Instant {
+    kmcr_fhir::Instant::from_unix_ms(1_796_638_501_000)
+}
+
 const MESSAGE: &str = "MSH|^~\\&|PAS|RVV|KMCR|KMCR-HUB|20261207101500||ADT^A01^ADT_A01|MSG-42|P|2.4\rPID|1||123^^^NHS";
 
 #[test]
 fn an_accepting_ack_echoes_the_control_id_and_answers_the_sender() {
     let message = Message::parse(MESSAGE).unwrap();
-    let text = acknowledgement(Some(&message), AckCode::Accept, None, "ACK-1", "20261207101501");
+    let text = acknowledgement(Some(&message), AckCode::Accept, None, "ACK-1", at());
     let ack = Message::parse(&text).unwrap();
     assert_eq!(ack.message_type(), (Some("ACK"), Some("A01")));
     assert_eq!(ack.control_id(), Some("ACK-1"));
@@ -27,7 +32,7 @@ fn an_error_ack_says_where_and_why_in_every_version_s_way() {
         code: "101",
         reason: "PID-5 (the patient's name) is required | and missing".into(),
     };
-    let text = acknowledgement(Some(&message), AckCode::Error, Some(&error), "ACK-2", "20261207101502");
+    let text = acknowledgement(Some(&message), AckCode::Error, Some(&error), "ACK-2", at());
     let ack = Message::parse(&text).unwrap();
     let msa = ack.segment("MSA").unwrap();
     assert_eq!((msa.text(1, 1), msa.text(2, 1)), (Some("AE"), Some("MSG-42")));
@@ -45,7 +50,7 @@ fn an_error_ack_says_where_and_why_in_every_version_s_way() {
 #[test]
 fn bytes_that_are_no_message_are_rejected_with_the_reason() {
     let error = MessageError { location: None, code: "100", reason: "the frame holds no MSH segment".into() };
-    let text = acknowledgement(None, AckCode::Reject, Some(&error), "ACK-3", "20261207101503");
+    let text = acknowledgement(None, AckCode::Reject, Some(&error), "ACK-3", at());
     let ack = Message::parse(&text).unwrap();
     let msa = ack.segment("MSA").unwrap();
     assert_eq!((msa.text(1, 1), msa.text(2, 1)), (Some("AR"), None));

@@ -3,8 +3,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use expect_test::expect;
+use kmcr_hl7v2::Message;
 use kmcr_hl7v2::fhir::documents::document_reference;
-use kmcr_hl7v2::{Message, decode};
 
 const HEADER: &str = "MSH|^~\\&|EPR|RWF|KMCR|KMCR|20261207||MDM^T02^MDM_T02|DOC-1|P|2.4\rPID|1||R1^^^RWF^MR";
 
@@ -85,12 +85,8 @@ fn an_encapsulated_pdf_and_a_cancellation() {
 
 #[test]
 fn every_shared_document_sample_maps_or_is_refused_with_a_reason() {
-    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hl7v2");
     let mut mapped = 0;
-    for entry in std::fs::read_dir(&directory).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let Ok(message) = Message::parse(&decode(&std::fs::read(&path).unwrap()).unwrap()) else { continue };
+    for (name, message) in crate::samples::shared_messages() {
         if message.message_type().0 != Some("MDM") {
             continue;
         }

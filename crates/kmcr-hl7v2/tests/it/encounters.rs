@@ -142,15 +142,11 @@ fn a_visit_without_a_number_is_refused_at_pv1_19() {
 
 #[test]
 fn every_shared_adt_sample_with_a_visit_maps_or_is_refused_at_pv1_19() {
-    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hl7v2");
     let mut mapped = 0;
-    for entry in std::fs::read_dir(&directory).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    for (name, message) in crate::samples::shared_messages() {
         if !name.starts_with("ADT") {
             continue;
         }
-        let message = Message::parse(&kmcr_hl7v2::decode(&std::fs::read(&path).unwrap()).unwrap()).unwrap();
         match encounter_update(&message, "RVV", "hl7-patient") {
             Ok(Some(update)) => {
                 let encounter = apply_encounter(update, None);

@@ -2,8 +2,8 @@
 //! `""`.
 
 use expect_test::expect;
+use kmcr_hl7v2::Message;
 use kmcr_hl7v2::fhir::patient::{apply_patient, patient_update};
-use kmcr_hl7v2::{Message, decode};
 use serde_json::json;
 
 const HEADER: &str = "MSH|^~\\&|PAS|RVV|KMCR|KMCR|20261207101500||ADT^A01^ADT_A01|MSG-1|P|2.4";
@@ -170,15 +170,11 @@ fn a_patient_that_cannot_be_named_is_refused_with_the_field_and_reason() {
 
 #[test]
 fn every_shared_adt_sample_maps_or_is_refused_at_pid_3() {
-    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hl7v2");
     let mut mapped = 0;
-    for entry in std::fs::read_dir(&directory).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    for (name, message) in crate::samples::shared_messages() {
         if !name.starts_with("ADT") {
             continue;
         }
-        let message = Message::parse(&decode(&std::fs::read(&path).unwrap()).unwrap()).unwrap();
         match patient_update(&message, "RVV") {
             Ok(update) => {
                 let patient = apply_patient(update, None);

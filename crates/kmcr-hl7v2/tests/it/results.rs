@@ -1,8 +1,8 @@
 //! ORU^R01 to DiagnosticReports and Observations, shown as they come out; values typed by OBX-2.
 
 use expect_test::expect;
+use kmcr_hl7v2::Message;
 use kmcr_hl7v2::fhir::results::result_resources;
-use kmcr_hl7v2::{Message, decode};
 
 const RESULT: &str = "MSH|^~\\&|LAB|RWF|KMCR|KMCR|20261207120000||ORU^R01^ORU_R01|LAB-1|P|2.4\r\
 PID|1||R123^^^RWF^MR||Ashdown^Alex\r\
@@ -297,13 +297,8 @@ fn results_that_cannot_be_read_are_refused_with_the_field() {
 
 #[test]
 fn every_shared_result_sample_maps_or_is_refused_with_a_reason() {
-    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hl7v2");
     let mut mapped = 0;
-    for entry in std::fs::read_dir(&directory).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let message = Message::parse(&decode(&std::fs::read(&path).unwrap()).unwrap());
-        let Ok(message) = message else { continue };
+    for (name, message) in crate::samples::shared_messages() {
         if message.message_type() != (Some("ORU"), Some("R01")) {
             continue;
         }

@@ -30,6 +30,17 @@ fn messages_of(text: &str) -> Vec<String> {
     messages
 }
 
+/// Every message of the shared material, parsed, with the name of its file (all of them parse: see the test below).
+pub fn shared_messages() -> Vec<(String, Message)> {
+    let mut parsed = Vec::new();
+    for (name, bytes) in samples() {
+        for text in messages_of(&decode(&bytes).unwrap()) {
+            parsed.push((name.clone(), Message::parse(&text).unwrap()));
+        }
+    }
+    parsed
+}
+
 #[test]
 fn every_shared_sample_decodes_and_parses() {
     let samples = samples();
