@@ -21,6 +21,8 @@ use crate::responses::{ReturnPreference, error_response, fhir_json, resource_res
 
 pub mod access;
 mod bundles;
+pub mod feeds;
+pub mod loads;
 pub mod matching;
 
 use bundles::{history_bundle, page_bundle, search_bundle};

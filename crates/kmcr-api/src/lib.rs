@@ -1,6 +1,7 @@
 //! The HTTP face of KMCR: the FHIR R4 REST API (`/fhir`), OAuth2 and SMART App Launch (`/oauth/...`, discovery,
 //! the JWKS), the access endpoints (`/access/...`: declarations and the break-glass review queue), the audit's IG
-//! queries (`/audit/events`) and the person index's (`/mpi/...`).
+//! queries (`/audit/events`), the person index's (`/mpi/...`) and the HL7 v2 feeds' (`/feeds/...`: counts, dead
+//! letters, replay).
 //!
 //! Handlers translate HTTP to service calls and service results to HTTP responses; every rule about what may be
 //! read or written lives in the service layer and `kmcr-access`. Build the whole API with [`router`]; [`ROUTES`]
@@ -41,6 +42,9 @@ pub fn router(state: AppState) -> Router {
         .route("/{resource_type}", get(handlers::search_get).post(handlers::create).put(handlers::conditional_update))
         .route("/{resource_type}/_search", post(handlers::search_post))
         .route("/Patient/$match", post(handlers::matching::patient_match))
+        // A bulk load's body is as long as its file: streamed, never held, so no body limit applies.
+        .route("/$import", post(handlers::loads::import).layer(DefaultBodyLimit::disable()))
+        .route("/$import-status/{job}", get(handlers::loads::import_status))
         .route("/{resource_type}/_history", get(handlers::history_type))
         .route("/{resource_type}/{id}", get(handlers::read).put(handlers::update).delete(handlers::delete))
         .route("/{resource_type}/{id}/_history", get(handlers::history_instance))
@@ -70,6 +74,9 @@ pub fn router(state: AppState) -> Router {
         .route("/mpi/reviews", get(handlers::matching::reviews))
         .route("/mpi/reviews/{review_id}", post(handlers::matching::decide))
         .route("/mpi/patients/{id}/history", get(handlers::matching::link_history))
+        .route("/feeds", get(handlers::feeds::status))
+        .route("/feeds/dead-letters", get(handlers::feeds::dead_letters))
+        .route("/feeds/dead-letters/{key}/replay", post(handlers::feeds::replay))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
@@ -87,6 +94,8 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("PUT", "/fhir/{resource_type}", true),
     ("POST", "/fhir/{resource_type}/_search", true),
     ("POST", "/fhir/Patient/$match", true),
+    ("POST", "/fhir/$import", true),
+    ("GET", "/fhir/$import-status/{job}", true),
     ("GET", "/fhir/{resource_type}/_history", true),
     ("GET", "/fhir/{resource_type}/{id}", true),
     ("PUT", "/fhir/{resource_type}/{id}", true),
@@ -111,4 +120,7 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/mpi/reviews", true),
     ("POST", "/mpi/reviews/{review_id}", true),
     ("GET", "/mpi/patients/{id}/history", true),
+    ("GET", "/feeds", true),
+    ("GET", "/feeds/dead-letters", true),
+    ("POST", "/feeds/dead-letters/{key}/replay", true),
 ];

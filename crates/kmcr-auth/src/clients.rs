@@ -36,13 +36,16 @@ pub enum ClientCredentialsError {
     InvalidClient,
     #[error("scope {0:?} is not one this client may be granted")]
     InvalidScope(String),
+    /// The right secret, but the client is switched off in the configuration: told once its secret is proven.
+    #[error("client {0:?} is switched off")]
+    SwitchedOff(String),
 }
 
 impl ClientCredentialsError {
     /// The RFC 6749 section 5.2 error code for the token endpoint's answer (401 for `invalid_client`, else 400).
     pub fn oauth_error_code(&self) -> &'static str {
         match self {
-            ClientCredentialsError::InvalidClient => "invalid_client",
+            ClientCredentialsError::InvalidClient | ClientCredentialsError::SwitchedOff(_) => "invalid_client",
             ClientCredentialsError::InvalidScope(_) => "invalid_scope",
         }
     }
@@ -52,6 +55,9 @@ impl ClientCredentialsError {
 #[derive(Clone, Debug, Default)]
 pub struct ClientRegistry {
     clients: BTreeMap<String, ApiClient>,
+    /// Clients configured but switched off: refused a token (with the reason, once their secret is proven), and the
+    /// tokens they hold are refused.
+    switched_off: BTreeMap<String, ApiClient>,
 }
 
 impl ClientRegistry {
@@ -69,9 +75,20 @@ impl ClientRegistry {
             }
             by_id.insert(client.id.clone(), client);
         }
-        Ok(ClientRegistry { clients: by_id })
+        Ok(ClientRegistry { clients: by_id, switched_off: BTreeMap::new() })
     }
 
+    /// The registry with these clients switched off.
+    pub fn with_switched_off(mut self, client_ids: &[String]) -> ClientRegistry {
+        for client_id in client_ids {
+            if let Some(client) = self.clients.remove(client_id) {
+                self.switched_off.insert(client_id.clone(), client);
+            }
+        }
+        self
+    }
+
+    /// A client that may act now (not one switched off).
     pub fn get(&self, client_id: &str) -> Option<&ApiClient> {
         self.clients.get(client_id)
     }
@@ -84,6 +101,12 @@ impl ClientRegistry {
         client_secret: &Secret,
         requested_scope: Option<&str>,
     ) -> Result<SystemPrincipal, ClientCredentialsError> {
+        if let Some(client) = self.switched_off.get(client_id) {
+            if !client.secret_hash.verify(client_secret) {
+                return Err(ClientCredentialsError::InvalidClient);
+            }
+            return Err(ClientCredentialsError::SwitchedOff(client_id.to_string()));
+        }
         let Some(client) = self.clients.get(client_id) else {
             spend_time_as_if_checking(client_secret);
             return Err(ClientCredentialsError::InvalidClient);

@@ -14,6 +14,11 @@
 //!   messages per second and ACK p50/p99 on one connection, then on `--clients` connections (`--queries` messages
 //!   each).
 //!
+//! - `replay`: every HL7 v2 message the acute and mental health trusts of `--people` synthetic people send, over
+//!   MLLP on `--clients` connections (`--window` in flight on each), to `kmcr serve` as a child process, killed with
+//!   SIGKILL and started again at `--restart-at` (a fraction of the messages answered); then the store is read to
+//!   check that every message was accepted exactly once. `--count-only` counts the messages and stops.
+//!
 //! Run with `--release`. `--database` takes a directory (SQLite) or a `postgres://` URL; each run starts empty,
 //! unless `reads --resume` is given: then it measures the store the last run left and loads only further steps.
 
@@ -28,6 +33,7 @@ mod ingest;
 mod mllp;
 mod raw_insert;
 mod reads;
+mod replay;
 mod server;
 
 use anyhow::bail;
@@ -48,11 +54,22 @@ pub struct Options {
     /// Reads and match: after measuring at a step, wait this many seconds and measure again (what a load just ended
     /// leaves behind: the disk still writing, caches still full).
     pub remeasure_after: Option<u64>,
+    /// Replay: kill the server (SIGKILL) and start it again once this fraction of the messages is answered.
+    pub restart_at: Option<f64>,
+    /// Replay: messages in flight on each connection.
+    pub window: usize,
+    /// Replay: the `kmcr` binary to run as the server (default: the one beside this benchmark).
+    pub kmcr_binary: Option<String>,
+    /// Replay: the synthetic population's seed.
+    pub seed: u64,
+    /// Replay: count the messages of `--people` people and stop.
+    pub count_only: bool,
 }
 
-const USAGE: &str = "usage: kmcr-bench ingest|reads|match|mllp [--database DIR|URL] [--clients N] [--load-clients N] \
-                     [--people 10000,100000] [--queries N] [--resume] [--rounds N] \
-                     [--remeasure-after SECONDS]";
+const USAGE: &str = "usage: kmcr-bench ingest|reads|match|mllp|replay [--database DIR|URL] [--clients N] \
+                     [--load-clients N] [--people 10000,100000] [--queries N] [--resume] [--rounds N] \
+                     [--remeasure-after SECONDS] [--restart-at FRACTION] [--window N] [--kmcr PATH] [--seed S] \
+                     [--count-only]";
 
 fn parse_options() -> anyhow::Result<(String, Options)> {
     use lexopt::prelude::*;
@@ -66,6 +83,11 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
         resume: false,
         n_rounds: 3,
         remeasure_after: None,
+        restart_at: None,
+        window: 4,
+        kmcr_binary: None,
+        seed: 1,
+        count_only: false,
     };
     let mut database_given = false;
     let mut parser = lexopt::Parser::from_env();
@@ -85,6 +107,11 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
             Long("resume") => options.resume = true,
             Long("rounds") => options.n_rounds = parser.value()?.parse::<usize>()?.max(1),
             Long("remeasure-after") => options.remeasure_after = Some(parser.value()?.parse()?),
+            Long("restart-at") => options.restart_at = Some(parser.value()?.parse()?),
+            Long("window") => options.window = parser.value()?.parse()?,
+            Long("kmcr") => options.kmcr_binary = Some(parser.value()?.string()?),
+            Long("seed") => options.seed = parser.value()?.parse()?,
+            Long("count-only") => options.count_only = true,
             Long("help") | Short('h') => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -96,6 +123,9 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
     if command.as_deref() == Some("match") && !database_given {
         // Its own store by default, so that it never empties the one `reads --resume` would measure.
         options.database = std::env::temp_dir().join("kmcr-bench-match").to_string_lossy().into_owned();
+    }
+    if command.as_deref() == Some("replay") && !database_given {
+        options.database = std::env::temp_dir().join("kmcr-bench-replay").to_string_lossy().into_owned();
     }
     match command {
         Some(command) => Ok((command, options)),
@@ -112,7 +142,8 @@ fn main() -> anyhow::Result<()> {
             "reads" => reads::run(&options, reads::Workload::FullRecords).await,
             "match" => reads::run(&options, reads::Workload::PatientsOnly).await,
             "mllp" => mllp::run(&options).await,
-            other => bail!("unknown benchmark {other}: use ingest, reads, match or mllp"),
+            "replay" => replay::run(&options).await,
+            other => bail!("unknown benchmark {other}: use ingest, reads, match, mllp or replay"),
         }
     })
 }

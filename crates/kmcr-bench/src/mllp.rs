@@ -36,12 +36,15 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let settings = kmcr_mllp::MllpSettings {
-        listen: address,
+        listen: Some(address),
+        tls: None,
         feeds: vec![MllpFeed {
             ods_code,
             sending_application: "PAS".into(),
             sending_facility: None,
             allowed_addresses: Vec::new(),
+            client_certificate: None,
+            switched_off: false,
         }],
         max_frame_bytes: 1 << 20,
         idle_timeout: Duration::from_secs(600),

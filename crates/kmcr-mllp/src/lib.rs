@@ -1,8 +1,12 @@
-//! The MLLP listener of `kmcr serve` (and of the benchmark): HL7 v2 over TCP. Each connection is served in order: its frames are read as they
-//! arrive (split across reads, pipelined, NUL or CR LF between them), each message is answered once it and what it
-//! became are durably kept (`Service::receive_hl7`), and the next is read only then, so a sender that pipelines waits
-//! on TCP's window rather than on a queue here. Connections are served at once up to a limit; a silent one is closed.
-//! Logs name connections and senders, never what a message says.
+//! The MLLP listener of `kmcr serve` (and of the benchmark): HL7 v2 over TCP, plain or TLS. Each connection is served
+//! in order: its frames are read as they arrive (split across reads, pipelined, NUL or CR LF between them), each
+//! message is answered once it and what it became are durably kept (`Service::receive_hl7_from`), and the next is read
+//! only then, so a sender that pipelines waits on TCP's window rather than on a queue here. Connections are served at
+//! once up to a limit, over every listener together; a silent one is closed. A TLS connection's handshake is made in
+//! its own task, under the idle timeout, so that a client that stalls it holds up no other. Logs name connections,
+//! senders and client certificates' fingerprints, never what a message says.
+
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,23 +15,68 @@ use std::time::Duration;
 use kmcr_hl7v2::mllp::{FrameDecoder, FrameError, encode_frame};
 use kmcr_hl7v2::{AckCode, ErrorLocation, Message, MessageError, acknowledgement};
 use kmcr_service::Service;
-use kmcr_service::feeds::MllpFeed;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use kmcr_service::feeds::{MllpFeed, Peer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
+
+pub use tls::{TlsError, TlsFiles, TlsSettings};
 
 #[derive(Clone, Debug)]
 pub struct MllpSettings {
-    pub listen: SocketAddr,
+    /// Where to listen for plain TCP, if at all.
+    pub listen: Option<SocketAddr>,
+    /// Where to listen for TLS, and with what certificate and client CA, if at all.
+    pub tls: Option<TlsSettings>,
     pub feeds: Vec<MllpFeed>,
     pub max_frame_bytes: usize,
     pub idle_timeout: Duration,
+    /// Connections served at once, over every listener together.
     pub max_connections: usize,
 }
 
-/// Accepts connections until the process stops.
+/// A bound listener and how its connections are secured.
+pub enum Listener {
+    Plain(TcpListener),
+    Tls(TcpListener, TlsAcceptor),
+}
+
+impl Listener {
+    /// A listener whose connections speak TLS as `settings` configures it.
+    pub fn tls(listener: TcpListener, settings: &TlsSettings) -> Listener {
+        Listener::Tls(listener, TlsAcceptor::from(settings.server_config.clone()))
+    }
+}
+
+/// Accepts plain TCP connections on `listener` until the process stops.
 pub async fn serve(listener: TcpListener, service: Service, settings: MllpSettings) {
-    let settings = Arc::new(settings);
+    serve_listeners(vec![Listener::Plain(listener)], service, settings).await;
+}
+
+/// Accepts connections on every listener until the process stops.
+pub async fn serve_listeners(listeners: Vec<Listener>, service: Service, settings: MllpSettings) {
     let connections = Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
+    let shared = Arc::new(Shared { service, settings });
+    let accepting: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| tokio::spawn(accept_connections(listener, shared.clone(), connections.clone())))
+        .collect();
+    for task in accepting {
+        let _ = task.await;
+    }
+}
+
+struct Shared {
+    service: Service,
+    settings: MllpSettings,
+}
+
+async fn accept_connections(listener: Listener, shared: Arc<Shared>, connections: Arc<tokio::sync::Semaphore>) {
+    let (listener, acceptor) = match listener {
+        Listener::Plain(listener) => (listener, None),
+        Listener::Tls(listener, acceptor) => (listener, Some(acceptor)),
+    };
     loop {
         let Ok(permit) = connections.clone().acquire_owned().await else { return };
         let (stream, peer) = match listener.accept().await {
@@ -38,21 +87,59 @@ pub async fn serve(listener: TcpListener, service: Service, settings: MllpSettin
                 continue;
             }
         };
-        let (service, settings) = (service.clone(), settings.clone());
-        tokio::spawn(async move {
-            tracing::info!(%peer, "MLLP connection opened");
-            match serve_connection(stream, &service, &settings).await {
-                Ok(()) => tracing::info!(%peer, "MLLP connection closed"),
-                Err(error) => tracing::info!(%peer, %error, "MLLP connection ended"),
+        let (shared, acceptor) = (shared.clone(), acceptor.clone());
+        let tls = acceptor.is_some();
+        let span = tracing::info_span!("mllp_connection", %peer, tls, client_certificate = tracing::field::Empty);
+        tokio::spawn(
+            async move {
+                match open_and_serve(stream, peer, acceptor, &shared).await {
+                    Ok(()) => tracing::info!("MLLP connection closed"),
+                    Err(error) => tracing::info!(%error, "MLLP connection ended"),
+                }
+                drop(permit);
             }
-            drop(permit);
-        });
+            .instrument(span),
+        );
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, service: &Service, settings: &MllpSettings) -> std::io::Result<()> {
+/// Serves one accepted connection: over TLS once its handshake is done (within the idle timeout), else as it is.
+async fn open_and_serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    acceptor: Option<TlsAcceptor>,
+    shared: &Shared,
+) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
-    let peer = stream.peer_addr()?.ip();
+    let Some(acceptor) = acceptor else {
+        tracing::info!("MLLP connection opened");
+        return serve_connection(stream, &Peer::plain(peer.ip()), shared).await;
+    };
+    let stream = match tokio::time::timeout(shared.settings.idle_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            tracing::warn!(%peer, %error, "MLLP TLS handshake failed");
+            return Err(error);
+        }
+        Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake not finished in time")),
+    };
+    let client_certificate = stream.get_ref().1.peer_certificates().and_then(<[_]>::first).map(tls::presented);
+    if let Some(presented) = &client_certificate {
+        tracing::Span::current().record("client_certificate", tracing::field::display(presented.sha256));
+    }
+    tracing::info!(
+        subject_cn = client_certificate.as_ref().and_then(|c| c.subject_cn.as_deref()),
+        "MLLP connection opened"
+    );
+    serve_connection(stream, &Peer { address: peer.ip(), client_certificate }, shared).await
+}
+
+/// Reads a connection's frames and answers each in order, whatever carries the bytes (plain TCP or TLS).
+async fn serve_connection<S>(mut stream: S, peer: &Peer, shared: &Shared) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let settings = &shared.settings;
     let mut decoder = FrameDecoder::new(settings.max_frame_bytes);
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
@@ -61,13 +148,15 @@ async fn serve_connection(mut stream: TcpStream, service: &Service, settings: &M
             Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle")),
         };
         if read == 0 {
+            // The sender closed; over TLS, answer its close_notify with ours.
+            let _ = stream.shutdown().await;
             return Ok(());
         }
         decoder.push(&buffer[..read]);
         let mut acks = Vec::new();
         while let Some(frame) = decoder.next_frame() {
             let ack = match frame {
-                Ok(message) => match service.receive_hl7_from(&settings.feeds, Some(peer), &message).await {
+                Ok(message) => match shared.service.receive_hl7_from(&settings.feeds, Some(peer), &message).await {
                     Ok(ack) => ack,
                     // Nothing was kept: no ACK, and the connection closes so that the sender sends again.
                     Err(error) => return Err(std::io::Error::other(format!("the store is unavailable: {error}"))),
@@ -78,6 +167,8 @@ async fn serve_connection(mut stream: TcpStream, service: &Service, settings: &M
         }
         if !acks.is_empty() {
             stream.write_all(&acks).await?;
+            // TLS keeps what it has encrypted until flushed.
+            stream.flush().await?;
         }
     }
 }

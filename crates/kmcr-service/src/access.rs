@@ -90,8 +90,9 @@ impl Service {
     ) -> Result<PersonAccess, ServiceError> {
         let now_ms = kmcr_fhir::Instant::now().unix_ms;
         let stored = self.store.person_record_facts(&patient_ids, now_ms).await?;
-        let facts = person_facts(person_id.clone().unwrap_or_default(), &stored, &self.access.registry);
-        let rules = self.access.rules(now_ms);
+        let facts = person_facts(person_id.clone().unwrap_or_default(), &stored, &self.access().registry);
+        let access = self.access();
+        let rules = access.rules(now_ms);
         let decision = decide_person(rules, &context.principal, kmcr_access::Purpose::DirectCare, &facts);
         let (n_withheld, withheld_reasons) = count_withheld(&decision.view, &stored);
         let stated_reasons = stored
@@ -149,7 +150,7 @@ impl Service {
 
     fn cursor_mac(&self, context: &RequestContext, token: &str) -> String {
         use base64::Engine;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.access.paging_key).expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.access().paging_key).expect("HMAC takes keys of any length");
         let principal = &context.principal;
         for part in [principal.kind(), principal.id(), principal.session_id().unwrap_or(""), token] {
             mac.update(part.as_bytes());

@@ -43,7 +43,9 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::VersionConflict { .. } => ServiceError::PreconditionFailed(error.to_string()),
-            StoreError::AlreadyExists { .. } | StoreError::ConcurrentWrite => ServiceError::Conflict(error.to_string()),
+            StoreError::AlreadyExists { .. } | StoreError::ConcurrentWrite | StoreError::LoadContended(_) => {
+                ServiceError::Conflict(error.to_string())
+            }
             StoreError::NotOwner { .. } => ServiceError::Forbidden(error.to_string()),
             StoreError::GrantNotOpen(_) => ServiceError::Conflict(error.to_string()),
             StoreError::UnsupportedSearch(message) => ServiceError::BadSearch(message),

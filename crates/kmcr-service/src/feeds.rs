@@ -3,7 +3,8 @@
 //!
 //! The steps, each refusal answered with the segment, field and reason and kept as a dead letter:
 //! 1. the bytes are decoded and parsed (`kmcr-hl7v2`);
-//! 2. MSH-3 and MSH-4 name a configured feed of an organisation party to the agreement;
+//! 2. MSH-3 and MSH-4 name a configured feed of an organisation party to the agreement, sent over a connection the
+//!    feed may use (from one of its addresses; over TLS with its client certificate);
 //! 3. a message already accepted from the same sender with the same MSH-10 is answered with the ACK it had, and not
 //!    applied again;
 //! 4. the message type is one KMCR maps;
@@ -32,9 +33,106 @@ pub struct MllpFeed {
     pub ods_code: OdsCode,
     pub sending_application: String,
     pub sending_facility: Option<String>,
-    /// The addresses it may send from; any when empty. MSH-3 and MSH-4 name a sender but do not prove who it is: until
-    /// the listener takes TLS client certificates, the addresses (and the network) are what keep others out.
+    /// The addresses it may send from; any when empty. MSH-3 and MSH-4 name a sender but do not prove who it is: the
+    /// addresses, or better a client certificate, are what keep others out.
     pub allowed_addresses: Vec<std::net::IpAddr>,
+    /// The client certificate its messages must come with, over TLS; any connection when `None`.
+    pub client_certificate: Option<CertificateBinding>,
+    /// Switched off (`enabled = false`): its messages are refused with that reason and kept as dead letters.
+    pub switched_off: bool,
+}
+
+/// Where a message came from, as the listener saw the connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub address: std::net::IpAddr,
+    /// The client certificate presented over TLS (already verified against the configured CA); `None` over plain
+    /// TCP, or over TLS without client certificates.
+    pub client_certificate: Option<PresentedCertificate>,
+}
+
+impl Peer {
+    /// A connection over plain TCP.
+    pub fn plain(address: std::net::IpAddr) -> Peer {
+        Peer { address, client_certificate: None }
+    }
+}
+
+/// The end-entity certificate a TLS client presented.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresentedCertificate {
+    pub sha256: CertificateFingerprint,
+    /// The first common name (CN) of its subject, if it has one.
+    pub subject_cn: Option<String>,
+}
+
+/// What a feed's client certificate must be: its SHA-256 fingerprint, its subject's common name, or both. A binding
+/// names at least one of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateBinding {
+    sha256: Option<CertificateFingerprint>,
+    subject_cn: Option<String>,
+}
+
+impl CertificateBinding {
+    /// `None` when neither is given: then the feed is not bound to a certificate.
+    pub fn new(sha256: Option<CertificateFingerprint>, subject_cn: Option<String>) -> Option<CertificateBinding> {
+        (sha256.is_some() || subject_cn.is_some()).then_some(CertificateBinding { sha256, subject_cn })
+    }
+
+    /// Whether `presented` is the certificate this binding names (each part given must match).
+    pub fn is_met_by(&self, presented: &PresentedCertificate) -> bool {
+        self.sha256.is_none_or(|sha256| sha256 == presented.sha256)
+            && self.subject_cn.as_ref().is_none_or(|cn| presented.subject_cn.as_ref() == Some(cn))
+    }
+}
+
+/// The SHA-256 digest of a certificate's DER encoding, as `openssl x509 -fingerprint -sha256` prints it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CertificateFingerprint([u8; 32]);
+
+#[derive(Debug, thiserror::Error)]
+#[error("'{0}' is not a SHA-256 fingerprint: 64 hexadecimal digits, colons allowed")]
+pub struct InvalidFingerprint(String);
+
+impl CertificateFingerprint {
+    pub fn of_der(certificate_der: &[u8]) -> CertificateFingerprint {
+        use sha2::Digest;
+        CertificateFingerprint(sha2::Sha256::digest(certificate_der).into())
+    }
+
+    /// 64 hexadecimal digits, in either case, with or without colons between the bytes.
+    pub fn parse(text: &str) -> Result<CertificateFingerprint, InvalidFingerprint> {
+        let invalid = || InvalidFingerprint(text.to_string());
+        let digits: Vec<u8> = text.trim().bytes().filter(|&byte| byte != b':').collect();
+        if digits.len() != 64 || !digits.iter().all(u8::is_ascii_hexdigit) {
+            return Err(invalid());
+        }
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(digits.chunks(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| invalid())?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
+        }
+        Ok(CertificateFingerprint(bytes))
+    }
+}
+
+impl std::fmt::Display for CertificateFingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (n, byte) in self.0.iter().enumerate() {
+            if n > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{byte:02X}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for CertificateFingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CertificateFingerprint({self})")
+    }
 }
 
 /// The ADT events KMCR maps to a Patient and, with a PV1, an Encounter; ORU^R01 is mapped too.
@@ -62,11 +160,12 @@ impl Service {
     }
 
     /// [`Service::receive_hl7`] for a message that came from `peer`: a feed restricted to some addresses refuses
-    /// any other.
+    /// any other, and a feed bound to a client certificate refuses a message that did not come over TLS with it.
+    /// Without a peer (a dead letter replayed by an operator) neither is checked.
     pub async fn receive_hl7_from(
         &self,
         feeds: &[MllpFeed],
-        peer: Option<std::net::IpAddr>,
+        peer: Option<&Peer>,
         bytes: &[u8],
     ) -> Result<String, ServiceError> {
         let received_ms = Instant::now().unix_ms;
@@ -114,15 +213,16 @@ impl Service {
             return self.reject(&received, AckCode::Reject, header_error(3, "103", reason)).await;
         };
         received.ods_code = Some(feed.ods_code.as_str().to_string());
-        if let Some(peer) = peer
-            && !feed.allowed_addresses.is_empty()
-            && !feed.allowed_addresses.contains(&peer)
-        {
-            tracing::warn!(sender = %received.sender, %peer, "message from an address its feed may not send from");
-            let reason = "this feed may not send from this address".to_string();
+        if feed.switched_off {
+            let reason = "this feed is switched off in KMCR's configuration".to_string();
             return self.reject(&received, AckCode::Reject, header_error(3, "207", reason)).await;
         }
-        if !self.access.registry.is_party(&feed.ods_code) {
+        if let Some(peer) = peer
+            && let Some(reason) = refusal_of_peer(feed, peer, &received.sender)
+        {
+            return self.reject(&received, AckCode::Reject, header_error(3, "207", reason.into())).await;
+        }
+        if !self.access().registry.is_party(&feed.ods_code) {
             let reason = format!("{} is not party to the sharing agreement", feed.ods_code);
             return self.reject(&received, AckCode::Reject, header_error(3, "207", reason)).await;
         }
@@ -347,6 +447,29 @@ impl Refusal {
             ServiceError::Unavailable | ServiceError::Corrupt => Refusal::Store(error),
             other => Refusal::Message(at(None, "207", other.to_string())),
         }
+    }
+}
+
+/// Why a feed may not send over this connection, if it may not: from an address it is not allowed, or without the
+/// client certificate it is bound to. Logged with the address and fingerprint, never with what the message says.
+fn refusal_of_peer(feed: &MllpFeed, peer: &Peer, sender: &str) -> Option<&'static str> {
+    let address = peer.address;
+    if !feed.allowed_addresses.is_empty() && !feed.allowed_addresses.contains(&address) {
+        tracing::warn!(sender, %address, "message from an address its feed may not send from");
+        return Some("this feed may not send from this address");
+    }
+    let binding = feed.client_certificate.as_ref()?;
+    match &peer.client_certificate {
+        None => {
+            tracing::warn!(sender, %address, "message for a feed bound to a client certificate came without one");
+            Some("this feed sends only over TLS with its client certificate, and this connection presented none")
+        }
+        Some(presented) if !binding.is_met_by(presented) => {
+            let (fingerprint, subject_cn) = (presented.sha256, presented.subject_cn.as_deref().unwrap_or_default());
+            tracing::warn!(sender, %address, %fingerprint, subject_cn, "client certificate is not its feed's");
+            Some("the client certificate of this connection is not the one this feed is bound to")
+        }
+        Some(_) => None,
     }
 }
 

@@ -42,7 +42,7 @@ impl Service {
             return Err(self.refuse(&mut record, reason.clone(), ServiceError::Forbidden(reason)).await);
         };
         let role = &user.role_profile;
-        if !self.access.registry.is_party(&role.ods_code) {
+        if !self.access().registry.is_party(&role.ods_code) {
             let reason = format!("{} is not party to the sharing agreement", role.ods_code);
             return Err(self.refuse(&mut record, reason.clone(), ServiceError::Forbidden(reason)).await);
         }
@@ -160,7 +160,8 @@ impl Service {
         context: &RequestContext,
         record: &mut kmcr_audit::AuditRecord,
     ) -> Result<InformationGovernanceScope, ServiceError> {
-        let rules = self.access.rules(record.recorded_unix_ms);
+        let access = self.access();
+        let rules = access.rules(record.recorded_unix_ms);
         if let Some(scope) = information_governance_scope(rules, &context.principal) {
             if scope == InformationGovernanceScope::Region {
                 record.reasons.push("regional information governance".into());

@@ -6,11 +6,14 @@
 pub mod access;
 mod audit;
 mod bundle;
+pub mod dead_letters;
 mod error;
 pub mod feeds;
 mod grants;
 pub mod identity;
+pub mod loads;
 mod matching;
+pub mod organisations;
 mod person_view;
 mod reads;
 pub mod references;
@@ -52,7 +55,12 @@ pub struct Service {
     store: Store,
     limits: Limits,
     identity: std::sync::Arc<identity::Identity>,
-    access: std::sync::Arc<AccessPolicy>,
+    /// The access policy in force: the configuration's, with the organisations recorded as having left the agreement
+    /// since (`organisations.rs`) no longer party to it. Replaced whole when that changes; each request reads it once.
+    access: std::sync::Arc<std::sync::RwLock<std::sync::Arc<AccessPolicy>>>,
+    configured_access: std::sync::Arc<AccessPolicy>,
+    /// The MLLP feeds configured, with which a dead letter is sent through again ([`Service::with_mllp_feeds`]).
+    mllp_feeds: std::sync::Arc<Vec<feeds::MllpFeed>>,
 }
 
 impl Service {
@@ -64,7 +72,27 @@ impl Service {
         access: AccessPolicy,
     ) -> Result<Service, ServiceError> {
         let identity = identity::Identity::start(store.clone(), identity_settings).await?;
-        Ok(Service { store, limits, identity, access: std::sync::Arc::new(access) })
+        let configured_access = std::sync::Arc::new(access);
+        let access = std::sync::Arc::new(std::sync::RwLock::new(configured_access.clone()));
+        let mllp_feeds = std::sync::Arc::new(Vec::new());
+        let service = Service { store, limits, identity, access, configured_access, mllp_feeds };
+        service.follow_departures().await?;
+        Ok(service)
+    }
+
+    /// The access policy in force now.
+    pub(crate) fn access(&self) -> std::sync::Arc<AccessPolicy> {
+        self.access.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// The service with the MLLP feeds the configuration names (none until given), with which the API replays a
+    /// dead letter.
+    pub fn with_mllp_feeds(self, feeds: Vec<feeds::MllpFeed>) -> Service {
+        Service { mllp_feeds: std::sync::Arc::new(feeds), ..self }
+    }
+
+    pub fn mllp_feeds(&self) -> &[feeds::MllpFeed] {
+        &self.mllp_feeds
     }
 
     pub fn limits(&self) -> &Limits {

@@ -43,7 +43,8 @@ impl Service {
         types: &[ResourceType],
         record: &mut AuditRecord,
     ) -> Result<(), ServiceError> {
-        let rules = self.access.rules(record.recorded_unix_ms);
+        let access = self.access();
+        let rules = access.rules(record.recorded_unix_ms);
         for resource_type in types {
             let verdict = decide_interaction(rules, &context.principal, interaction, *resource_type);
             if !verdict.permitted {
@@ -77,7 +78,7 @@ impl Service {
         record: &mut AuditRecord,
     ) -> Result<(), ServiceError> {
         if let Some(organisation) = context.principal.ods_code()
-            && !self.access.registry.is_party(organisation)
+            && !self.access().registry.is_party(organisation)
         {
             let reason = format!("{organisation} is not party to the sharing agreement");
             return Err(self.refuse(record, reason.clone(), ServiceError::Forbidden(reason)).await);
@@ -283,7 +284,8 @@ impl Service {
             outcome.total = None;
         }
         // An `_include` with no target type may reach types the caller's scopes do not cover: those are left out.
-        let rules = self.access.rules(record.recorded_unix_ms);
+        let access = self.access();
+        let rules = access.rules(record.recorded_unix_ms);
         outcome.included.retain(|included| {
             decide_interaction(rules, &context.principal, Interaction::Read, included.resource_type).permitted
         });
@@ -433,7 +435,7 @@ impl Service {
         resource_type: ResourceType,
         record: &mut AuditRecord,
     ) -> Result<RowFilter, ServiceError> {
-        let decision = decide_population(self.access.rules(record.recorded_unix_ms), &context.principal);
+        let decision = decide_population(self.access().rules(record.recorded_unix_ms), &context.principal);
         record.purpose_of_use = Some(decision.purpose.act_reason().to_string());
         record.reasons.extend(decision.reasons.iter().cloned());
         // A Person is shown link by link as the caller may see its records (see `person_view`), not as clinical data.

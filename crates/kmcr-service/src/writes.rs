@@ -57,7 +57,8 @@ impl Service {
                         .map(|person_id| format!("Person/{person_id}"))
                         .into_iter()
                         .collect();
-                    let rules = self.access.rules(record.recorded_unix_ms);
+                    let access = self.access();
+                    let rules = access.rules(record.recorded_unix_ms);
                     let readable =
                         kmcr_access::decide_interaction(rules, &context.principal, Interaction::Read, resource_type)
                             .permitted;
@@ -220,7 +221,7 @@ impl Service {
             object.insert("id".into(), Value::String(id.as_str().to_string()));
         }
         tag_source_organisation(&mut resource, &writer_ods_code);
-        let sensitivity = kmcr_access::sensitivity_of(&resource, &self.access.code_rules).bits();
+        let sensitivity = kmcr_access::sensitivity_of(&resource, &self.access().code_rules).bits();
         let registry = SearchParamRegistry::official_r4();
         let index_entries = extract_index_entries(registry, &resource);
         let owning_patient_id = kmcr_fhir_search::owning_patient_id(resource_type, Some(id.as_str()), &index_entries);
@@ -249,8 +250,19 @@ impl Service {
         &self,
         context: &RequestContext,
         ops: Vec<WriteOp>,
-        mut record: AuditRecord,
+        record: AuditRecord,
         receipt: Option<kmcr_store::FeedReceipt>,
+    ) -> Result<Vec<WriteOutcome>, ServiceError> {
+        self.write_with_receipt(context, ops, record, receipt.map(kmcr_store::Receipt::FeedMessage)).await
+    }
+
+    /// [`Service::write`], with what else the transaction records (a message's receipt, a bulk load's progress).
+    pub(crate) async fn write_with_receipt(
+        &self,
+        context: &RequestContext,
+        ops: Vec<WriteOp>,
+        mut record: AuditRecord,
+        receipt: Option<kmcr_store::Receipt>,
     ) -> Result<Vec<WriteOutcome>, ServiceError> {
         record.resources = ops.iter().map(|op| format!("{}/{}", op.resource_type, op.id)).collect();
         record.patients = audit::patients(ops.iter().filter_map(|op| match &op.action {
@@ -274,7 +286,7 @@ impl Service {
         record.outcome = "permitted".into();
         let written = match receipt {
             None => self.store.write(ops, Some(record.clone())).await,
-            Some(receipt) => self.store.write_received(ops, Some(record.clone()), receipt).await,
+            Some(receipt) => self.store.write_with_receipt(ops, Some(record.clone()), receipt).await,
         };
         let outcomes = match written {
             Ok(outcomes) => outcomes,
@@ -340,7 +352,7 @@ impl Service {
             let Some(objection) = kmcr_access::objection_from_consent(resource, &op.writer_ods_code) else { continue };
             let allowed = match objection.kind {
                 kmcr_access::ObjectionKind::GpType1 => self
-                    .access
+                    .access()
                     .registry
                     .get(&op.writer_ods_code)
                     .is_some_and(|organisation| organisation.kind == kmcr_access::OrganisationKind::GpPractice),
@@ -394,7 +406,7 @@ impl Service {
     /// organisation sent, and data about no patient).
     fn lookup_filter(&self, context: &RequestContext) -> RowFilter {
         let decision =
-            kmcr_access::decide_population(self.access.rules(kmcr_fhir::Instant::now().unix_ms), &context.principal);
+            kmcr_access::decide_population(self.access().rules(kmcr_fhir::Instant::now().unix_ms), &context.principal);
         let mut view = crate::access::row_view(&decision.view);
         if decision.region_wide {
             // A region-wide reader's lookups for its writes are its own organisation's, like any system's.

@@ -11,6 +11,8 @@ mod cursor;
 mod feeds;
 mod identity;
 mod include;
+mod loads;
+mod organisations;
 mod paging;
 mod postgres;
 mod query;
@@ -33,6 +35,8 @@ pub use identity::{
     IdentityWrite, LinkChange, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair,
     ReviewStatus, StoredModel, TrainedModel, Unlink,
 };
+pub use loads::{LineRefusal, LoadCheckpoint, LoadJob, LoadStatus};
+pub use organisations::{Departure, PurgeStep};
 pub use sign_in::{ItemTaken, SessionsToEnd, SignInChange, SignInItem, SignInOutcome, StoredSession};
 pub use types::*;
 
@@ -217,7 +221,58 @@ impl Store {
         audit: Option<AuditRecord>,
         receipt: FeedReceipt,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
+        dispatch!(self, store => store.write(ops, IdentityWrite::default(), audit, Some(Receipt::FeedMessage(receipt))))
+    }
+
+    /// Applies every operation or none with `audit` and `receipt` in one transaction: an HL7 v2 message's receipt
+    /// (see [`Store::write_received`]), or a bulk load's start, progress or end, so that a line counts as done only
+    /// with its data. A checkpoint holds only where the job stands at its `previous_lines_done` (else the batch before it
+    /// failed, or another run of the same job got there first): otherwise the whole write fails with
+    /// [`StoreError::LoadContended`].
+    pub async fn write_with_receipt(
+        &self,
+        ops: Vec<WriteOp>,
+        audit: Option<AuditRecord>,
+        receipt: Receipt,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         dispatch!(self, store => store.write(ops, IdentityWrite::default(), audit, Some(receipt)))
+    }
+
+    /// Every organisation recorded as having left the agreement.
+    pub async fn departures(&self) -> Result<Vec<Departure>, StoreError> {
+        dispatch!(self, store => store.departures())
+    }
+
+    /// Removes up to `limit` of the resources `ods_code` sent, in one transaction: every version, their index rows and
+    /// labels; each key stays as a placeholder. Run until it removes nothing; then record the purge
+    /// ([`Receipt::OrganisationPurged`]) with its audit entry.
+    pub async fn purge_source(&self, ods_code: &str, limit: usize) -> Result<PurgeStep, StoreError> {
+        dispatch!(self, store => store.purge_source(ods_code, limit))
+    }
+
+    /// The ids of the Patients `ods_code` sent that are still stored (deleted ones too).
+    pub async fn patient_ids_sent_by(&self, ods_code: &str) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, store => store.patient_ids_sent_by(ods_code))
+    }
+
+    /// A bulk load job, if it was started.
+    pub async fn load_status(&self, job_id: &str) -> Result<Option<LoadStatus>, StoreError> {
+        dispatch!(self, store => store.load_status(job_id))
+    }
+
+    /// The most recently started jobs first.
+    pub async fn load_jobs(&self, limit: usize) -> Result<Vec<LoadStatus>, StoreError> {
+        dispatch!(self, store => store.load_jobs(limit))
+    }
+
+    /// The lines a job refused after line `after_line`, in order.
+    pub async fn load_refusals(
+        &self,
+        job_id: &str,
+        after_line: i64,
+        limit: usize,
+    ) -> Result<Vec<LineRefusal>, StoreError> {
+        dispatch!(self, store => store.load_refusals(job_id, after_line, limit))
     }
 
     /// The ACK an accepted message from `sender` with MSH-10 `control_id` was answered with.

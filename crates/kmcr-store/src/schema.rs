@@ -17,6 +17,8 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (10, MIGRATION_10),
     (11, MIGRATION_11),
     (12, MIGRATION_12),
+    (13, MIGRATION_13),
+    (14, MIGRATION_14),
 ];
 
 const MIGRATION_1: &str = r#"
@@ -320,6 +322,40 @@ CREATE TABLE feed_message (
 CREATE UNIQUE INDEX feed_message_accepted ON feed_message (sender, control_id) WHERE status = 'accepted';
 CREATE INDEX feed_message_by_status ON feed_message (status, message_key);
 CREATE INDEX feed_message_by_sender ON feed_message (sender, message_key);
+"#;
+
+const MIGRATION_13: &str = r#"
+-- Bulk loads (`loads.rs`): each job, how far its file has been committed (written in the same transaction as the
+-- data of its lines, so a load resumes after a crash where it stopped) and the lines refused, with the reason.
+CREATE TABLE bulk_load (
+    job_id {ctext} PRIMARY KEY,
+    ods_code TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    started_ms {bigint} NOT NULL,
+    updated_ms {bigint} NOT NULL,
+    finished_ms {bigint},
+    lines_done {bigint} NOT NULL,
+    loaded {bigint} NOT NULL,
+    refused {bigint} NOT NULL
+);
+CREATE TABLE bulk_load_refusal (
+    job_id {ctext} NOT NULL,
+    line {bigint} NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (job_id, line)
+);
+"#;
+
+const MIGRATION_14: &str = r#"
+-- Organisations that left the sharing agreement (`organisations.rs`): from then on their data is in no view, on every
+-- node, whatever a node's configuration says; once purged, it is gone from the store.
+CREATE TABLE organisation_departure (
+    ods_code TEXT PRIMARY KEY,
+    left_ms {bigint} NOT NULL,
+    recorded_by TEXT NOT NULL,
+    purged_ms {bigint}
+);
 "#;
 
 const MIGRATION_2: &str = r#"

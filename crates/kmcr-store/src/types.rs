@@ -131,6 +131,9 @@ pub enum StoreError {
     /// Another writer changed the same resource at the same moment; retrying reads the new version.
     #[error("a concurrent write changed the same resource; retry")]
     ConcurrentWrite,
+    /// A bulk load's checkpoint found its job further on, or finished: another run of the same job is loading it.
+    #[error("load job {0} is finished or being loaded by another run")]
+    LoadContended(String),
     #[error("the search cannot be run: {0}")]
     UnsupportedSearch(String),
     #[error("the paging cursor is not valid")]
@@ -332,4 +335,30 @@ pub enum GrantChange {
     /// `grant_id` is assigned by the store.
     Create(StoredGrant),
     Review(GrantReview),
+}
+
+/// What a write records besides its data, in the same transaction: the receipt of the HL7 v2 message the data came
+/// from, or a bulk load's start, progress or end.
+#[derive(Clone, Debug)]
+pub enum Receipt {
+    FeedMessage(crate::FeedReceipt),
+    LoadStarted(crate::LoadJob),
+    LoadProgress(crate::LoadCheckpoint),
+    LoadFinished {
+        job_id: String,
+        finished_ms: i64,
+    },
+    /// An organisation left the sharing agreement (recorded once: the first time stands).
+    OrganisationLeft {
+        ods_code: String,
+        recorded_by: String,
+        left_ms: i64,
+    },
+    /// An organisation's data was purged: what it sent about people is gone (see [`crate::Store::purge_source`]), with
+    /// its HL7 v2 receipts and dead letters, its loads, and the person index's pairs awaiting review among `patient_ids`.
+    OrganisationPurged {
+        ods_code: String,
+        purged_ms: i64,
+        patient_ids: Vec<String>,
+    },
 }

@@ -13,6 +13,7 @@ use crate::identity::{NhsNumberStatus, RecordedAddress, RecordedDemographics, So
 use crate::json::Json;
 use crate::organisations::Organisation;
 use crate::person::{Person, Source};
+use crate::records::facts::SourceFact;
 use crate::rng::{Rng, stream};
 
 pub(crate) const UK_CORE_PATIENT_PROFILE: &str = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient";
@@ -34,6 +35,8 @@ pub(crate) struct SourceWriter<'a> {
     security_label: Option<(&'static str, &'static str)>,
     /// A confidentiality label for the next record only.
     next_label: Option<(&'static str, &'static str)>,
+    /// What the records say, noted as they are written, when asked for ([`Self::keep_facts`]).
+    facts: Option<Vec<SourceFact>>,
 }
 
 impl<'a> SourceWriter<'a> {
@@ -64,7 +67,30 @@ impl<'a> SourceWriter<'a> {
             organisation_reference: Rc::new(organisation_reference(source.organisation)),
             security_label: None,
             next_label: None,
+            facts: None,
         }
+    }
+
+    /// Notes what every record written from now on says, for [`Self::take_facts`].
+    pub(crate) fn keep_facts(&mut self) {
+        self.facts = Some(Vec::new());
+    }
+
+    /// Notes a fact, made only when facts are kept.
+    pub(crate) fn note(&mut self, fact: impl FnOnce() -> SourceFact) {
+        if let Some(facts) = &mut self.facts {
+            facts.push(fact());
+        }
+    }
+
+    /// The facts noted since [`Self::keep_facts`], in the order the records were written.
+    pub(crate) fn take_facts(&mut self) -> Vec<SourceFact> {
+        self.facts.take().unwrap_or_default()
+    }
+
+    /// The number of the record last given an id by [`Self::next_id`].
+    pub(crate) fn item_number(&self) -> u32 {
+        self.n_items
     }
 
     /// Labels every record written from now on (v3 ActCode sensitivity, e.g. `PSY`).

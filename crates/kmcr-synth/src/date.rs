@@ -72,6 +72,24 @@ pub(crate) fn fhir_date_time(day_number: i64, minute_of_day: u32) -> String {
     text
 }
 
+/// An HL7 v2 date (DT): `YYYYMMDD`.
+pub(crate) fn push_hl7_date(text: &mut String, date: Date) {
+    let year = date.year.clamp(0, 9999) as u32;
+    push_two_digits(text, year / 100);
+    push_two_digits(text, year % 100);
+    push_two_digits(text, u32::from(date.month));
+    push_two_digits(text, u32::from(date.day));
+}
+
+/// An HL7 v2 time stamp in UTC to the minute, `YYYYMMDDHHMM+0000`: the same moment as [`fhir_date_time`] writes.
+pub(crate) fn push_hl7_date_time(text: &mut String, day_number: i64, minute_of_day: u32) {
+    assert!(minute_of_day < 24 * 60);
+    push_hl7_date(text, Date::from_day_number(day_number));
+    push_two_digits(text, minute_of_day / 60);
+    push_two_digits(text, minute_of_day % 60);
+    text.push_str("+0000");
+}
+
 fn push_date(text: &mut String, date: Date) {
     let year = date.year.clamp(0, 9999) as u32;
     push_two_digits(text, year / 100);
@@ -114,6 +132,9 @@ mod tests {
         let day = Date { year: 2024, month: 2, day: 29 }.day_number();
         assert_eq!(fhir_date(day), "2024-02-29");
         assert_eq!(fhir_date_time(day, 9 * 60 + 5), "2024-02-29T09:05:00+00:00");
+        let mut hl7 = String::new();
+        push_hl7_date_time(&mut hl7, day, 9 * 60 + 5);
+        assert_eq!(hl7, "202402290905+0000");
         let mut text = String::new();
         push_number(&mut text, 1_234_007);
         assert_eq!(text, "1234007");

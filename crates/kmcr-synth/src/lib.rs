@@ -14,6 +14,9 @@
 //!
 //! Records are `PUT Type/<ods>-<local id>-<n>`, so sending a Bundle again changes nothing.
 //!
+//! [`person_hl7v2_messages`] gives what the person's acute and mental health trusts send of the same records as HL7 v2
+//! messages (ADT, ORU, MDM), for replaying a region's feeds over MLLP.
+//!
 //! [`person_bundles`] gives `serde_json::Value`s; [`person_bundle_texts`] gives the same Bundles as JSON text, several
 //! times faster, for loading large populations. [`person_truth`] tells which source patient records are one person,
 //! for testing patient matching.
@@ -31,6 +34,7 @@ mod clinical;
 pub mod codes;
 mod date;
 mod fhir;
+pub mod hl7v2;
 mod identity;
 mod identity_errors;
 mod json;
@@ -45,6 +49,7 @@ mod short_names;
 use serde_json::Value;
 
 pub use date::{Date, RECORDS_AS_AT};
+pub use hl7v2::{Hl7v2Message, Hl7v2Sender, hl7v2_senders, person_hl7v2_messages, sends_hl7v2};
 pub use identity::{
     NhsNumberStatus, PersonTruth, RecordedAddress, RecordedDemographics, SourcePatientRecord,
     max_people_with_nhs_numbers,

@@ -29,6 +29,9 @@ pub(crate) mod stream {
     pub const ORGANISATIONS: u64 = 7;
     pub const TWINS: u64 = 8;
     pub const PREVIOUS_ADDRESS: u64 = 9;
+    /// What only the HL7 v2 form of a source's records says (wards, beds, transfers, updates), apart from the
+    /// records themselves.
+    pub const HL7V2: u64 = 10;
 }
 
 /// xoshiro256** (Blackman and Vigna), seeded from a hash of words.

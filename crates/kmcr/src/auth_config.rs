@@ -29,6 +29,10 @@ pub struct RawClient {
     /// With region-wide reading: for secondary uses (the national data opt-out applies).
     #[serde(default)]
     pub region_wide_secondary_use: bool,
+    /// False to switch the client off: it is refused a token ("switched off", once its secret is proven), and the
+    /// tokens it holds are refused.
+    #[serde(default = "crate::config::default_true")]
+    pub enabled: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +90,8 @@ pub struct RawOidc {
 #[derive(Debug)]
 pub struct AuthConfig {
     pub clients: Vec<ApiClient>,
+    /// Ids of the clients switched off.
+    pub clients_switched_off: Vec<String>,
     pub smart_apps: Vec<SmartApp>,
     pub accounts: Vec<LocalAccount>,
     pub oidc: Option<RawOidc>,
@@ -229,7 +235,7 @@ impl AuthConfig {
         }
         Ok(kmcr_api::Authentication::new(
             issuer,
-            ClientRegistry::new(self.clients)?,
+            ClientRegistry::new(self.clients)?.with_switched_off(&self.clients_switched_off),
             LocalAccounts::new(self.accounts)?,
             sessions,
             smart,

@@ -85,7 +85,7 @@ pub struct RawOrganisation {
     pub mllp_feeds: Vec<RawMllpFeed>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMllpFeed {
     pub sending_application: String,
@@ -93,13 +93,27 @@ pub struct RawMllpFeed {
     /// The addresses it may send from (any when absent); MSH-3 and MSH-4 alone prove nothing.
     #[serde(default)]
     pub allowed_addresses: Vec<String>,
+    /// Binds the feed to a client certificate (signed by `[mllp] tls_client_ca_file`): its SHA-256 fingerprint (hex,
+    /// colons allowed, as `openssl x509 -noout -fingerprint -sha256` prints it) and/or its subject's common name.
+    /// A bound feed's messages are accepted only over TLS from a connection presenting that certificate.
+    pub client_certificate_sha256: Option<String>,
+    pub client_certificate_subject_cn: Option<String>,
+    /// False to switch the feed off: its messages are then refused AR with that reason and kept as dead letters.
+    pub enabled: Option<bool>,
 }
 
-/// The MLLP listener: off unless `[mllp] listen` is given.
+/// The MLLP listener: off unless `[mllp] listen` (plain TCP) or `tls_listen` (TLS), or both, are given.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMllp {
     pub listen: Option<String>,
+    /// A second address that speaks MLLP over TLS only.
+    pub tls_listen: Option<String>,
+    /// For `tls_listen`: the server's certificate chain (PEM, its own certificate first) and its private key (PEM).
+    pub tls_certificate_file: Option<PathBuf>,
+    pub tls_private_key_file: Option<PathBuf>,
+    /// CA certificates (PEM): when given, every TLS client must present a certificate one of them signed.
+    pub tls_client_ca_file: Option<PathBuf>,
     /// The largest message accepted (default 10 MiB).
     pub max_frame_bytes: Option<usize>,
     /// A connection silent this long is closed (default 600 s).
@@ -108,7 +122,7 @@ pub struct RawMllp {
     pub max_connections: Option<usize>,
 }
 
-fn default_true() -> bool {
+pub(crate) fn default_true() -> bool {
     true
 }
 
@@ -205,6 +219,12 @@ impl RawSettings {
             .context("listen must be an address such as 127.0.0.1:8080")?;
         let database = self.database.unwrap_or_else(|| "kmcr-data".to_string());
         let auth = crate::auth_config::AuthConfig {
+            clients_switched_off: self
+                .clients
+                .iter()
+                .filter(|client| !client.enabled)
+                .map(|client| client.id.clone())
+                .collect(),
             clients: crate::auth_config::clients(self.clients)?,
             smart_apps: crate::auth_config::smart_apps(self.smart_apps)?,
             accounts: crate::auth_config::accounts(self.accounts)?,
@@ -230,30 +250,10 @@ impl RawSettings {
             let ods_code = OdsCode::parse(&organisation.ods_code)
                 .with_context(|| format!("organisation '{}' is not an ODS code", organisation.ods_code))?;
             for feed in &organisation.mllp_feeds {
-                feeds.push(kmcr_service::feeds::MllpFeed {
-                    ods_code: ods_code.clone(),
-                    sending_application: feed.sending_application.clone(),
-                    sending_facility: feed.sending_facility.clone(),
-                    allowed_addresses: feed
-                        .allowed_addresses
-                        .iter()
-                        .map(|address| {
-                            address.parse().with_context(|| format!("mllp_feeds: '{address}' is not an IP address"))
-                        })
-                        .collect::<anyhow::Result<_>>()?,
-                });
+                feeds.push(mllp_feed(&ods_code, feed)?);
             }
         }
-        let mllp = match self.mllp.listen.as_deref() {
-            None => None,
-            Some(listen) => Some(kmcr_mllp::MllpSettings {
-                listen: listen.parse().context("[mllp] listen must be an address such as 127.0.0.1:2575")?,
-                feeds,
-                max_frame_bytes: self.mllp.max_frame_bytes.unwrap_or(10 * 1024 * 1024),
-                idle_timeout: std::time::Duration::from_secs(self.mllp.idle_timeout_s.unwrap_or(600)),
-                max_connections: self.mllp.max_connections.unwrap_or(256),
-            }),
-        };
+        let mllp = mllp_settings(&self.mllp, feeds)?;
         let access = access_policy(self.organisations, self.access)?;
         let defaults = kmcr_audit::CheckpointPolicy::default();
         let checkpoint_policy = kmcr_audit::CheckpointPolicy {
@@ -289,6 +289,77 @@ impl RawSettings {
             mllp,
         })
     }
+}
+
+fn mllp_feed(ods_code: &OdsCode, raw: &RawMllpFeed) -> anyhow::Result<kmcr_service::feeds::MllpFeed> {
+    use kmcr_service::feeds::{CertificateBinding, CertificateFingerprint};
+    let name = format!("organisation {ods_code}: MLLP feed '{}'", raw.sending_application);
+    let fingerprint = raw.client_certificate_sha256.as_deref().map(CertificateFingerprint::parse).transpose();
+    Ok(kmcr_service::feeds::MllpFeed {
+        ods_code: ods_code.clone(),
+        sending_application: raw.sending_application.clone(),
+        sending_facility: raw.sending_facility.clone(),
+        allowed_addresses: raw
+            .allowed_addresses
+            .iter()
+            .map(|address| address.parse().with_context(|| format!("{name}: '{address}' is not an IP address")))
+            .collect::<anyhow::Result<_>>()?,
+        client_certificate: CertificateBinding::new(
+            fingerprint.with_context(|| format!("{name}: client_certificate_sha256"))?,
+            raw.client_certificate_subject_cn.clone(),
+        ),
+        switched_off: raw.enabled == Some(false),
+    })
+}
+
+/// The listener's settings, `None` when it listens nowhere. The TLS files are read here, so that a fault in them
+/// stops `kmcr serve` before it starts, naming the file.
+fn mllp_settings(
+    raw: &RawMllp,
+    feeds: Vec<kmcr_service::feeds::MllpFeed>,
+) -> anyhow::Result<Option<kmcr_mllp::MllpSettings>> {
+    let listen = match raw.listen.as_deref() {
+        None => None,
+        Some(listen) => Some(listen.parse().context("[mllp] listen must be an address such as 127.0.0.1:2575")?),
+    };
+    let tls = match (raw.tls_listen.as_deref(), &raw.tls_certificate_file, &raw.tls_private_key_file) {
+        (None, None, None) if raw.tls_client_ca_file.is_none() => None,
+        (Some(tls_listen), Some(certificate_file), Some(private_key_file)) => {
+            let tls_listen = tls_listen.parse().context("[mllp] tls_listen must be an address such as 0.0.0.0:2576")?;
+            let files = kmcr_mllp::TlsFiles {
+                certificate_file: certificate_file.clone(),
+                private_key_file: private_key_file.clone(),
+                client_ca_file: raw.tls_client_ca_file.clone(),
+            };
+            Some(files.load(tls_listen).context("[mllp] TLS cannot be set up")?)
+        }
+        _ => bail!(
+            "[mllp] tls_listen, tls_certificate_file and tls_private_key_file are given together \
+             (tls_client_ca_file only with them)"
+        ),
+    };
+    let client_certificates_required = tls.as_ref().is_some_and(|tls| tls.client_certificates_required);
+    if let Some(bound) = feeds.iter().find(|feed| feed.client_certificate.is_some())
+        && !client_certificates_required
+    {
+        bail!(
+            "organisation {}: MLLP feed '{}' is bound to a client certificate, which needs [mllp] tls_listen and \
+             tls_client_ca_file",
+            bound.ods_code,
+            bound.sending_application
+        );
+    }
+    if listen.is_none() && tls.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(kmcr_mllp::MllpSettings {
+        listen,
+        tls,
+        feeds,
+        max_frame_bytes: raw.max_frame_bytes.unwrap_or(10 * 1024 * 1024),
+        idle_timeout: std::time::Duration::from_secs(raw.idle_timeout_s.unwrap_or(600)),
+        max_connections: raw.max_connections.unwrap_or(256),
+    }))
 }
 
 fn access_policy(organisations: Vec<RawOrganisation>, raw: RawAccess) -> anyhow::Result<kmcr_service::AccessPolicy> {

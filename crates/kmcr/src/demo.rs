@@ -67,17 +67,16 @@ pub fn add_demo_organisations(settings: &mut RawSettings) {
             kind: kind.into(),
             party: true,
             trusted_to_verify_nhs_numbers: None,
-            // The demo's acute trust sends HL7 v2 from its PAS, as a newcomer's HL7 tool would.
-            mllp_feeds: if organisation.ods_code == DEMO_MLLP_ODS_CODE {
-                vec![RawMllpFeed {
-                    sending_application: DEMO_MLLP_APPLICATION.into(),
-                    sending_facility: Some(DEMO_MLLP_ODS_CODE.into()),
+            mllp_feeds: demo_mllp_feeds(organisation.ods_code)
+                .into_iter()
+                .map(|(sending_application, sending_facility)| RawMllpFeed {
+                    sending_application,
+                    sending_facility: Some(sending_facility),
                     // The demo listens on the loopback address only.
                     allowed_addresses: Vec::new(),
-                }]
-            } else {
-                Vec::new()
-            },
+                    ..RawMllpFeed::default()
+                })
+                .collect(),
         });
     }
     // Listens for MLLP on a free port unless one is configured; the port is printed.
@@ -86,9 +85,23 @@ pub fn add_demo_organisations(settings: &mut RawSettings) {
     }
 }
 
-/// The demo's HL7 v2 sender: the PAS of its acute trust (MSH-3 `DEMO-PAS`, MSH-4 `RWF`).
+/// The demo's HL7 v2 sender for a newcomer's own messages: the PAS of its acute trust (MSH-3 `DEMO-PAS`, MSH-4 `RWF`).
 pub const DEMO_MLLP_APPLICATION: &str = "DEMO-PAS";
 pub const DEMO_MLLP_ODS_CODE: &str = "RWF";
+
+/// The HL7 v2 senders (MSH-3, MSH-4) the demo accepts from an organisation: `DEMO-PAS` at its acute trust, and every
+/// system of the synthetic region that sends HL7 v2 (each acute and mental health trust's PAS, each acute trust's
+/// laboratory), so that the files of `kmcr synth --hl7v2` can be sent to it as they are.
+pub fn demo_mllp_feeds(ods_code: &str) -> Vec<(String, String)> {
+    let mut feeds = Vec::new();
+    if ods_code == DEMO_MLLP_ODS_CODE {
+        feeds.push((DEMO_MLLP_APPLICATION.to_string(), DEMO_MLLP_ODS_CODE.to_string()));
+    }
+    for sender in kmcr_synth::hl7v2_senders().into_iter().filter(|sender| sender.ods_code == ods_code) {
+        feeds.push((sender.sending_application, sender.sending_facility.to_string()));
+    }
+    feeds
+}
 
 fn demo_hash(secret: &str) -> String {
     kmcr_auth::hash_secret(&kmcr_auth::Secret::new(secret)).expect("argon2 hashes any secret").as_phc().to_string()
@@ -112,6 +125,7 @@ pub fn add_demo_clients(settings: &mut RawSettings) {
         // A named exception, for the README's first example; every read it makes is audited with this reason.
         region_wide_justification: Some("demo: a newcomer's first look across the synthetic region".into()),
         region_wide_secondary_use: false,
+        enabled: true,
     });
     settings.clients.push(RawClient {
         id: DEMO_DQ_OFFICER_ID.into(),
@@ -120,6 +134,7 @@ pub fn add_demo_clients(settings: &mut RawSettings) {
         scopes: vec!["system/Patient.rs".into(), "system/Person.*".into()],
         region_wide_justification: Some("demo: the person index's review queue".into()),
         region_wide_secondary_use: false,
+        enabled: true,
     });
     settings.clients.push(RawClient {
         id: DEMO_SOURCE_ID.into(),
@@ -128,6 +143,7 @@ pub fn add_demo_clients(settings: &mut RawSettings) {
         scopes: vec!["system/*.*".into()],
         region_wide_justification: None,
         region_wide_secondary_use: false,
+        enabled: true,
     });
     settings.smart_apps.push(crate::auth_config::RawSmartApp {
         client_id: DEMO_SMART_APP_ID.into(),
@@ -268,9 +284,16 @@ pub fn print_demo_credentials(public_base_url: &str) {
     );
     println!("  then: curl -H 'Authorization: Bearer <access_token>' '{public_base_url}/fhir/Patient?_count=5'");
     println!(
-        "Demo HL7 v2 feed: send ADT messages over MLLP with MSH-3 {DEMO_MLLP_APPLICATION} and MSH-4 {DEMO_MLLP_ODS_CODE} \
-         to the MLLP port above (e.g. mllp_send from the Python hl7 package)"
+        "Demo HL7 v2 feeds: send messages over MLLP to the MLLP port above (`kmcr feeds send --to HOST:PORT FILE...`, \
+         or mllp_send from the Python hl7 package); the senders accepted, MSH-3|MSH-4:"
     );
+    println!("  {DEMO_MLLP_APPLICATION}|{DEMO_MLLP_ODS_CODE}: your own ADT, ORU and MDM messages, as RWF's PAS");
+    for sender in kmcr_synth::hl7v2_senders() {
+        println!(
+            "  {}|{}: {} of the synthetic region (`kmcr synth --hl7v2` writes them)",
+            sender.sending_application, sender.sending_facility, sender.message_types
+        );
+    }
     println!(
         "Demo users (password {DEMO_PASSWORD}), signing in through SMART App Launch at {public_base_url}/oauth/authorize \
          (app {DEMO_SMART_APP_ID}, redirect {DEMO_SMART_REDIRECT_URI}):"
@@ -328,10 +351,39 @@ async fn load(service: &Service, source: SourceBundle) -> anyhow::Result<usize> 
     Ok(n_entries)
 }
 
+/// What `kmcr synth` writes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SynthOutput {
+    /// The FHIR Bundles and `truth.csv`.
+    Fhir,
+    /// The FHIR Bundles, `truth.csv`, and the HL7 v2 messages of the acute and mental health trusts.
+    FhirAndHl7v2,
+    /// The HL7 v2 messages alone.
+    Hl7v2Only,
+}
+
 /// `kmcr synth`: one file per source Bundle, named by person and organisation, and `truth.csv` beside them (see
-/// [`write_truth_rows`]), so that patient matching over the files can be scored.
-pub fn write_synthetic_population(out: &Path, n_people: usize, seed: u64) -> anyhow::Result<()> {
+/// [`write_truth_rows`]), so that patient matching over the files can be scored; and, when asked, `hl7v2/<ODS>.hl7`
+/// per acute and mental health trust (see [`Hl7v2Files`]). People are made and written one at a time.
+pub fn write_synthetic_population(out: &Path, n_people: usize, seed: u64, output: SynthOutput) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let config = SynthConfig { seed, n_people };
+    let mut hl7v2_files = match output {
+        SynthOutput::Fhir => None,
+        SynthOutput::FhirAndHl7v2 | SynthOutput::Hl7v2Only => Some(Hl7v2Files::create(&out.join("hl7v2"))?),
+    };
+    if output == SynthOutput::Hl7v2Only {
+        let mut hl7v2_files = hl7v2_files.expect("made above");
+        for person_idx in 0..n_people {
+            hl7v2_files.write_person(&config, person_idx)?;
+        }
+        let n_messages = hl7v2_files.finish()?;
+        println!(
+            "Wrote the HL7 v2 messages of {n_people} synthetic people ({n_messages} messages) to {}",
+            out.join("hl7v2").display()
+        );
+        return Ok(());
+    }
     let write = |name: String, source: &SourceBundle| -> anyhow::Result<()> {
         let path = out.join(name);
         std::fs::write(&path, serde_json::to_vec(&source.bundle)?)
@@ -345,17 +397,71 @@ pub fn write_synthetic_population(out: &Path, n_people: usize, seed: u64) -> any
         std::fs::File::create(&truth_path).with_context(|| format!("cannot create {}", truth_path.display()))?;
     let mut truth = std::io::BufWriter::new(truth_file);
     truth.write_all(TRUTH_HEADER.as_bytes())?;
-    let config = SynthConfig { seed, n_people };
     for person_idx in 0..n_people {
         for source in kmcr_synth::person_bundles(&config, person_idx) {
             write(format!("person-{person_idx:07}-{}.json", source.source_ods_code), &source)?;
         }
         write_truth_rows(&mut truth, &kmcr_synth::person_truth(&config, person_idx))
             .with_context(|| format!("cannot write {}", truth_path.display()))?;
+        if let Some(hl7v2_files) = hl7v2_files.as_mut() {
+            hl7v2_files.write_person(&config, person_idx)?;
+        }
     }
     truth.flush().with_context(|| format!("cannot write {}", truth_path.display()))?;
-    println!("Wrote {n_people} synthetic people to {}, with truth.csv", out.display());
+    match hl7v2_files {
+        Some(hl7v2_files) => {
+            let n_messages = hl7v2_files.finish()?;
+            println!(
+                "Wrote {n_people} synthetic people to {}, with truth.csv, and their {n_messages} HL7 v2 messages to {}",
+                out.display(),
+                out.join("hl7v2").display()
+            );
+        }
+        None => println!("Wrote {n_people} synthetic people to {}, with truth.csv", out.display()),
+    }
     Ok(())
+}
+
+/// `hl7v2/<ODS>.hl7` for every acute and mental health trust: its messages, person after person and each person's in
+/// time order, each message's segments ended by CR and each message followed by LF, written as each person is made.
+pub struct Hl7v2Files {
+    directory: std::path::PathBuf,
+    files: std::collections::BTreeMap<&'static str, std::io::BufWriter<std::fs::File>>,
+    n_messages: usize,
+}
+
+impl Hl7v2Files {
+    pub fn create(directory: &Path) -> anyhow::Result<Hl7v2Files> {
+        std::fs::create_dir_all(directory).with_context(|| format!("cannot create {}", directory.display()))?;
+        let mut files = std::collections::BTreeMap::new();
+        for organisation in
+            kmcr_synth::organisations().iter().filter(|organisation| kmcr_synth::sends_hl7v2(organisation.kind))
+        {
+            let path = directory.join(format!("{}.hl7", organisation.ods_code));
+            let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            files.insert(organisation.ods_code, std::io::BufWriter::new(file));
+        }
+        Ok(Hl7v2Files { directory: directory.to_path_buf(), files, n_messages: 0 })
+    }
+
+    pub fn write_person(&mut self, config: &SynthConfig, person_idx: usize) -> anyhow::Result<()> {
+        for message in kmcr_synth::person_hl7v2_messages(config, person_idx) {
+            let file = self.files.get_mut(message.ods_code).expect("a file for every trust that sends HL7 v2");
+            file.write_all(message.text.as_bytes())
+                .and_then(|()| file.write_all(b"\n"))
+                .with_context(|| format!("cannot write {}/{}.hl7", self.directory.display(), message.ods_code))?;
+            self.n_messages += 1;
+        }
+        Ok(())
+    }
+
+    /// Flushes every file; the number of messages written.
+    pub fn finish(self) -> anyhow::Result<usize> {
+        for (ods_code, mut file) in self.files {
+            file.flush().with_context(|| format!("cannot write {}/{ods_code}.hl7", self.directory.display()))?;
+        }
+        Ok(self.n_messages)
+    }
 }
 
 const TRUTH_HEADER: &str = "person_idx,nhs_number,ods_code,identifier_system,identifier_value\n";
@@ -414,10 +520,44 @@ mod tests {
     }
 
     #[test]
+    fn synth_hl7v2_only_writes_a_file_per_trust_and_nothing_else() {
+        let out = std::env::temp_dir().join(format!("kmcr-synth-hl7v2-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        write_synthetic_population(&out, 20, 7, SynthOutput::Hl7v2Only).expect("writes");
+        let names = |directory: &Path| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(directory)
+                .expect("the directory is readable")
+                .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(&out), ["hl7v2"]);
+        assert_eq!(names(&out.join("hl7v2")), ["RN7.hl7", "RPA.hl7", "RVV.hl7", "RWF.hl7", "RXY.hl7"]);
+        let config = SynthConfig { seed: 7, n_people: 20 };
+        let expected: Vec<String> = (0..20)
+            .flat_map(|person_idx| kmcr_synth::person_hl7v2_messages(&config, person_idx))
+            .map(|m| m.text)
+            .collect();
+        let mut written = Vec::new();
+        for name in names(&out.join("hl7v2")) {
+            let text = std::fs::read_to_string(out.join("hl7v2").join(name)).expect("readable");
+            assert!(text.is_empty() || text.ends_with("\r\n"), "each message ends with CR, then LF");
+            written.extend(text.split_terminator('\n').map(str::to_string));
+        }
+        assert_eq!(written.len(), expected.len(), "every message once");
+        written.sort();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(written, expected);
+        std::fs::remove_dir_all(&out).expect("removes the test directory");
+    }
+
+    #[test]
     fn synth_writes_a_truth_row_for_every_source_patient_record() {
         let out = std::env::temp_dir().join(format!("kmcr-synth-truth-test-{}", std::process::id()));
         let n_people = 12;
-        write_synthetic_population(&out, n_people, 7).expect("writes");
+        write_synthetic_population(&out, n_people, 7, SynthOutput::Fhir).expect("writes");
         let truth = std::fs::read_to_string(out.join("truth.csv")).expect("truth.csv is written");
         let mut lines = truth.lines();
         assert_eq!(lines.next(), Some(TRUTH_HEADER.trim_end()));

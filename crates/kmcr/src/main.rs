@@ -10,7 +10,9 @@ mod auth_config;
 mod config;
 mod demo;
 mod feeds_cli;
+mod load_cli;
 mod mpi;
+mod organisations_cli;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,12 +31,31 @@ USAGE:
   kmcr serve [--config FILE] [--listen ADDR] [--database DIR|URL] [--demo] [--demo-people N]
       Runs the FHIR API at /fhir. --demo starts on the embedded store in ./kmcr-demo-data with a synthetic
       population loaded (1,000 people unless --demo-people says otherwise) and demo API clients.
-  kmcr synth --out DIR [--people N] [--seed S]
+  kmcr synth --out DIR [--people N] [--seed S] [--hl7v2 | --hl7v2-only]
       Writes a synthetic population as FHIR transaction Bundles, one file per source organisation and person.
+      --hl7v2 also writes, from the same records, what each acute and mental health trust sends as HL7 v2 (ADT,
+      ORU, MDM) to DIR/hl7v2/<ODS>.hl7: person after person, each person's messages in time order, each message's
+      segments ended by CR and messages separated by LF (MSH-3 <ODS>-PAS or <ODS>-LAB, MSH-4 <ODS>, as the demo
+      accepts). --hl7v2-only writes those files alone.
   kmcr audit verify | export | keygen ...   (see `kmcr audit help`)
   kmcr feeds status | dead-letters | replay KEY [--config FILE] [--database DIR|URL]
       HL7 v2 feeds: per sender, messages accepted and rejected and the last one's time; the dead letters not yet
       made good, with the reason (never the message); a dead letter sent through again after a fix.
+  kmcr feeds send --to HOST:PORT [--window N] FILE...
+      Sends the HL7 v2 messages of each file over MLLP, one connection per file (so that its order is kept), N
+      messages in flight (default 32), and prints the AA, AE and AR counts and each refusal's MSH-10 and reason.
+      A file holds messages whose segments end with CR or line ends, each starting with MSH. A lost connection is
+      made again and what was not answered sent again. Fails when a message is refused.
+  kmcr load --organisation ODS [--job ID] [--config FILE] [--database DIR|URL] FILE...
+      Loads NDJSON files (one FHIR resource with its id per line, as a Bulk Data export writes them) as the
+      organisation's data, streamed in constant memory. Each bad line is reported with its number and reason and
+      the rest are loaded; a load stopped part-way resumes after its last commit when run again (the job id is
+      the organisation, file name and size unless --job names it). `kmcr load status` lists the loads;
+      `kmcr load status JOB` shows one, with every line it refused and why.
+  kmcr organisations list | leave ODS | purge ODS [--config FILE] [--database DIR|URL]
+      The organisations configured, and those recorded as having left the agreement. `leave` records that one
+      has left: its data leaves every view of every node within a second, and its users, systems and feeds are
+      refused. `purge` (only once it has left) removes what it sent for good, with an audit entry.
   kmcr hash-secret
       Reads a secret (a client secret, a password) from standard input and prints its argon2id hash, for
       secret_hash and password_hash in the configuration.
@@ -67,6 +88,12 @@ struct Flags {
     review_probability: Option<f64>,
     match_queries: Option<usize>,
     one_at_a_time: bool,
+    hl7v2: bool,
+    hl7v2_only: bool,
+    to: Option<String>,
+    window: Option<usize>,
+    organisation: Option<String>,
+    job: Option<String>,
 }
 
 fn parse_flags() -> anyhow::Result<Flags> {
@@ -90,6 +117,12 @@ fn parse_flags() -> anyhow::Result<Flags> {
             Long("review-probability") => flags.review_probability = Some(parser.value()?.parse()?),
             Long("match-queries") => flags.match_queries = Some(parser.value()?.parse()?),
             Long("one-at-a-time") => flags.one_at_a_time = true,
+            Long("hl7v2") => flags.hl7v2 = true,
+            Long("hl7v2-only") => flags.hl7v2_only = true,
+            Long("to") => flags.to = Some(parser.value()?.string()?),
+            Long("window") => flags.window = Some(parser.value()?.parse()?),
+            Long("organisation") => flags.organisation = Some(parser.value()?.string()?),
+            Long("job") => flags.job = Some(parser.value()?.string()?),
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -135,6 +168,11 @@ fn main() -> anyhow::Result<()> {
             flags.out.as_deref().context("synth needs --out DIR")?,
             flags.people.unwrap_or(100),
             flags.seed.unwrap_or(1),
+            match (flags.hl7v2, flags.hl7v2_only) {
+                (false, false) => demo::SynthOutput::Fhir,
+                (true, false) => demo::SynthOutput::FhirAndHl7v2,
+                (_, true) => demo::SynthOutput::Hl7v2Only,
+            },
         ),
         ["audit"] => {
             drop(runtime);
@@ -148,6 +186,21 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         ["mpi", "evaluate"] => mpi_evaluate(&flags),
+        ["organisations", words @ ..] => {
+            let words: Vec<&str> = words.to_vec();
+            let config = settings(&flags)?.validate()?;
+            runtime.block_on(organisations_cli::run(&words, config))
+        }
+        ["load", words @ ..] => {
+            let words: Vec<&str> = words.to_vec();
+            let config = settings(&flags)?.validate()?;
+            runtime.block_on(load_cli::run(&words, &flags, config))
+        }
+        ["feeds", "send", files @ ..] => {
+            let to = flags.to.as_deref().context("feeds send needs --to HOST:PORT (the MLLP listener)")?;
+            let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+            feeds_cli::send(to, &files, flags.window.unwrap_or(32))
+        }
         ["feeds", words @ ..] => {
             let words: Vec<&str> = words.to_vec();
             let config = settings(&flags)?.validate()?;
@@ -218,7 +271,8 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
     }
     let service = Service::start(store.clone(), limits, config.identity.clone(), config.access.clone())
         .await
-        .context("cannot start the person index")?;
+        .context("cannot start the person index")?
+        .with_mllp_feeds(config.mllp.as_ref().map(|mllp| mllp.feeds.clone()).unwrap_or_default());
     if flags.demo {
         demo::load_demo_population(&service, flags.demo_people.unwrap_or(1000)).await?;
     }
@@ -232,13 +286,29 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
     let fhir_base_url = format!("{public_base_url}/fhir");
     let auth = Arc::new(config.auth.build(&public_base_url, store).await?);
     if let Some(settings) = config.mllp.clone() {
-        let listener = tokio::net::TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("cannot listen for MLLP on {}", settings.listen))?;
-        println!("KMCR is listening for HL7 v2 over MLLP on {}", listener.local_addr()?);
-        tokio::spawn(kmcr_mllp::serve(listener, service.clone(), settings));
+        let mut listeners = Vec::new();
+        if let Some(address) = settings.listen {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen for MLLP on {address}"))?;
+            println!("KMCR is listening for HL7 v2 over MLLP on {}", listener.local_addr()?);
+            listeners.push(kmcr_mllp::Listener::Plain(listener));
+        }
+        if let Some(tls) = &settings.tls {
+            let listener = tokio::net::TcpListener::bind(tls.listen)
+                .await
+                .with_context(|| format!("cannot listen for MLLP over TLS on {}", tls.listen))?;
+            let client_certificates = if tls.client_certificates_required { "required" } else { "not asked for" };
+            println!(
+                "KMCR is listening for HL7 v2 over MLLP with TLS on {} (client certificates {client_certificates})",
+                listener.local_addr()?
+            );
+            listeners.push(kmcr_mllp::Listener::tls(listener, tls));
+        }
+        tokio::spawn(kmcr_mllp::serve_listeners(listeners, service.clone(), settings));
     }
     tokio::spawn(forget_expired_sign_ins(auth.clone()));
+    tokio::spawn(follow_departures(service.clone()));
     let state = AppState { service, auth, fhir_base_url: fhir_base_url.clone(), max_body_bytes: config.max_body_bytes };
     tracing::info!(address = %listener.local_addr()?, backend = state.service.store_backend(), "serving");
     println!("KMCR is serving the FHIR API at {fhir_base_url}");
@@ -257,6 +327,19 @@ async fn forget_expired_sign_ins(auth: Arc<kmcr_api::Authentication>) {
         every.tick().await;
         if let Err(error) = auth.forget_expired(kmcr_fhir::Instant::now()).await {
             tracing::warn!(%error, "expired sign-in state could not be dropped; trying again later");
+        }
+    }
+}
+
+/// Every second, puts in force the organisations recorded as having left the agreement (by `kmcr organisations
+/// leave`, or another node), so that their data leaves this node's views too.
+async fn follow_departures(service: Service) {
+    let every_ms = kmcr_service::organisations::DEPARTURES_RECHECK_MS;
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(every_ms));
+    loop {
+        every.tick().await;
+        if let Err(error) = service.follow_departures().await {
+            tracing::warn!(%error, "departures from the agreement could not be read; trying again");
         }
     }
 }

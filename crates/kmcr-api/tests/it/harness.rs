@@ -13,6 +13,7 @@ use kmcr_access::{
 use kmcr_api::{AppState, Authentication, router};
 use kmcr_auth::{ApiClient, SecretHash};
 use kmcr_fhir::OdsCode;
+use kmcr_service::feeds::MllpFeed;
 use kmcr_service::identity::IdentitySettings;
 use kmcr_service::{AccessPolicy, Limits, Service};
 use kmcr_store::{ScratchDatabase, Store, StoreOptions};
@@ -27,6 +28,8 @@ static NEXT_DIRECTORY: AtomicUsize = AtomicUsize::new(0);
 pub struct TestApi {
     pub router: Router,
     pub store: Store,
+    /// The service behind `router`, for what arrives other than over HTTP (HL7 v2 messages).
+    pub service: Service,
     /// The token signing key, shared by every node of the deployment.
     signing_key_pem: kmcr_auth::Secret,
     /// `sqlite` or `postgres`, for assertion messages.
@@ -132,12 +135,29 @@ pub fn test_access_policy() -> AccessPolicy {
     }
 }
 
-/// One node of the API over `store`, as `kmcr serve` builds it.
-async fn node(store: &Store, signing_key: kmcr_auth::SigningKey) -> Router {
+/// The MLLP feeds configured: RWF's patient administration system, `PAS`, which may send only from its integration
+/// engine's address, [`RWF_ENGINE_ADDRESS`].
+pub fn test_mllp_feeds() -> Vec<MllpFeed> {
+    vec![MllpFeed {
+        ods_code: OdsCode::parse("RWF").unwrap(),
+        sending_application: "PAS".into(),
+        sending_facility: None,
+        allowed_addresses: vec![RWF_ENGINE_ADDRESS.parse().unwrap()],
+        client_certificate: None,
+        switched_off: false,
+    }]
+}
+
+pub const RWF_ENGINE_ADDRESS: &str = "10.0.0.5";
+
+/// One node of the API over `store`, as `kmcr serve` builds it, and its service.
+async fn node(store: &Store, signing_key: kmcr_auth::SigningKey) -> (Router, Service) {
+    let service = Service::start(store.clone(), Limits::default(), IdentitySettings::default(), test_access_policy())
+        .await
+        .unwrap()
+        .with_mllp_feeds(test_mllp_feeds());
     let state = AppState {
-        service: Service::start(store.clone(), Limits::default(), IdentitySettings::default(), test_access_policy())
-            .await
-            .unwrap(),
+        service: service.clone(),
         auth: Arc::new(Authentication::with_store(
             store.clone(),
             signing_key,
@@ -158,7 +178,7 @@ async fn node(store: &Store, signing_key: kmcr_auth::SigningKey) -> Router {
         fhir_base_url: BASE.into(),
         max_body_bytes: MAX_BODY_BYTES,
     };
-    router(state)
+    (router(state), service)
 }
 
 impl TestApi {
@@ -181,13 +201,13 @@ impl TestApi {
         let FreshStore { store, backend, directory, database } = fresh;
         let signing_key = kmcr_auth::SigningKey::generate();
         let signing_key_pem = signing_key.pkcs8_pem().clone();
-        let router = node(&store, signing_key).await;
-        TestApi { router, store, signing_key_pem, backend, directory, _database: database }
+        let (router, service) = node(&store, signing_key).await;
+        TestApi { router, store, service, signing_key_pem, backend, directory, _database: database }
     }
 
     /// Another node of the same deployment: its own memory (person index, caches), the same database and signing key.
     pub async fn another_node(&self) -> Router {
-        node(&self.store, kmcr_auth::SigningKey::from_pkcs8_pem(&self.signing_key_pem).unwrap()).await
+        node(&self.store, kmcr_auth::SigningKey::from_pkcs8_pem(&self.signing_key_pem).unwrap()).await.0
     }
 
     /// How many audit entries there are.

@@ -470,11 +470,14 @@ async fn every_route_that_serves_people_reaches_the_access_decision() {
             .replace("{version_id}", "1")
             .replace("{operation}", "$everything")
             .replace("{grant_id}", "1")
-            .replace("{review_id}", "1");
+            .replace("{review_id}", "1")
+            .replace("{job}", "probe")
+            .replace("{key}", "1");
         // Operations are served on Patient; a conditional update needs its condition.
         let path = match path.as_str() {
             "/fhir/Observation/abc/$everything" => "/fhir/Patient/abc/$everything".to_string(),
             "/fhir/Observation" if *method == "PUT" => "/fhir/Observation?_id=abc".to_string(),
+            "/fhir/$import" => "/fhir/$import?job=probe".to_string(),
             _ => path,
         };
         let before = api.audit_length().await;
@@ -504,8 +507,13 @@ async fn every_route_that_serves_people_reaches_the_access_decision() {
                 json!({ "resourceType": "Observation", "status": "final", "code": { "text": "x" } }).to_string(),
             ),
         };
-        let content_type =
-            if path.ends_with("/_search") { "application/x-www-form-urlencoded" } else { "application/fhir+json" };
+        let content_type = if path.ends_with("/_search") {
+            "application/x-www-form-urlencoded"
+        } else if path.contains("$import?") {
+            "application/fhir+ndjson"
+        } else {
+            "application/fhir+json"
+        };
         let request = Request::builder()
             .method(*method)
             .uri(if path.starts_with("/audit") { format!("{path}?person=abc") } else { path.clone() })

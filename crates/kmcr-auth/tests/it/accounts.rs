@@ -107,3 +107,16 @@ fn a_local_account_needs_a_role_profile() {
     };
     assert_eq!(LocalAccounts::new(vec![account]).err(), Some(LocalAccountError::NoRoleProfile("no.roles".to_string())));
 }
+
+/// A client switched off in the configuration is refused a token, and told why only once its secret is proven.
+#[test]
+fn a_client_switched_off_is_refused_a_token_with_the_reason() {
+    let registry = registry().with_switched_off(&["east-kent-pas".to_string()]);
+    let secret = Secret::new("pas-secret-for-tests");
+    let refused = registry.client_credentials("east-kent-pas", &secret, None);
+    assert_eq!(refused, Err(ClientCredentialsError::SwitchedOff("east-kent-pas".into())));
+    assert_eq!(refused.unwrap_err().oauth_error_code(), "invalid_client");
+    let guess = registry.client_credentials("east-kent-pas", &Secret::new("a guess"), None);
+    assert_eq!(guess, Err(ClientCredentialsError::InvalidClient), "a stranger learns nothing");
+    assert!(registry.get("east-kent-pas").is_none(), "tokens it already holds are refused");
+}

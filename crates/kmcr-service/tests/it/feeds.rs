@@ -5,7 +5,7 @@
 use kmcr_fhir::{OdsCode, ResourceId, ResourceType};
 use kmcr_hl7v2::Message;
 use kmcr_hl7v2::fhir::patient::patient_id;
-use kmcr_service::feeds::MllpFeed;
+use kmcr_service::feeds::{CertificateBinding, CertificateFingerprint, MllpFeed, Peer, PresentedCertificate};
 
 use crate::world::*;
 
@@ -15,6 +15,8 @@ fn feeds() -> Vec<MllpFeed> {
         sending_application: application.into(),
         sending_facility: None,
         allowed_addresses: Vec::new(),
+        client_certificate: None,
+        switched_off: false,
     };
     vec![feed("RVV-PAS", ACUTE), feed("LEFT-PAS", LEFT)]
 }
@@ -199,6 +201,8 @@ async fn a_dead_letter_is_replayed_after_the_fix_and_made_good() {
             sending_application: "LATE-PAS".into(),
             sending_facility: None,
             allowed_addresses: Vec::new(),
+            client_certificate: None,
+            switched_off: false,
         });
         let replayed = world.service.replay_dead_letter(&fixed, dead[0].message_key).await.unwrap();
         assert_eq!(msa(&replayed.expect("the dead letter")), ("AA".into(), "L-1".into()), "{backend}");
@@ -222,12 +226,90 @@ async fn a_feed_restricted_to_an_address_refuses_messages_from_any_other() {
             sending_application: "RVV-PAS".into(),
             sending_facility: None,
             allowed_addresses: vec![engine],
+            client_certificate: None,
+            switched_off: false,
         }];
         let message = adt("A-1", "RVV-PAS", "PID|1||ADDR001^^^RVV^MR||Hoo^Lee");
-        let elsewhere = world.service.receive_hl7_from(&restricted, Some("10.9.9.9".parse().unwrap()), &message);
-        let refused = elsewhere.await.unwrap();
+        let elsewhere = Peer::plain("10.9.9.9".parse().unwrap());
+        let refused = world.service.receive_hl7_from(&restricted, Some(&elsewhere), &message).await.unwrap();
         assert_eq!(msa(&refused).0, "AR", "{backend}");
-        let accepted = world.service.receive_hl7_from(&restricted, Some(engine), &message).await.unwrap();
+        let accepted = world.service.receive_hl7_from(&restricted, Some(&Peer::plain(engine)), &message).await.unwrap();
         assert_eq!(msa(&accepted), ("AA".into(), "A-1".into()), "{backend}");
+    }
+}
+
+/// A feed bound to a client certificate takes its messages only from a connection that presented it: over plain TCP,
+/// or with another certificate (even one the CA signed, even with the same subject), the message is refused AR with
+/// the reason and kept as a dead letter; with its certificate it is accepted.
+#[tokio::test]
+async fn a_feed_bound_to_a_client_certificate_refuses_messages_without_it() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let engine = CertificateFingerprint::of_der(b"the integration engine's certificate");
+        let other = CertificateFingerprint::of_der(b"another sender's certificate");
+        let bound = vec![MllpFeed {
+            ods_code: OdsCode::parse(ACUTE).unwrap(),
+            sending_application: "RVV-PAS".into(),
+            sending_facility: None,
+            allowed_addresses: Vec::new(),
+            client_certificate: CertificateBinding::new(Some(engine), Some("rvv-engine".into())),
+            switched_off: false,
+        }];
+        let address = "10.0.0.5".parse().unwrap();
+        let over_tls = |sha256, subject_cn: &str| Peer {
+            address,
+            client_certificate: Some(PresentedCertificate { sha256, subject_cn: Some(subject_cn.into()) }),
+        };
+        let message = adt("C-1", "RVV-PAS", "PID|1||CERT001^^^RVV^MR||Hythe^Kim");
+        for (peer, expected_reason) in [
+            (Peer::plain(address), "only over TLS with its client certificate"),
+            (over_tls(other, "rvv-engine"), "not the one this feed is bound to"),
+            (over_tls(engine, "someone-else"), "not the one this feed is bound to"),
+        ] {
+            let refused = world.service.receive_hl7_from(&bound, Some(&peer), &message).await.unwrap();
+            assert_eq!(msa(&refused), ("AR".into(), "C-1".into()), "{backend}: {peer:?}");
+            let err = Message::parse(&refused).unwrap();
+            let reason = err.segment("ERR").and_then(|err| err.text(8, 1)).unwrap_or_default().to_string();
+            assert!(reason.contains(expected_reason), "{backend}: {reason}");
+        }
+        let dead = world.store.feed_messages("rejected", 0, 10).await.unwrap();
+        assert_eq!(dead.len(), 3, "{backend}: each refusal kept as a dead letter");
+        assert!(dead.iter().all(|letter| letter.receipt.control_id.as_deref() == Some("C-1")), "{backend}");
+
+        let engine_connection = over_tls(engine, "rvv-engine");
+        let accepted = world.service.receive_hl7_from(&bound, Some(&engine_connection), &message).await.unwrap();
+        assert_eq!(msa(&accepted), ("AA".into(), "C-1".into()), "{backend}");
+    }
+}
+
+#[test]
+fn fingerprints_are_read_as_openssl_prints_them_and_printed_the_same_way() {
+    let printed = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+    let fingerprint = CertificateFingerprint::parse(printed).unwrap();
+    assert_eq!(fingerprint.to_string(), printed);
+    assert_eq!(CertificateFingerprint::parse(&printed.replace(':', "").to_lowercase()).unwrap(), fingerprint);
+    for invalid in ["", "AB:CD", &printed.replace("AB", "XY"), &format!("{printed}:00")] {
+        assert!(CertificateFingerprint::parse(invalid).is_err(), "{invalid}");
+    }
+    assert_eq!(CertificateBinding::new(None, None), None, "a binding names a fingerprint or a subject");
+}
+
+/// A feed switched off in the configuration is refused AR with that reason, and its message kept as a dead letter to
+/// be replayed once it is switched on again.
+#[tokio::test]
+async fn a_feed_switched_off_is_refused_with_the_reason_and_kept() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let mut switched_off = feeds();
+        switched_off[0].switched_off = true;
+        let message = adt("OFF-1", "RVV-PAS", "PID|1||OFF001^^^RVV^MR||Hythe^Kim||19800101|F");
+        let ack = Message::parse(&world.service.receive_hl7(&switched_off, &message).await.unwrap()).unwrap();
+        assert_eq!(ack.segment("MSA").unwrap().text(1, 1), Some("AR"), "{backend}");
+        let reason = ack.segment("ERR").and_then(|err| err.text(8, 1)).unwrap_or_default().to_string();
+        assert!(reason.contains("switched off"), "{backend}: {reason}");
+        let dead = world.store.feed_messages("rejected", 0, 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{backend}");
+        let replayed = world.service.replay_dead_letter(&feeds(), dead[0].message_key).await.unwrap().unwrap();
+        assert_eq!(msa(&replayed).0, "AA", "{backend}: accepted once the feed is on again");
     }
 }

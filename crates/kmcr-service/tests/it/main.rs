@@ -2,4 +2,6 @@
 
 mod attacks;
 mod feeds;
+mod loads;
+mod organisations;
 mod world;

@@ -4,6 +4,8 @@ mod access;
 mod audit;
 mod feeds;
 mod identity;
+mod loads;
+mod organisations;
 mod reindex;
 mod relabel;
 mod scratch;
@@ -96,7 +98,7 @@ impl PostgresStore {
         ops: Vec<WriteOp>,
         identity: IdentityWrite,
         audit: Option<AuditRecord>,
-        receipt: Option<crate::feeds::FeedReceipt>,
+        receipt: Option<crate::Receipt>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let n_ops = ops.len() as u64;
         let mut client = self.pool.get().await?;
@@ -290,6 +292,41 @@ impl PostgresStore {
         audit::append_audit(&transaction, audit).await?;
         transaction.commit().await?;
         Ok(grant)
+    }
+
+    pub async fn departures(&self) -> Result<Vec<crate::Departure>, StoreError> {
+        let client = self.pool.get().await?;
+        organisations::departures(&**client).await
+    }
+
+    pub async fn patient_ids_sent_by(&self, ods_code: &str) -> Result<Vec<String>, StoreError> {
+        let client = self.pool.get().await?;
+        organisations::patient_ids_sent_by(&**client, ods_code).await
+    }
+
+    pub async fn purge_source(&self, ods_code: &str, limit: usize) -> Result<crate::PurgeStep, StoreError> {
+        let mut client = self.pool.get().await?;
+        organisations::purge_source(&mut client, ods_code, limit).await
+    }
+
+    pub async fn load_status(&self, job_id: &str) -> Result<Option<crate::LoadStatus>, StoreError> {
+        let client = self.pool.get().await?;
+        loads::status(&**client, job_id).await
+    }
+
+    pub async fn load_jobs(&self, limit: usize) -> Result<Vec<crate::LoadStatus>, StoreError> {
+        let client = self.pool.get().await?;
+        loads::jobs(&**client, limit).await
+    }
+
+    pub async fn load_refusals(
+        &self,
+        job_id: &str,
+        after_line: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::LineRefusal>, StoreError> {
+        let client = self.pool.get().await?;
+        loads::refusals(&**client, job_id, after_line, limit).await
     }
 
     pub async fn accepted_feed_ack(&self, sender: &str, control_id: &str) -> Result<Option<String>, StoreError> {

@@ -54,7 +54,7 @@ pub async fn write_batch(
     ops: Vec<WriteOp>,
     identity: IdentityWrite,
     audit: Option<AuditRecord>,
-    receipt: Option<crate::feeds::FeedReceipt>,
+    receipt: Option<crate::Receipt>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let prepared = prepare(params, ops);
     let transaction = client.transaction().await?;
@@ -75,8 +75,13 @@ pub async fn write_batch(
     if let Some(audit) = audit {
         super::audit::append_audit(&transaction, audit).await?;
     }
-    if let Some(receipt) = receipt {
-        super::feeds::insert(&*transaction, &receipt).await?;
+    match receipt {
+        None => {}
+        Some(crate::Receipt::FeedMessage(receipt)) => super::feeds::insert(&*transaction, &receipt).await?,
+        Some(receipt @ (crate::Receipt::OrganisationLeft { .. } | crate::Receipt::OrganisationPurged { .. })) => {
+            super::organisations::record(&*transaction, receipt).await?
+        }
+        Some(receipt) => super::loads::record(&*transaction, receipt).await?,
     }
     transaction.commit().await?;
     Ok(outcomes)

@@ -5,6 +5,8 @@ mod access;
 mod audit;
 mod feeds;
 mod identity;
+mod loads;
+mod organisations;
 mod reindex;
 mod relabel;
 mod sign_in;
@@ -145,7 +147,7 @@ impl SqliteStore {
         ops: Vec<WriteOp>,
         identity: IdentityWrite,
         audit: Option<AuditRecord>,
-        receipt: Option<crate::feeds::FeedReceipt>,
+        receipt: Option<crate::Receipt>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let ops = crate::write_rows::prepare(&self.inner.params, ops);
         self.send_to_writer(|reply| writer::WriteJob::Batch { ops, identity, audit, receipt, reply }).await
@@ -172,6 +174,39 @@ impl SqliteStore {
         limit: usize,
     ) -> Result<Vec<crate::feeds::StoredFeedMessage>, StoreError> {
         self.with_reader(move |connection, _| feeds::filtered(connection, filter, limit)).await
+    }
+
+    pub async fn departures(&self) -> Result<Vec<crate::Departure>, StoreError> {
+        self.with_reader(|connection, _| organisations::departures(connection)).await
+    }
+
+    pub async fn patient_ids_sent_by(&self, ods_code: &str) -> Result<Vec<String>, StoreError> {
+        let ods_code = ods_code.to_string();
+        self.with_reader(move |connection, _| organisations::patient_ids_sent_by(connection, &ods_code)).await
+    }
+
+    pub async fn purge_source(&self, ods_code: &str, limit: usize) -> Result<crate::PurgeStep, StoreError> {
+        let ods_code = ods_code.to_string();
+        self.send_to_writer(|reply| writer::WriteJob::Purge { ods_code, limit, reply }).await
+    }
+
+    pub async fn load_status(&self, job_id: &str) -> Result<Option<crate::LoadStatus>, StoreError> {
+        let job_id = job_id.to_string();
+        self.with_reader(move |connection, _| loads::status(connection, &job_id)).await
+    }
+
+    pub async fn load_jobs(&self, limit: usize) -> Result<Vec<crate::LoadStatus>, StoreError> {
+        self.with_reader(move |connection, _| loads::jobs(connection, limit)).await
+    }
+
+    pub async fn load_refusals(
+        &self,
+        job_id: &str,
+        after_line: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::LineRefusal>, StoreError> {
+        let job_id = job_id.to_string();
+        self.with_reader(move |connection, _| loads::refusals(connection, &job_id, after_line, limit)).await
     }
 
     pub async fn feed_summary(&self) -> Result<Vec<crate::feeds::FeedSummary>, StoreError> {
@@ -397,13 +432,15 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
     )?;
     for (version, statements) in schema::MIGRATIONS {
-        let applied: Option<i64> = connection
+        // Looked for again under the write lock: another process opening the same store (`kmcr load status` beside a
+        // load) may have applied it meanwhile.
+        let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let applied: Option<i64> = transaction
             .query_row("SELECT version FROM schema_migration WHERE version = ?1", [version], |row| row.get(0))
             .optional()?;
         if applied.is_some() {
             continue;
         }
-        let transaction = connection.transaction()?;
         transaction.execute_batch(&schema::render(
             statements,
             &schema::Spelling {

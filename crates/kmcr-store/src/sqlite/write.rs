@@ -6,7 +6,6 @@ use kmcr_audit::AuditRecord;
 use kmcr_fhir::{Instant, ResourceType};
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::feeds::FeedReceipt;
 use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp};
 use crate::{IdentityWrite, Precondition, StoreError, WriteOutcome};
 
@@ -26,7 +25,7 @@ pub fn write_ops(
     ops: Vec<PreparedOp>,
     identity: IdentityWrite,
     audit: Option<AuditRecord>,
-    receipt: Option<FeedReceipt>,
+    receipt: Option<crate::Receipt>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let now = Instant::now();
     let mut keys = KeyCache::new();
@@ -40,8 +39,13 @@ pub fn write_ops(
     if let Some(audit) = audit {
         super::audit::append_audit(connection, audit)?;
     }
-    if let Some(receipt) = receipt {
-        super::feeds::insert(connection, &receipt)?;
+    match receipt {
+        None => {}
+        Some(crate::Receipt::FeedMessage(receipt)) => super::feeds::insert(connection, &receipt)?,
+        Some(receipt @ (crate::Receipt::OrganisationLeft { .. } | crate::Receipt::OrganisationPurged { .. })) => {
+            super::organisations::record(connection, receipt)?
+        }
+        Some(receipt) => super::loads::record(connection, receipt)?,
     }
     Ok(outcomes)
 }

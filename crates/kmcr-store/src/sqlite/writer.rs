@@ -29,7 +29,6 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::write;
-use crate::feeds::FeedReceipt;
 use crate::sign_in::{SignInChange, SignInOutcome};
 use crate::write_rows::PreparedOp;
 use crate::{GrantChange, IdentityWrite, StoreError, StoredGrant, WriteOutcome};
@@ -43,7 +42,7 @@ pub enum WriteJob {
         ops: Vec<PreparedOp>,
         identity: IdentityWrite,
         audit: Option<AuditRecord>,
-        receipt: Option<FeedReceipt>,
+        receipt: Option<crate::Receipt>,
         reply: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
     },
     Audit {
@@ -58,6 +57,11 @@ pub enum WriteJob {
     SignIn {
         change: SignInChange,
         reply: oneshot::Sender<Result<SignInOutcome, StoreError>>,
+    },
+    Purge {
+        ods_code: String,
+        limit: usize,
+        reply: oneshot::Sender<Result<crate::PurgeStep, StoreError>>,
     },
 }
 
@@ -140,6 +144,7 @@ enum Done {
     Audit(oneshot::Sender<Result<ChainedAuditEntry, StoreError>>, Result<ChainedAuditEntry, StoreError>),
     Grant(oneshot::Sender<Result<StoredGrant, StoreError>>, Result<StoredGrant, StoreError>),
     SignIn(oneshot::Sender<Result<SignInOutcome, StoreError>>, Result<SignInOutcome, StoreError>),
+    Purge(oneshot::Sender<Result<crate::PurgeStep, StoreError>>, Result<crate::PurgeStep, StoreError>),
 }
 
 fn wal_path(database_path: &Path) -> PathBuf {
@@ -186,6 +191,7 @@ fn syncer_loop(database_path: &Path, committed: Receiver<Vec<Done>>) {
                         Done::Audit(reply, result) => drop(reply.send(result)),
                         Done::Grant(reply, result) => drop(reply.send(result)),
                         Done::SignIn(reply, result) => drop(reply.send(result)),
+                        Done::Purge(reply, result) => drop(reply.send(result)),
                     }
                 }
             }
@@ -218,6 +224,7 @@ fn fail_all(done: Vec<Done>, error: StoreError) {
             Done::Audit(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::Grant(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::SignIn(reply, _) => drop(reply.send(Err(error.clone()))),
+            Done::Purge(reply, _) => drop(reply.send(Err(error.clone()))),
         }
     }
 }
@@ -231,6 +238,7 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
             WriteJob::Audit { reply, .. } => Done::Audit(reply, Err(error)),
             WriteJob::Grant { reply, .. } => Done::Grant(reply, Err(error)),
             WriteJob::SignIn { reply, .. } => Done::SignIn(reply, Err(error)),
+            WriteJob::Purge { reply, .. } => Done::Purge(reply, Err(error)),
         };
     }
     let (done, failed) = match job {
@@ -254,6 +262,11 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
             let failed = result.is_err();
             (Done::SignIn(reply, result), failed)
         }
+        WriteJob::Purge { ods_code, limit, reply } => {
+            let result = super::organisations::purge_source(connection, &ods_code, limit);
+            let failed = result.is_err();
+            (Done::Purge(reply, result), failed)
+        }
     };
     let end = if failed { "ROLLBACK TO job; RELEASE job" } else { "RELEASE job" };
     if let Err(error) = connection.execute_batch(end) {
@@ -268,5 +281,6 @@ fn reply_error(job: WriteJob, error: StoreError) {
         WriteJob::Audit { reply, .. } => drop(reply.send(Err(error))),
         WriteJob::Grant { reply, .. } => drop(reply.send(Err(error))),
         WriteJob::SignIn { reply, .. } => drop(reply.send(Err(error))),
+        WriteJob::Purge { reply, .. } => drop(reply.send(Err(error))),
     }
 }

@@ -3,6 +3,7 @@
 mod acute;
 mod ambulance;
 mod community;
+pub(crate) mod facts;
 mod gp;
 mod hospice;
 mod mental_health;
@@ -19,6 +20,7 @@ use crate::date::{fhir_date, fhir_date_time};
 use crate::fhir::{base64, concept, concept_of, quantity, reference, system_concept};
 use crate::json::Json;
 use crate::organisations::OrganisationKind;
+use crate::records::facts::{DiagnosisFact, DocumentFact, LabReportFact, SourceFact, VisitFact};
 
 /// Writes every record the writer's organisation holds about the person.
 pub(crate) fn write_records(writer: &mut SourceWriter<'_>) {
@@ -86,6 +88,7 @@ pub(crate) struct EncounterSpec {
 
 pub(crate) fn encounter(writer: &mut SourceWriter<'_>, spec: EncounterSpec) -> String {
     let id = writer.next_id();
+    let item_number = writer.item_number();
     let mut resource = object! {
         "resourceType": "Encounter",
         "id": id,
@@ -102,7 +105,19 @@ pub(crate) fn encounter(writer: &mut SourceWriter<'_>, spec: EncounterSpec) -> S
     if let Some(reason) = spec.reason {
         resource.set("reasonCode", array![concept(reason)]);
     }
-    writer.put("Encounter", resource)
+    let full_url = writer.put("Encounter", resource);
+    writer.note(|| {
+        SourceFact::Visit(VisitFact {
+            item_number,
+            full_url: full_url.clone(),
+            class: spec.class,
+            kind: spec.kind,
+            start: spec.start,
+            end: spec.end,
+            service_type: spec.service_type,
+        })
+    });
+    full_url
 }
 
 /// A problem-list or encounter-diagnosis Condition; `resolved_day` makes it resolved.
@@ -139,6 +154,9 @@ pub(crate) fn condition(
     if let Some(encounter_url) = encounter_url {
         resource.set("encounter", reference(encounter_url));
     }
+    writer.note(|| {
+        SourceFact::Diagnosis(DiagnosisFact { code, onset_day, encounter_url: encounter_url.map(str::to_string) })
+    });
     writer.put("Condition", resource)
 }
 
@@ -235,11 +253,7 @@ pub(crate) fn observation(writer: &mut SourceWriter<'_>, spec: ObservationSpec) 
                 if let Some(high) = high {
                     range.push(("high", quantity(high, unit, ucum)));
                 }
-                let (code, display) = match (low, high) {
-                    (Some(low), _) if value < low => ("L", "Low"),
-                    (_, Some(high)) if value > high => ("H", "High"),
-                    _ => ("N", "Normal"),
-                };
+                let (code, display) = interpretation(value, low, high);
                 resource.set("interpretation", array![system_concept(OBSERVATION_INTERPRETATION, code, display)]);
                 resource.set("referenceRange", array![Json::Object(range)]);
             }
@@ -248,6 +262,15 @@ pub(crate) fn observation(writer: &mut SourceWriter<'_>, spec: ObservationSpec) 
         ObservationValue::Integer(value) => resource.set("valueInteger", value),
     }
     writer.put("Observation", resource)
+}
+
+/// Low, high or normal, against the reference range: the abnormal flag of a result.
+pub(crate) fn interpretation(value: f64, low: Option<f64>, high: Option<f64>) -> (&'static str, &'static str) {
+    match (low, high) {
+        (Some(low), _) if value < low => ("L", "Low"),
+        (_, Some(high)) if value > high => ("H", "High"),
+        _ => ("N", "Normal"),
+    }
 }
 
 /// A blood pressure with its systolic and diastolic components.
@@ -397,6 +420,25 @@ pub(crate) struct CarePlanSpec {
 
 pub(crate) fn care_plan(writer: &mut SourceWriter<'_>, spec: CarePlanSpec) -> String {
     let id = writer.next_id();
+    let item_number = writer.item_number();
+    writer.note(|| {
+        let mut text = String::with_capacity(spec.title.len() + spec.description.len() + 64);
+        text.push_str(spec.title);
+        text.push('\n');
+        text.push_str(spec.description);
+        text.push('\n');
+        if let Some(note) = spec.note {
+            text.push_str(note);
+            text.push('\n');
+        }
+        SourceFact::Document(DocumentFact {
+            item_number,
+            kind: spec.category,
+            when: spec.created,
+            text,
+            encounter_url: None,
+        })
+    });
     let mut resource = object! {
         "resourceType": "CarePlan",
         "id": id,
@@ -425,6 +467,16 @@ pub(crate) fn document_reference(
     encounter_url: Option<&str>,
 ) -> String {
     let id = writer.next_id();
+    let item_number = writer.item_number();
+    writer.note(|| {
+        SourceFact::Document(DocumentFact {
+            item_number,
+            kind,
+            when,
+            text: text.to_string(),
+            encounter_url: encounter_url.map(str::to_string),
+        })
+    });
     let mut resource = object! {
         "resourceType": "DocumentReference",
         "id": id,
@@ -461,9 +513,11 @@ pub(crate) fn lab_report(
     let female = writer.person.is_female();
     let issued = when.plus_minutes(writer.rng.between(60, 300) as u32);
     let mut results = Vec::with_capacity(panel.tests.len());
+    let mut values = Vec::with_capacity(panel.tests.len());
     for test in panel.tests {
         let mean = if female && test.unit == "g/L" && test.mean > 100.0 { test.mean - 12.0 } else { test.mean };
         let value = writer.rng.normal(mean, test.standard_deviation).max(test.mean * 0.05);
+        values.push(value);
         let url = observation(
             writer,
             ObservationSpec {
@@ -478,6 +532,17 @@ pub(crate) fn lab_report(
         results.push(reference(&url));
     }
     let id = writer.next_id();
+    let item_number = writer.item_number();
+    writer.note(|| {
+        SourceFact::LabReport(LabReportFact {
+            item_number,
+            panel,
+            when,
+            issued,
+            values,
+            encounter_url: encounter_url.map(str::to_string),
+        })
+    });
     let mut resource = object! {
         "resourceType": "DiagnosticReport",
         "id": id,

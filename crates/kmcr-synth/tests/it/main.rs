@@ -3,6 +3,7 @@
 mod common;
 mod determinism;
 mod distribution;
+mod hl7v2;
 mod identity;
 mod identity_errors;
 mod references;

@@ -2,9 +2,12 @@
 //! checks of the workspace.
 
 mod browser;
+mod load;
 mod mllp;
+mod mllp_tls;
 mod sign_in;
 mod smart_client;
+mod synth_feeds;
 mod tidy;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,6 +21,8 @@ struct Server {
     address: String,
     /// The MLLP listener's address, when it listens.
     mllp_address: Option<String>,
+    /// The MLLP listener's TLS address, when it listens for TLS.
+    mllp_tls_address: Option<String>,
     directory: std::path::PathBuf,
 }
 
@@ -56,11 +61,14 @@ fn start_serving_on(args: &[&str], database: &str, directory: std::path::PathBuf
         .spawn()
         .expect("the kmcr binary starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut mllp_address = None;
+    let (mut mllp_address, mut mllp_tls_address) = (None, None);
     let address = loop {
         let line = lines.next().expect("kmcr prints its URL before serving").unwrap();
         if let Some(address) = line.strip_prefix("KMCR is listening for HL7 v2 over MLLP on ") {
             mllp_address = Some(address.trim().to_string());
+        }
+        if let Some(address) = line.strip_prefix("KMCR is listening for HL7 v2 over MLLP with TLS on ") {
+            mllp_tls_address = address.split_whitespace().next().map(str::to_string);
         }
         if let Some(url) = line.strip_prefix("KMCR is serving the FHIR API at http://") {
             break url.trim_end_matches("/fhir").to_string();
@@ -68,7 +76,7 @@ fn start_serving_on(args: &[&str], database: &str, directory: std::path::PathBuf
     };
     // Keep draining stdout so that the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Server { child, address, mllp_address, directory }
+    Server { child, address, mllp_address, mllp_tls_address, directory }
 }
 
 /// One HTTP/1.1 request over a fresh TCP connection: (status, body).

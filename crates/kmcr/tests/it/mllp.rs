@@ -36,7 +36,7 @@ fn read_acks(stream: &mut TcpStream, n: usize) -> Vec<Message> {
     acks
 }
 
-fn msa(ack: &Message) -> (String, String) {
+pub(crate) fn msa(ack: &Message) -> (String, String) {
     let msa = ack.segment("MSA").expect("an MSA segment");
     (msa.text(1, 1).unwrap_or_default().to_string(), msa.text(2, 1).unwrap_or_default().to_string())
 }
@@ -125,7 +125,8 @@ fn registration(n: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-fn send_and_read(stream: &mut TcpStream, message: &[u8]) -> Option<Message> {
+/// Sends one message and reads its ACK; `None` when the connection fails or closes first.
+pub(crate) fn send_and_read(stream: &mut (impl Read + Write), message: &[u8]) -> Option<Message> {
     stream.write_all(&encode_frame(message)).ok()?;
     let mut decoder = FrameDecoder::new(1 << 20);
     let mut buffer = [0u8; 4096];
@@ -143,22 +144,28 @@ fn send_and_read(stream: &mut TcpStream, message: &[u8]) -> Option<Message> {
 /// the acknowledged ones a second time. On SQLite, and on PostgreSQL where it is configured.
 #[test]
 fn every_acknowledged_message_survives_a_kill_and_is_applied_once() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let mut databases = vec![None];
-    if let Ok(url) = std::env::var("KMCR_TEST_DATABASE_URL").map(|url| url.trim().to_string())
-        && !url.is_empty()
-    {
-        let scratch = runtime.block_on(kmcr_store::ScratchDatabase::create(&url, "kmcr_mllp_kill_", 0)).unwrap();
-        databases.push(Some(scratch));
-    } else if std::env::var("CI").is_ok() {
-        panic!("CI is set but KMCR_TEST_DATABASE_URL is not");
-    }
+    let databases = test_databases("kmcr_mllp_kill_");
     for (n, database) in databases.iter().enumerate() {
         let directory = std::env::temp_dir().join(format!("kmcr-e2e-mllp-kill-{}-{n}", std::process::id()));
         let location =
             database.as_ref().map_or_else(|| directory.join("store").display().to_string(), |db| db.url.clone());
         kill_and_check(&directory, &location);
     }
+}
+
+/// The stores an end-to-end test runs on: `None` for an embedded SQLite store, and a scratch PostgreSQL database where
+/// `KMCR_TEST_DATABASE_URL` is set (under CI it must be).
+pub(crate) fn test_databases(prefix: &str) -> Vec<Option<kmcr_store::ScratchDatabase>> {
+    let mut databases = vec![None];
+    if let Ok(url) = std::env::var("KMCR_TEST_DATABASE_URL").map(|url| url.trim().to_string())
+        && !url.is_empty()
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        databases.push(Some(runtime.block_on(kmcr_store::ScratchDatabase::create(&url, prefix, 0)).unwrap()));
+    } else if std::env::var("CI").is_ok() {
+        panic!("CI is set but KMCR_TEST_DATABASE_URL is not");
+    }
+    databases
 }
 
 fn kill_and_check(directory: &std::path::Path, database: &str) {
