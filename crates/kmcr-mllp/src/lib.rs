@@ -1,11 +1,14 @@
 //! The MLLP listener of `kmcr serve` (and of the benchmark): HL7 v2 over TCP, plain or TLS. Each connection is served
 //! in order: its frames are read as they arrive (split across reads, pipelined, NUL or CR LF between them), each
-//! message is answered once it and what it became are durably kept (`Service::receive_hl7_from`), and the next is read
-//! only then, so a sender that pipelines waits on TCP's window rather than on a queue here. Connections are served at
+//! message is answered once it and what it became are durably kept (`Service::receive_hl7_from`), and the next read
+//! waits until the frames of this one are answered, so a sender that pipelines waits on TCP's window rather than on a
+//! queue here. The frames of one read are answered together (`pipelined.rs`): different patients side by side, so
+//! that their commits share the store's group commit, one patient's messages in the order sent; ACKs in frame order. Connections are served at
 //! once up to a limit, over every listener together; a silent one is closed. A TLS connection's handshake is made in
 //! its own task, under the idle timeout, so that a client that stalls it holds up no other. Logs name connections,
 //! senders and client certificates' fingerprints, never what a message says.
 
+mod pipelined;
 mod tls;
 
 use std::net::SocketAddr;
@@ -108,7 +111,7 @@ async fn open_and_serve(
     stream: TcpStream,
     peer: SocketAddr,
     acceptor: Option<TlsAcceptor>,
-    shared: &Shared,
+    shared: &Arc<Shared>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let Some(acceptor) = acceptor else {
@@ -135,7 +138,7 @@ async fn open_and_serve(
 }
 
 /// Reads a connection's frames and answers each in order, whatever carries the bytes (plain TCP or TLS).
-async fn serve_connection<S>(mut stream: S, peer: &Peer, shared: &Shared) -> std::io::Result<()>
+async fn serve_connection<S>(mut stream: S, peer: &Peer, shared: &Arc<Shared>) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -153,17 +156,18 @@ where
             return Ok(());
         }
         decoder.push(&buffer[..read]);
-        let mut acks = Vec::new();
+        let mut frames = Vec::new();
         while let Some(frame) = decoder.next_frame() {
-            let ack = match frame {
-                Ok(message) => match shared.service.receive_hl7_from(&settings.feeds, Some(peer), &message).await {
-                    Ok(ack) => ack,
-                    // Nothing was kept: no ACK, and the connection closes so that the sender sends again.
-                    Err(error) => return Err(std::io::Error::other(format!("the store is unavailable: {error}"))),
-                },
-                Err(error) => refusal_of_frame(&error),
-            };
-            acks.extend(encode_frame(ack.as_bytes()));
+            frames.push(frame);
+        }
+        let mut acks = Vec::new();
+        if !frames.is_empty() {
+            match pipelined::answer(frames, peer, shared).await {
+                Ok(answers) => answers.iter().for_each(|ack| acks.extend(encode_frame(ack.as_bytes()))),
+                // Not everything was kept: no ACK, and the connection closes so that the sender sends again (what was
+                // kept is answered with its first ACK then).
+                Err(error) => return Err(std::io::Error::other(format!("the store is unavailable: {error}"))),
+            }
         }
         if !acks.is_empty() {
             stream.write_all(&acks).await?;

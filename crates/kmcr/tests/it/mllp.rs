@@ -116,6 +116,43 @@ fn pipelined_messages_are_answered_in_order_and_kept_once() {
     assert_eq!(encounters["entry"][0]["resource"]["status"], "in-progress");
 }
 
+/// A burst pipelined in one write, two messages for each of many patients: the patients are applied side by side, and
+/// each patient's messages in the order sent (the A08's name wins over its A01's), every ACK in the order of the frames.
+#[test]
+fn a_burst_of_many_patients_is_applied_in_order_for_each() {
+    let server = start_demo(1);
+    let address = server.mllp_address.clone().expect("the demo listens for MLLP");
+    let mut burst = Vec::new();
+    let mut control_ids = Vec::new();
+    for n in 0..30 {
+        let pid = |family: &str| format!("PID|1||BURST{n:04}^^^RWF^MR||{family}^Sam||19700101|M");
+        for (event, family) in [("A01", "Admitted"), ("A08", "Updated")] {
+            let control_id = format!("BURST-{n}-{event}");
+            burst.extend(encode_frame(&message(&control_id, event, "DEMO-PAS", &pid(family))));
+            control_ids.push(control_id);
+        }
+    }
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream.write_all(&burst).unwrap();
+    let acks = read_acks(&mut stream, control_ids.len());
+    for (ack, control_id) in acks.iter().zip(&control_ids) {
+        assert_eq!(msa(ack), ("AA".into(), control_id.clone()), "ACKs in the order of the frames");
+    }
+    let form = "grant_type=client_credentials&client_id=demo-viewer&client_secret=demo-viewer-secret-change-me";
+    let (_, token) =
+        http(&server.address, "POST", "/oauth/token", &[("Content-Type", "application/x-www-form-urlencoded")], form);
+    let bearer = format!("Bearer {}", json_of(&token)["access_token"].as_str().unwrap());
+    for n in 0..30 {
+        let id = patient_id("RWF", "https://fhir.kmcr.nhs.uk/Id/RWF/RWF", &format!("BURST{n:04}"));
+        let (status, patient) =
+            http(&server.address, "GET", &format!("/fhir/Patient/{id}"), &[("Authorization", &bearer)], "");
+        assert_eq!(status, 200, "{patient}");
+        let patient = json_of(&patient);
+        assert_eq!(patient["name"][0]["family"], "Updated", "patient {n}: the A08 after its A01");
+        assert_eq!(patient["meta"]["versionId"], "2", "patient {n}");
+    }
+}
+
 /// An A04 registering a new patient: message `n` of a sender.
 fn registration(n: usize) -> Vec<u8> {
     format!(
