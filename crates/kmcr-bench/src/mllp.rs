@@ -1,6 +1,7 @@
 //! `mllp`: HL7 v2 ADT messages over MLLP to the listener of `kmcr serve`, each answered only once durably kept. Each
 //! connection sends one message and waits for its ACK before the next (as most integration engines do), so the ACK
-//! latency is the sender's wait; one connection, then many. Every message registers a new patient (A04).
+//! latency is the sender's wait; one connection, then many; then one connection that pipelines, `--window` messages
+//! in flight (as engines that pipeline do). Every message registers a new patient (A04).
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             allowed_addresses: Vec::new(),
             client_certificate: None,
             switched_off: false,
+            security_labels: Vec::new(),
         }],
         max_frame_bytes: 1 << 20,
         idle_timeout: Duration::from_secs(600),
@@ -55,23 +57,26 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     println!("mllp benchmark: store {}{settings_line}", options.database);
     let per_round = options.n_queries.max(100);
     let mut next = 0usize;
-    for connections in [1, options.n_clients.max(2)] {
+    let window = options.window.max(1);
+    for (connections, in_flight) in [(1, 1), (options.n_clients.max(2), 1), (1, window)] {
         let started = Instant::now();
         let mut tasks = Vec::new();
+        let count = per_round * in_flight;
         for connection in 0..connections {
-            let first = next + connection * per_round;
-            tasks.push(tokio::spawn(send_messages(address, first, per_round)));
+            let first = next + connection * count;
+            tasks.push(tokio::spawn(send_messages(address, first, count, in_flight)));
         }
         let mut latencies_us = Vec::new();
         for task in tasks {
             latencies_us.extend(task.await??);
         }
-        next += connections * per_round;
+        next += connections * count;
         let seconds = started.elapsed().as_secs_f64();
         latencies_us.sort_unstable();
         let quantile = |q: f64| latencies_us[((latencies_us.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
         println!(
-            "  {connections} connection(s), {} messages: {:.0} messages/s, ACK p50 {:.2} ms, p99 {:.2} ms",
+            "  {connections} connection(s), {in_flight} in flight on each, {} messages: {:.0} messages/s, ACK p50 {:.2} \
+             ms, p99 {:.2} ms",
             latencies_us.len(),
             latencies_us.len() as f64 / seconds,
             quantile(0.5),
@@ -113,17 +118,31 @@ fn registration(n: usize) -> String {
     )
 }
 
-/// Sends `count` registrations numbered from `first`, one at a time, and returns each one's wait for its ACK (µs).
-async fn send_messages(address: std::net::SocketAddr, first: usize, count: usize) -> anyhow::Result<Vec<u64>> {
+/// Sends `count` registrations numbered from `first`, keeping `in_flight` unanswered at most (1: one at a time), and
+/// returns each one's wait for its ACK (µs), from its send.
+async fn send_messages(
+    address: std::net::SocketAddr,
+    first: usize,
+    count: usize,
+    in_flight: usize,
+) -> anyhow::Result<Vec<u64>> {
     let mut stream = TcpStream::connect(address).await?;
     stream.set_nodelay(true)?;
     let mut decoder = FrameDecoder::new(1 << 20);
-    let mut buffer = vec![0u8; 16 * 1024];
+    let mut buffer = vec![0u8; 64 * 1024];
     let mut latencies = Vec::with_capacity(count);
-    for n in first..first + count {
-        let message = registration(n);
-        let sent = Instant::now();
-        stream.write_all(&encode_frame(message.as_bytes())).await?;
+    let mut waiting = std::collections::VecDeque::new();
+    let mut n = first;
+    while latencies.len() < count {
+        let mut frames = Vec::new();
+        while n < first + count && waiting.len() < in_flight {
+            frames.extend(encode_frame(registration(n).as_bytes()));
+            waiting.push_back((n, Instant::now()));
+            n += 1;
+        }
+        if !frames.is_empty() {
+            stream.write_all(&frames).await?;
+        }
         let ack = loop {
             if let Some(frame) = decoder.next_frame() {
                 break frame.map_err(|error| anyhow::anyhow!("{error}"))?;
@@ -132,9 +151,14 @@ async fn send_messages(address: std::net::SocketAddr, first: usize, count: usize
             anyhow::ensure!(read > 0, "the listener closed the connection");
             decoder.push(&buffer[..read]);
         };
+        let (sent_n, sent) = waiting.pop_front().expect("an ACK answers a message sent");
         latencies.push(sent.elapsed().as_micros() as u64);
         let text = String::from_utf8_lossy(&ack);
-        anyhow::ensure!(text.contains("MSA|AA|"), "message {n} was not accepted: {}", text.replace('\r', "\n"));
+        anyhow::ensure!(
+            text.contains(&format!("MSA|AA|BENCH-{sent_n}")),
+            "message {sent_n} was not accepted: {}",
+            text.replace('\r', "\n")
+        );
     }
     Ok(latencies)
 }

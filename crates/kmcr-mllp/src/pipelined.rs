@@ -1,6 +1,7 @@
 //! The frames a sender pipelined, answered together: messages about different patients are kept side by side (so
-//! their commits share the store's group commit), messages about one patient one after another in the order sent,
-//! and the ACKs go back in the order the frames came. A frame that names no patient the listener can read goes on its
+//! their commits share the store's group commit), messages about one patient (the Patient the mapping names, whichever
+//! of the organisation's senders sent them) one after another in the order sent, and the ACKs go back in the order the
+//! frames came. A frame that names no patient the listener can read goes on its
 //! own; a merge (it names two patients) makes the whole group go one at a time.
 
 use std::collections::BTreeMap;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use kmcr_hl7v2::Message;
 use kmcr_hl7v2::mllp::FrameError;
-use kmcr_service::feeds::Peer;
+use kmcr_service::feeds::{MllpFeed, Peer};
 
 use crate::{Shared, refusal_of_frame};
 
@@ -25,7 +26,7 @@ pub(crate) async fn answer(
         match frame {
             Err(error) => acks[index] = Some(refusal_of_frame(&error)),
             Ok(bytes) => {
-                let key = match patient_key(&bytes) {
+                let key = match patient_key(&bytes, &shared.settings.feeds) {
                     Key::Patient(key) => key,
                     Key::Unknown => format!("frame {index}"),
                     Key::Several => {
@@ -73,7 +74,8 @@ pub(crate) async fn answer(
 }
 
 enum Key {
-    /// The sender and the patient record PID-3 names, as the mapping reads it.
+    /// The Patient the message is about, as the mapping names it: the same for every sender of one organisation (its
+    /// PAS and its laboratory write the same Patient).
     Patient(String),
     /// No patient can be read (the service will refuse it): it goes on its own.
     Unknown,
@@ -81,16 +83,23 @@ enum Key {
     Several,
 }
 
-fn patient_key(bytes: &[u8]) -> Key {
+fn patient_key(bytes: &[u8], feeds: &[MllpFeed]) -> Key {
     let Ok(text) = kmcr_hl7v2::decode(bytes) else { return Key::Unknown };
     let Ok(message) = Message::parse(&text) else { return Key::Unknown };
     if message.segment("MRG").is_some() {
         return Key::Several;
     }
     let header = message.header();
-    let sender = format!("{}|{}", header.text(3, 1).unwrap_or_default(), header.text(4, 1).unwrap_or_default());
-    match kmcr_hl7v2::fhir::patient::patient_update(&message, "KEY") {
-        Ok(update) => Key::Patient(format!("{sender}|{}", update.id)),
+    let (application, facility) = (header.text(3, 1).unwrap_or_default(), header.text(4, 1).unwrap_or_default());
+    // The feed as the service finds it; no feed, no write (the service refuses it), so it may go on its own.
+    let Some(feed) = feeds.iter().find(|feed| {
+        feed.sending_application == application
+            && feed.sending_facility.as_deref().is_none_or(|expected| expected == facility)
+    }) else {
+        return Key::Unknown;
+    };
+    match kmcr_hl7v2::fhir::patient::patient_update(&message, feed.ods_code.as_str()) {
+        Ok(update) => Key::Patient(update.id),
         Err(_) => Key::Unknown,
     }
 }

@@ -40,6 +40,9 @@ pub struct MllpFeed {
     pub client_certificate: Option<CertificateBinding>,
     /// Switched off (`enabled = false`): its messages are refused with that reason and kept as dead letters.
     pub switched_off: bool,
+    /// Sensitivity labels (v3 ActCode codes such as `PSY`) put on everything its messages become but the Patient:
+    /// HL7 v2 carries none, so a mental health trust's feed is labelled here as its FHIR records label themselves.
+    pub security_labels: Vec<String>,
 }
 
 /// Where a message came from, as the listener saw the connection.
@@ -310,6 +313,7 @@ impl Service {
         let stored = self.stored_json(ResourceType::PATIENT, &patient_id).await?;
         let mut ops = vec![self.feed_op(
             &context,
+            feed,
             ResourceType::PATIENT,
             &patient_id,
             apply_patient(patient, stored.as_ref()),
@@ -322,14 +326,14 @@ impl Service {
                     let stored = self.stored_json(ResourceType::PATIENT, &merged_id).await?;
                     let merged =
                         merged_patient(message, ods_code, &patient_id, stored.as_ref()).map_err(Refusal::Message)?;
-                    ops.push(self.feed_op(&context, ResourceType::PATIENT, &merged_id, merged)?);
+                    ops.push(self.feed_op(&context, feed, ResourceType::PATIENT, &merged_id, merged)?);
                 }
                 let mut visit = None;
                 if let Some(encounter) = encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)? {
                     let encounter_id = encounter.id.clone();
                     let stored = self.stored_json(types[1], &encounter_id).await?;
                     let encounter = apply_encounter(encounter, stored.as_ref());
-                    ops.push(self.feed_op(&context, types[1], &encounter_id, encounter)?);
+                    ops.push(self.feed_op(&context, feed, types[1], &encounter_id, encounter)?);
                     visit = Some(encounter_id);
                 }
                 // Allergies, diagnoses and next of kin are listed whole in each message that carries them.
@@ -340,7 +344,7 @@ impl Service {
                 .chain(related_people(message, ods_code, &patient_id).into_iter().map(|person| (types[4], person)));
                 for (resource_type, resource) in clinical {
                     let id = resource["id"].as_str().unwrap_or_default().to_string();
-                    ops.push(self.feed_op(&context, resource_type, &id, resource)?);
+                    ops.push(self.feed_op(&context, feed, resource_type, &id, resource)?);
                 }
             }
             Kind::Results => {
@@ -350,14 +354,14 @@ impl Service {
                     .chain(results.observations.into_iter().map(|observation| (types[2], observation)))
                 {
                     let id = resource["id"].as_str().unwrap_or_default().to_string();
-                    ops.push(self.feed_op(&context, resource_type, &id, resource)?);
+                    ops.push(self.feed_op(&context, feed, resource_type, &id, resource)?);
                 }
             }
             Kind::Document => {
                 // A document is sent whole each time: it replaces what was stored under the same id.
                 let document = document_reference(message, ods_code, &patient_id).map_err(Refusal::Message)?;
                 let id = document["id"].as_str().unwrap_or_default().to_string();
-                ops.push(self.feed_op(&context, types[1], &id, document)?);
+                ops.push(self.feed_op(&context, feed, types[1], &id, document)?);
             }
         }
         let ack = self.ack(received, AckCode::Accept, None);
@@ -395,11 +399,16 @@ impl Service {
     fn feed_op(
         &self,
         context: &RequestContext,
+        feed: &MllpFeed,
         resource_type: ResourceType,
         id: &str,
         resource: Value,
     ) -> Result<kmcr_store::WriteOp, Refusal> {
         let id = ResourceId::parse(id).map_err(|error| Refusal::Message(at(None, "207", error.to_string())))?;
+        let mut resource = resource;
+        if resource_type != ResourceType::PATIENT {
+            label(&mut resource, &feed.security_labels);
+        }
         self.put_op(context, resource_type, id, resource, Precondition::None)
             .map_err(|error| Refusal::Message(at(None, "207", error.to_string())))
     }
@@ -470,6 +479,25 @@ fn refusal_of_peer(feed: &MllpFeed, peer: &Peer, sender: &str) -> Option<&'stati
             Some("the client certificate of this connection is not the one this feed is bound to")
         }
         Some(_) => None,
+    }
+}
+
+/// Adds each label (a v3 ActCode code) to `meta.security`, once.
+fn label(resource: &mut Value, labels: &[String]) {
+    const SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+    if labels.is_empty() {
+        return;
+    }
+    let Some(object) = resource.as_object_mut() else { return };
+    let meta = object.entry("meta").or_insert_with(|| Value::Object(Default::default()));
+    let Some(meta) = meta.as_object_mut() else { return };
+    let security = meta.entry("security").or_insert_with(|| Value::Array(Vec::new()));
+    let Some(security) = security.as_array_mut() else { return };
+    for code in labels {
+        let present = security.iter().any(|coding| coding["system"] == SYSTEM && coding["code"] == code.as_str());
+        if !present {
+            security.push(serde_json::json!({ "system": SYSTEM, "code": code }));
+        }
     }
 }
 

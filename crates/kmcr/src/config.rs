@@ -100,6 +100,10 @@ pub struct RawMllpFeed {
     pub client_certificate_subject_cn: Option<String>,
     /// False to switch the feed off: its messages are then refused AR with that reason and kept as dead letters.
     pub enabled: Option<bool>,
+    /// Sensitivity labels (v3 ActCode: PSY, SEX, HIV, ...) for everything its messages become but the Patient, which
+    /// HL7 v2 cannot carry: e.g. `["PSY"]` for a mental health trust's PAS.
+    #[serde(default)]
+    pub security_labels: Vec<String>,
 }
 
 /// The MLLP listener: off unless `[mllp] listen` (plain TCP) or `tls_listen` (TLS), or both, are given.
@@ -309,6 +313,7 @@ fn mllp_feed(ods_code: &OdsCode, raw: &RawMllpFeed) -> anyhow::Result<kmcr_servi
             raw.client_certificate_subject_cn.clone(),
         ),
         switched_off: raw.enabled == Some(false),
+        security_labels: raw.security_labels.clone(),
     })
 }
 

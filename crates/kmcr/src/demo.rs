@@ -74,6 +74,11 @@ pub fn add_demo_organisations(settings: &mut RawSettings) {
                     sending_facility: Some(sending_facility),
                     // The demo listens on the loopback address only.
                     allowed_addresses: Vec::new(),
+                    // A mental health trust's records are labelled as its FHIR records label themselves.
+                    security_labels: match organisation.kind {
+                        kmcr_synth::OrganisationKind::MentalHealthTrust => vec!["PSY".into()],
+                        _ => Vec::new(),
+                    },
                     ..RawMllpFeed::default()
                 })
                 .collect(),

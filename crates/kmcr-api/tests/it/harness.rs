@@ -145,6 +145,7 @@ pub fn test_mllp_feeds() -> Vec<MllpFeed> {
         allowed_addresses: vec![RWF_ENGINE_ADDRESS.parse().unwrap()],
         client_certificate: None,
         switched_off: false,
+        security_labels: Vec::new(),
     }]
 }
 

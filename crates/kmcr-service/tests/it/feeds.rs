@@ -17,6 +17,7 @@ fn feeds() -> Vec<MllpFeed> {
         allowed_addresses: Vec::new(),
         client_certificate: None,
         switched_off: false,
+        security_labels: Vec::new(),
     };
     vec![feed("RVV-PAS", ACUTE), feed("LEFT-PAS", LEFT)]
 }
@@ -203,6 +204,7 @@ async fn a_dead_letter_is_replayed_after_the_fix_and_made_good() {
             allowed_addresses: Vec::new(),
             client_certificate: None,
             switched_off: false,
+            security_labels: Vec::new(),
         });
         let replayed = world.service.replay_dead_letter(&fixed, dead[0].message_key).await.unwrap();
         assert_eq!(msa(&replayed.expect("the dead letter")), ("AA".into(), "L-1".into()), "{backend}");
@@ -228,6 +230,7 @@ async fn a_feed_restricted_to_an_address_refuses_messages_from_any_other() {
             allowed_addresses: vec![engine],
             client_certificate: None,
             switched_off: false,
+            security_labels: Vec::new(),
         }];
         let message = adt("A-1", "RVV-PAS", "PID|1||ADDR001^^^RVV^MR||Hoo^Lee");
         let elsewhere = Peer::plain("10.9.9.9".parse().unwrap());
@@ -254,6 +257,7 @@ async fn a_feed_bound_to_a_client_certificate_refuses_messages_without_it() {
             allowed_addresses: Vec::new(),
             client_certificate: CertificateBinding::new(Some(engine), Some("rvv-engine".into())),
             switched_off: false,
+            security_labels: Vec::new(),
         }];
         let address = "10.0.0.5".parse().unwrap();
         let over_tls = |sha256, subject_cn: &str| Peer {
@@ -311,5 +315,50 @@ async fn a_feed_switched_off_is_refused_with_the_reason_and_kept() {
         assert_eq!(dead.len(), 1, "{backend}");
         let replayed = world.service.replay_dead_letter(&feeds(), dead[0].message_key).await.unwrap().unwrap();
         assert_eq!(msa(&replayed).0, "AA", "{backend}: accepted once the feed is on again");
+    }
+}
+
+/// HL7 v2 carries no sensitivity labels: a feed configured with some (a mental health trust's PAS: PSY) puts them on
+/// everything its messages become but the Patient, so that the access decision seals them as it seals the trust's
+/// FHIR records.
+#[tokio::test]
+async fn a_feeds_security_labels_seal_what_its_messages_become() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let mut labelled = feeds();
+        labelled[0].security_labels = vec!["PSY".into()];
+        let message = "MSH|^~\\&|RVV-PAS|FAC|KMCR|KMCR|20261207||ADT^A03^ADT_A03|PSY-1|P|2.4\r\
+             PID|1||PSY001^^^RVV^MR||Deal^Robin||19900101|F\r\
+             PV1|1|I|WARD1||||||||||||||||V-PSY-1|||||||||||||||||||||||||202612010900+0000|202612050900+0000\r\
+             DG1|1||F20.0^Paranoid schizophrenia^I10||20261201|F";
+        let ack = world.service.receive_hl7(&labelled, message.as_bytes()).await.unwrap();
+        assert_eq!(msa(&ack).0, "AA", "{backend}: {ack}");
+        let patient_id = patient_id(ACUTE, &format!("https://fhir.kmcr.nhs.uk/Id/{ACUTE}/RVV"), "PSY001");
+        let labels_of = |json: &str| -> Vec<String> {
+            let resource: serde_json::Value = serde_json::from_str(json).unwrap();
+            resource["meta"]["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|coding| coding["code"].to_string())
+                .collect()
+        };
+        let patient = world.store.read(ResourceType::PATIENT, &ResourceId::parse(&patient_id).unwrap()).await.unwrap();
+        assert!(labels_of(patient.unwrap().json.as_deref().unwrap()).is_empty(), "{backend}: demographics stay shared");
+        for type_name in ["Encounter", "Condition"] {
+            let request = kmcr_fhir_search::parse_search(
+                kmcr_fhir_search::SearchParamRegistry::official_r4(),
+                ResourceType::parse(type_name).unwrap(),
+                &[("patient".to_string(), patient_id.clone())],
+                false,
+                10,
+            )
+            .unwrap();
+            let page = kmcr_store::PageRequest { count: 10, cursor: None, want_total: false };
+            let found = world.store.search(&request, &page, &kmcr_store::RowFilter::Unrestricted).await.unwrap();
+            assert_eq!(found.matches.len(), 1, "{backend}: one {type_name}");
+            let labels = labels_of(found.matches[0].json.as_deref().unwrap());
+            assert_eq!(labels, vec!["\"PSY\"".to_string()], "{backend}: the {type_name} is labelled");
+        }
     }
 }
