@@ -215,15 +215,18 @@ impl Service {
             let reason = "MSH-3 and MSH-4 name no feed configured in KMCR".to_string();
             return self.reject(&received, AckCode::Reject, header_error(3, "103", reason)).await;
         };
-        received.ods_code = Some(feed.ods_code.as_str().to_string());
-        if feed.switched_off {
-            let reason = "this feed is switched off in KMCR's configuration".to_string();
-            return self.reject(&received, AckCode::Reject, header_error(3, "207", reason)).await;
-        }
+        // A message from a connection its feed may not use is refused before it is taken as the organisation's: its dead
+        // letter is no one's (listed and replayed only by an operator), so that a forger can neither fill an
+        // organisation's dead letters nor have its integration engineer replay a forgery as theirs.
         if let Some(peer) = peer
             && let Some(reason) = refusal_of_peer(feed, peer, &received.sender)
         {
             return self.reject(&received, AckCode::Reject, header_error(3, "207", reason.into())).await;
+        }
+        received.ods_code = Some(feed.ods_code.as_str().to_string());
+        if feed.switched_off {
+            let reason = "this feed is switched off in KMCR's configuration".to_string();
+            return self.reject(&received, AckCode::Reject, header_error(3, "207", reason)).await;
         }
         if !self.access().registry.is_party(&feed.ods_code) {
             let reason = format!("{} is not party to the sharing agreement", feed.ods_code);

@@ -24,7 +24,8 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 /// What to load, as the caller names it.
 #[derive(Clone, Debug)]
 pub struct LoadRequest {
-    /// The same id resumes the same load; by default the CLI derives it from the file.
+    /// The same id resumes the same load; by default the CLI derives it from the file. Each organisation names its
+    /// own: the job is stored as `ODS/id` ([`stored_job_id`]).
     pub job_id: String,
     /// Where the lines come from (a file name, `api`): for the record only.
     pub source: String,
@@ -101,6 +102,8 @@ impl Service {
         if request.job_id.is_empty() || request.job_id.len() > 200 {
             return Err(ServiceError::Invalid("a load's job id has 1 to 200 characters".into()));
         }
+        // Each organisation names its own jobs: stored under its ODS code, so that names never collide.
+        let request = &LoadRequest { job_id: stored_job_id(&writer_ods_code, &request.job_id), ..request.clone() };
         let existing = self.store.load_status(&request.job_id).await?;
         let status = match existing {
             Some(status) if status.job.ods_code != writer_ods_code.as_str() => {
@@ -147,6 +150,12 @@ impl Service {
                         return Err(error);
                     }
                 };
+                // An organisation that leaves the agreement mid-load stops loading at its next batch.
+                if !self.access().registry.is_party(&writer_ods_code) {
+                    let reason = format!("{writer_ods_code} has left the sharing agreement: the load stops");
+                    let mut record = audit::record(context, "bulk-load");
+                    return Err(self.refuse(&mut record, reason.clone(), ServiceError::Forbidden(reason)).await);
+                }
                 let sorted = self.sort_lines(context, batch, next_start, &mut types_permitted);
                 next_start = sorted.last_line;
                 in_flight.push_back(self.submit(context, request, sorted));
@@ -188,9 +197,10 @@ impl Service {
             let reason = format!("{writer_ods_code} is not party to the sharing agreement");
             return Err(self.refuse(&mut record, reason.clone(), ServiceError::Forbidden(reason)).await);
         }
-        match self.store.load_status(job_id).await? {
+        let job_id = stored_job_id(&writer_ods_code, job_id);
+        match self.store.load_status(&job_id).await? {
             Some(status) if status.job.ods_code == writer_ods_code.as_str() => {
-                let refusals = self.store.load_refusals(job_id, 0, limit).await?;
+                let refusals = self.store.load_refusals(&job_id, 0, limit).await?;
                 record.outcome = "permitted".into();
                 self.store.append_audit(record).await?;
                 Ok((status, refusals))
@@ -349,6 +359,11 @@ impl Service {
         record.query = Some(format!("job={} lines={first_line}-{last_line}", request.job_id));
         record
     }
+}
+
+/// The job id as stored: the organisation's ODS code, `/`, the name it gave.
+pub fn stored_job_id(ods_code: &kmcr_fhir::OdsCode, name: &str) -> String {
+    format!("{ods_code}/{name}")
 }
 
 /// Whether a write failed because of what its lines say (they are refused, the load goes on) rather than because the

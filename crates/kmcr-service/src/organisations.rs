@@ -89,29 +89,39 @@ impl Service {
         Ok(self.store.departures().await?)
     }
 
-    /// Removes for good what `ods_code` sent, once it has left the agreement (recorded, or configured `party = false`);
-    /// refused while it is party. Its Patients are first taken out of the person index (as a source's deletes are), so
+    /// Removes for good what `ods_code` sent, once its departure from the agreement is recorded (and in force on every
+    /// node: a purge waits until three rechecks have passed since); refused otherwise. Its Patients are first taken out of the person index (as a source's deletes are), so
     /// every node's persons follow; then its resources go, a step at a time; then one audit entry. A purge cut short
     /// (the process stopped) is finished by running it again.
     pub async fn purge_organisation(&self, operator: &str, ods_code: &OdsCode) -> Result<PurgeReport, ServiceError> {
         let mut record = operator_record(operator, "organisation-purged");
         record.query = Some(format!("organisation={ods_code}"));
-        self.follow_departures().await?;
-        if self.access().registry.is_party(ods_code) {
-            let reason =
-                format!("{ods_code} is party to the sharing agreement: record that it has left before purging");
+        // Only a departure recorded in the store counts (not a configuration that happens to leave it out), and only
+        // once every node has put it in force, so that no node is still writing its data while it is purged.
+        let departure = self.store.departures().await?.into_iter().find(|left| left.ods_code == ods_code.as_str());
+        let Some(departure) = departure else {
+            let reason = format!("{ods_code} has not left the sharing agreement: record it (kmcr organisations leave)");
             return Err(self.refuse(&mut record, reason.clone(), ServiceError::Conflict(reason)).await);
+        };
+        let in_force_everywhere = departure.left_ms + 3 * DEPARTURES_RECHECK_MS as i64;
+        let wait_ms = in_force_everywhere - Instant::now().unix_ms;
+        if wait_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)).await;
         }
+        self.follow_departures().await?;
         let patient_ids = self.store.patient_ids_sent_by(ods_code.as_str()).await?;
         let leaving: Vec<WrittenPatient> =
             patient_ids.iter().map(|id| WrittenPatient { id: id.clone(), version_id: 0, json: None }).collect();
         self.identity.patients_written(leaving).await?;
         let mut report =
             PurgeReport { patients_taken_out_of_the_person_index: patient_ids.len() as u64, ..PurgeReport::default() };
+        let mut after_key = 0;
         loop {
-            let PurgeStep { resources, versions } = self.store.purge_source(ods_code.as_str(), PURGE_STEP).await?;
+            let step = self.store.purge_source(ods_code.as_str(), after_key, PURGE_STEP).await?;
+            let PurgeStep { resources, versions, last_key } = step;
             report.resources += resources;
             report.versions += versions;
+            after_key = last_key;
             if resources == 0 {
                 break;
             }

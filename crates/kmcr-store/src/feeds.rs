@@ -53,11 +53,13 @@ pub enum FeedMessageFilter {
     Key(i64),
 }
 
-pub const FEED_SUMMARY_SQL: &str = "SELECT f.sender, MAX(f.ods_code), \
+/// Per sender and organisation: a message refused before it was taken as its organisation's (from a connection its
+/// feed may not use) is counted apart, under no organisation.
+pub const FEED_SUMMARY_SQL: &str = "SELECT f.sender, f.ods_code, \
      SUM(CASE WHEN f.status = 'accepted' THEN 1 ELSE 0 END), SUM(CASE WHEN f.status = 'rejected' THEN 1 ELSE 0 END), \
      SUM(CASE WHEN f.status = 'rejected' AND NOT EXISTS (SELECT 1 FROM feed_message a WHERE a.status = 'accepted' AND \
      a.sender = f.sender AND a.control_id = f.control_id) THEN 1 ELSE 0 END), MAX(f.received_ms) FROM feed_message f \
-     GROUP BY f.sender ORDER BY f.sender";
+     GROUP BY f.sender, f.ods_code ORDER BY f.sender, COALESCE(f.ods_code, '')";
 
 /// The condition of [`FeedMessageFilter`] on `feed_message f`, with the key as its one parameter (`{key}`).
 pub fn filter_condition(filter: FeedMessageFilter) -> &'static str {

@@ -243,11 +243,12 @@ impl Store {
         dispatch!(self, store => store.departures())
     }
 
-    /// Removes up to `limit` of the resources `ods_code` sent, in one transaction: every version, their index rows and
-    /// labels; each key stays as a placeholder. Run until it removes nothing; then record the purge
+    /// Removes up to `limit` of the resources `ods_code` sent, after key `after_key`, in one transaction: every version,
+    /// their index rows and labels, and the person index's pairs awaiting review that name its Patients; each key stays
+    /// as a placeholder. Run until it removes nothing; then record the purge
     /// ([`Receipt::OrganisationPurged`]) with its audit entry.
-    pub async fn purge_source(&self, ods_code: &str, limit: usize) -> Result<PurgeStep, StoreError> {
-        dispatch!(self, store => store.purge_source(ods_code, limit))
+    pub async fn purge_source(&self, ods_code: &str, after_key: i64, limit: usize) -> Result<PurgeStep, StoreError> {
+        dispatch!(self, store => store.purge_source(ods_code, after_key, limit))
     }
 
     /// The ids of the Patients `ods_code` sent that are still stored (deleted ones too).

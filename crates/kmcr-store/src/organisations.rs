@@ -20,6 +20,8 @@ pub struct PurgeStep {
     pub resources: u64,
     /// Versions of those resources.
     pub versions: u64,
+    /// The last key removed: the next step starts after it.
+    pub last_key: i64,
 }
 
 pub const DEPARTURE_COLUMNS: &str = "ods_code, left_ms, recorded_by, purged_ms";

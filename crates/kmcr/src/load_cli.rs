@@ -81,7 +81,7 @@ pub async fn run(words: &[&str], flags: &Flags, config: Config) -> anyhow::Resul
         let path = Path::new(file);
         let job_id = match &flags.job {
             Some(job) => job.clone(),
-            None => default_job_id(&ods_code, path)?,
+            None => default_job_id(path)?,
         };
         let opened = tokio::fs::File::open(path).await.with_context(|| format!("cannot open {file}"))?;
         let reader = tokio::io::BufReader::with_capacity(1 << 20, opened);
@@ -96,15 +96,16 @@ pub async fn run(words: &[&str], flags: &Flags, config: Config) -> anyhow::Resul
         let status = &report.status;
         if report.already_finished {
             println!(
-                "{file}: job {job_id} had already finished: {} loaded, {} refused (--job to load it again)",
-                status.loaded, status.refused
+                "{file}: job {} had already finished: {} loaded, {} refused (--job to load it again)",
+                status.job.job_id, status.loaded, status.refused
             );
             continue;
         }
         let seconds = started.elapsed().as_secs_f64();
         let lines_now = status.lines_done - report.resumed_after_line;
         println!(
-            "{file}: job {job_id}: {} loaded, {} refused, {} lines{} in {seconds:.1} s ({:.0} lines/s)",
+            "{file}: job {}: {} loaded, {} refused, {} lines{} in {seconds:.1} s ({:.0} lines/s)",
+            status.job.job_id,
             status.loaded,
             status.refused,
             status.lines_done,
@@ -126,8 +127,8 @@ fn file_name(path: &Path) -> String {
     path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
-/// The same file loaded again by the same organisation resumes the same job.
-fn default_job_id(ods_code: &OdsCode, path: &Path) -> anyhow::Result<String> {
+/// The same file loaded again by the same organisation resumes the same job (stored as `ODS/name:size`).
+fn default_job_id(path: &Path) -> anyhow::Result<String> {
     let size = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len();
-    Ok(format!("{ods_code}:{}:{size}", file_name(path)))
+    Ok(format!("{}:{size}", file_name(path)))
 }

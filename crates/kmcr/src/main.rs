@@ -50,7 +50,7 @@ USAGE:
       Loads NDJSON files (one FHIR resource with its id per line, as a Bulk Data export writes them) as the
       organisation's data, streamed in constant memory. Each bad line is reported with its number and reason and
       the rest are loaded; a load stopped part-way resumes after its last commit when run again (the job id is
-      the organisation, file name and size unless --job names it). `kmcr load status` lists the loads;
+      its file name and size unless --job names it; stored as ODS/name). `kmcr load status` lists the loads;
       `kmcr load status JOB` shows one, with every line it refused and why.
   kmcr organisations list | leave ODS | purge ODS [--config FILE] [--database DIR|URL]
       The organisations configured, and those recorded as having left the agreement. `leave` records that one

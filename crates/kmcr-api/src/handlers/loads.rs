@@ -5,7 +5,7 @@
 
 #![allow(clippy::result_large_err)]
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,7 +14,6 @@ use kmcr_service::ServiceError;
 use kmcr_service::loads::LoadRequest;
 use kmcr_store::{LineRefusal, LoadStatus};
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 
 use super::{HandlerResult, context};
 use crate::AppState;
@@ -48,24 +47,30 @@ pub async fn import(
                 .into(),
         )));
     };
-    // The body is copied into a pipe as it arrives; the load reads the other end, so a fast sender waits.
-    let (mut pipe_in, pipe_out) = tokio::io::duplex(1 << 20);
+    // The body's chunks are handed over as they arrive, a few at a time, so a fast sender waits; a body cut off is an
+    // error to the load (which then stops, to be resumed), never a short file.
+    let (chunks, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
     let pump = tokio::spawn(async move {
         let mut body = body;
         while let Some(frame) = body.frame().await {
             let Ok(frame) = frame else {
-                return Err("the request body could not be read to its end");
+                let cut = std::io::Error::other("the request body was cut off");
+                let _ = chunks.send(Err(cut)).await;
+                return false;
             };
-            if let Ok(data) = frame.into_data() {
-                pipe_in.write_all(&data).await.map_err(|_| "the load stopped reading")?;
+            if let Ok(data) = frame.into_data()
+                && chunks.send(Ok(data)).await.is_err()
+            {
+                // The load stopped reading (it was refused, or failed): its own error is the answer.
+                return true;
             }
         }
-        Ok(())
+        true
     });
     let request = LoadRequest { job_id, source: "api".into() };
     let mut refusals = Vec::new();
     let mut more_refusals = 0usize;
-    let reader = tokio::io::BufReader::with_capacity(1 << 20, pipe_out);
+    let reader = tokio::io::BufReader::with_capacity(1 << 20, BodyReader { receiver, chunk: Bytes::new() });
     let loaded = state
         .service
         .load_ndjson(&context(caller), &request, reader, |refusal: &LineRefusal| {
@@ -76,15 +81,13 @@ pub async fn import(
             }
         })
         .await;
-    let body_read = pump.await.unwrap_or(Err("the request body could not be read to its end"));
-    let report = loaded.map_err(error_response)?;
-    let mut outcome = load_outcome(&report.status, &refusals, more_refusals);
-    if let Err(reason) = body_read {
-        // What arrived is committed; the load resumes after it when sent again.
-        let text = format!("{reason}: lines up to {} are kept; send it again to resume", report.status.lines_done);
-        outcome["issue"].as_array_mut().expect("issues").insert(0, issue("error", "incomplete", &text));
-        return Ok(fhir_json(StatusCode::BAD_REQUEST, outcome.to_string()));
+    if !pump.await.unwrap_or(false) {
+        // What arrived whole is committed; the load resumes after it when the same job is sent again.
+        let text = "the request body was cut off: the lines committed are kept; send the same job again to resume";
+        return Err(outcome_response(StatusCode::BAD_REQUEST, "incomplete", "KMCR-LOAD-CUT-OFF", text));
     }
+    let report = loaded.map_err(error_response)?;
+    let outcome = load_outcome(&report.status, &refusals, more_refusals);
     Ok(fhir_json(StatusCode::OK, outcome.to_string()))
 }
 
@@ -112,6 +115,34 @@ fn load_outcome(status: &LoadStatus, refusals: &[LineRefusal], more_refusals: us
         issues.push(issue("warning", "too-costly", &format!("{more_refusals} more lines refused, not listed here")));
     }
     json!({ "resourceType": "OperationOutcome", "issue": issues })
+}
+
+/// The body's chunks as bytes to read; an error sent on the channel is the read's error.
+struct BodyReader {
+    receiver: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    chunk: Bytes,
+}
+
+impl tokio::io::AsyncRead for BodyReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+        buffer: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        while self.chunk.is_empty() {
+            match self.receiver.poll_recv(context) {
+                std::task::Poll::Ready(Some(Ok(chunk))) => self.chunk = chunk,
+                std::task::Poll::Ready(Some(Err(error))) => return std::task::Poll::Ready(Err(error)),
+                // The body ended whole.
+                std::task::Poll::Ready(None) => return std::task::Poll::Ready(Ok(())),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+        let n = self.chunk.len().min(buffer.remaining());
+        let taken = self.chunk.split_to(n);
+        buffer.put_slice(&taken);
+        std::task::Poll::Ready(Ok(()))
+    }
 }
 
 fn issue(severity: &str, code: &str, text: &str) -> Value {

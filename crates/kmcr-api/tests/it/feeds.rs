@@ -18,21 +18,26 @@ fn adt(control_id: &str, application: &str, event: &str, pid: &str) -> Vec<u8> {
 /// What the patient's record in the messages says, none of which may be shown with a dead letter.
 const PATIENT_DATA: [&str; 3] = ["Lydd", "DEAD0001", "PID|"];
 
-/// Sends RWF's messages: one accepted, one refused for the address it came from (put right by a replay), one of an
-/// event KMCR does not map (not put right by a replay), and one from a sender KMCR does not know.
+/// Sends RWF's messages: one accepted, one refused while its feed was switched off (put right by a replay now that it
+/// is on), one of an event KMCR does not map (not put right by a replay), one from a sender KMCR does not know, and
+/// one naming RWF's feed from an address it may not send from (a forgery, taken as no organisation's).
 async fn send_messages(api: &TestApi) {
     let engine = Peer::plain(RWF_ENGINE_ADDRESS.parse().unwrap());
     let elsewhere = Peer::plain("10.9.9.9".parse().unwrap());
     let feeds = test_mllp_feeds();
+    let mut switched_off = test_mllp_feeds();
+    switched_off[0].switched_off = true;
     let pid = "PID|1||DEAD0001^^^RWF^MR||Lydd^Ash||19700101|F";
     let sends = [
-        (adt("OK-1", "PAS", "A08", pid), &engine, "AA"),
-        (adt("DL-1", "PAS", "A08", pid), &elsewhere, "AR"),
-        (adt("DL-2", "PAS", "A99", pid), &engine, "AR"),
-        (adt("UN-1", "LAB", "A08", pid), &engine, "AR"),
+        (adt("OK-1", "PAS", "A08", pid), &engine, &feeds, "AA"),
+        (adt("DL-1", "PAS", "A08", pid), &engine, &switched_off, "AR"),
+        (adt("DL-2", "PAS", "A99", pid), &engine, &feeds, "AR"),
+        (adt("UN-1", "LAB", "A08", pid), &engine, &feeds, "AR"),
+        // From an address the feed may not send from: no one's dead letter but an operator's.
+        (adt("FORGED-1", "PAS", "A08", pid), &elsewhere, &feeds, "AR"),
     ];
-    for (message, peer, expected) in sends {
-        let ack = api.service.receive_hl7_from(&feeds, Some(peer), &message).await.unwrap();
+    for (message, peer, feeds, expected) in sends {
+        let ack = api.service.receive_hl7_from(feeds, Some(peer), &message).await.unwrap();
         assert!(ack.contains(&format!("MSA|{expected}|")), "{}: {ack}", api.backend);
     }
 }
@@ -84,7 +89,7 @@ async fn an_integration_engine_sees_its_own_dead_letters_without_the_message_and
             (&first["sender"], &first["messageType"], &first["ack"]),
             (&Value::from("PAS|RWF"), &Value::from("ADT^A08"), &Value::from("AR"))
         );
-        assert!(first["reason"].as_str().unwrap().contains("may not send from this address"), "{backend}: {first}");
+        assert!(first["reason"].as_str().unwrap().contains("switched off"), "{backend}: {first}");
         assert!(first["received"].as_str().unwrap().ends_with('Z'), "{backend}: {first}");
         assert!(letters.body["deadLetters"][1]["reason"].as_str().unwrap().contains("A99"), "{backend}");
         assert!(letters.body.get("next").is_none(), "{backend}: all listed");
@@ -115,11 +120,15 @@ async fn an_integration_engine_sees_its_own_dead_letters_without_the_message_and
         let foreign = audited_once(&api, "gp", "POST", &format!("/feeds/dead-letters/{dl1}/replay")).await;
         assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{backend}: {}", foreign.body);
         assert_eq!(error_code(&foreign), "KMCR-NOT-FOUND", "{backend}");
-        // A letter of a sender KMCR does not know belongs to no organisation: no one's over the API.
+        // A letter of a sender KMCR does not know, or sent over a connection its feed may not use, belongs to no
+        // organisation: no one's over the API.
         let rejected = api.store.feed_messages("rejected", 0, 10).await.unwrap();
-        let unknown = rejected.iter().find(|letter| letter.receipt.sender == "LAB|RWF").unwrap().message_key;
-        let unknown = audited_once(&api, "acute", "POST", &format!("/feeds/dead-letters/{unknown}/replay")).await;
-        assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{backend}: {}", unknown.body);
+        for control_id in ["UN-1", "FORGED-1"] {
+            let letter = rejected.iter().find(|letter| letter.receipt.control_id.as_deref() == Some(control_id));
+            let key = letter.unwrap().message_key;
+            let replay = audited_once(&api, "acute", "POST", &format!("/feeds/dead-letters/{key}/replay")).await;
+            assert_eq!(replay.status, StatusCode::NOT_FOUND, "{backend}: {control_id}: {}", replay.body);
+        }
 
         // Replayed after the fix (the replay is the engineer's word that the message is theirs): accepted, made good.
         let replayed = audited_once(&api, "acute", "POST", &format!("/feeds/dead-letters/{dl1}/replay")).await;

@@ -86,3 +86,53 @@ async fn a_bulk_load_over_http_streams_past_the_body_limit_and_answers_bad_lines
         assert_eq!(json.body["resourceType"], "OperationOutcome", "{backend}");
     }
 }
+
+/// A body that gives its first bytes, then fails, as a connection cut mid-upload does.
+struct CutOffBody {
+    first: Option<axum::body::Bytes>,
+}
+
+impl http_body::Body for CutOffBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(match self.first.take() {
+            Some(bytes) => Ok(http_body::Frame::data(bytes)),
+            None => Err(std::io::Error::other("connection reset")),
+        }))
+    }
+}
+
+/// An upload cut off part-way is answered 400 and its job is not finished: sent again whole, it resumes after what
+/// was committed and loads the rest, each line once.
+#[tokio::test]
+async fn an_upload_cut_off_part_way_resumes_when_sent_again() {
+    let body = ndjson();
+    for api in TestApi::on_every_backend().await {
+        let backend = api.backend;
+        let token = api.token("acute").await;
+        let cut = body.len() * 3 / 5;
+        let request = Request::post("/fhir/$import?job=cut-off")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/fhir+ndjson")
+            .body(Body::new(CutOffBody { first: Some(axum::body::Bytes::from(body[..cut].to_vec())) }))
+            .unwrap();
+        let reply = api.send(request).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{backend}: {}", reply.body);
+        assert_eq!(error_code(&reply), "KMCR-LOAD-CUT-OFF", "{backend}");
+        let status = api.fhir("acute", "GET", "$import-status/cut-off", None, &[]).await;
+        let summary = status.body["issue"][0]["diagnostics"].as_str().unwrap().to_string();
+        assert!(summary.contains("not finished"), "{backend}: {summary}");
+
+        let again = import(&api, "acute", "?job=cut-off", "application/fhir+ndjson", body.clone()).await;
+        assert_eq!(again.status, StatusCode::OK, "{backend}: {}", again.body);
+        let summary = again.body["issue"][0]["diagnostics"].as_str().unwrap();
+        assert!(summary.contains(&format!("{} resources loaded", LINES - 2)), "{backend}: {summary}");
+        let one = api.fhir("acute", "GET", "Observation/bulk-10", None, &[]).await;
+        assert_eq!(one.body["meta"]["versionId"], "1", "{backend}: loaded once");
+    }
+}

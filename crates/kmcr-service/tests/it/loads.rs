@@ -104,7 +104,7 @@ async fn a_load_keeps_good_lines_refuses_bad_ones_by_number_and_resumes_where_it
             })
             .await;
         assert!(matches!(stopped, Err(ServiceError::Invalid(ref reason)) if reason.contains("reset")), "{backend}");
-        let status = world.store.load_status("export-1").await.unwrap().expect("the job");
+        let status = world.store.load_status("RVV/export-1").await.unwrap().expect("the job");
         assert!(status.finished_ms.is_none(), "{backend}");
         assert!(status.lines_done >= 1_000 && status.lines_done < 1_600, "{backend}: {}", status.lines_done);
         assert_eq!(version_of(&world, "load-obs-10").await, Some(1), "{backend}: committed before the cut");
@@ -126,7 +126,7 @@ async fn a_load_keeps_good_lines_refuses_bad_ones_by_number_and_resumes_where_it
         assert!(report.status.finished_ms.is_some(), "{backend}");
         let refused: Vec<i64> = heard.iter().map(|refusal| refusal.line).collect();
         assert_eq!(refused, bad.iter().map(|(line, _)| *line).collect::<Vec<_>>(), "{backend}: each heard once");
-        let stored = world.store.load_refusals("export-1", 0, 100).await.unwrap();
+        let stored = world.store.load_refusals("RVV/export-1", 0, 100).await.unwrap();
         assert_eq!(stored, heard, "{backend}: kept with the job");
         for ((line, word), refusal) in bad.iter().zip(&stored) {
             assert_eq!(refusal.line, *line, "{backend}");
@@ -151,13 +151,16 @@ async fn a_load_keeps_good_lines_refuses_bad_ones_by_number_and_resumes_where_it
         let loaded = page.resources.iter().filter(|resource| resource.id.as_str().starts_with("load-obs-")).count();
         assert!(loaded > 0, "{backend}: the loaded Observations are part of the person's record");
 
-        // A finished job loads nothing again; another organisation may not touch it.
+        // A finished job loads nothing again; another organisation's job of the same name is its own, and it sees
+        // nothing of this one.
         let job = load("export-1");
         let again = world.service.load_ndjson(&acute, &job, BufReader::new(text.as_bytes()), |_| {});
         assert!(again.await.unwrap().already_finished, "{backend}");
         let gp = system(GP, &["system/*.*"]);
-        let foreign = world.service.load_ndjson(&gp, &job, BufReader::new(text.as_bytes()), |_| {});
-        assert!(matches!(foreign.await, Err(ServiceError::Forbidden(_))), "{backend}");
+        let foreign = world.service.load_status(&gp, "export-1", 10).await;
+        assert!(matches!(foreign, Err(ServiceError::NotFound)), "{backend}");
+        let own = world.service.load_status(&acute, "export-1", 10).await.unwrap();
+        assert_eq!(own.0.job.job_id, "RVV/export-1", "{backend}");
     }
 }
 
@@ -178,7 +181,7 @@ async fn a_load_refuses_what_its_client_may_not_write_and_lines_too_long_to_hold
             .await
             .unwrap();
         assert_eq!((report.status.loaded, report.status.refused, report.status.lines_done), (2, 2, 4), "{backend}");
-        let refusals = world.store.load_refusals("scoped", 0, 10).await.unwrap();
+        let refusals = world.store.load_refusals("RVV/scoped", 0, 10).await.unwrap();
         assert_eq!(refusals.iter().map(|refusal| refusal.line).collect::<Vec<_>>(), vec![2, 3], "{backend}");
         assert!(refusals[0].reason.contains("Patient"), "{backend}: {}", refusals[0].reason);
         assert!(refusals[1].reason.contains("longer than"), "{backend}: {}", refusals[1].reason);
@@ -190,6 +193,6 @@ async fn a_load_refuses_what_its_client_may_not_write_and_lines_too_long_to_hold
             matches!(refused, Err(ServiceError::Forbidden(ref reason)) if reason.contains("agreement")),
             "{backend}"
         );
-        assert!(world.store.load_status("left").await.unwrap().is_none(), "{backend}: no job is started");
+        assert!(world.store.load_status("LEFT1/left").await.unwrap().is_none(), "{backend}: no job is started");
     }
 }

@@ -304,9 +304,14 @@ impl PostgresStore {
         organisations::patient_ids_sent_by(&**client, ods_code).await
     }
 
-    pub async fn purge_source(&self, ods_code: &str, limit: usize) -> Result<crate::PurgeStep, StoreError> {
+    pub async fn purge_source(
+        &self,
+        ods_code: &str,
+        after_key: i64,
+        limit: usize,
+    ) -> Result<crate::PurgeStep, StoreError> {
         let mut client = self.pool.get().await?;
-        organisations::purge_source(&mut client, ods_code, limit).await
+        organisations::purge_source(&mut client, ods_code, after_key, limit).await
     }
 
     pub async fn load_status(&self, job_id: &str) -> Result<Option<crate::LoadStatus>, StoreError> {

@@ -74,18 +74,26 @@ pub async fn patient_ids_sent_by(client: &impl GenericClient, ods_code: &str) ->
 pub async fn purge_source(
     client: &mut deadpool_postgres::Object,
     ods_code: &str,
+    after_key: i64,
     limit: usize,
 ) -> Result<PurgeStep, StoreError> {
     let transaction = client.transaction().await?;
-    let keys: Vec<i64> = transaction
+    let rows = transaction
         .query(
-            "SELECT resource_key FROM resource WHERE source_ods_code = $1 AND version_id > 0 LIMIT $2 FOR UPDATE",
-            &[&ods_code, &(limit as i64)],
+            "SELECT resource_key, resource_type, resource_id FROM resource WHERE resource_key > $1 AND \
+             source_ods_code = $2 AND version_id > 0 ORDER BY resource_key LIMIT $3 FOR UPDATE",
+            &[&after_key, &ods_code, &(limit as i64)],
         )
-        .await?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+        .await?;
+    let keys: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
+    let patient_ids: Vec<String> =
+        rows.iter().filter(|row| row.get::<_, &str>(1) == "Patient").map(|row| row.get(2)).collect();
+    transaction
+        .execute(
+            "DELETE FROM mpi_review WHERE first_patient_id = ANY($1) OR second_patient_id = ANY($1)",
+            &[&patient_ids],
+        )
+        .await?;
     for table in INDEX_TABLES {
         transaction.execute(&format!("DELETE FROM {table} WHERE resource_key = ANY($1)"), &[&keys]).await?;
     }
@@ -98,5 +106,6 @@ pub async fn purge_source(
         )
         .await?;
     transaction.commit().await?;
-    Ok(PurgeStep { resources: keys.len() as u64, versions })
+    let last_key = keys.last().copied().unwrap_or(after_key);
+    Ok(PurgeStep { resources: keys.len() as u64, versions, last_key })
 }

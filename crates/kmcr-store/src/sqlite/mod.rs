@@ -185,9 +185,14 @@ impl SqliteStore {
         self.with_reader(move |connection, _| organisations::patient_ids_sent_by(connection, &ods_code)).await
     }
 
-    pub async fn purge_source(&self, ods_code: &str, limit: usize) -> Result<crate::PurgeStep, StoreError> {
+    pub async fn purge_source(
+        &self,
+        ods_code: &str,
+        after_key: i64,
+        limit: usize,
+    ) -> Result<crate::PurgeStep, StoreError> {
         let ods_code = ods_code.to_string();
-        self.send_to_writer(|reply| writer::WriteJob::Purge { ods_code, limit, reply }).await
+        self.send_to_writer(|reply| writer::WriteJob::Purge { ods_code, after_key, limit, reply }).await
     }
 
     pub async fn load_status(&self, job_id: &str) -> Result<Option<crate::LoadStatus>, StoreError> {

@@ -56,12 +56,27 @@ pub fn patient_ids_sent_by(connection: &Connection, ods_code: &str) -> Result<Ve
 }
 
 /// One step of a purge, in the caller's transaction.
-pub fn purge_source(transaction: &Connection, ods_code: &str, limit: usize) -> Result<PurgeStep, StoreError> {
-    let keys: Vec<i64> = transaction
-        .prepare_cached("SELECT resource_key FROM resource WHERE source_ods_code = ?1 AND version_id > 0 LIMIT ?2")?
-        .query_map((ods_code, limit as i64), |row| row.get(0))?
+pub fn purge_source(
+    transaction: &Connection,
+    ods_code: &str,
+    after_key: i64,
+    limit: usize,
+) -> Result<PurgeStep, StoreError> {
+    let rows: Vec<(i64, String, String)> = transaction
+        .prepare_cached(
+            "SELECT resource_key, resource_type, resource_id FROM resource WHERE resource_key > ?1 AND source_ods_code \
+             = ?2 AND version_id > 0 ORDER BY resource_key LIMIT ?3",
+        )?
+        .query_map((after_key, ods_code, limit as i64), |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    let mut step = PurgeStep { resources: keys.len() as u64, versions: 0 };
+    let keys: Vec<i64> = rows.iter().map(|(key, _, _)| *key).collect();
+    let last_key = keys.last().copied().unwrap_or(after_key);
+    let mut step = PurgeStep { resources: keys.len() as u64, versions: 0, last_key };
+    let mut reviews =
+        transaction.prepare_cached("DELETE FROM mpi_review WHERE first_patient_id = ?1 OR second_patient_id = ?1")?;
+    for (_, _, patient_id) in rows.iter().filter(|(_, resource_type, _)| resource_type == "Patient") {
+        reviews.execute([patient_id])?;
+    }
     for table in INDEX_TABLES {
         let mut delete = transaction.prepare_cached(&format!("DELETE FROM {table} WHERE resource_key = ?1"))?;
         for key in &keys {

@@ -60,6 +60,7 @@ pub enum WriteJob {
     },
     Purge {
         ods_code: String,
+        after_key: i64,
         limit: usize,
         reply: oneshot::Sender<Result<crate::PurgeStep, StoreError>>,
     },
@@ -262,8 +263,8 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
             let failed = result.is_err();
             (Done::SignIn(reply, result), failed)
         }
-        WriteJob::Purge { ods_code, limit, reply } => {
-            let result = super::organisations::purge_source(connection, &ods_code, limit);
+        WriteJob::Purge { ods_code, after_key, limit, reply } => {
+            let result = super::organisations::purge_source(connection, &ods_code, after_key, limit);
             let failed = result.is_err();
             (Done::Purge(reply, result), failed)
         }

@@ -63,7 +63,7 @@ fn a_load_killed_part_way_resumes_and_stores_every_good_line_once() {
         let file = file.to_str().unwrap();
 
         let mut first = kmcr(&load_arguments).arg(file).spawn().unwrap();
-        let job_id = format!("RWF:observations.ndjson:{}", file_text.len());
+        let job_id = format!("RWF/observations.ndjson:{}", file_text.len());
         let lines_done = || {
             let status = kmcr(&["load", "status", &job_id, "--config", config, "--database", &location]).output();
             let status = text(&status.unwrap());
