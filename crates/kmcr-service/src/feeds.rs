@@ -261,10 +261,19 @@ impl Service {
                 return self.reject(&received, AckCode::Reject, header_error(9, "200", reason)).await;
             }
         };
-        match self.apply_message(&received, feed, &message, kind).await {
-            Ok(ack) => Ok(ack),
-            Err(Refusal::Message(error)) => self.reject(&received, AckCode::Error, error).await,
-            Err(Refusal::Store(error)) => Err(error),
+        // A Patient or Encounter is read, changed and written back only if no one wrote it meanwhile (another
+        // connection's message about the same patient, such as the laboratory's beside the PAS's); if someone did, the
+        // message is applied again to what is stored now.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.apply_message(&received, feed, &message, kind).await {
+                Ok(ack) => return Ok(ack),
+                Err(Refusal::Changed(_)) if attempts < MAX_APPLY_ATTEMPTS => continue,
+                Err(Refusal::Changed(error)) => return Err(error),
+                Err(Refusal::Message(error)) => return self.reject(&received, AckCode::Error, error).await,
+                Err(Refusal::Store(error)) => return Err(error),
+            }
         }
     }
 
@@ -313,30 +322,33 @@ impl Service {
         self.check_interaction(&context, Interaction::Update, &types, &mut record).await.map_err(Refusal::refused)?;
         let patient = patient_update(message, ods_code).map_err(Refusal::Message)?;
         let patient_id = patient.id.clone();
-        let stored = self.stored_json(ResourceType::PATIENT, &patient_id).await?;
+        let (stored, unchanged_since) = self.stored_json(ResourceType::PATIENT, &patient_id).await?;
         let mut ops = vec![self.feed_op(
             &context,
             feed,
             ResourceType::PATIENT,
             &patient_id,
             apply_patient(patient, stored.as_ref()),
+            unchanged_since,
         )?];
         match kind {
             Kind::Admission => {
                 if message.message_type().1 == Some("A40") {
                     // A merge: the record MRG-1 names is replaced by this one, through the person index.
                     let merged_id = merged_patient_id(message, ods_code).map_err(Refusal::Message)?;
-                    let stored = self.stored_json(ResourceType::PATIENT, &merged_id).await?;
+                    let (stored, unchanged_since) = self.stored_json(ResourceType::PATIENT, &merged_id).await?;
                     let merged =
                         merged_patient(message, ods_code, &patient_id, stored.as_ref()).map_err(Refusal::Message)?;
-                    ops.push(self.feed_op(&context, feed, ResourceType::PATIENT, &merged_id, merged)?);
+                    let op =
+                        self.feed_op(&context, feed, ResourceType::PATIENT, &merged_id, merged, unchanged_since)?;
+                    ops.push(op);
                 }
                 let mut visit = None;
                 if let Some(encounter) = encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)? {
                     let encounter_id = encounter.id.clone();
-                    let stored = self.stored_json(types[1], &encounter_id).await?;
+                    let (stored, unchanged_since) = self.stored_json(types[1], &encounter_id).await?;
                     let encounter = apply_encounter(encounter, stored.as_ref());
-                    ops.push(self.feed_op(&context, feed, types[1], &encounter_id, encounter)?);
+                    ops.push(self.feed_op(&context, feed, types[1], &encounter_id, encounter, unchanged_since)?);
                     visit = Some(encounter_id);
                 }
                 // Allergies, diagnoses and next of kin are listed whole in each message that carries them.
@@ -347,7 +359,7 @@ impl Service {
                 .chain(related_people(message, ods_code, &patient_id).into_iter().map(|person| (types[4], person)));
                 for (resource_type, resource) in clinical {
                     let id = resource["id"].as_str().unwrap_or_default().to_string();
-                    ops.push(self.feed_op(&context, feed, resource_type, &id, resource)?);
+                    ops.push(self.feed_op(&context, feed, resource_type, &id, resource, Precondition::None)?);
                 }
             }
             Kind::Results => {
@@ -357,14 +369,14 @@ impl Service {
                     .chain(results.observations.into_iter().map(|observation| (types[2], observation)))
                 {
                     let id = resource["id"].as_str().unwrap_or_default().to_string();
-                    ops.push(self.feed_op(&context, feed, resource_type, &id, resource)?);
+                    ops.push(self.feed_op(&context, feed, resource_type, &id, resource, Precondition::None)?);
                 }
             }
             Kind::Document => {
                 // A document is sent whole each time: it replaces what was stored under the same id.
                 let document = document_reference(message, ods_code, &patient_id).map_err(Refusal::Message)?;
                 let id = document["id"].as_str().unwrap_or_default().to_string();
-                ops.push(self.feed_op(&context, feed, types[1], &id, document)?);
+                ops.push(self.feed_op(&context, feed, types[1], &id, document, Precondition::None)?);
             }
         }
         let ack = self.ack(received, AckCode::Accept, None);
@@ -381,6 +393,7 @@ impl Service {
                 }
                 match error {
                     ServiceError::Unavailable | ServiceError::Corrupt => Err(Refusal::Store(error)),
+                    ServiceError::PreconditionFailed(_) | ServiceError::Conflict(_) => Err(Refusal::Changed(error)),
                     other => Err(Refusal::Message(at(None, "207", other.to_string()))),
                 }
             }
@@ -391,12 +404,24 @@ impl Service {
         self.store.accepted_feed_ack(&received.sender, message.control_id()?).await.ok().flatten()
     }
 
-    async fn stored_json(&self, resource_type: ResourceType, id: &str) -> Result<Option<Value>, Refusal> {
+    /// The stored resource's JSON (none if deleted or never sent), and the precondition that writes it back only if it
+    /// is still the version read.
+    async fn stored_json(
+        &self,
+        resource_type: ResourceType,
+        id: &str,
+    ) -> Result<(Option<Value>, Precondition), Refusal> {
         let id = ResourceId::parse(id).map_err(|error| Refusal::Message(at(None, "207", error.to_string())))?;
         let stored = self.store.read(resource_type, &id).await.map_err(|error| Refusal::Store(error.into()))?;
-        Ok(stored
+        let precondition = match &stored {
+            None => Precondition::VersionIs(0),
+            Some(stored) if stored.deleted => Precondition::None,
+            Some(stored) => Precondition::VersionIs(stored.version_id),
+        };
+        let json = stored
             .filter(|stored| !stored.deleted)
-            .and_then(|stored| serde_json::from_str(stored.json.as_deref()?).ok()))
+            .and_then(|stored| serde_json::from_str(stored.json.as_deref()?).ok());
+        Ok((json, precondition))
     }
 
     fn feed_op(
@@ -406,13 +431,14 @@ impl Service {
         resource_type: ResourceType,
         id: &str,
         resource: Value,
+        precondition: Precondition,
     ) -> Result<kmcr_store::WriteOp, Refusal> {
         let id = ResourceId::parse(id).map_err(|error| Refusal::Message(at(None, "207", error.to_string())))?;
         let mut resource = resource;
         if resource_type != ResourceType::PATIENT {
             label(&mut resource, &feed.security_labels);
         }
-        self.put_op(context, resource_type, id, resource, Precondition::None)
+        self.put_op(context, resource_type, id, resource, precondition)
             .map_err(|error| Refusal::Message(at(None, "207", error.to_string())))
     }
 
@@ -451,7 +477,13 @@ enum Refusal {
     Message(MessageError),
     /// The store could not be reached: nothing is kept, no ACK is sent.
     Store(ServiceError),
+    /// What the message changes was written by another message meanwhile: it is applied again (after
+    /// [`MAX_APPLY_ATTEMPTS`], nothing is kept and no ACK is sent, so the sender sends it again).
+    Changed(ServiceError),
 }
+
+/// Times a message is applied to what is stored before it is left for the sender to send again.
+const MAX_APPLY_ATTEMPTS: usize = 5;
 
 impl Refusal {
     fn refused(error: ServiceError) -> Refusal {

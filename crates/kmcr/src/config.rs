@@ -313,8 +313,19 @@ fn mllp_feed(ods_code: &OdsCode, raw: &RawMllpFeed) -> anyhow::Result<kmcr_servi
             raw.client_certificate_subject_cn.clone(),
         ),
         switched_off: raw.enabled == Some(false),
-        security_labels: raw.security_labels.clone(),
+        security_labels: security_labels(&name, &raw.security_labels)?,
     })
+}
+
+/// A feed's labels, each a v3 ActCode sensitivity code KMCR seals by (a typo would leave the data unsealed).
+fn security_labels(feed: &str, labels: &[String]) -> anyhow::Result<Vec<String>> {
+    const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+    for label in labels {
+        if kmcr_access::SensitiveCategory::from_security_label(ACT_CODE, label).is_none() {
+            bail!("{feed}: security label '{label}' is not one KMCR seals by (HIV, PSY, SDV, SEX, STD, ETH, GDIS)");
+        }
+    }
+    Ok(labels.to_vec())
 }
 
 /// The listener's settings, `None` when it listens nowhere. The TLS files are read here, so that a fault in them
@@ -465,4 +476,16 @@ fn access_policy(organisations: Vec<RawOrganisation>, raw: RawAccess) -> anyhow:
         code_rules,
         paging_key,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::security_labels;
+
+    #[test]
+    fn a_feeds_security_labels_are_codes_kmcr_seals_by() {
+        assert_eq!(security_labels("feed", &["PSY".into(), "SEX".into()]).unwrap(), ["PSY", "SEX"]);
+        let typo = security_labels("feed", &["psy".into()]).unwrap_err().to_string();
+        assert!(typo.contains("'psy' is not one KMCR seals by"), "{typo}");
+    }
 }

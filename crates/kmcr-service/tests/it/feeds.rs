@@ -367,3 +367,32 @@ async fn a_feeds_security_labels_seal_what_its_messages_become() {
         }
     }
 }
+
+/// Two messages about one patient from two connections at once (each part of the record is told by one sender): each
+/// is applied to what the other wrote, so neither change is lost.
+#[tokio::test]
+async fn messages_about_one_patient_at_once_each_keep_their_change() {
+    for world in worlds().await {
+        let backend = world.backend;
+        let mut both = feeds();
+        both.push(MllpFeed { sending_application: "RVV-ADMIN".into(), ..feeds()[0].clone() });
+        let pid = "PID|1||BOTH001^^^RVV^MR||Deal^Robin||19900101|F";
+        let first = adt("BOTH-0", "RVV-PAS", pid);
+        assert_eq!(msa(&world.service.receive_hl7(&both, &first).await.unwrap()).0, "AA", "{backend}");
+        for round in 1..=10 {
+            let address = format!("PID|1||BOTH001^^^RVV^MR||||||||{round} Castle Street^^Deal^^CT14 {round}AA");
+            let phone = format!("PID|1||BOTH001^^^RVV^MR||||||||||01304 {round:06}");
+            let by_pas = adt(&format!("BOTH-A{round}"), "RVV-PAS", &address);
+            let by_admin = adt(&format!("BOTH-P{round}"), "RVV-ADMIN", &phone);
+            let (pas, admin) =
+                tokio::join!(world.service.receive_hl7(&both, &by_pas), world.service.receive_hl7(&both, &by_admin));
+            assert_eq!((msa(&pas.unwrap()).0, msa(&admin.unwrap()).0), ("AA".into(), "AA".into()), "{backend}");
+            let id = patient_id(ACUTE, &format!("https://fhir.kmcr.nhs.uk/Id/{ACUTE}/RVV"), "BOTH001");
+            let stored = world.store.read(ResourceType::PATIENT, &ResourceId::parse(&id).unwrap()).await.unwrap();
+            let json: serde_json::Value = serde_json::from_str(stored.unwrap().json.as_deref().unwrap()).unwrap();
+            let text = json.to_string();
+            assert!(text.contains(&format!("{round} Castle Street")), "{backend}: round {round}: the address: {text}");
+            assert!(text.contains(&format!("01304 {round:06}")), "{backend}: round {round}: the phone: {text}");
+        }
+    }
+}
