@@ -269,7 +269,11 @@ impl Service {
             attempts += 1;
             match self.apply_message(&received, feed, &message, kind).await {
                 Ok(ack) => return Ok(ack),
-                Err(Refusal::Changed(_)) if attempts < MAX_APPLY_ATTEMPTS => continue,
+                Err(Refusal::Changed(_)) if attempts < MAX_APPLY_ATTEMPTS => {
+                    // Many messages changing one resource at once each win in turn; a growing pause spreads them.
+                    tokio::time::sleep(std::time::Duration::from_millis(attempts as u64)).await;
+                    continue;
+                }
                 Err(Refusal::Changed(error)) => return Err(error),
                 Err(Refusal::Message(error)) => return self.reject(&received, AckCode::Error, error).await,
                 Err(Refusal::Store(error)) => return Err(error),
@@ -483,7 +487,7 @@ enum Refusal {
 }
 
 /// Times a message is applied to what is stored before it is left for the sender to send again.
-const MAX_APPLY_ATTEMPTS: usize = 5;
+const MAX_APPLY_ATTEMPTS: usize = 20;
 
 impl Refusal {
     fn refused(error: ServiceError) -> Refusal {

@@ -128,7 +128,10 @@ fn a_burst_of_many_patients_is_applied_in_order_for_each() {
         let pid = |family: &str| format!("PID|1||BURST{n:04}^^^RWF^MR||{family}^Sam||19700101|M");
         for (event, family) in [("A01", "Admitted"), ("A08", "Updated")] {
             let control_id = format!("BURST-{n}-{event}");
-            burst.extend(encode_frame(&message(&control_id, event, "DEMO-PAS", &pid(family))));
+            let text = String::from_utf8(message(&control_id, event, "DEMO-PAS", &pid(family))).unwrap();
+            // Each patient's own visit.
+            let text = text.replace("V-E2E-1", &format!("V-BURST-{n}"));
+            burst.extend(encode_frame(text.as_bytes()));
             control_ids.push(control_id);
         }
     }
