@@ -19,9 +19,16 @@ pub(crate) async fn answer(
     peer: &Peer,
     shared: &Arc<Shared>,
 ) -> Result<Vec<String>, kmcr_service::ServiceError> {
+    if let [frame] = frames.as_slice() {
+        // One frame (a sender that waits for each ACK): nothing to group, so its patient is not read here.
+        return Ok(vec![match frame {
+            Ok(bytes) => shared.service.receive_hl7_from(&shared.settings.feeds, Some(peer), bytes).await?,
+            Err(error) => refusal_of_frame(error),
+        }]);
+    }
     let mut acks: Vec<Option<String>> = vec![None; frames.len()];
     let mut groups: BTreeMap<String, Vec<(usize, Vec<u8>)>> = BTreeMap::new();
-    let mut one_at_a_time = frames.len() == 1;
+    let mut one_at_a_time = false;
     for (index, frame) in frames.into_iter().enumerate() {
         match frame {
             Err(error) => acks[index] = Some(refusal_of_frame(&error)),

@@ -169,8 +169,8 @@ impl Service {
         Ok(system.ods_code.clone())
     }
 
-    /// Reads rejected messages after `after_key` in key order and keeps those of `ods_code` that no accepted message
-    /// has made good, until `count` are found, the messages end, or [`MAX_SCANNED_PER_PAGE`] have been looked at.
+    /// Reads the dead letters not made good after `after_key` in key order (the store checks each against the accepted
+    /// messages) and keeps those of `ods_code`, until `count` are found, the messages end, or [`MAX_SCANNED_PER_PAGE`] have been looked at.
     async fn unresolved_dead_letters_of(
         &self,
         ods_code: &OdsCode,
@@ -181,13 +181,13 @@ impl Service {
         let mut scanned_through = after_key;
         let mut n_scanned = 0usize;
         loop {
-            let batch = self.store.feed_messages("rejected", scanned_through, SCAN_BATCH).await?;
+            let unresolved = FeedMessageFilter::UnresolvedDeadLetters { after_key: scanned_through };
+            let batch = self.store.filtered_feed_messages(unresolved, SCAN_BATCH).await?;
             let batch_len = batch.len();
             for message in batch {
                 scanned_through = message.message_key;
                 n_scanned += 1;
-                if message.receipt.ods_code.as_deref() != Some(ods_code.as_str()) || self.is_made_good(&message).await?
-                {
+                if message.receipt.ods_code.as_deref() != Some(ods_code.as_str()) {
                     continue;
                 }
                 letters.push(DeadLetter::of(message));
@@ -202,11 +202,5 @@ impl Service {
                 return Ok(DeadLetterPage { letters, next_after_key: Some(scanned_through) });
             }
         }
-    }
-
-    /// Whether a message from the dead letter's sender with its MSH-10 has since been accepted.
-    async fn is_made_good(&self, letter: &StoredFeedMessage) -> Result<bool, ServiceError> {
-        let Some(control_id) = &letter.receipt.control_id else { return Ok(false) };
-        Ok(self.store.accepted_feed_ack(&letter.receipt.sender, control_id).await?.is_some())
     }
 }

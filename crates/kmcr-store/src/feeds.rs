@@ -47,8 +47,8 @@ pub struct FeedSummary {
 /// Which stored messages to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeedMessageFilter {
-    /// Rejected messages that no accepted message with the same sender and MSH-10 has since made good.
-    UnresolvedDeadLetters,
+    /// Rejected messages after this key that no accepted message with the same sender and MSH-10 has since made good.
+    UnresolvedDeadLetters { after_key: i64 },
     /// One message, by key.
     Key(i64),
 }
@@ -64,7 +64,7 @@ pub const FEED_SUMMARY_SQL: &str = "SELECT f.sender, f.ods_code, \
 /// The condition of [`FeedMessageFilter`] on `feed_message f`, with the key as its one parameter (`{key}`).
 pub fn filter_condition(filter: FeedMessageFilter) -> &'static str {
     match filter {
-        FeedMessageFilter::UnresolvedDeadLetters => {
+        FeedMessageFilter::UnresolvedDeadLetters { .. } => {
             "f.status = 'rejected' AND f.message_key > {key} AND NOT EXISTS (SELECT 1 FROM feed_message a WHERE \
              a.status = 'accepted' AND a.sender = f.sender AND a.control_id = f.control_id)"
         }

@@ -34,7 +34,9 @@ pub async fn run(words: &[&str], config: Config) -> anyhow::Result<()> {
         }
         ["dead-letters"] => {
             println!("key\treceived\tsender\tMSH-10\ttype\tACK\treason");
-            for letter in store.filtered_feed_messages(FeedMessageFilter::UnresolvedDeadLetters, 10_000).await? {
+            for letter in
+                store.filtered_feed_messages(FeedMessageFilter::UnresolvedDeadLetters { after_key: 0 }, 10_000).await?
+            {
                 let receipt = letter.receipt;
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",

@@ -38,3 +38,22 @@ impl<T> Change<T> {
         }
     }
 }
+
+/// An error at one field of one segment (`position` counted from 1, as ERR-2 counts segments).
+pub(crate) fn error_at(
+    segment: &crate::message::Segment,
+    position: usize,
+    field: usize,
+    code: &'static str,
+    reason: impl Into<String>,
+) -> crate::ack::MessageError {
+    crate::ack::MessageError {
+        location: Some(crate::ack::ErrorLocation {
+            segment_id: segment.id.clone(),
+            segment_position: position,
+            field: Some(field),
+        }),
+        code,
+        reason: reason.into(),
+    }
+}

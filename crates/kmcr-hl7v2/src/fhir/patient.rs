@@ -9,7 +9,7 @@
 use kmcr_fhir::{NHS_NUMBER_SYSTEM, NhsNumber, ODS_CODE_SYSTEM};
 use serde_json::{Map, Value as Json, json};
 
-use super::Change;
+use super::{Change, error_at};
 use crate::ack::{ErrorLocation, MessageError};
 use crate::message::{Message, Segment, Value};
 
@@ -39,18 +39,6 @@ pub struct PatientUpdate {
     pub deceased: Change<(String, Json)>,
     /// The registered practice's ODS code.
     pub general_practice: Change<String>,
-}
-
-fn error_at(segment: &Segment, position: usize, field: usize, code: &'static str, reason: String) -> MessageError {
-    MessageError {
-        location: Some(ErrorLocation {
-            segment_id: segment.id.clone(),
-            segment_position: position,
-            field: Some(field),
-        }),
-        code,
-        reason,
-    }
 }
 
 /// Reads PID and PD1. `sender_ods_code` is the organisation the feed belongs to.
@@ -93,7 +81,7 @@ pub fn patient_update(message: &Message, sender_ods_code: &str) -> Result<Patien
             segment_position,
             3,
             "101",
-            "PID-3 holds no local record number (an identifier other than the NHS number)".into(),
+            "PID-3 holds no local record number (an identifier other than the NHS number)",
         ));
     };
     let id = patient_id(sender_ods_code, &local_identifier.0, &local_identifier.1);
@@ -155,7 +143,7 @@ fn merged_record(message: &Message, sender_ods_code: &str) -> Result<(String, St
         }
     }
     let Some((system, value, _)) = prior else {
-        return Err(error_at(mrg, position + 1, 1, "101", "MRG-1 names no local record number to merge".into()));
+        return Err(error_at(mrg, position + 1, 1, "101", "MRG-1 names no local record number to merge"));
     };
     let id = patient_id(sender_ods_code, &system, &value);
     Ok((id, system, value))

@@ -8,8 +8,8 @@
 use kmcr_fhir::ODS_CODE_SYSTEM;
 use serde_json::{Map, Value as Json, json};
 
-use super::digest_id;
-use crate::ack::{ErrorLocation, MessageError};
+use super::{digest_id, error_at};
+use crate::ack::MessageError;
 use crate::message::{Message, Segment};
 
 /// The resources a result message becomes: each report, then its observations.
@@ -21,18 +21,6 @@ pub struct ResultResources {
 
 const INTERPRETATION_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
 const CATEGORY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v2-0074";
-
-fn error_at(segment: &Segment, position: usize, field: usize, code: &'static str, reason: &str) -> MessageError {
-    MessageError {
-        location: Some(ErrorLocation {
-            segment_id: segment.id.clone(),
-            segment_position: position,
-            field: Some(field),
-        }),
-        code,
-        reason: reason.into(),
-    }
-}
 
 /// Reads every OBR with the OBX and NTE segments that follow it; `patient_id` is the Patient the PID became.
 pub fn result_resources(

@@ -31,17 +31,6 @@ async fn search(
     Ok(found)
 }
 
-async fn everything(world: &World, context: &RequestContext, patient_id: &str) -> Result<Vec<String>, ServiceError> {
-    let request = EverythingRequest {
-        patient_ids: vec![ResourceId::parse(patient_id).unwrap()],
-        since: None,
-        types: Vec::new(),
-        count: 1000,
-        cursor: None,
-    };
-    Ok(references(&world.service.everything(context, request, None).await?.resources))
-}
-
 async fn read(world: &World, context: &RequestContext, type_name: &str, id: &str) -> Result<(), ServiceError> {
     let resource_type = ResourceType::parse(type_name).unwrap();
     world.service.read(context, resource_type, &ResourceId::parse(id).unwrap()).await.map(|_| ())
@@ -77,7 +66,7 @@ async fn a_user_with_no_relationship_sees_the_banner_and_nothing_clinical() {
             "{backend}: by search"
         );
         assert!(
-            matches!(everything(&world, &stranger, "pa-gp").await, Err(ServiceError::Forbidden(_))),
+            matches!(everything(&world.service, &stranger, "pa-gp").await, Err(ServiceError::Forbidden(_))),
             "{backend}: $everything"
         );
         assert!(
@@ -115,7 +104,7 @@ async fn a_user_with_no_relationship_sees_the_banner_and_nothing_clinical() {
         let receptionist = receptionist();
         read(&world, &receptionist, "Patient", "pa-gp").await.unwrap();
         assert!(
-            matches!(everything(&world, &receptionist, "pa-gp").await, Err(ServiceError::Forbidden(_))),
+            matches!(everything(&world.service, &receptionist, "pa-gp").await, Err(ServiceError::Forbidden(_))),
             "{backend}: a receptionist sees the banner only"
         );
     }
@@ -126,7 +115,7 @@ async fn the_gp_sees_the_record_without_sealed_items_in_results_totals_or_includ
     for world in worlds().await {
         let backend = world.backend;
         let gp = gp_doctor();
-        let record = everything(&world, &gp, "pa-gp").await.unwrap();
+        let record = everything(&world.service, &gp, "pa-gp").await.unwrap();
         assert_eq!(
             record,
             [
@@ -194,7 +183,7 @@ async fn sealed_items_are_shown_to_b1611_once_the_user_states_why() {
         );
         declare(&world, &sensitive, GrantKind::SensitiveAccess, "pa-gp").await.unwrap();
         read(&world, &sensitive, "Condition", "cond-rxy").await.unwrap_or_else(|error| panic!("{backend}: {error}"));
-        let record = everything(&world, &sensitive, "pa-gp").await.unwrap();
+        let record = everything(&world.service, &sensitive, "pa-gp").await.unwrap();
         for sealed in ["Condition/cond-rxy", "Observation/obs-shc", "Patient/pa-shc"] {
             assert!(record.contains(&sealed.to_string()), "{backend}: {sealed} in {record:?}");
         }
@@ -213,7 +202,10 @@ async fn break_glass_opens_the_record_for_b0168_and_goes_to_ig_review() {
     for world in worlds().await {
         let backend = world.backend;
         let paramedic = paramedic();
-        assert!(matches!(everything(&world, &paramedic, "pa-gp").await, Err(ServiceError::Forbidden(_))), "{backend}");
+        assert!(
+            matches!(everything(&world.service, &paramedic, "pa-gp").await, Err(ServiceError::Forbidden(_))),
+            "{backend}"
+        );
         assert!(
             matches!(
                 declare(&world, &receptionist(), GrantKind::BreakGlass, "pa-gp").await,
@@ -222,7 +214,7 @@ async fn break_glass_opens_the_record_for_b0168_and_goes_to_ig_review() {
             "{backend}: not without B0168"
         );
         let grant_id = declare(&world, &paramedic, GrantKind::BreakGlass, "pa-gp").await.unwrap();
-        let record = everything(&world, &paramedic, "pa-gp").await.unwrap();
+        let record = everything(&world.service, &paramedic, "pa-gp").await.unwrap();
         assert!(record.contains(&"Observation/obs-gp".to_string()), "{backend}: {record:?}");
         let entries = world.store.audit_entries(0, 10_000).await.unwrap();
         let last = &entries.last().unwrap().record;
@@ -284,15 +276,16 @@ async fn a_declared_relationship_holds_only_in_the_role_profile_it_was_made_in()
         let backend = world.backend;
         let stranger = unrelated_doctor();
         declare(&world, &stranger, GrantKind::DeclaredRelationship, "pa-rvv").await.unwrap();
-        let record = everything(&world, &stranger, "pa-gp").await.unwrap_or_else(|error| panic!("{backend}: {error}"));
+        let record =
+            everything(&world.service, &stranger, "pa-gp").await.unwrap_or_else(|error| panic!("{backend}: {error}"));
         assert!(record.contains(&"Observation/obs-gp".to_string()), "{backend}: the grant holds for the whole person");
         let same_user_other_role =
             user("unrelated-doctor", UNRELATED_ACUTE, "R8001", &["B0360"], kmcr_access::AssuranceLevel::Aal3);
         assert!(
-            matches!(everything(&world, &same_user_other_role, "pa-gp").await, Err(ServiceError::Forbidden(_))),
+            matches!(everything(&world.service, &same_user_other_role, "pa-gp").await, Err(ServiceError::Forbidden(_))),
             "{backend}"
         );
-        assert!(everything(&world, &stranger, "pb-gp").await.is_err(), "{backend}: nor for another person");
+        assert!(everything(&world.service, &stranger, "pb-gp").await.is_err(), "{backend}: nor for another person");
     }
 }
 
@@ -417,7 +410,7 @@ async fn a_system_reads_what_it_sent_and_beyond_that_only_as_its_organisation_ma
         let unrelated = system(UNRELATED_ACUTE, &["system/*.rs"]);
         assert!(search(&world, &unrelated, "Observation", "patient=pa-gp").await.unwrap().is_empty(), "{backend}");
         assert!(
-            matches!(everything(&world, &unrelated, "pa-gp").await, Err(ServiceError::NotFound)),
+            matches!(everything(&world.service, &unrelated, "pa-gp").await, Err(ServiceError::NotFound)),
             "{backend}: as if the id did not exist"
         );
         assert!(search(&world, &unrelated, "Patient", "family=Ashdown").await.unwrap().is_empty(), "{backend}");
@@ -492,7 +485,7 @@ async fn an_objection_withholds_the_sources_it_names_and_says_so() {
 async fn every_read_is_audited_with_who_whom_why_and_the_decision() {
     for world in worlds().await {
         let backend = world.backend;
-        everything(&world, &gp_doctor(), "pa-gp").await.unwrap();
+        everything(&world.service, &gp_doctor(), "pa-gp").await.unwrap();
         let entries = world.store.audit_entries(0, 10_000).await.unwrap();
         let last = &entries.last().unwrap().record;
         assert_eq!(
@@ -510,7 +503,7 @@ async fn every_read_is_audited_with_who_whom_why_and_the_decision() {
         assert_eq!(last.outcome, "permitted-withheld");
         assert!(last.n_withheld >= 3, "{backend}: {last:?}");
         assert!(last.reasons.iter().any(|reason| reason == "basis: registered-practice"), "{backend}: {last:?}");
-        let _ = everything(&world, &unrelated_doctor(), "pa-gp").await;
+        let _ = everything(&world.service, &unrelated_doctor(), "pa-gp").await;
         let entries = world.store.audit_entries(0, 10_000).await.unwrap();
         let refused = &entries.last().unwrap().record;
         assert_eq!(

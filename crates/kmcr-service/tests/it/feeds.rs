@@ -190,7 +190,10 @@ async fn a_dead_letter_is_replayed_after_the_fix_and_made_good() {
         let message = adt("L-1", "LATE-PAS", "PID|1||LATE001^^^RVV^MR||Lydd^Ash");
         let refused = world.service.receive_hl7(&feeds(), &message).await.unwrap();
         assert_eq!(msa(&refused).0, "AR", "{backend}");
-        let dead = world.store.filtered_feed_messages(kmcr_store::FeedMessageFilter::UnresolvedDeadLetters, 10).await;
+        let dead = world
+            .store
+            .filtered_feed_messages(kmcr_store::FeedMessageFilter::UnresolvedDeadLetters { after_key: 0 }, 10)
+            .await;
         let dead = dead.unwrap();
         assert_eq!(dead.len(), 1, "{backend}");
         let summary = world.store.feed_summary().await.unwrap();
@@ -208,7 +211,10 @@ async fn a_dead_letter_is_replayed_after_the_fix_and_made_good() {
         });
         let replayed = world.service.replay_dead_letter(&fixed, dead[0].message_key).await.unwrap();
         assert_eq!(msa(&replayed.expect("the dead letter")), ("AA".into(), "L-1".into()), "{backend}");
-        let dead = world.store.filtered_feed_messages(kmcr_store::FeedMessageFilter::UnresolvedDeadLetters, 10).await;
+        let dead = world
+            .store
+            .filtered_feed_messages(kmcr_store::FeedMessageFilter::UnresolvedDeadLetters { after_key: 0 }, 10)
+            .await;
         assert!(dead.unwrap().is_empty(), "{backend}: made good");
         let summary = world.store.feed_summary().await.unwrap();
         let counts: Vec<_> = summary

@@ -5,19 +5,12 @@
 use kmcr_fhir::{OdsCode, ResourceId, ResourceType};
 use kmcr_service::identity::IdentitySettings;
 use kmcr_service::{Limits, Service, ServiceError};
-use kmcr_store::EverythingRequest;
 
 use crate::world::*;
 
-async fn everything(service: &Service) -> Vec<String> {
-    let request = EverythingRequest {
-        patient_ids: vec![ResourceId::parse("pa-gp").unwrap()],
-        since: None,
-        types: Vec::new(),
-        count: 1000,
-        cursor: None,
-    };
-    references(&service.everything(&gp_doctor(), request, None).await.unwrap().resources)
+/// Person A's record as their GP sees it through `service`.
+async fn gp_view(service: &Service) -> Vec<String> {
+    everything(service, &gp_doctor(), "pa-gp").await.unwrap()
 }
 
 #[tokio::test]
@@ -29,7 +22,7 @@ async fn an_organisation_that_leaves_takes_its_data_out_of_every_view_and_a_purg
             Service::start(world.store.clone(), Limits::default(), IdentitySettings::default(), policy(Vec::new()))
                 .await
                 .unwrap();
-        let before = everything(&world.service).await;
+        let before = gp_view(&world.service).await;
         for item in ["Encounter/enc-rvv", "Observation/obs-rvv", "Patient/pa-rvv"] {
             assert!(before.contains(&item.to_string()), "{backend}: {item} in {before:?}");
         }
@@ -38,11 +31,11 @@ async fn an_organisation_that_leaves_takes_its_data_out_of_every_view_and_a_purg
         assert!(matches!(refused, Err(ServiceError::Conflict(_))), "{backend}: no purge while it is party");
 
         world.service.record_departure("test-operator", &acute).await.unwrap();
-        let after = everything(&world.service).await;
+        let after = gp_view(&world.service).await;
         assert!(after.iter().all(|item| !item.ends_with("-rvv")), "{backend}: at once on this node: {after:?}");
         assert!(after.contains(&"Observation/obs-gp".to_string()), "{backend}: the GP's data stays: {after:?}");
         other_node.follow_departures().await.unwrap();
-        let elsewhere = everything(&other_node).await;
+        let elsewhere = gp_view(&other_node).await;
         assert!(elsewhere.iter().all(|item| !item.ends_with("-rvv")), "{backend}: on another node: {elsewhere:?}");
         let its_own = world
             .service
@@ -84,7 +77,7 @@ async fn an_organisation_that_leaves_takes_its_data_out_of_every_view_and_a_purg
         );
         assert!(audit.iter().any(|entry| entry.record.action == "organisation-left"), "{backend}");
 
-        assert_eq!(everything(&world.service).await, after, "{backend}: the rest of the record is as it was");
+        assert_eq!(gp_view(&world.service).await, after, "{backend}: the rest of the record is as it was");
     }
 }
 
@@ -94,11 +87,11 @@ async fn an_organisation_that_leaves_takes_its_data_out_of_every_view_and_a_purg
 async fn an_item_its_source_deletes_leaves_every_view() {
     for world in worlds().await {
         let backend = world.backend;
-        assert!(everything(&world.service).await.contains(&"Observation/obs-gp".to_string()), "{backend}");
+        assert!(gp_view(&world.service).await.contains(&"Observation/obs-gp".to_string()), "{backend}");
         let gp = system(GP, &["system/*.*"]);
         let observation = ResourceType::parse("Observation").unwrap();
         world.service.delete(&gp, observation, ResourceId::parse("obs-gp").unwrap()).await.unwrap();
-        let after = everything(&world.service).await;
+        let after = gp_view(&world.service).await;
         assert!(!after.contains(&"Observation/obs-gp".to_string()), "{backend}: {after:?}");
         let query = kmcr_service::references::parse_query("subject=Patient/pa-gp&_total=accurate");
         let found = world.service.search(&gp_doctor(), observation, &query, false, None).await.unwrap();

@@ -287,3 +287,19 @@ pub fn references(resources: &[kmcr_store::StoredResource]) -> Vec<String> {
     references.sort();
     references
 }
+
+/// The `Type/id` of everything `context` is shown of the record of the person `patient_id` belongs to.
+pub async fn everything(
+    service: &Service,
+    context: &RequestContext,
+    patient_id: &str,
+) -> Result<Vec<String>, kmcr_service::ServiceError> {
+    let request = kmcr_store::EverythingRequest {
+        patient_ids: vec![ResourceId::parse(patient_id).unwrap()],
+        since: None,
+        types: Vec::new(),
+        count: 1000,
+        cursor: None,
+    };
+    Ok(references(&service.everything(context, request, None).await?.resources))
+}

@@ -65,7 +65,7 @@ pub async fn filtered(
     limit: usize,
 ) -> Result<Vec<StoredFeedMessage>, StoreError> {
     let key = match filter {
-        FeedMessageFilter::UnresolvedDeadLetters => 0,
+        FeedMessageFilter::UnresolvedDeadLetters { after_key } => after_key,
         FeedMessageFilter::Key(key) => key,
     };
     let condition = filter_condition(filter).replace("{key}", "$1");
