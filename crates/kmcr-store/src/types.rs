@@ -9,7 +9,8 @@ use crate::Cursor;
 /// Tuning that does not change behaviour.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
-    /// Connections used for reads (SQLite readers, PostgreSQL pool size).
+    /// Connections used for reads (SQLite readers kept open, PostgreSQL pool size). Sixteen: with four, twenty MLLP
+    /// senders' reads opened (and parsed the schema of) a new SQLite connection for most reads.
     pub n_read_connections: usize,
     /// SQLite: past this size the writer empties the write-ahead log itself.
     pub sqlite_max_wal_bytes: u64,
@@ -23,7 +24,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            n_read_connections: 4,
+            n_read_connections: 16,
             sqlite_max_wal_bytes: 128 * 1024 * 1024,
             sqlite_writer_cache_bytes: default_writer_cache_bytes(),
             code_rules: kmcr_access::CodeRules::defaults(),

@@ -253,7 +253,10 @@ impl Identity {
     /// and search with it. Links already made stay as they are.
     fn train_in_background(&self, records: Vec<Arc<PreparedRecord>>) {
         let Some(identity) = self.this.upgrade() else { return };
-        let link_settings = LinkSettings { thresholds: self.settings.thresholds, ..LinkSettings::default() };
+        // One thread: retraining runs beside live traffic, and on a small machine taking every core for it slowed
+        // ingest (MLLP messages waited behind the comparisons of a million random pairs).
+        let link_settings =
+            LinkSettings { thresholds: self.settings.thresholds, n_threads: 1, ..LinkSettings::default() };
         tokio::spawn(async move {
             let started = std::time::Instant::now();
             let n_records = records.len();
