@@ -1,7 +1,7 @@
 //! The HTTP face of KMCR: the FHIR R4 REST API (`/fhir`), OAuth2 and SMART App Launch (`/oauth/...`, discovery,
 //! the JWKS), the access endpoints (`/access/...`: declarations and the break-glass review queue), the audit's IG
-//! queries (`/audit/events`), the person index's (`/mpi/...`) and the HL7 v2 feeds' (`/feeds/...`: counts, dead
-//! letters, replay).
+//! queries (`/audit/events`), the person index's (`/mpi/...`), the HL7 v2 feeds' (`/feeds/...`: counts, dead
+//! letters, replay) and the clinician viewer's pages (`/viewer/...`).
 //!
 //! Handlers translate HTTP to service calls and service results to HTTP responses; every rule about what may be
 //! read or written lives in the service layer and `kmcr-access`. Build the whole API with [`router`]; [`ROUTES`]
@@ -12,6 +12,7 @@ mod capability;
 mod handlers;
 mod http_date;
 mod responses;
+mod viewer;
 
 use std::sync::Arc;
 
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feeds", get(handlers::feeds::status))
         .route("/feeds/dead-letters", get(handlers::feeds::dead_letters))
         .route("/feeds/dead-letters/{key}/replay", post(handlers::feeds::replay))
+        .merge(viewer::routes())
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
@@ -123,4 +125,29 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/feeds", true),
     ("GET", "/feeds/dead-letters", true),
     ("POST", "/feeds/dead-letters/{key}/replay", true),
+    // The clinician viewer (`viewer/mod.rs`): signed in by a session cookie, not a bearer token.
+    ("GET", "/viewer", false),
+    ("POST", "/viewer/search", true),
+    ("GET", "/viewer/person/{id}", true),
+    ("GET", "/viewer/person/{id}/results", true),
+    ("GET", "/viewer/person/{id}/timeline", true),
+    ("GET", "/viewer/person/{id}/documents", true),
+    ("GET", "/viewer/person/{id}/documents/{document_id}", true),
+    ("GET", "/viewer/person/{id}/medications", true),
+    ("GET", "/viewer/person/{id}/social-care", true),
+    ("GET", "/viewer/person/{id}/relationship", true),
+    ("POST", "/viewer/person/{id}/relationship", true),
+    ("GET", "/viewer/person/{id}/break-glass", true),
+    ("POST", "/viewer/person/{id}/break-glass", true),
+    ("GET", "/viewer/ig/break-glass", true),
+    ("POST", "/viewer/ig/break-glass/{grant_id}/review", true),
+    ("GET", "/viewer/ig/person/{id}/access", true),
+    ("GET", "/viewer/ig/person/{id}/objections", true),
+    ("GET", "/viewer/sign-in", false),
+    ("POST", "/viewer/sign-in", false),
+    ("GET", "/viewer/sign-in/cis2", false),
+    ("GET", "/viewer/role", false),
+    ("POST", "/viewer/role", false),
+    ("POST", "/viewer/sign-out", false),
+    ("GET", "/viewer/assets/{*path}", false),
 ];

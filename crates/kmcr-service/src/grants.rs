@@ -222,3 +222,35 @@ fn own_organisation(scope: &InformationGovernanceScope) -> Option<String> {
         InformationGovernanceScope::Organisation(ods_code) => Some(ods_code.as_str().to_string()),
     }
 }
+
+impl Service {
+    /// The Consent records (objections and their withdrawals) of the person `patient_id` belongs to, from every
+    /// source, for information governance: each `(JSON, source ODS code)`. Only a Privacy Officer or Caldicott
+    /// Guardian may ask; the question is audited like any read of the person.
+    pub async fn objections_of(
+        &self,
+        context: &RequestContext,
+        patient_id: &ResourceId,
+    ) -> Result<Vec<(String, String)>, ServiceError> {
+        let mut record = audit::record(context, "objections-list");
+        record.patients = audit::patients([patient_id.as_str()]);
+        record.resources = vec!["Consent".into()];
+        self.require_information_governance(context, &mut record).await?;
+        let mut patient_ids = vec![patient_id.as_str().to_string()];
+        patient_ids.extend(
+            self.identity.linked_patients(patient_id.as_str()).into_iter().filter(|id| id != patient_id.as_str()),
+        );
+        if let Some(person_id) = self.identity.person_of(patient_id.as_str()) {
+            record.persons = vec![format!("Person/{person_id}")];
+        }
+        let stored = self.store.person_record_facts(&patient_ids, Instant::now().unix_ms).await?;
+        record.outcome = "permitted".into();
+        self.store.append_audit(record).await?;
+        Ok(stored.consents)
+    }
+
+    /// The person `patient_id` belongs to, as `Person/id`, for IG's questions of the audit.
+    pub fn person_reference_of(&self, patient_id: &str) -> Option<String> {
+        self.identity.person_of(patient_id).map(|person_id| format!("Person/{person_id}"))
+    }
+}

@@ -151,3 +151,10 @@ fn operator_record(operator: &str, action: &str) -> AuditRecord {
     record.recorded_unix_ms = now;
     record
 }
+
+impl Service {
+    /// An organisation's name as the registry knows it, for showing where an item came from.
+    pub fn organisation_name(&self, ods_code: &str) -> Option<String> {
+        self.access().registry.get_str(ods_code).map(|organisation| organisation.name.clone())
+    }
+}

@@ -300,12 +300,14 @@ pub fn print_demo_credentials(public_base_url: &str) {
         );
     }
     println!(
-        "Demo users (password {DEMO_PASSWORD}), signing in through SMART App Launch at {public_base_url}/oauth/authorize \
-         (app {DEMO_SMART_APP_ID}, redirect {DEMO_SMART_REDIRECT_URI}):"
+        "Demo users (password {DEMO_PASSWORD}), signing in to the clinician viewer at {public_base_url}/viewer, or \
+         through SMART App Launch at {public_base_url}/oauth/authorize (app {DEMO_SMART_APP_ID}, redirect \
+         {DEMO_SMART_REDIRECT_URI}):"
     );
     for user in demo_users() {
         println!("  {:<17} {}", user.username, user.description);
     }
+    println!("Open the clinician viewer: {public_base_url}/viewer");
 }
 
 fn loader_context(source: &SourceBundle) -> anyhow::Result<RequestContext> {

@@ -22,7 +22,9 @@ const FLOW_COOKIE: &str = "kmcr_authorize";
 /// A SMART authorisation waiting for its user, as kept between requests.
 #[derive(Serialize, Deserialize)]
 struct PendingAuthorization {
-    request: AuthorizationRequest,
+    /// The SMART app's request; `None` for a sign-in to KMCR's own clinician viewer through the identity provider.
+    #[serde(default)]
+    request: Option<AuthorizationRequest>,
     /// Set while the user is away at the identity provider.
     oidc: Option<PendingOidc>,
     /// Set once the user has signed in, until they choose a role profile.
@@ -154,7 +156,7 @@ pub async fn authorize_page(State(state): State<AppState>, RawQuery(query): RawQ
         tracing::warn!("sign-in refused: too many sign-ins started");
         return pages::error_page(StatusCode::SERVICE_UNAVAILABLE, "Too many sign-ins are waiting: try again shortly.");
     }
-    let flow = PendingAuthorization { request, oidc: None, signed_in: None };
+    let flow = PendingAuthorization { request: Some(request), oidc: None, signed_in: None };
     let content = serde_json::to_string(&flow).expect("a sign-in serialises");
     let flow_id = match auth.smart.keep_sign_in(content, now, PENDING_LIFETIME_S).await {
         Ok(flow_id) => flow_id,
@@ -169,7 +171,7 @@ fn set_flow_cookie(response: &mut Response, flow_id: &str, secure: bool) {
     let secure = if secure { "; Secure" } else { "" };
     let cookie = format!("{FLOW_COOKIE}={flow_id}; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=600{secure}");
     if let Ok(cookie) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(SET_COOKIE, cookie);
+        response.headers_mut().append(SET_COOKIE, cookie);
     }
 }
 
@@ -217,7 +219,8 @@ pub async fn authorize_submit(
                         ),
                         _ => "The username or password is not right.".to_string(),
                     };
-                    let app_name = app_name_of(auth, &flow.request.client_id);
+                    let client_id = flow.request.as_ref().map_or("", |request| request.client_id.as_str());
+                    let app_name = app_name_of(auth, client_id);
                     let mut page = pages::sign_in_page(&form.flow, &app_name, auth.oidc.is_some(), Some(&message));
                     *page.status_mut() = StatusCode::UNAUTHORIZED;
                     return page;
@@ -249,7 +252,8 @@ pub async fn authorize_submit(
             let Some(role_profile) = signed_in.role_profile(&chosen) else {
                 return pages::error_page(StatusCode::BAD_REQUEST, "That role profile is not one of yours.");
             };
-            issue(auth, flow.request, &signed_in, role_profile).await
+            let Some(request) = flow.request else { return expired() };
+            issue(auth, request, &signed_in, role_profile).await
         }
         _ => pages::error_page(StatusCode::BAD_REQUEST, "Unknown action."),
     }
@@ -275,7 +279,8 @@ async fn continue_signed_in(
             Ok(flow) => flow,
             Err(page) => return page,
         };
-        return issue(auth, flow.request, &signed_in, role_profile).await;
+        let Some(request) = flow.request else { return expired() };
+        return issue(auth, request, &signed_in, role_profile).await;
     }
     if signed_in.role_profiles.is_empty() {
         return pages::error_page(StatusCode::FORBIDDEN, "You hold no role profile that KMCR can use.");
@@ -369,6 +374,22 @@ pub async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Ra
         Ok(session_id) => session_id,
         Err(error) => return unavailable(&error),
     };
+    if flow.request.is_none() {
+        // A sign-in to the clinician viewer: its own session, not a SMART code.
+        if let Err(page) = finish_flow(auth, &flow_id).await {
+            return page;
+        }
+        let role_profiles: Vec<RoleProfile> =
+            identity.role_profiles.iter().map(|role| role.role_profile.clone()).collect();
+        let viewer_sign_in = crate::viewer::IdentityProviderSignIn {
+            user_id: identity.user_id.clone(),
+            session_id,
+            role_profiles,
+            assurance: identity.assurance,
+            selected_role_profile_id: identity.selected_role_profile_id.clone(),
+        };
+        return crate::viewer::signed_in_through_identity_provider(&state, viewer_sign_in).await;
+    }
     let signed_in = SignedIn {
         user_id: identity.user_id.clone(),
         session_id,
@@ -383,4 +404,28 @@ pub async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Ra
         assurance: identity.assurance.as_str().to_string(),
     };
     continue_signed_in(auth, &flow_id, flow, signed_in, identity.selected_role_profile_id.clone()).await
+}
+
+/// `GET /viewer/sign-in/cis2`: a sign-in to the clinician viewer through the identity provider (NHS CIS2). It comes
+/// back through `/oauth/oidc/callback` like a SMART app's, and ends in a viewer session instead of a code.
+pub async fn viewer_oidc_start(State(state): State<AppState>) -> Response {
+    let auth = &state.auth;
+    let Some(oidc) = &auth.oidc else {
+        return pages::error_page(StatusCode::NOT_FOUND, "Sign-in with an identity provider is not configured.");
+    };
+    let now = Instant::now();
+    if !auth.may_start_sign_in(now) {
+        tracing::warn!("sign-in refused: too many sign-ins started");
+        return pages::error_page(StatusCode::SERVICE_UNAVAILABLE, "Too many sign-ins are waiting: try again shortly.");
+    }
+    let started = oidc.begin_sign_in(None, now);
+    let flow = PendingAuthorization { request: None, oidc: Some(PendingOidc::of(&started.pending)), signed_in: None };
+    let content = serde_json::to_string(&flow).expect("a sign-in serialises");
+    let flow_id = match auth.smart.keep_sign_in(content, now, PENDING_LIFETIME_S).await {
+        Ok(flow_id) => flow_id,
+        Err(error) => return unavailable(&error),
+    };
+    let mut response = redirect(&started.authorization_url);
+    set_flow_cookie(&mut response, &flow_id, auth.secure_cookies);
+    response
 }

@@ -25,7 +25,7 @@ use kmcr_fhir::Instant;
 use crate::AppState;
 use crate::responses::outcome_response;
 
-pub use authorize::{authorize_page, authorize_submit, oidc_callback, oidc_start};
+pub use authorize::{authorize_page, authorize_submit, oidc_callback, oidc_start, viewer_oidc_start};
 pub use discovery::{jwks, smart_configuration};
 pub use stored::{SESSION_RECHECK_MS, StoredAuthorizations, StoredSessions};
 pub use token_endpoint::{revoke, sign_out, token};

@@ -7,3 +7,4 @@ mod interactions;
 mod loads;
 mod synthea;
 mod users;
+mod viewer;
