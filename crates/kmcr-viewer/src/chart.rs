@@ -80,12 +80,18 @@ pub fn trend_svg(id: &str, title: &str, unit: &str, points: &[Point], range: Opt
         TOP + plot_height,
         WIDTH - RIGHT
     ));
+    let mut labels: Vec<(f64, String)> = Vec::new();
     for value in [low + margin, (low + high) / 2.0, high - margin] {
+        if !labels.iter().any(|(_, text)| *text == trim(value)) {
+            labels.push((value, trim(value)));
+        }
+    }
+    for (value, text) in labels {
         svg.push_str(&format!(
             "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"#212b32\">{}</text>",
             LEFT - 6.0,
             y_of(value) + 4.0,
-            escape(&trim(value))
+            escape(&text)
         ));
     }
     for (label_day, anchor) in [(first_day, "start"), (last_day, "end")] {

@@ -33,6 +33,8 @@ pub fn render(page: &Page<'_>, main: &str) -> String {
     html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     html.push_str(&format!("<title>{} - {SERVICE_NAME}</title>", escape(page.title)));
     html.push_str(&format!("<link rel=\"stylesheet\" href=\"{}\">", assets::STYLESHEET));
+    html.push_str(&format!("<link rel=\"icon\" href=\"{}\" sizes=\"48x48\">", assets::FAVICON_ICO));
+    html.push_str(&format!("<link rel=\"icon\" href=\"{}\" type=\"image/svg+xml\">", assets::FAVICON_SVG));
     html.push_str(&format!("<script src=\"{}\" defer></script>", assets::SCRIPT));
     html.push_str("</head><body class=\"nhsuk-template__body\">");
     html.push_str("<a class=\"nhsuk-skip-link\" href=\"#maincontent\">Skip to main content</a>");
@@ -51,58 +53,76 @@ pub fn render(page: &Page<'_>, main: &str) -> String {
 
 fn header(page: &Page<'_>) -> String {
     let mut header = String::from(
-        "<header class=\"nhsuk-header\" role=\"banner\"><div class=\"nhsuk-header__container nhsuk-width-container\">\
-         <div class=\"nhsuk-header__service\"><a class=\"nhsuk-header__service-logo\" href=\"/viewer\" aria-label=\"",
+        "<header class=\"nhsuk-header\" data-module=\"nhsuk-header\" role=\"banner\"><div \
+         class=\"nhsuk-header__container nhsuk-width-container\"><div class=\"nhsuk-header__service\"><a \
+         class=\"nhsuk-header__service-logo\" href=\"/viewer\" aria-label=\"NHS ",
     );
     header.push_str(SERVICE_NAME);
     header.push_str(" homepage\">");
     header.push_str(NHS_LOGO);
-    header.push_str(&format!("<span class=\"nhsuk-header__service-name\">{SERVICE_NAME}</span></a></div></div>"));
+    header.push_str(&format!("<span class=\"nhsuk-header__service-name\">{SERVICE_NAME}</span></a></div>"));
     if let Some(signed_in) = &page.signed_in {
-        header.push_str(&role_bar(signed_in));
+        header.push_str(&account(signed_in));
+    }
+    header.push_str("</div>");
+    if let Some(signed_in) = &page.signed_in {
+        header.push_str(&navigation(signed_in));
     }
     header.push_str("</header>");
     header
 }
 
-fn role_bar(signed_in: &SignedInBar<'_>) -> String {
+/// Who is signed in and in which role profile, always shown; switching role profile and signing out, one step each.
+fn account(signed_in: &SignedInBar<'_>) -> String {
     let acting = match (signed_in.role, signed_in.organisation) {
         (Some(role), Some(organisation)) => format!("{} at {}", escape(role), escape(organisation)),
         (Some(role), None) => escape(role),
         _ => "no role profile chosen yet".to_string(),
     };
-    let mut links = Vec::new();
-    links.push("<a class=\"nhsuk-header__navigation-link\" href=\"/viewer\">Find a person</a>".to_string());
-    if signed_in.can_switch {
-        links.push(
-            "<a class=\"nhsuk-header__navigation-link\" href=\"/viewer/role\">Switch role profile</a>".to_string(),
-        );
-    }
-    if signed_in.information_governance {
-        links.push(
-            "<a class=\"nhsuk-header__navigation-link\" href=\"/viewer/ig/break-glass\">Break-glass review</a>"
-                .to_string(),
-        );
-    }
-    let items: String =
-        links.iter().map(|link| format!("<li class=\"nhsuk-header__navigation-item\">{link}</li>")).collect();
+    let switch = if signed_in.can_switch {
+        "<li class=\"nhsuk-header__account-item\"><a class=\"nhsuk-header__account-link\" href=\"/viewer/role\">Switch \
+         role profile</a></li>"
+    } else {
+        ""
+    };
     format!(
-        "<div class=\"nhsuk-navigation-container\"><nav class=\"nhsuk-navigation\" aria-label=\"Signed in\">\
-         <div class=\"nhsuk-width-container\"><p class=\"nhsuk-body-s nhsuk-u-margin-bottom-1\" \
-         data-testid=\"active-role\">Signed in as {} &middot; acting as {acting}</p>\
-         <ul class=\"nhsuk-header__navigation-list\">{items}<li class=\"nhsuk-header__navigation-item\">\
-         <form method=\"post\" action=\"/viewer/sign-out\">{}<button class=\"nhsuk-button nhsuk-button--secondary \
-         nhsuk-u-margin-bottom-0\" type=\"submit\">Sign out</button></form></li></ul></div></nav></div>",
+        "<nav class=\"nhsuk-header__account\" aria-label=\"Account\"><ul class=\"nhsuk-header__account-list\"><li \
+         class=\"nhsuk-header__account-item\" data-testid=\"active-role\">{}, acting as {acting}</li>{switch}<li \
+         class=\"nhsuk-header__account-item\"><form class=\"nhsuk-header__account-form\" method=\"post\" \
+         action=\"/viewer/sign-out\" novalidate>{}<button class=\"nhsuk-header__account-button\">Sign out</button>\
+         </form></li></ul></nav>",
         escape(signed_in.user),
         csrf_field(signed_in.csrf_token)
     )
 }
 
+fn navigation(signed_in: &SignedInBar<'_>) -> String {
+    let mut links = vec![("/viewer", "Find a person")];
+    if signed_in.information_governance {
+        links.push(("/viewer/ig/break-glass", "Break-glass review"));
+    }
+    let items: String = links
+        .iter()
+        .map(|(href, text)| {
+            format!(
+                "<li class=\"nhsuk-header__navigation-item\"><a class=\"nhsuk-header__navigation-link\" \
+                 href=\"{href}\">{text}</a></li>"
+            )
+        })
+        .collect();
+    format!(
+        "<nav class=\"nhsuk-header__navigation\" aria-label=\"Menu\"><div class=\"nhsuk-header__navigation-container \
+         nhsuk-width-container\"><ul class=\"nhsuk-header__navigation-list\">{items}<li class=\"nhsuk-header__menu\" \
+         hidden><button class=\"nhsuk-header__menu-toggle nhsuk-header__navigation-link\" id=\"toggle-menu\" \
+         aria-expanded=\"false\"><span class=\"nhsuk-u-visually-hidden\">Browse </span>More</button></li></ul></div></nav>"
+    )
+}
+
 /// The NHS logo as the design system draws it (an inline SVG is neither script nor style).
-const NHS_LOGO: &str = "<svg class=\"nhsuk-logo\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 40 16\" \
-     height=\"40\" width=\"100\" focusable=\"false\" aria-hidden=\"true\"><path class=\"nhsuk-logo__background\" \
-     fill=\"#005eb8\" d=\"M0 0h40v16H0z\"></path><path class=\"nhsuk-logo__text\" fill=\"#fff\" \
-     d=\"M3.9 1.5h4.4l2.6 9h.1l1.8-9h3.3l-2.8 13H9l-2.7-9h-.1l-1.8 9H1.1M17.3 1.5h3.6l-1 4.9h4L25 \
-     1.5h3.5l-2.7 13h-3.5l1.1-5.6h-4.1l-1.2 5.6h-3.4M37.7 4.4c-.7-.3-1.6-.6-2.9-.6-1.4 0-2.5.2-2.5 1.3 0 1.8 5.1 \
-     1.2 5.1 5.1 0 3.6-3.3 4.5-6.4 4.5-1.3 0-2.9-.3-4-.7l.8-2.7c.7.4 2.1.7 3.2.7s2.8-.2 2.8-1.5c0-2.1-5.1-1.3-5.1-5 \
-     0-3.4 2.9-4.4 5.8-4.4 1.6 0 3.1.2 4 .6\"></path></svg>";
+const NHS_LOGO: &str = "<svg class=\"nhsuk-header__logo\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 200 80\" \
+     height=\"40\" width=\"100\" focusable=\"false\" role=\"img\" aria-label=\"NHS\"><title>NHS</title><path \
+     fill=\"currentcolor\" d=\"M200 0v80H0V0h200Zm-27.5 5.5c-14.5 0-29 5-29 22 0 10.2 7.7 13.5 14.7 16.3l.7.3c5.4 2 \
+     10.1 3.9 10.1 8.4 0 6.5-8.5 7.5-14 7.5s-12.5-1.5-16-3.5L135 70c5.5 2 13.5 3.5 20 3.5 15.5 0 32-4.5 32-22.5 \
+     0-19.5-25.5-16.5-25.5-25.5 0-5.5 5.5-6.5 12.5-6.5a35 35 0 0 1 14.5 3l4-13.5c-4.5-2-12-3-20-3Zm-131 2h-22l-14 \
+     65H22l9-45h.5l13.5 45h21.5l14-65H64l-9 45h-.5l-13-45Zm63 0h-18l-13 65h17l6-28H117l-5.5 28H129l13.5-65H125L119.5 \
+     32h-20l5-24.5Z\"></path></svg>";

@@ -79,6 +79,7 @@ impl PersonRecord {
     pub fn of(items: &[Item], asked_patient_id: &str) -> PersonRecord {
         let mut record = PersonRecord { banner: banner(items, asked_patient_id), ..PersonRecord::default() };
         let mut medicines: BTreeMap<String, Line> = BTreeMap::new();
+        let organisations = organisations(items);
         for item in items {
             let json = &item.json;
             let line = |text: Option<String>, detail: Option<String>, date: Option<String>| Line {
@@ -97,8 +98,7 @@ impl PersonRecord {
                         || json["category"].as_array().is_some_and(|categories| {
                             categories.iter().any(|category| has_code(category, &["safety", "CP-IS"]))
                         });
-                    let responsible = json["author"]["display"].as_str().map(str::to_string);
-                    let flag = line(text, responsible, date);
+                    let flag = line(text, responsible_team(&json["author"], &organisations), date);
                     if is_safeguarding { record.safeguarding.push(flag) } else { record.alerts.push(flag) }
                 }
                 "AllergyIntolerance" if !is_refuted_or_resolved(json) => {
@@ -216,6 +216,39 @@ impl PersonRecord {
             lines.sort_by(|first, second| second.date.cmp(&first.date));
         }
         record
+    }
+}
+
+/// Organisations returned with the record (those its items refer to): id to name and telephone.
+fn organisations(items: &[Item]) -> BTreeMap<String, (Option<String>, Option<String>)> {
+    items
+        .iter()
+        .filter(|item| item.resource_type == "Organization")
+        .map(|item| {
+            let name = item.json["name"].as_str().map(str::to_string);
+            let phone = item.json["telecom"].as_array().and_then(|telecom| {
+                telecom.iter().find(|point| point["system"] == "phone")?["value"].as_str().map(str::to_string)
+            });
+            (item.id.clone(), (name, phone))
+        })
+        .collect()
+}
+
+/// Who is responsible for a flag and how to contact them: its author's name, and telephone where the record holds
+/// the author's Organization.
+fn responsible_team(
+    author: &Value,
+    organisations: &BTreeMap<String, (Option<String>, Option<String>)>,
+) -> Option<String> {
+    let known =
+        author["reference"].as_str().and_then(|reference| organisations.get(reference.strip_prefix("Organization/")?));
+    let name = author["display"].as_str().map(str::to_string).or_else(|| known.and_then(|(name, _)| name.clone()));
+    let phone = known.and_then(|(_, phone)| phone.clone());
+    match (name, phone) {
+        (Some(name), Some(phone)) => Some(format!("{name}, telephone {phone}")),
+        (Some(name), None) => Some(name),
+        (None, Some(phone)) => Some(format!("telephone {phone}")),
+        (None, None) => None,
     }
 }
 

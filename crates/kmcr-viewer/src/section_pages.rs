@@ -41,8 +41,23 @@ struct Series {
 /// Results: each test once, with a chart where it was measured more than once as a number.
 pub fn results_page(bar: SignedInBar<'_>, view: &PersonView<'_>, items: &[Item]) -> String {
     let mut series: BTreeMap<String, Series> = BTreeMap::new();
-    for item in items.iter().filter(|item| item.resource_type == "Observation") {
-        let json = &item.json;
+    // A panel's components (systolic and diastolic in a blood pressure) are series of their own.
+    let observations = items.iter().filter(|item| item.resource_type == "Observation").flat_map(|item| {
+        let components = item.json["component"].as_array().cloned().unwrap_or_default();
+        let parts: Vec<(Value, &str)> = components
+            .into_iter()
+            .filter(|component| component["valueQuantity"]["value"].is_number())
+            .map(|mut component| {
+                for key in ["effectiveDateTime", "effectivePeriod", "issued"] {
+                    component[key] = item.json[key].clone();
+                }
+                (component, item.source.as_str())
+            })
+            .collect();
+        if parts.is_empty() { vec![(item.json.clone(), item.source.as_str())] } else { parts }
+    });
+    for (json, source) in observations {
+        let json = &json;
         let Some(title) = concept_text(&json["code"]) else { continue };
         let coding = &json["code"]["coding"][0];
         let key = match (coding["system"].as_str(), coding["code"].as_str()) {
@@ -63,7 +78,7 @@ pub fn results_page(bar: SignedInBar<'_>, view: &PersonView<'_>, items: &[Item])
         }
         let interpretation = concept_text(&json["interpretation"][0]).unwrap_or_default();
         let value = observation_value(json).unwrap_or_else(|| "No value".into());
-        entry.rows.push((date, value, interpretation, item.source.clone()));
+        entry.rows.push((date, value, interpretation, source.to_string()));
     }
     if series.is_empty() {
         return page(bar, view, Section::Results, "<p>No results recorded.</p>");

@@ -186,8 +186,9 @@ pub(super) struct PersonRead {
 }
 
 /// Reads the person `id` names through `$everything` as the signed-in user (only `types`, when given, besides the
-/// Patients and Flags every page of a person shows): one decision, one audit entry for each page of items. Without a
-/// relationship, the response is the banner (a read of the Patient) and the ways to declare one.
+/// Patients, Flags and the Organizations they name, which every page of a person shows): one decision, one audit
+/// entry for each page of items. Without a relationship, the response is the banner (a read of the Patient) and the
+/// ways to declare one.
 pub(super) async fn read_person(
     state: &AppState,
     headers: &HeaderMap,
@@ -200,7 +201,11 @@ pub(super) async fn read_person(
     let types: Vec<ResourceType> = if types.is_empty() {
         Vec::new()
     } else {
-        ["Patient", "Flag"].iter().chain(types).filter_map(|name| ResourceType::parse(name).ok()).collect()
+        ["Patient", "Flag", "Organization"]
+            .iter()
+            .chain(types)
+            .filter_map(|name| ResourceType::parse(name).ok())
+            .collect()
     };
     let mut resources = Vec::new();
     let mut withheld = Vec::new();
@@ -274,7 +279,8 @@ async fn no_relationship(
         reason,
         &today(),
     );
-    html(StatusCode::FORBIDDEN, page)
+    // The page itself is what the user asked for: the refusal is in the audit, and the way in is offered.
+    html(StatusCode::OK, page)
 }
 
 async fn banner_of(
