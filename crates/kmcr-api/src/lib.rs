@@ -139,6 +139,8 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/viewer/person/{id}/relationship", true),
     ("GET", "/viewer/person/{id}/break-glass", true),
     ("POST", "/viewer/person/{id}/break-glass", true),
+    ("GET", "/viewer/person/{id}/sealed", true),
+    ("POST", "/viewer/person/{id}/sealed", true),
     ("GET", "/viewer/ig/break-glass", true),
     ("POST", "/viewer/ig/break-glass/{grant_id}/review", true),
     ("GET", "/viewer/ig/person/{id}/access", true),

@@ -86,6 +86,14 @@ pub fn declare_page(
              only, and is recorded with your name for information governance to review.",
             "Declare relationship",
         ),
+        DeclareKind::SensitiveAccess => (
+            "sealed",
+            "See sealed items",
+            "Some of this record is sealed (sexual health, HIV, gender identity, fertility, some mental health and \
+             safeguarding notes). If your role allows it and this person's care needs it, say why: the reason is \
+             recorded with your access and reviewed.",
+            "See sealed items",
+        ),
         DeclareKind::BreakGlass => (
             "break-glass",
             "Emergency access (break glass)",
@@ -168,14 +176,22 @@ pub fn person_header(
 ) -> String {
     let mut html = safeguarding(&record.safeguarding);
     html.push_str(&banner(&record.banner, today));
+    let id = id_segment(patient_id);
     for notice in withheld {
+        let sealed = if notice.contains("sensitive") {
+            format!(
+                "<p><a href=\"/viewer/person/{id}/sealed\">See sealed items</a>, if your role allows it and you say \
+                 why.</p>"
+            )
+        } else {
+            String::new()
+        };
         html.push_str(&format!(
             "<div class=\"nhsuk-inset-text\" data-testid=\"withheld\"><span class=\"nhsuk-u-visually-hidden\">\
-             Information: </span><p>{}</p></div>",
+             Information: </span><p>{}</p>{sealed}</div>",
             escape(notice)
         ));
     }
-    let id = id_segment(patient_id);
     let links: String = Section::ALL
         .iter()
         .map(|section| {
@@ -196,6 +212,8 @@ pub fn person_header(
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum DeclareKind {
     Relationship,
+    /// A reason to see sealed items (B1611).
+    SensitiveAccess,
     BreakGlass,
 }
 

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/viewer/person/{id}/social-care", get(sections::social_care))
         .route("/viewer/person/{id}/relationship", get(person::relationship_page).post(person::declare_relationship))
         .route("/viewer/person/{id}/break-glass", get(person::break_glass_page).post(person::break_glass))
+        .route("/viewer/person/{id}/sealed", get(person::sealed_page).post(person::declare_sealed))
         .route("/viewer/ig/break-glass", get(ig::break_glass_queue))
         .route("/viewer/ig/break-glass/{grant_id}/review", post(ig::review))
         .route("/viewer/ig/person/{id}/access", get(ig::access))

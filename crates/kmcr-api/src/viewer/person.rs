@@ -326,6 +326,16 @@ pub async fn relationship_page(state: State<AppState>, headers: HeaderMap, id: P
     declare_page(state, headers, id, DeclareKind::Relationship).await
 }
 
+/// `GET /viewer/person/{id}/sealed`.
+pub async fn sealed_page(state: State<AppState>, headers: HeaderMap, id: Path<String>) -> Response {
+    declare_page(state, headers, id, DeclareKind::SensitiveAccess).await
+}
+
+/// `POST /viewer/person/{id}/sealed`.
+pub async fn declare_sealed(state: State<AppState>, headers: HeaderMap, id: Path<String>, body: Bytes) -> Response {
+    declare(state, headers, id, body, DeclareKind::SensitiveAccess).await
+}
+
 /// `GET /viewer/person/{id}/break-glass`.
 pub async fn break_glass_page(state: State<AppState>, headers: HeaderMap, id: Path<String>) -> Response {
     declare_page(state, headers, id, DeclareKind::BreakGlass).await
@@ -395,6 +405,7 @@ async fn declare(
     let (grant_kind, minutes) = match kind {
         DeclareKind::Relationship => (GrantKind::DeclaredRelationship, 24 * 60),
         DeclareKind::BreakGlass => (GrantKind::BreakGlass, 4 * 60),
+        DeclareKind::SensitiveAccess => (GrantKind::SensitiveAccess, 8 * 60),
     };
     let request = kmcr_service::GrantRequest {
         kind: grant_kind,

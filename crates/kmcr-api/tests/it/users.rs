@@ -28,7 +28,8 @@ fn role(id: &str, ods_code: &str, job_role: &str, activities: &[&str]) -> RolePr
 }
 
 /// `gp-user` (a GP at G82001), `two-roles` (a GP at G82001 who is also a receptionist at RWF), `ig-user`, and
-/// `urgent-care` (a clinician at G82001 who may break glass, signed in at AAL3).
+/// `urgent-care` (a clinician at G82001 who may break glass, signed in at AAL3) and `sealed-gp` (a GP at G82001 with
+/// B1611, at AAL3).
 pub fn test_accounts() -> Vec<LocalAccount> {
     let account = |username: &str, role_profiles| LocalAccount {
         username: username.into(),
@@ -50,6 +51,10 @@ pub fn test_accounts() -> Vec<LocalAccount> {
         LocalAccount {
             assurance: kmcr_access::AssuranceLevel::Aal3,
             ..account("urgent-care", vec![role("urgent-role", "G82001", "S8000:G8000:R8000", &["B0360", "B0168"])])
+        },
+        LocalAccount {
+            assurance: kmcr_access::AssuranceLevel::Aal3,
+            ..account("sealed-gp", vec![role("sealed-role", "G82001", "S8000:G8000:R8000", &["B0360", "B1611"])])
         },
     ]
 }

@@ -353,3 +353,43 @@ async fn a_break_glass_use_is_reviewed_by_information_governance_in_the_viewer()
         assert!(objections.body.contains("No objection is recorded for this person."));
     }
 }
+
+#[tokio::test]
+async fn sealed_items_are_announced_as_withheld_and_shown_only_with_b1611_and_a_reason() {
+    let api = TestApi::new().await;
+    let patient = person_with_a_child_protection_plan(&api, "gp").await;
+    // Sealed items of the user's own organisation are always theirs to see: this one comes from the hospital.
+    write(&api, "acute", json!({ "resourceType": "Condition", "subject": { "reference": format!("Patient/{patient}") },
+        "meta": { "security": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "HIV" }] },
+        "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "86406008", "display": "HIV infection" }] } }))
+    .await;
+    let (mut gp, token) = signed_in(&api, "gp-user").await;
+    let person = gp.get(&api, &format!("/viewer/person/{patient}")).await;
+    assert_eq!(person.status, StatusCode::OK);
+    assert!(!person.body.contains("HIV infection"), "a sealed item is not shown");
+    assert!(person.body.contains("data-testid=\"withheld\"") && person.body.contains("sensitive"), "{}", person.body);
+    let refused = gp
+        .post(
+            &api,
+            &format!("/viewer/person/{patient}/sealed"),
+            &[("csrf", &token), ("reason", "Reviewing all of her medication")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "without B1611 the reason does not open sealed items");
+
+    let (mut sealed, token) = signed_in(&api, "sealed-gp").await;
+    let before = sealed.get(&api, &format!("/viewer/person/{patient}")).await;
+    assert!(
+        !before.body.contains("HIV infection") && before.body.contains(&format!("/viewer/person/{patient}/sealed"))
+    );
+    let stated = sealed
+        .post(
+            &api,
+            &format!("/viewer/person/{patient}/sealed"),
+            &[("csrf", &token), ("reason", "Starting a drug that interacts with antiretrovirals")],
+        )
+        .await;
+    assert_eq!(stated.location, Some(format!("/viewer/person/{patient}")), "{}", stated.body);
+    let after = sealed.get(&api, &format!("/viewer/person/{patient}")).await;
+    assert!(after.body.contains("HIV infection"), "{}", after.body);
+}
