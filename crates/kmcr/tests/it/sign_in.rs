@@ -318,3 +318,63 @@ async fn a_smart_app_signs_a_user_in_through_cis2_and_reads_as_the_role_profile_
     drop(provider);
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+/// The clinician viewer signs a user in through the same provider: back through KMCR's callback to a viewer session
+/// in the role profile selected at CIS2, whose pages read as that role profile may.
+#[tokio::test]
+async fn the_clinician_viewer_signs_a_user_in_through_cis2_in_the_role_profile_selected_there() {
+    let provider = start_provider();
+    let directory = std::env::temp_dir().join(format!("kmcr-e2e-viewer-oidc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    let config = write_config(&directory, &provider.issuer);
+    let server = crate::start_serving(&["--config", config.to_str().unwrap()], directory.join("store"));
+    let base = format!("http://{}", server.address);
+    let inpatient = load_person(&base, "rvv-pas", "Inpatient", "1961-02-03", true).await;
+    let practice_patient = load_person(&base, "g82001-gp-system", "Registered", "1990-11-12", false).await;
+
+    let mut browser = Browser::new();
+    let viewer = Url::parse(&format!("{base}/viewer")).unwrap();
+    let sign_in_page = browser.follow(&viewer, "http://never").await;
+    assert!(sign_in_page.url.as_str().ends_with("/viewer/sign-in"), "{}", sign_in_page.url);
+    let cis2_link = sign_in_page
+        .attribute_values("href")
+        .into_iter()
+        .find(|href| href == "/viewer/sign-in/cis2")
+        .expect("the viewer's sign-in page offers CIS2");
+    let provider_form = browser.follow(&sign_in_page.url.join(&cis2_link).unwrap(), "http://never").await;
+    assert!(provider_form.url.as_str().starts_with(&provider.issuer), "{}", provider_form.url);
+    let action = provider_form.attribute_values("action").into_iter().next().expect("the provider's form");
+    let signed_in = browser.post_form(&provider_form.url.join(&action).unwrap(), &[("account", ACCOUNT)]).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+
+    // Back through the callback, straight to the search: the role profile was chosen at CIS2.
+    let home = browser.follow(signed_in.location.as_ref().unwrap(), "http://never").await;
+    assert_eq!((home.status, home.url.path()), (200, "/viewer"), "{}", home.body);
+    assert!(
+        home.body.contains(&format!("{USER_ID}, acting as R8000 Clinical Practitioner at East Kent Hospitals (RVV)")),
+        "{}",
+        home.body
+    );
+
+    let inpatient_page =
+        browser.get(&Url::parse(&format!("{base}/viewer/person/{}", inpatient.patient_id)).unwrap()).await;
+    assert_eq!(inpatient_page.status, 200);
+    assert!(
+        inpatient_page.body.contains("Inpatient") && inpatient_page.body.contains("Body weight"),
+        "{}",
+        inpatient_page.body
+    );
+    let practice_page =
+        browser.get(&Url::parse(&format!("{base}/viewer/person/{}", practice_patient.patient_id)).unwrap()).await;
+    assert!(
+        practice_page.body.contains("Declare a legitimate relationship"),
+        "not the G82001 role: {}",
+        practice_page.body
+    );
+    assert!(!practice_page.body.contains("Body weight"));
+
+    drop(server);
+    drop(provider);
+    let _ = std::fs::remove_dir_all(&directory);
+}
