@@ -9,6 +9,7 @@ mod sign_in;
 mod smart_client;
 mod synth_feeds;
 mod tidy;
+mod viewer_browser;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
