@@ -393,3 +393,26 @@ async fn sealed_items_are_announced_as_withheld_and_shown_only_with_b1611_and_a_
     let after = sealed.get(&api, &format!("/viewer/person/{patient}")).await;
     assert!(after.body.contains("HIV infection"), "{}", after.body);
 }
+
+#[tokio::test]
+async fn information_governance_sees_a_persons_objections_with_their_consent_records() {
+    let api = TestApi::new().await;
+    let patient = person_with_a_child_protection_plan(&api, "gp").await;
+    write(&api, "gp", json!({ "resourceType": "Consent", "status": "active", "dateTime": "2026-10-01",
+        "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
+        "category": [{ "coding": [{ "system": "http://read.info/readv2", "code": "9Nu0",
+            "display": "Dissent from secondary use of general practitioner patient identifiable data" }] }],
+        "patient": { "reference": format!("Patient/{patient}") }, "provision": { "type": "deny" } }))
+    .await;
+    let (mut gp, _) = signed_in(&api, "gp-user").await;
+    let refused = gp.get(&api, &format!("/viewer/ig/person/{patient}/objections")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "only IG lists objections");
+    let (mut ig, _) = signed_in(&api, "ig-user").await;
+    let before = api.audit_length().await;
+    let page = ig.get(&api, &format!("/viewer/ig/person/{patient}/objections")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(api.audit_length().await, before + 1, "listing a person's objections is audited");
+    let table = &page.body[page.body.find("data-testid=\"objections\"").expect("the Consent records")..];
+    assert!(table.contains("Dissent from secondary use of general practitioner patient identifiable data"), "{table}");
+    assert!(table.contains("active") && table.contains("1 October 2026") && table.contains("Test organisation G82001"));
+}
