@@ -6,6 +6,9 @@ use crate::html::{csrf_field, escape};
 
 pub const SERVICE_NAME: &str = "Shared Care Record";
 
+/// Other role profiles offered as buttons in the header; more than this, and the header links to the choice.
+const MAX_SWITCH_BUTTONS: usize = 2;
+
 /// The signed-in user as the header shows them.
 pub struct SignedInBar<'a> {
     /// The user's id or name.
@@ -14,8 +17,8 @@ pub struct SignedInBar<'a> {
     pub role: Option<&'a str>,
     /// The organisation of the active role profile ("M85001 Bearsted Medical Practice").
     pub organisation: Option<&'a str>,
-    /// Whether the user holds more than one role profile (then "Switch role profile" is offered).
-    pub can_switch: bool,
+    /// The user's other role profiles (id, how it reads): each is one button away.
+    pub other_roles: Vec<(&'a str, &'a str)>,
     pub csrf_token: &'a str,
     /// Whether the role profile is an IG officer's (then the IG pages are linked).
     pub information_governance: bool,
@@ -79,11 +82,26 @@ fn account(signed_in: &SignedInBar<'_>) -> String {
         (Some(role), None) => escape(role),
         _ => "no role profile chosen yet".to_string(),
     };
-    let switch = if signed_in.can_switch {
+    // One click to act in another role profile: a button each for a few, the list beyond that.
+    let switch = if signed_in.other_roles.len() > MAX_SWITCH_BUTTONS {
         "<li class=\"nhsuk-header__account-item\"><a class=\"nhsuk-header__account-link\" href=\"/viewer/role\">Switch \
          role profile</a></li>"
+            .to_string()
     } else {
-        ""
+        signed_in
+            .other_roles
+            .iter()
+            .map(|(id, label)| {
+                format!(
+                    "<li class=\"nhsuk-header__account-item\"><form class=\"nhsuk-header__account-form\" method=\"post\" \
+                     action=\"/viewer/role\" novalidate>{}<input type=\"hidden\" name=\"role_profile\" value=\"{}\">\
+                     <button class=\"nhsuk-header__account-button\">Switch to {}</button></form></li>",
+                    csrf_field(signed_in.csrf_token),
+                    escape(id),
+                    escape(label)
+                )
+            })
+            .collect()
     };
     format!(
         "<nav class=\"nhsuk-header__account\" aria-label=\"Account\"><ul class=\"nhsuk-header__account-list\"><li \

@@ -32,7 +32,13 @@ pub(super) fn bar<'a>(state: &AppState, signed_in: &'a SignedIn, organisation: &
         user: &signed_in.session.user_id,
         role: signed_in.active_label().map(|label| label.split(" at ").next().unwrap_or(label)),
         organisation: role.is_some().then_some(organisation.as_str()),
-        can_switch: signed_in.session.role_profiles.len() > 1,
+        other_roles: signed_in
+            .session
+            .role_profiles
+            .iter()
+            .filter(|(role, _)| signed_in.session.active_role_profile.as_deref() != Some(role.id.as_str()))
+            .map(|(role, label)| (role.id.as_str(), label.as_str()))
+            .collect(),
         csrf_token: &signed_in.session.csrf_token,
         information_governance,
     }

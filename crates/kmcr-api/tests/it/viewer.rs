@@ -232,7 +232,8 @@ async fn a_user_with_two_role_profiles_chooses_one_and_switches_in_one_step() {
         "{}",
         home.body
     );
-    assert!(home.body.contains("href=\"/viewer/role\">Switch role profile"));
+    // One click: the header's button for the other role profile posts it.
+    assert!(home.body.contains("name=\"role_profile\" value=\"two-reception\"><button class=\"nhsuk-header__account-button\">Switch to R8009 Receptionist at Test organisation RWF (RWF)</button>"), "{}", home.body);
     let forged = browser.post(&api, "/viewer/role", &[("csrf", &token), ("role_profile", "gp-role")]).await;
     assert_eq!(forged.status, StatusCode::BAD_REQUEST, "another user's role profile is refused");
     browser.post(&api, "/viewer/role", &[("csrf", &token), ("role_profile", "two-reception")]).await;
