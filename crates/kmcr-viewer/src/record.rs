@@ -11,9 +11,10 @@ const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const SNOMED: &str = "http://snomed.info/sct";
 const DMD: &str = "https://dmd.nhs.uk";
 
-/// Safeguarding flags shown before anything else (SNOMED CT): child protection plan, looked-after child, unborn child
-/// on a pre-birth protection plan, vulnerable adult; any active Flag in the `safety` category counts too.
-pub const SAFEGUARDING_CODES: [&str; 4] = ["342191000000101", "764841000000100", "1148851000000101", "417430008"];
+/// Safeguarding flags shown before anything else (SNOMED CT): child protection plan, looked-after child, vulnerable
+/// adult. Any active Flag in the `safety` category or NHS England's `CP-IS` category counts too: that is how an unborn
+/// child on a pre-birth protection plan arrives from CP-IS, whatever code the council's system gives it.
+pub const SAFEGUARDING_CODES: [&str; 3] = ["342191000000101", "764841000000100", "417430008"];
 
 /// Treatment escalation and advance care plans (SNOMED CT): ReSPECT, TEP, end of life, advance care, mental health
 /// crisis, DNACPR.

@@ -138,3 +138,20 @@ fn refuted_allergies_and_resolved_problems_are_not_current() {
     let record = PersonRecord::of(&items, "p1");
     assert!(record.allergies.is_empty() && record.problems.is_empty());
 }
+
+#[test]
+fn a_cp_is_flag_of_an_unborn_child_is_a_safeguarding_flag_whatever_its_code() {
+    let items = [item(
+        "Flag",
+        "f1",
+        "Kent County Council",
+        json!({ "resourceType": "Flag", "status": "active",
+        "category": [{ "coding": [{ "system": "https://fhir.nhs.uk/England/CodeSystem/PatientFlagCategory", "code": "CP-IS" }] }],
+        "code": { "text": "Unborn child subject to a pre-birth child protection plan" },
+        "author": { "display": "Medway Council children's services" } }),
+    )];
+    let record = PersonRecord::of(&items, "p1");
+    assert_eq!(record.safeguarding.len(), 1);
+    assert_eq!(record.safeguarding[0].text, "Unborn child subject to a pre-birth child protection plan");
+    assert!(record.alerts.is_empty());
+}
