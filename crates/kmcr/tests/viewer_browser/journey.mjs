@@ -236,6 +236,12 @@ const controls = {
   documentsLink: (page) =>
     page.getByTestId("record-sections").getByRole("link", { name: "Letters and documents", exact: true }),
   firstDocument: (page) => page.getByTestId("documents").getByRole("link").first(),
+  timelineLink: (page) => page.getByTestId("record-sections").getByRole("link", { name: "Timeline", exact: true }),
+  medicationsLink: (page) =>
+    page.getByTestId("record-sections").getByRole("link", { name: "Medication history", exact: true }),
+  socialCareLink: (page) => page.getByTestId("record-sections").getByRole("link", { name: "Social care", exact: true }),
+  accessLink: (page) => page.getByRole("link", { name: "Who accessed this record", exact: true }).first(),
+  objectionsLink: (page) => page.getByRole("link", { name: "Objections", exact: true }).first(),
   findPerson: (page) => page.getByRole("link", { name: "Find a person", exact: true }).first(),
   breakGlassReview: (page) => page.getByRole("link", { name: "Break-glass review", exact: true }).first(),
   recordReview: (page) => page.getByRole("button", { name: "Record review", exact: true }).first(),
@@ -555,6 +561,38 @@ async function readDocument(state) {
   return `read ${text.length} characters; ${note}`;
 }
 
+/** The record's other parts: each opens, with the record's header, and passes the checks. */
+async function otherParts(state) {
+  const { page } = state;
+  const notes = [];
+  for (const [control, heading] of [
+    ["timelineLink", "Timeline"],
+    ["medicationsLink", "Medication history"],
+    ["socialCareLink", "Social care"],
+  ]) {
+    await activate(state, control, `the "${heading}" link`);
+    await expectHeading(page, heading);
+    await expectVisible(page.getByTestId("safeguarding"), `the safeguarding section on the ${heading} page`);
+    notes.push(`${heading}: ${await checkPage(page, heading.toLowerCase())}`);
+  }
+  return notes.join("; ");
+}
+
+/** From the review queue: who accessed the person's record, and their objections. */
+async function accessLogAndObjections(state) {
+  const { page } = state;
+  await activate(state, "accessLink", 'the "Who accessed this record" link');
+  await expectHeading(page, "Who accessed this record");
+  await expectVisible(page.getByTestId("access-log"), "the table of accesses");
+  const nAccesses = await page.getByTestId("access-log").locator("tbody tr").count();
+  const accessNote = await checkPage(page, "access-log");
+  await screenshot(state, "access-log");
+  await activate(state, "objectionsLink", 'the "Objections" link');
+  await expectHeading(page, "Objections");
+  const objectionsNote = await checkPage(page, "objections");
+  return `${nAccesses} accesses listed; ${accessNote}; objections: ${objectionsNote}`;
+}
+
 async function reviewBreakGlass(state) {
   const { page } = state;
   await activate(state, "breakGlassReview", 'the "Break-glass review" link in the header');
@@ -600,12 +638,14 @@ const relationshipBreakGlassAndReview = [
   ["declare a legitimate relationship", declare("declareLink", "declareButton", "declare-relationship")],
   ["results and a trend chart", resultsWithChart],
   ["read a document", readDocument],
+  ["the record's other parts", otherParts],
   ["sign out", signOut],
   ["open a person's record as the paramedic", openUnrelatedPersonAs((options) => options.breakGlassUsername)],
   ["break glass", declare("breakGlassLink", "useEmergencyAccess", "break-glass")],
   ["sign out", signOut],
   ["sign in as the IG officer", (state) => signInAs(state, state.options.igUsername)],
   ["review the break-glass use", reviewBreakGlass],
+  ["who accessed the record, and objections", accessLogAndObjections],
 ];
 
 const wholeJourney = [...signInToRecord, ...relationshipBreakGlassAndReview];
