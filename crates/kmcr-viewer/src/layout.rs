@@ -78,8 +78,8 @@ fn header(page: &Page<'_>) -> String {
 /// Who is signed in and in which role profile, always shown; switching role profile and signing out, one step each.
 fn account(signed_in: &SignedInBar<'_>) -> String {
     let acting = match (signed_in.role, signed_in.organisation) {
-        (Some(role), Some(organisation)) => format!("{} at {}", escape(role), escape(organisation)),
-        (Some(role), None) => escape(role),
+        (Some(role), Some(organisation)) => format!("acting as {} at {}", escape(role), escape(organisation)),
+        (Some(role), None) => format!("acting as {}", escape(role)),
         _ => "no role profile chosen yet".to_string(),
     };
     // One click to act in another role profile: a button each for a few, the list beyond that.
@@ -105,7 +105,7 @@ fn account(signed_in: &SignedInBar<'_>) -> String {
     };
     format!(
         "<nav class=\"nhsuk-header__account\" aria-label=\"Account\"><ul class=\"nhsuk-header__account-list\"><li \
-         class=\"nhsuk-header__account-item\" data-testid=\"active-role\">{}, acting as {acting}</li>{switch}<li \
+         class=\"nhsuk-header__account-item\" data-testid=\"active-role\">{}, {acting}</li>{switch}<li \
          class=\"nhsuk-header__account-item\"><form class=\"nhsuk-header__account-form\" method=\"post\" \
          action=\"/viewer/sign-out\" novalidate>{}<button class=\"nhsuk-header__account-button\">Sign out</button>\
          </form></li></ul></nav>",

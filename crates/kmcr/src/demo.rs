@@ -276,7 +276,29 @@ pub fn add_demo_accounts(settings: &mut RawSettings) {
             settings.access.regional_information_governance.push(user.ods_code.clone());
         }
     }
+    // A locum who works at the GP practice and in the emergency department: two role profiles, one chosen at sign-in.
+    let users = demo_users();
+    let ods_code_of =
+        |username: &str| users.iter().find(|user| user.username == username).map(|user| user.ods_code.clone());
+    if let (Some(practice), Some(acute)) = (ods_code_of("gp"), ods_code_of("ed-doctor")) {
+        let role = |ods_code: String| crate::auth_config::RawRoleProfile {
+            id: format!("demo-{DEMO_LOCUM}-{ods_code}"),
+            ods_code,
+            job_role: "S0000:G0000:R8000".into(),
+            activities: vec!["B0360".into()],
+        };
+        settings.accounts.push(crate::auth_config::RawAccount {
+            username: DEMO_LOCUM.into(),
+            password_hash,
+            user_id: format!("demo-{DEMO_LOCUM}"),
+            assurance: None,
+            role_profiles: vec![role(practice), role(acute)],
+        });
+    }
 }
+
+/// The demo user with two role profiles.
+pub const DEMO_LOCUM: &str = "locum";
 
 pub fn print_demo_credentials(public_base_url: &str) {
     println!("Demo API clients (OAuth2 client credentials at {public_base_url}/oauth/token):");
@@ -304,8 +326,17 @@ pub fn print_demo_credentials(public_base_url: &str) {
          through SMART App Launch at {public_base_url}/oauth/authorize (app {DEMO_SMART_APP_ID}, redirect \
          {DEMO_SMART_REDIRECT_URI}):"
     );
-    for user in demo_users() {
+    let users = demo_users();
+    for user in &users {
         println!("  {:<17} {}", user.username, user.description);
+    }
+    let ods_code_of =
+        |username: &str| users.iter().find(|user| user.username == username).map(|user| user.ods_code.as_str());
+    if let (Some(practice), Some(acute)) = (ods_code_of("gp"), ods_code_of("ed-doctor")) {
+        println!(
+            "  {DEMO_LOCUM:<17} locum doctor with two role profiles, at {practice} and in the emergency department at \
+             {acute} (chooses one at sign-in, switches in one click)"
+        );
     }
     println!("Open the clinician viewer: {public_base_url}/viewer");
 }

@@ -36,6 +36,8 @@ pub(super) fn bar<'a>(state: &AppState, signed_in: &'a SignedIn, organisation: &
             .session
             .role_profiles
             .iter()
+            // Before one is chosen, the page asking is the choice.
+            .filter(|_| signed_in.session.active_role_profile.is_some())
             .filter(|(role, _)| signed_in.session.active_role_profile.as_deref() != Some(role.id.as_str()))
             .map(|(role, label)| (role.id.as_str(), label.as_str()))
             .collect(),

@@ -173,6 +173,8 @@ fn the_viewer_journey_works_by_pointer_keyboard_and_without_script_with_no_axe_v
         .args(["--username", USERNAME, "--password", PASSWORD])
         .args(["--nhs-number", &nhs_number, "--safeguarding-flag", &flag])
         .args(["--record-nhs-numbers", &record_people.join(",")])
+        // The demo's locum holds two role profiles: they choose one at sign-in (the practice's, listed first).
+        .args(["--gp-username", "locum"])
         .arg("--screenshots")
         .arg(&screenshots)
         .arg("--chromium")
@@ -193,6 +195,7 @@ fn the_viewer_journey_works_by_pointer_keyboard_and_without_script_with_no_axe_v
         "sign-in",
         "find-a-person",
         "person-summary",
+        "choose-role",
         "no-relationship",
         "declare-relationship",
         "results",
