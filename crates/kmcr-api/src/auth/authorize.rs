@@ -5,7 +5,7 @@
 
 use axum::Form;
 use axum::extract::{RawQuery, State};
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kmcr_access::RoleProfile;
@@ -119,14 +119,7 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 }
 
 fn flow_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == FLOW_COOKIE)
-        .map(|(_, value)| value.to_string())
+    super::cookie(headers, FLOW_COOKIE)
 }
 
 fn redirect(location: &str) -> Response {
@@ -211,14 +204,7 @@ pub async fn authorize_submit(
                 Err(LocalSignInRefusal::Unavailable(error)) => return unavailable(&error),
                 Err(refusal) => {
                     tracing::info!(%refusal, "local sign-in refused");
-                    let message = match refusal {
-                        LocalSignInRefusal::LockedOut => format!(
-                            "Too many sign-ins with this username were refused. Try again in {} minutes, or ask your \
-                             administrator.",
-                            kmcr_auth::SIGN_IN_LOCKOUT_S / 60
-                        ),
-                        _ => "The username or password is not right.".to_string(),
-                    };
+                    let message = super::local_sign_in_refusal_message(&refusal);
                     let client_id = flow.request.as_ref().map_or("", |request| request.client_id.as_str());
                     let app_name = app_name_of(auth, client_id);
                     let mut page = pages::sign_in_page(&form.flow, &app_name, auth.oidc.is_some(), Some(&message));

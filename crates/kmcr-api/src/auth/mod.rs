@@ -193,6 +193,29 @@ impl Authentication {
     }
 }
 
+/// The value of cookie `name` in a request's headers.
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(cookie_name, _)| *cookie_name == name)
+        .map(|(_, value)| value.to_string())
+}
+
+/// What a user is told when a local sign-in is refused (never which of username or password was wrong).
+pub(crate) fn local_sign_in_refusal_message(refusal: &kmcr_auth::LocalSignInRefusal) -> String {
+    match refusal {
+        kmcr_auth::LocalSignInRefusal::LockedOut => format!(
+            "Too many sign-ins with this username were refused. Try again in {} minutes, or ask your administrator.",
+            kmcr_auth::SIGN_IN_LOCKOUT_S / 60
+        ),
+        _ => "The username or password is not right".to_string(),
+    }
+}
+
 /// The caller of a request, from its bearer token; a request without a valid one is answered 401.
 pub struct Caller(pub Principal);
 

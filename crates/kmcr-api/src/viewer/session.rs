@@ -4,7 +4,7 @@
 //! token every form must carry (CSRF). The sign-in session it belongs to is checked on every request, so signing out
 //! anywhere, or an administrator ending it, ends it here too.
 
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use kmcr_access::{Principal, RoleProfile, Scope, UserPrincipal};
@@ -70,17 +70,7 @@ impl SignedIn {
     }
 }
 
-/// The value of cookie `name`.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(cookie_name, _)| *cookie_name == name)
-        .map(|(_, value)| value.to_string())
-}
+pub(crate) use crate::auth::cookie;
 
 pub fn set_cookie(response: &mut Response, name: &str, value: &str, max_age_s: i64, secure: bool) {
     let secure = if secure { "; Secure" } else { "" };

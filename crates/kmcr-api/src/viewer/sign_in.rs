@@ -113,14 +113,7 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: By
             Err(LocalSignInRefusal::Unavailable(error)) => return unavailable(&error),
             Err(refusal) => {
                 tracing::info!(%refusal, "viewer sign-in refused");
-                let message = match refusal {
-                    LocalSignInRefusal::LockedOut => format!(
-                        "Too many sign-ins with this username were refused. Try again in {} minutes, or ask your \
-                     administrator.",
-                        kmcr_auth::SIGN_IN_LOCKOUT_S / 60
-                    ),
-                    _ => "The username or password is not right".to_string(),
-                };
+                let message = crate::auth::local_sign_in_refusal_message(&refusal);
                 return sign_in_form(&state, Some(&message), StatusCode::UNAUTHORIZED);
             }
         };
