@@ -19,8 +19,14 @@
 //!   SIGKILL and started again at `--restart-at` (a fraction of the messages answered); then the store is read to
 //!   check that every message was accepted exactly once. `--count-only` counts the messages and stops.
 //!
+//! - `viewer`: `--people` synthetic people (default 100,000) and one person with 500 items, then the clinician
+//!   viewer as a GP signed in at a practice: the summary page of that person and of people registered there, and the
+//!   person search by NHS number and by family name and date of birth, through the router in this process (server
+//!   side); p50/p95/p99, requests/s and the CPU time a request, `--queries` each (default 300).
+//!
 //! Run with `--release`. `--database` takes a directory (SQLite) or a `postgres://` URL; each run starts empty,
-//! unless `reads --resume` is given: then it measures the store the last run left and loads only further steps.
+//! unless `reads --resume` or `viewer --resume` is given: then it measures the store the last run left and loads only
+//! further people.
 
 /// mimalloc: the request path allocates many small JSON values, where glibc malloc cost ~15% of CPU under load. Its
 /// `override` feature (Cargo.toml) also serves the bundled SQLite's own `malloc` calls, another ~8% of the writer's CPU.
@@ -35,6 +41,7 @@ mod raw_insert;
 mod reads;
 mod replay;
 mod server;
+mod viewer;
 
 use anyhow::bail;
 
@@ -66,7 +73,7 @@ pub struct Options {
     pub count_only: bool,
 }
 
-const USAGE: &str = "usage: kmcr-bench ingest|reads|match|mllp|replay [--database DIR|URL] [--clients N] \
+const USAGE: &str = "usage: kmcr-bench ingest|reads|match|mllp|replay|viewer [--database DIR|URL] [--clients N] \
                      [--load-clients N] [--people 10000,100000] [--queries N] [--resume] [--rounds N] \
                      [--remeasure-after SECONDS] [--restart-at FRACTION] [--window N] [--kmcr PATH] [--seed S] \
                      [--count-only]";
@@ -89,7 +96,7 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
         seed: 1,
         count_only: false,
     };
-    let mut database_given = false;
+    let (mut database_given, mut clients_given, mut people_given, mut queries_given) = (false, false, false, false);
     let mut parser = lexopt::Parser::from_env();
     while let Some(argument) = parser.next()? {
         match argument {
@@ -97,13 +104,20 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
                 options.database = parser.value()?.string()?;
                 database_given = true;
             }
-            Long("clients") => options.n_clients = parser.value()?.parse()?,
+            Long("clients") => {
+                options.n_clients = parser.value()?.parse()?;
+                clients_given = true;
+            }
             Long("load-clients") => options.n_load_clients = Some(parser.value()?.parse()?),
             Long("people") => {
                 options.people_steps =
-                    parser.value()?.string()?.split(',').map(|step| step.trim().parse()).collect::<Result<_, _>>()?
+                    parser.value()?.string()?.split(',').map(|step| step.trim().parse()).collect::<Result<_, _>>()?;
+                people_given = true;
             }
-            Long("queries") => options.n_queries = parser.value()?.parse()?,
+            Long("queries") => {
+                options.n_queries = parser.value()?.parse()?;
+                queries_given = true;
+            }
             Long("resume") => options.resume = true,
             Long("rounds") => options.n_rounds = parser.value()?.parse::<usize>()?.max(1),
             Long("remeasure-after") => options.remeasure_after = Some(parser.value()?.parse()?),
@@ -127,6 +141,21 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
     if command.as_deref() == Some("replay") && !database_given {
         options.database = std::env::temp_dir().join("kmcr-bench-replay").to_string_lossy().into_owned();
     }
+    if command.as_deref() == Some("viewer") {
+        if !database_given {
+            options.database = std::env::temp_dir().join("kmcr-bench-viewer").to_string_lossy().into_owned();
+        }
+        // Latency as one clinician sees it: one request at a time unless `--clients` asks for more.
+        if !clients_given {
+            options.n_clients = 1;
+        }
+        if !people_given {
+            options.people_steps = vec![100_000];
+        }
+        if !queries_given {
+            options.n_queries = 300;
+        }
+    }
     match command {
         Some(command) => Ok((command, options)),
         None => bail!("{USAGE}"),
@@ -143,7 +172,8 @@ fn main() -> anyhow::Result<()> {
             "match" => reads::run(&options, reads::Workload::PatientsOnly).await,
             "mllp" => mllp::run(&options).await,
             "replay" => replay::run(&options).await,
-            other => bail!("unknown benchmark {other}: use ingest, reads, match, mllp or replay"),
+            "viewer" => viewer::run(&options).await,
+            other => bail!("unknown benchmark {other}: use ingest, reads, match, mllp, replay or viewer"),
         }
     })
 }

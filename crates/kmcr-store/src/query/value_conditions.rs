@@ -142,7 +142,12 @@ pub(super) fn date_range_condition(
     high_ms: i64,
 ) -> String {
     match prefix {
-        Prefix::Eq => format!("{low_column} >= {} AND {high_column} <= {}", builder.int(low_ms), builder.int(high_ms)),
+        // `low <= high` of every stored range, so `high <= H` implies `low <= H`: said, it bounds the index's range
+        // scan on `low` at both ends (a birth date driving a search read every later date's rows without it).
+        Prefix::Eq => {
+            let (low, high) = (builder.int(low_ms), builder.int(high_ms));
+            format!("{low_column} >= {low} AND {low_column} <= {high} AND {high_column} <= {high}")
+        }
         Prefix::Ne => {
             format!("NOT ({low_column} >= {} AND {high_column} <= {})", builder.int(low_ms), builder.int(high_ms))
         }
