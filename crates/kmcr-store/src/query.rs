@@ -319,7 +319,9 @@ fn value_rank(value: &CriterionValue) -> Option<u8> {
         CriterionValue::Token { code: Some(_), .. } => Some(1),
         // A day (a birth date): few rows, fewer than a name's prefix, which a common surname shares with thousands. On
         // 100,000 people, `family=smith&birthdate=1960-05-01` driven from the name took 51 ms at p95.
-        CriterionValue::Date { prefix: Prefix::Eq, low_ms, high_ms } if high_ms.saturating_sub(*low_ms) < DAY_MS => Some(2),
+        CriterionValue::Date { prefix: Prefix::Eq, low_ms, high_ms } if high_ms.saturating_sub(*low_ms) < DAY_MS => {
+            Some(2)
+        }
         CriterionValue::String(_) | CriterionValue::Uri(_) => Some(3),
         CriterionValue::Date { .. } | CriterionValue::Quantity { .. } | CriterionValue::Number { .. } => Some(4),
         CriterionValue::Composite(components) => value_rank(components.first()?),
