@@ -417,3 +417,32 @@ async fn information_governance_sees_a_persons_objections_with_their_consent_rec
     assert!(table.contains("Dissent from secondary use of general practitioner patient identifiable data"), "{table}");
     assert!(table.contains("active") && table.contains("1 October 2026") && table.contains("Test organisation G82001"));
 }
+
+/// Every page of a person refuses a user without a relationship in the same way (the banner and the ways in, nothing
+/// clinical, an audit entry), and every IG page refuses a user who is not IG.
+#[tokio::test]
+async fn every_person_page_and_ig_page_refuses_a_user_who_may_not_see_it() {
+    let api = TestApi::new().await;
+    let patient = person_with_a_child_protection_plan(&api, "acute").await;
+    let (mut gp, token) = signed_in(&api, "gp-user").await;
+    for section in ["", "/results", "/timeline", "/documents", "/documents/any", "/medications", "/social-care"] {
+        let before = api.audit_length().await;
+        let page = gp.get(&api, &format!("/viewer/person/{patient}{section}")).await;
+        assert!(page.body.contains("data-testid=\"no-relationship\""), "{section}: {}", page.body);
+        assert!(!page.body.contains("child protection") && !page.body.contains("Asthma"), "{section}: {}", page.body);
+        assert!(api.audit_length().await > before, "{section}: the refusal is audited");
+    }
+    for path in [
+        "/viewer/ig/break-glass".to_string(),
+        format!("/viewer/ig/person/{patient}/access"),
+        format!("/viewer/ig/person/{patient}/objections"),
+    ] {
+        let before = api.audit_length().await;
+        let page = gp.get(&api, &path).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(api.audit_length().await > before, "{path}: the refusal is audited");
+    }
+    let review =
+        gp.post(&api, "/viewer/ig/break-glass/1/review", &[("csrf", &token), ("outcome", "appropriate")]).await;
+    assert_eq!(review.status, StatusCode::FORBIDDEN);
+}
