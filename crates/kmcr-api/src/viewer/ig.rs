@@ -19,16 +19,14 @@ use crate::AppState;
 /// Audit entries shown on one page.
 const ACCESS_ENTRIES: usize = 200;
 
-fn refused(state: &AppState, signed_in: &super::session::SignedIn, error: &ServiceError) -> Response {
+fn refused(signed_in: &super::session::SignedIn, error: &ServiceError) -> Response {
     let (status, message) = match error {
         ServiceError::Forbidden(reason) => (StatusCode::FORBIDDEN, reason.clone()),
         ServiceError::Invalid(reason) => (StatusCode::BAD_REQUEST, reason.clone()),
         ServiceError::NotFound => (StatusCode::NOT_FOUND, "There is no such item.".to_string()),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "This cannot be done just now: try again shortly.".to_string()),
     };
-    let mut organisation = String::new();
-    let page =
-        sign_in_pages::message_page(Some(bar(state, signed_in, &mut organisation)), "You cannot do this", &message);
+    let page = sign_in_pages::message_page(Some(bar(signed_in)), "You cannot do this", &message);
     html(status, page)
 }
 
@@ -66,17 +64,16 @@ pub async fn break_glass_queue(State(state): State<AppState>, headers: HeaderMap
     let Some(context) = signed_in.context() else { return redirect("/viewer/role") };
     let open = match state.service.break_glass_uses(&context, Some("open"), 0, 200).await {
         Ok(open) => open,
-        Err(error) => return refused(&state, &signed_in, &error),
+        Err(error) => return refused(&signed_in, &error),
     };
     let reviewed = match state.service.break_glass_uses(&context, Some("reviewed"), 0, 200).await {
         Ok(reviewed) => reviewed,
-        Err(error) => return refused(&state, &signed_in, &error),
+        Err(error) => return refused(&signed_in, &error),
     };
     let open: Vec<BreakGlassUse> = open.iter().map(|grant| use_of(&state, grant)).collect();
     let mut reviewed: Vec<BreakGlassUse> = reviewed.iter().map(|grant| use_of(&state, grant)).collect();
     reviewed.reverse();
-    let mut organisation = String::new();
-    html(StatusCode::OK, ig_pages::break_glass_page(bar(&state, &signed_in, &mut organisation), &open, &reviewed))
+    html(StatusCode::OK, ig_pages::break_glass_page(bar(&signed_in), &open, &reviewed))
 }
 
 /// `POST /viewer/ig/break-glass/{grant_id}/review`.
@@ -95,10 +92,10 @@ pub async fn review(
         return response;
     }
     let Some(context) = signed_in.context() else { return redirect("/viewer/role") };
-    let Ok(grant_id) = grant_id.parse::<i64>() else { return refused(&state, &signed_in, &ServiceError::NotFound) };
+    let Ok(grant_id) = grant_id.parse::<i64>() else { return refused(&signed_in, &ServiceError::NotFound) };
     match state.service.review_break_glass(&context, grant_id, form.get("outcome"), form.get("note").trim()).await {
         Ok(_) => redirect("/viewer/ig/break-glass"),
-        Err(error) => refused(&state, &signed_in, &error),
+        Err(error) => refused(&signed_in, &error),
     }
 }
 
@@ -109,14 +106,14 @@ pub async fn access(State(state): State<AppState>, headers: HeaderMap, Path(id):
         Err(response) => return response,
     };
     let Some(context) = signed_in.context() else { return redirect("/viewer/role") };
-    let Ok(patient_id) = ResourceId::parse(&id) else { return refused(&state, &signed_in, &ServiceError::NotFound) };
+    let Ok(patient_id) = ResourceId::parse(&id) else { return refused(&signed_in, &ServiceError::NotFound) };
     let subject = state
         .service
         .person_reference_of(patient_id.as_str())
         .unwrap_or_else(|| format!("Patient/{}", patient_id.as_str()));
     let page = match state.service.audit_trail(&context, AuditQuery::Subject(subject), 0, ACCESS_ENTRIES).await {
         Ok(page) => page,
-        Err(error) => return refused(&state, &signed_in, &error),
+        Err(error) => return refused(&signed_in, &error),
     };
     let entries: Vec<AccessEntry> = page
         .entries
@@ -141,13 +138,7 @@ pub async fn access(State(state): State<AppState>, headers: HeaderMap, Path(id):
             }
         })
         .collect();
-    let mut organisation = String::new();
-    let page = ig_pages::access_page(
-        bar(&state, &signed_in, &mut organisation),
-        patient_id.as_str(),
-        &entries,
-        page.scanned_through.is_some(),
-    );
+    let page = ig_pages::access_page(bar(&signed_in), patient_id.as_str(), &entries, page.scanned_through.is_some());
     html(StatusCode::OK, page)
 }
 
@@ -158,10 +149,10 @@ pub async fn objections(State(state): State<AppState>, headers: HeaderMap, Path(
         Err(response) => return response,
     };
     let Some(context) = signed_in.context() else { return redirect_to("/viewer/role") };
-    let Ok(patient_id) = ResourceId::parse(&id) else { return refused(&state, &signed_in, &ServiceError::NotFound) };
+    let Ok(patient_id) = ResourceId::parse(&id) else { return refused(&signed_in, &ServiceError::NotFound) };
     let consents = match state.service.objections_of(&context, &patient_id).await {
         Ok(consents) => consents,
-        Err(error) => return refused(&state, &signed_in, &error),
+        Err(error) => return refused(&signed_in, &error),
     };
     let lines: Vec<ConsentLine> = consents
         .iter()
@@ -182,9 +173,5 @@ pub async fn objections(State(state): State<AppState>, headers: HeaderMap, Path(
             })
         })
         .collect();
-    let mut organisation = String::new();
-    html(
-        StatusCode::OK,
-        ig_pages::objections_page(bar(&state, &signed_in, &mut organisation), patient_id.as_str(), &lines),
-    )
+    html(StatusCode::OK, ig_pages::objections_page(bar(&signed_in), patient_id.as_str(), &lines))
 }

@@ -29,12 +29,7 @@ pub async fn search_page(State(state): State<AppState>, headers: HeaderMap) -> R
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
-    let mut organisation = String::new();
-    let page = search_pages::search_page(
-        bar(&state, &signed_in, &mut organisation),
-        &SearchForm::default(),
-        Outcome::NotSearched,
-    );
+    let page = search_pages::search_page(bar(&signed_in), &SearchForm::default(), Outcome::NotSearched);
     html(StatusCode::OK, page)
 }
 
@@ -57,32 +52,27 @@ pub async fn search(State(state): State<AppState>, headers: HeaderMap, body: Byt
         birth_year: fields.get("birth_year").to_string(),
         postcode: fields.get("postcode").to_string(),
     };
-    let mut organisation = String::new();
-    let invalid = |message: &str, field_id: &str, organisation: &mut String| {
-        let bar = bar(&state, &signed_in, organisation);
+    let invalid = |message: &str, field_id: &str| {
+        let bar = bar(&signed_in);
         html(StatusCode::BAD_REQUEST, search_pages::search_page(bar, &form, Outcome::Invalid { message, field_id }))
     };
     let params = match fields.get("by") {
         "nhs-number" => {
             let digits: String = form.nhs_number.chars().filter(|character| !character.is_whitespace()).collect();
             if digits.is_empty() {
-                return invalid("Enter an NHS number", "nhs-number", &mut organisation);
+                return invalid("Enter an NHS number", "nhs-number");
             }
             if NhsNumber::parse(&digits).is_err() {
-                return invalid(
-                    "Enter a valid NHS number: 10 digits whose last is the check digit",
-                    "nhs-number",
-                    &mut organisation,
-                );
+                return invalid("Enter a valid NHS number: 10 digits whose last is the check digit", "nhs-number");
             }
             vec![("identifier".to_string(), format!("{NHS_NUMBER_SYSTEM}|{digits}"))]
         }
         _ => {
             if form.family.trim().is_empty() {
-                return invalid("Enter the person's family name", "family", &mut organisation);
+                return invalid("Enter the person's family name", "family");
             }
             let Some(birth_date) = birth_date(&form.birth_day, &form.birth_month, &form.birth_year) else {
-                return invalid("Enter the date of birth as day, month and year", "birth-day", &mut organisation);
+                return invalid("Enter the date of birth as day, month and year", "birth-day");
             };
             let mut params =
                 vec![("family".to_string(), form.family.trim().to_string()), ("birthdate".to_string(), birth_date)];
@@ -99,10 +89,10 @@ pub async fn search(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let Some(context) = signed_in.context() else { return redirect_to("/viewer/role") };
     let result = match state.service.search(&context, ResourceType::PATIENT, &params, false, None).await {
         Ok(result) => result,
-        Err(error) => return service_error_page(&state, &signed_in, &error),
+        Err(error) => return service_error_page(&signed_in, &error),
     };
     let found = group_by_person(&state, &result.outcome.matches);
-    let bar = bar(&state, &signed_in, &mut organisation);
+    let bar = bar(&signed_in);
     html(StatusCode::OK, search_pages::search_page(bar, &form, Outcome::Found(&found)))
 }
 
@@ -154,21 +144,28 @@ fn group_by_person(state: &AppState, patients: &[StoredResource]) -> Vec<Found> 
 }
 
 fn item_of(state: &AppState, stored: &StoredResource, json: serde_json::Value) -> Item {
-    let ods_code = stored.source_ods_code.as_str();
-    Item {
-        resource_type: stored.resource_type.to_string(),
-        id: stored.id.to_string(),
-        json,
-        source: state.service.organisation_name(ods_code).unwrap_or_else(|| ods_code.to_string()),
-    }
+    item_from(stored, json, source_name(state, stored.source_ods_code.as_str()))
 }
 
+fn item_from(stored: &StoredResource, json: serde_json::Value, source: String) -> Item {
+    Item { resource_type: stored.resource_type.to_string(), id: stored.id.to_string(), json, source }
+}
+
+/// An organisation's name as the registry knows it, else its ODS code.
+fn source_name(state: &AppState, ods_code: &str) -> String {
+    state.service.organisation_name(ods_code).unwrap_or_else(|| ods_code.to_string())
+}
+
+/// The items with their sources' names, each source looked up once (a record of 500 items has a handful).
 fn items_of(state: &AppState, resources: &[StoredResource]) -> Vec<Item> {
+    let mut names: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
     resources
         .iter()
         .filter_map(|stored| {
             let json = serde_json::from_str(stored.json.as_deref()?).ok()?;
-            Some(item_of(state, stored, json))
+            let ods_code = stored.source_ods_code.as_str();
+            let source = names.entry(ods_code).or_insert_with(|| source_name(state, ods_code)).clone();
+            Some(item_from(stored, json, source))
         })
         .collect()
 }
@@ -197,7 +194,7 @@ pub(super) async fn read_person(
 ) -> Result<PersonRead, Response> {
     let signed_in = require(state, headers, true).await?;
     let Some(context) = signed_in.context() else { return Err(redirect_to("/viewer/role")) };
-    let Ok(patient_id) = ResourceId::parse(id) else { return Err(not_found(state, &signed_in)) };
+    let Ok(patient_id) = ResourceId::parse(id) else { return Err(not_found(&signed_in)) };
     let types: Vec<ResourceType> = if types.is_empty() {
         Vec::new()
     } else {
@@ -234,7 +231,7 @@ pub(super) async fn read_person(
             Err(ServiceError::Forbidden(reason)) => {
                 return Err(no_relationship(state, &signed_in, &context, &patient_id, &reason).await);
             }
-            Err(error) => return Err(service_error_page(state, &signed_in, &error)),
+            Err(error) => return Err(service_error_page(&signed_in, &error)),
         }
     }
     let items = items_of(state, &resources);
@@ -248,14 +245,8 @@ pub async fn summary(State(state): State<AppState>, headers: HeaderMap, Path(id)
         Err(response) => return response,
     };
     let record = PersonRecord::of(&read.items, read.patient_id.as_str());
-    let mut organisation = String::new();
-    let page = person_pages::summary_page(
-        bar(&state, &read.signed_in, &mut organisation),
-        read.patient_id.as_str(),
-        &record,
-        &read.withheld,
-        &today(),
-    );
+    let page =
+        person_pages::summary_page(bar(&read.signed_in), read.patient_id.as_str(), &record, &read.withheld, &today());
     html(StatusCode::OK, page)
 }
 
@@ -269,16 +260,9 @@ async fn no_relationship(
 ) -> Response {
     let banner = match banner_of(state, context, patient_id).await {
         Ok(banner) => banner,
-        Err(error) => return service_error_page(state, signed_in, &error),
+        Err(error) => return service_error_page(signed_in, &error),
     };
-    let mut organisation = String::new();
-    let page = person_pages::no_relationship_page(
-        bar(state, signed_in, &mut organisation),
-        patient_id.as_str(),
-        &banner,
-        reason,
-        &today(),
-    );
+    let page = person_pages::no_relationship_page(bar(signed_in), patient_id.as_str(), &banner, reason, &today());
     // The page itself is what the user asked for: the refusal is in the audit, and the way in is offered.
     html(StatusCode::OK, page)
 }
@@ -293,19 +277,18 @@ async fn banner_of(
     Ok(PersonRecord::of(&items, patient_id.as_str()).banner)
 }
 
-fn not_found(state: &AppState, signed_in: &SignedIn) -> Response {
-    let mut organisation = String::new();
+fn not_found(signed_in: &SignedIn) -> Response {
     let page = sign_in_pages::message_page(
-        Some(bar(state, signed_in, &mut organisation)),
+        Some(bar(signed_in)),
         "Person not found",
         "There is no such person, or their record is not one you may see.",
     );
     html(StatusCode::NOT_FOUND, page)
 }
 
-fn service_error_page(state: &AppState, signed_in: &SignedIn, error: &ServiceError) -> Response {
+fn service_error_page(signed_in: &SignedIn, error: &ServiceError) -> Response {
     let (status, title, message) = match error {
-        ServiceError::NotFound | ServiceError::Gone => return not_found(state, signed_in),
+        ServiceError::NotFound | ServiceError::Gone => return not_found(signed_in),
         ServiceError::Forbidden(reason) => (StatusCode::FORBIDDEN, "You cannot do this", reason.clone()),
         ServiceError::Invalid(reason) | ServiceError::BadSearch(reason) => {
             (StatusCode::BAD_REQUEST, "Check what you entered", reason.clone())
@@ -317,8 +300,7 @@ fn service_error_page(state: &AppState, signed_in: &SignedIn, error: &ServiceErr
         ),
         other => (StatusCode::BAD_REQUEST, "This could not be done", other.to_string()),
     };
-    let mut organisation = String::new();
-    html(status, sign_in_pages::message_page(Some(bar(state, signed_in, &mut organisation)), title, &message))
+    html(status, sign_in_pages::message_page(Some(bar(signed_in)), title, &message))
 }
 
 /// `GET /viewer/person/{id}/relationship`.
@@ -352,20 +334,12 @@ async fn declare_page(
         Err(response) => return response,
     };
     let Some(context) = signed_in.context() else { return redirect_to("/viewer/role") };
-    let Ok(patient_id) = ResourceId::parse(&id) else { return not_found(&state, &signed_in) };
+    let Ok(patient_id) = ResourceId::parse(&id) else { return not_found(&signed_in) };
     let banner = match banner_of(&state, &context, &patient_id).await {
         Ok(banner) => banner,
-        Err(error) => return service_error_page(&state, &signed_in, &error),
+        Err(error) => return service_error_page(&signed_in, &error),
     };
-    let mut organisation = String::new();
-    let page = person_pages::declare_page(
-        bar(&state, &signed_in, &mut organisation),
-        patient_id.as_str(),
-        kind,
-        &banner,
-        None,
-        &today(),
-    );
+    let page = person_pages::declare_page(bar(&signed_in), patient_id.as_str(), kind, &banner, None, &today());
     html(StatusCode::OK, page)
 }
 
@@ -401,7 +375,7 @@ async fn declare(
         return response;
     }
     let Some(context) = signed_in.context() else { return redirect_to("/viewer/role") };
-    let Ok(patient_id) = ResourceId::parse(&id) else { return not_found(&state, &signed_in) };
+    let Ok(patient_id) = ResourceId::parse(&id) else { return not_found(&signed_in) };
     let (grant_kind, minutes) = match kind {
         DeclareKind::Relationship => (GrantKind::DeclaredRelationship, 24 * 60),
         DeclareKind::BreakGlass => (GrantKind::BreakGlass, 4 * 60),
@@ -418,12 +392,11 @@ async fn declare(
         Err(ServiceError::Invalid(message)) => {
             let banner = match banner_of(&state, &context, &patient_id).await {
                 Ok(banner) => banner,
-                Err(error) => return service_error_page(&state, &signed_in, &error),
+                Err(error) => return service_error_page(&signed_in, &error),
             };
-            let mut organisation = String::new();
             let message = format!("{}{}", message[..1].to_uppercase(), &message[1..]);
             let page = person_pages::declare_page(
-                bar(&state, &signed_in, &mut organisation),
+                bar(&signed_in),
                 patient_id.as_str(),
                 kind,
                 &banner,
@@ -432,6 +405,6 @@ async fn declare(
             );
             html(StatusCode::BAD_REQUEST, page)
         }
-        Err(error) => service_error_page(&state, &signed_in, &error),
+        Err(error) => service_error_page(&signed_in, &error),
     }
 }

@@ -27,13 +27,11 @@ async fn section_page(
     let today = today();
     let view =
         PersonView { patient_id: read.patient_id.as_str(), record: &record, withheld: &read.withheld, today: &today };
-    let mut organisation = String::new();
-    match draw(bar(state, &read.signed_in, &mut organisation), &view, &read) {
+    match draw(bar(&read.signed_in), &view, &read) {
         Some(page) => html(StatusCode::OK, page),
         None => {
-            let mut organisation = String::new();
             let page = kmcr_viewer::sign_in_pages::message_page(
-                Some(bar(state, &read.signed_in, &mut organisation)),
+                Some(bar(&read.signed_in)),
                 "Not found",
                 "There is no such item in this person's record, or it is not one you may see.",
             );

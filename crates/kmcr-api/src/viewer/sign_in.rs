@@ -16,22 +16,16 @@ use super::{Fields, html, redirect};
 use crate::AppState;
 use crate::auth::SESSION_LIFETIME_S;
 
-/// The header's view of who is signed in.
-pub(super) fn bar<'a>(state: &AppState, signed_in: &'a SignedIn, organisation: &'a mut String) -> SignedInBar<'a> {
-    let role = signed_in.active_role_profile();
-    if let Some(role) = &role {
-        let ods_code = role.ods_code.as_str();
-        *organisation = match state.service.organisation_name(ods_code) {
-            Some(name) => format!("{name} ({ods_code})"),
-            None => ods_code.to_string(),
-        };
-    }
+/// The header's view of who is signed in: the active role profile's label reads "R8000 Clinical Practitioner at
+/// Name (ODS)", made at sign-in.
+pub(super) fn bar(signed_in: &SignedIn) -> SignedInBar<'_> {
+    let label = signed_in.active_label();
     let information_governance =
-        role.as_ref().is_some_and(|role| matches!(role.job_role.code.as_str(), "R0001" | "R5105"));
+        signed_in.active_role_profile().is_some_and(|role| role.job_role.is_information_governance());
     SignedInBar {
         user: &signed_in.session.user_id,
-        role: signed_in.active_label().map(|label| label.split(" at ").next().unwrap_or(label)),
-        organisation: role.is_some().then_some(organisation.as_str()),
+        role: label.map(|label| label.split_once(" at ").map_or(label, |(role, _)| role)),
+        organisation: label.and_then(|label| label.split_once(" at ")).map(|(_, organisation)| organisation),
         other_roles: signed_in
             .session
             .role_profiles
@@ -213,9 +207,8 @@ pub async fn role_page(State(state): State<AppState>, headers: HeaderMap) -> Res
         .iter()
         .map(|(role, label)| RoleChoice { id: role.id.clone(), label: label.clone() })
         .collect();
-    let mut organisation = String::new();
     let active = signed_in.session.active_role_profile.clone();
-    let page = sign_in_pages::choose_role_page(bar(&state, &signed_in, &mut organisation), &choices, active.as_deref());
+    let page = sign_in_pages::choose_role_page(bar(&signed_in), &choices, active.as_deref());
     html(StatusCode::OK, page)
 }
 
