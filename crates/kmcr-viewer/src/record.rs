@@ -47,7 +47,6 @@ pub struct Banner {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     pub id: String,
-    pub resource_type: String,
     pub text: String,
     pub detail: Option<String>,
     pub date: Option<String>,
@@ -85,7 +84,6 @@ impl PersonRecord {
             let json = &item.json;
             let line = |text: Option<String>, detail: Option<String>, date: Option<String>| Line {
                 id: item.id.clone(),
-                resource_type: item.resource_type.clone(),
                 text: text.unwrap_or_else(|| format!("{} (no description)", item.resource_type)),
                 detail,
                 date,

@@ -65,12 +65,12 @@ pub fn search_page(bar: SignedInBar<'_>, form: &SearchForm, outcome: Outcome<'_>
          class=\"nhsuk-hint\" id=\"birth-hint\">For example, 15 3 1984</div><div class=\"nhsuk-date-input\" \
          id=\"birth\">{}{}{}</div></fieldset></div>{}<button class=\"nhsuk-button\" type=\"submit\">Search by name\
          </button></form>",
-        text_field("family", "family", "Family name", &form.family, "family-name"),
-        text_field("given", "given", "Given name", &form.given, "given-name"),
+        text_field("family", "family", "Family name", &form.family),
+        text_field("given", "given", "Given name", &form.given),
         date_part_field("birth-day", "birth_day", "Day", &form.birth_day, 2),
         date_part_field("birth-month", "birth_month", "Month", &form.birth_month, 2),
         date_part_field("birth-year", "birth_year", "Year", &form.birth_year, 4),
-        text_field("postcode", "postcode", "Postcode", &form.postcode, "postal-code"),
+        text_field("postcode", "postcode", "Postcode", &form.postcode),
     ));
     if let Outcome::Found(found) = outcome {
         main.push_str(&results(found));
@@ -78,11 +78,11 @@ pub fn search_page(bar: SignedInBar<'_>, form: &SearchForm, outcome: Outcome<'_>
     render(&Page { title: "Find a person", signed_in: Some(bar) }, &main)
 }
 
-fn text_field(id: &str, name: &str, label: &str, value: &str, autocomplete: &str) -> String {
+fn text_field(id: &str, name: &str, label: &str, value: &str) -> String {
     format!(
         "<div class=\"nhsuk-form-group\"><label class=\"nhsuk-label\" for=\"{id}\">{label}</label><input \
          class=\"nhsuk-input nhsuk-u-width-one-half\" id=\"{id}\" name=\"{name}\" type=\"text\" spellcheck=\"false\" \
-         autocomplete=\"off\" data-autocomplete-hint=\"{autocomplete}\" value=\"{}\"></div>",
+         autocomplete=\"off\" value=\"{}\"></div>",
         escape(value)
     )
 }

@@ -232,7 +232,6 @@ pub fn medications_page(bar: SignedInBar<'_>, view: &PersonView<'_>, items: &[It
                 format!("{kind} ({status}{course}){}", dosage.map(|dosage| format!(": {dosage}")).unwrap_or_default());
             Line {
                 id: item.id.clone(),
-                resource_type: item.resource_type.clone(),
                 text: concept_text(&json["medicationCodeableConcept"])
                     .unwrap_or_else(|| "Medicine (no description)".into()),
                 detail: Some(detail),
