@@ -83,6 +83,37 @@ fn resource_entry(resource_type: ResourceType) -> Value {
     entry
 }
 
+/// Subscriptions: topic-based as the R5 Backport IG has them for R4 (each topic KMCR offers listed by its canonical),
+/// and classic criteria on the types a classic subscription may watch; rest-hook only.
+fn subscription_entry() -> Value {
+    let topics: Vec<Value> = kmcr_events::Topic::ALL
+        .iter()
+        .map(|topic| kmcr_events::notification::capability_topic_extension(&topic.canonical()))
+        .collect();
+    let backport = "http://hl7.org/fhir/uv/subscriptions-backport";
+    json!({
+        "extension": topics,
+        "type": "Subscription",
+        "supportedProfile": [format!("{backport}/StructureDefinition/backport-subscription")],
+        "interaction": [
+            {"code": "read"}, {"code": "create"}, {"code": "update"}, {"code": "delete"}, {"code": "search-type"},
+        ],
+        "documentation": kmcr_events::Topic::ALL
+            .iter()
+            .map(|topic| {
+                let filters: Vec<String> =
+                    topic.filters().iter().map(|(name, meaning)| format!("{name} ({meaning})")).collect();
+                format!("{}: {} {} Filters: {}.", topic.canonical(), topic.title(), topic.description(), filters.join("; "))
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "operation": [
+            {"name": "status", "definition": format!("{backport}/OperationDefinition/backport-subscription-status")},
+            {"name": "events", "definition": format!("{backport}/OperationDefinition/backport-subscription-events")},
+        ],
+    })
+}
+
 pub fn capability_statement(base_url: &str) -> Value {
     // SMART's OAuth endpoints, which clients that read the CapabilityStatement rather than the
     // `.well-known/smart-configuration` (fhirclient, for one) need to start a launch.
@@ -91,8 +122,12 @@ pub fn capability_statement(base_url: &str) -> Value {
         .into_iter()
         .map(|name| json!({ "url": name, "valueUri": format!("{oauth_root}/oauth/{name}") }))
         .collect();
-    let resources: Vec<Value> =
-        ResourceType::all().filter(|resource_type| resource_type.is_storable()).map(resource_entry).collect();
+    let resources: Vec<Value> = ResourceType::all()
+        .filter(|resource_type| resource_type.is_storable())
+        .map(|resource_type| {
+            if resource_type.as_str() == "Subscription" { subscription_entry() } else { resource_entry(resource_type) }
+        })
+        .collect();
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",

@@ -24,6 +24,7 @@ mod bundles;
 pub mod feeds;
 pub mod loads;
 pub mod matching;
+pub mod subscriptions;
 
 use bundles::{history_bundle, page_bundle, search_bundle};
 

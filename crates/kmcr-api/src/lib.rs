@@ -43,6 +43,21 @@ pub fn router(state: AppState) -> Router {
         .route("/{resource_type}", get(handlers::search_get).post(handlers::create).put(handlers::conditional_update))
         .route("/{resource_type}/_search", post(handlers::search_post))
         .route("/Patient/$match", post(handlers::matching::patient_match))
+        .route("/Subscription", get(handlers::subscriptions::search).post(handlers::subscriptions::create))
+        .route(
+            "/Subscription/$status",
+            get(handlers::subscriptions::type_status).post(handlers::subscriptions::type_status),
+        )
+        .route(
+            "/Subscription/{id}",
+            get(handlers::subscriptions::read)
+                .put(handlers::subscriptions::update)
+                .delete(handlers::subscriptions::delete),
+        )
+        .route(
+            "/Subscription/{id}/{operation}",
+            get(handlers::subscriptions::operation).post(handlers::subscriptions::operation),
+        )
         // A bulk load's body is as long as its file: streamed, never held, so no body limit applies.
         .route("/$import", post(handlers::loads::import).layer(DefaultBodyLimit::disable()))
         .route("/$import-status/{job}", get(handlers::loads::import_status))
@@ -96,6 +111,15 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("PUT", "/fhir/{resource_type}", true),
     ("POST", "/fhir/{resource_type}/_search", true),
     ("POST", "/fhir/Patient/$match", true),
+    ("GET", "/fhir/Subscription", true),
+    ("POST", "/fhir/Subscription", true),
+    ("GET", "/fhir/Subscription/$status", true),
+    ("POST", "/fhir/Subscription/$status", true),
+    ("GET", "/fhir/Subscription/{id}", true),
+    ("PUT", "/fhir/Subscription/{id}", true),
+    ("DELETE", "/fhir/Subscription/{id}", true),
+    ("GET", "/fhir/Subscription/{id}/{operation}", true),
+    ("POST", "/fhir/Subscription/{id}/{operation}", true),
     ("POST", "/fhir/$import", true),
     ("GET", "/fhir/$import-status/{job}", true),
     ("GET", "/fhir/{resource_type}/_history", true),

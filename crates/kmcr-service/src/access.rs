@@ -88,6 +88,16 @@ impl Service {
         person_id: Option<String>,
         patient_ids: Vec<String>,
     ) -> Result<PersonAccess, ServiceError> {
+        Ok(self.person_access_with_facts(context, person_id, patient_ids).await?.0)
+    }
+
+    /// [`Service::person_access_of`], with the facts the decision was taken on (a notification's route reads them).
+    pub(crate) async fn person_access_with_facts(
+        &self,
+        context: &RequestContext,
+        person_id: Option<String>,
+        patient_ids: Vec<String>,
+    ) -> Result<(PersonAccess, PersonFacts), ServiceError> {
         let now_ms = kmcr_fhir::Instant::now().unix_ms;
         let stored = self.store.person_record_facts(&patient_ids, now_ms).await?;
         let facts = person_facts(person_id.clone().unwrap_or_default(), &stored, &self.access().registry);
@@ -115,7 +125,7 @@ impl Service {
             })
             .map(|(patient_id, _, _)| patient_id.clone())
             .collect();
-        Ok(PersonAccess {
+        let access = PersonAccess {
             person_id,
             patient_ids,
             decision,
@@ -123,7 +133,8 @@ impl Service {
             withheld_reasons,
             stated_reasons,
             visible_patient_ids,
-        })
+        };
+        Ok((access, facts))
     }
 
     /// The caller-bound form of a paging cursor: the cursor, then a MAC over it and the caller.

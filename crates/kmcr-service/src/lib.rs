@@ -17,6 +17,7 @@ pub mod organisations;
 mod person_view;
 mod reads;
 pub mod references;
+pub mod subscriptions;
 mod writes;
 
 use kmcr_access::Principal;
@@ -61,6 +62,8 @@ pub struct Service {
     configured_access: std::sync::Arc<AccessPolicy>,
     /// The MLLP feeds configured, with which a dead letter is sent through again ([`Service::with_mllp_feeds`]).
     mllp_feeds: std::sync::Arc<Vec<feeds::MllpFeed>>,
+    /// Subscriptions in force and how their notifications are decided (`subscriptions/`).
+    subscriptions: std::sync::Arc<subscriptions::SubscriptionState>,
 }
 
 impl Service {
@@ -75,7 +78,8 @@ impl Service {
         let configured_access = std::sync::Arc::new(access);
         let access = std::sync::Arc::new(std::sync::RwLock::new(configured_access.clone()));
         let mllp_feeds = std::sync::Arc::new(Vec::new());
-        let service = Service { store, limits, identity, access, configured_access, mllp_feeds };
+        let subscriptions = std::sync::Arc::new(subscriptions::SubscriptionState::new());
+        let service = Service { store, limits, identity, access, configured_access, mllp_feeds, subscriptions };
         service.follow_departures().await?;
         Ok(service)
     }

@@ -208,6 +208,11 @@ impl Service {
         if declared_type != resource_type {
             return Err(ServiceError::Invalid(format!("the body is a {declared_type}, not a {resource_type}")));
         }
+        if resource_type.as_str() == "Subscription" {
+            return Err(ServiceError::Unprocessable(
+                "a Subscription is made with POST /fhir/Subscription (or PUT /fhir/Subscription/{id}), alone".into(),
+            ));
+        }
         if !resource_type.is_storable() {
             return Err(ServiceError::Unprocessable(format!("{resource_type} resources are not stored")));
         }
@@ -225,10 +230,14 @@ impl Service {
         let registry = SearchParamRegistry::official_r4();
         let index_entries = extract_index_entries(registry, &resource);
         let owning_patient_id = kmcr_fhir_search::owning_patient_id(resource_type, Some(id.as_str()), &index_entries);
+        let mut events = kmcr_events::conditions_of(resource_type.as_str(), &resource);
+        if self.subscriptions.watches_every_change(resource_type) {
+            events.push((kmcr_events::Topic::ResourceChanged, kmcr_events::Condition::Always));
+        }
         Ok(WriteOp {
             resource_type,
             id,
-            action: WriteAction::Put { resource, index_entries, owning_patient_id, sensitivity },
+            action: WriteAction::Put { resource, index_entries, owning_patient_id, sensitivity, events },
             precondition,
             writer_ods_code,
         })
@@ -299,6 +308,9 @@ impl Service {
                 return Err(self.refuse(&mut record, reason, error.into()).await);
             }
         };
+        // The dispatcher looks at once (the outbox is in the same transaction; a write that fired nothing costs it a
+        // read of an empty outbox).
+        self.subscriptions.events_written.notify_one();
         let written_patients: Vec<identity::WrittenPatient> = outcomes
             .iter()
             .filter(|outcome| outcome.resource_type == ResourceType::PATIENT && !outcome.unchanged)

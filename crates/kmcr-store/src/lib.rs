@@ -21,6 +21,7 @@ mod relabel;
 mod schema;
 mod sign_in;
 mod sqlite;
+mod subscriptions;
 mod types;
 mod write_rows;
 
@@ -38,6 +39,10 @@ pub use identity::{
 pub use loads::{LineRefusal, LoadCheckpoint, LoadJob, LoadStatus};
 pub use organisations::{Departure, PurgeStep};
 pub use sign_in::{ItemTaken, SessionsToEnd, SignInChange, SignInItem, SignInOutcome, StoredSession};
+pub use subscriptions::{
+    EventRange, NewSubscriptionEvent, OutboxEvent, StoredSubscription, SubscriptionChange, SubscriptionEvent,
+    SubscriptionOutcome,
+};
 pub use types::*;
 
 use kmcr_audit::{
@@ -303,6 +308,35 @@ impl Store {
     /// Per sender: messages accepted and rejected, dead letters not yet made good, and the last message's time.
     pub async fn feed_summary(&self) -> Result<Vec<FeedSummary>, StoreError> {
         dispatch!(self, store => store.feed_summary())
+    }
+
+    /// Applies one change to subscriptions and their events, durably.
+    pub async fn change_subscriptions(&self, change: SubscriptionChange) -> Result<SubscriptionOutcome, StoreError> {
+        dispatch!(self, store => store.change_subscriptions(change))
+    }
+
+    /// Every subscription (`None`), or the one named.
+    pub async fn subscriptions(&self, id: Option<&str>) -> Result<Vec<StoredSubscription>, StoreError> {
+        dispatch!(self, store => store.subscriptions(id))
+    }
+
+    /// Events fired and not yet handed out, oldest first.
+    pub async fn event_outbox(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        dispatch!(self, store => store.event_outbox(limit))
+    }
+
+    /// One subscription's events in a range of numbers, in order.
+    pub async fn subscription_events(
+        &self,
+        subscription_id: &str,
+        range: EventRange,
+    ) -> Result<Vec<SubscriptionEvent>, StoreError> {
+        dispatch!(self, store => store.subscription_events(subscription_id, range))
+    }
+
+    /// Subscriptions with events not yet delivered.
+    pub async fn subscriptions_with_undelivered(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, store => store.subscriptions_with_undelivered())
     }
 
     /// Applies one change to sign-in state (sessions, codes, refresh tokens, sign-ins waiting), durably.

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (12, MIGRATION_12),
     (13, MIGRATION_13),
     (14, MIGRATION_14),
+    (15, MIGRATION_15),
 ];
 
 const MIGRATION_1: &str = r#"
@@ -356,6 +357,58 @@ CREATE TABLE organisation_departure (
     recorded_by TEXT NOT NULL,
     purged_ms {bigint}
 );
+"#;
+
+const MIGRATION_15: &str = r#"
+-- Events (`subscriptions.rs`). The tokens of the topics that hold for a resource (`kmcr_events::EventState`), so that a
+-- write fires a topic only when its token appears or changes.
+ALTER TABLE resource ADD COLUMN event_state TEXT;
+
+-- Events fired, written in the transaction of the data that fired them; taken out once handed to every subscription
+-- they concern.
+CREATE TABLE event_outbox (
+    seq {key},
+    topic TEXT NOT NULL,
+    resource_key {bigint} NOT NULL,
+    version_id {bigint} NOT NULL,
+    recorded_ms {bigint} NOT NULL
+);
+
+-- Subscriptions: the FHIR resource as last written, whose organisation's system made it, and how delivery stands.
+CREATE TABLE subscription (
+    subscription_id {ctext} PRIMARY KEY,
+    owner_client_id TEXT NOT NULL,
+    owner_ods_code TEXT NOT NULL,
+    configured {bool} NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    events_since_start {bigint} NOT NULL,
+    n_sent {bigint} NOT NULL,
+    n_failed {bigint} NOT NULL,
+    failures_in_row {bigint} NOT NULL,
+    failing_since_ms {bigint},
+    last_delivered_ms {bigint},
+    last_sent_ms {bigint},
+    created_ms {bigint} NOT NULL,
+    updated_ms {bigint} NOT NULL
+);
+
+-- Each subscription's events, numbered from 1 in the order handed to it; kept after delivery for `$events`.
+CREATE TABLE subscription_event (
+    subscription_id {ctext} NOT NULL,
+    event_number {bigint} NOT NULL,
+    topic TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id {ctext} NOT NULL,
+    version_id {bigint} NOT NULL,
+    patient_id {ctext},
+    recorded_ms {bigint} NOT NULL,
+    payload TEXT NOT NULL,
+    delivered_ms {bigint},
+    PRIMARY KEY (subscription_id, event_number)
+);
+CREATE INDEX subscription_event_pending ON subscription_event (subscription_id, event_number) WHERE delivered_ms IS NULL;
 "#;
 
 const MIGRATION_2: &str = r#"

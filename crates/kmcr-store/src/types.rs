@@ -93,6 +93,9 @@ pub enum WriteAction {
         owning_patient_id: Option<String>,
         /// Sensitive categories (`kmcr_access::Sensitivity` bits); added to the resource's, never taken away.
         sensitivity: i64,
+        /// What each topic that looks at this kind of resource makes of this version (`kmcr_events::conditions_of`):
+        /// the store fires those whose token appears or changes, in the write's transaction (`event_outbox`).
+        events: Vec<(kmcr_events::Topic, kmcr_events::Condition)>,
     },
     Delete,
 }

@@ -102,7 +102,13 @@ pub struct PreparedOp {
 
 #[derive(Debug)]
 pub enum PreparedAction {
-    Put { body: BodyTemplate, rows: Vec<IndexRow>, owning_patient_id: Option<String>, sensitivity: i64 },
+    Put {
+        body: BodyTemplate,
+        rows: Vec<IndexRow>,
+        owning_patient_id: Option<String>,
+        sensitivity: i64,
+        events: Vec<(kmcr_events::Topic, kmcr_events::Condition)>,
+    },
     Delete,
 }
 
@@ -110,12 +116,15 @@ pub fn prepare(params: &ParamIds, ops: Vec<WriteOp>) -> Vec<PreparedOp> {
     ops.into_iter()
         .map(|op| {
             let action = match op.action {
-                WriteAction::Put { resource, index_entries, owning_patient_id, sensitivity } => PreparedAction::Put {
-                    body: BodyTemplate::new(resource, op.resource_type, &op.id),
-                    rows: index_rows(params, op.resource_type, index_entries),
-                    owning_patient_id,
-                    sensitivity,
-                },
+                WriteAction::Put { resource, index_entries, owning_patient_id, sensitivity, events } => {
+                    PreparedAction::Put {
+                        body: BodyTemplate::new(resource, op.resource_type, &op.id),
+                        rows: index_rows(params, op.resource_type, index_entries),
+                        owning_patient_id,
+                        sensitivity,
+                        events,
+                    }
+                }
                 WriteAction::Delete => PreparedAction::Delete,
             };
             PreparedOp {

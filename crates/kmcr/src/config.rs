@@ -60,6 +60,8 @@ pub struct RawSettings {
     pub audit_checkpoint_file: Option<PathBuf>,
     pub audit_checkpoint_every_entries: Option<u64>,
     pub audit_checkpoint_every_ms: Option<u64>,
+    /// When failed notifications are tried again: `[notification_retry]`.
+    pub notification_retry: Option<crate::notifications_config::RawRetry>,
 }
 
 pub use crate::auth_config::RawClient;
@@ -83,6 +85,9 @@ pub struct RawOrganisation {
     /// optionally, `sending_facility` (MSH-4).
     #[serde(default)]
     pub mllp_feeds: Vec<RawMllpFeed>,
+    /// Regional events it receives: `[[organisations.notifications]]` (`notifications_config.rs`).
+    #[serde(default)]
+    pub notifications: Vec<crate::notifications_config::RawNotification>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -189,6 +194,8 @@ pub struct Config {
     pub audit_checkpoint_file: Option<PathBuf>,
     pub audit_checkpoint_policy: kmcr_audit::CheckpointPolicy,
     pub mllp: Option<kmcr_mllp::MllpSettings>,
+    /// Regional events and retries (the FHIR base URL is added once the listener is bound).
+    pub subscriptions: kmcr_service::subscriptions::SubscriptionSettings,
 }
 
 impl RawSettings {
@@ -250,13 +257,22 @@ impl RawSettings {
             .map(|organisation| organisation.ods_code.clone())
             .collect();
         let mut feeds = Vec::new();
+        let mut regional = Vec::new();
         for organisation in &self.organisations {
             let ods_code = OdsCode::parse(&organisation.ods_code)
                 .with_context(|| format!("organisation '{}' is not an ODS code", organisation.ods_code))?;
             for feed in &organisation.mllp_feeds {
                 feeds.push(mllp_feed(&ods_code, feed)?);
             }
+            for notification in &organisation.notifications {
+                regional.push(crate::notifications_config::regional_subscription(&ods_code, notification)?);
+            }
         }
+        let subscriptions = kmcr_service::subscriptions::SubscriptionSettings {
+            fhir_base_url: String::new(),
+            retry: crate::notifications_config::retry_policy(self.notification_retry.as_ref()),
+            regional,
+        };
         let mllp = mllp_settings(&self.mllp, feeds)?;
         let access = access_policy(self.organisations, self.access)?;
         let defaults = kmcr_audit::CheckpointPolicy::default();
@@ -291,6 +307,7 @@ impl RawSettings {
             audit_checkpoint_file: self.audit_checkpoint_file,
             audit_checkpoint_policy: checkpoint_policy,
             mllp,
+            subscriptions,
         })
     }
 }

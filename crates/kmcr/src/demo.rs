@@ -82,6 +82,7 @@ pub fn add_demo_organisations(settings: &mut RawSettings) {
                     ..RawMllpFeed::default()
                 })
                 .collect(),
+            notifications: Vec::new(),
         });
     }
     // Listens for MLLP on a free port unless one is configured; the port is printed.

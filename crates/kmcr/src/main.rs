@@ -12,6 +12,7 @@ mod demo;
 mod feeds_cli;
 mod load_cli;
 mod mpi;
+mod notifications_config;
 mod organisations_cli;
 
 use std::path::PathBuf;
@@ -284,6 +285,7 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
         None => format!("http://{}", listener.local_addr()?),
     };
     let fhir_base_url = format!("{public_base_url}/fhir");
+    service.set_subscriber_principals(subscriber_principals(&config.auth));
     let auth = Arc::new(config.auth.build(&public_base_url, store).await?);
     if let Some(settings) = config.mllp.clone() {
         let mut listeners = Vec::new();
@@ -307,6 +309,12 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
         }
         tokio::spawn(kmcr_mllp::serve_listeners(listeners, service.clone(), settings));
     }
+    let subscription_settings = kmcr_service::subscriptions::SubscriptionSettings {
+        fhir_base_url: fhir_base_url.clone(),
+        ..config.subscriptions.clone()
+    };
+    service.start_subscriptions(subscription_settings).await.context("cannot start the subscriptions")?;
+    kmcr_notify::start(service.clone());
     tokio::spawn(forget_expired_sign_ins(auth.clone()));
     tokio::spawn(follow_departures(service.clone()));
     let state = AppState { service, auth, fhir_base_url: fhir_base_url.clone(), max_body_bytes: config.max_body_bytes };
@@ -317,6 +325,25 @@ async fn serve(flags: Flags) -> anyhow::Result<()> {
     }
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
+}
+
+/// An API client's principal as configured (switched off: none), for deciding its subscriptions' notifications.
+fn subscriber_principals(auth: &crate::auth_config::AuthConfig) -> kmcr_service::subscriptions::PrincipalResolver {
+    let clients: std::collections::HashMap<String, kmcr_access::Principal> = auth
+        .clients
+        .iter()
+        .filter(|client| !auth.clients_switched_off.contains(&client.id))
+        .map(|client| {
+            let principal = kmcr_access::Principal::System(kmcr_access::SystemPrincipal {
+                client_id: client.id.clone(),
+                ods_code: client.ods_code.clone(),
+                scopes: client.scopes.clone(),
+                region_wide: client.region_wide.clone(),
+            });
+            (client.id.clone(), principal)
+        })
+        .collect();
+    Arc::new(move |client_id: &str| clients.get(client_id).cloned())
 }
 
 /// Every few minutes, drops expired sessions, codes, refresh tokens and waiting sign-ins from the database. Every

@@ -61,7 +61,7 @@ pub fn person_op(person_id: &str, resource: Option<Value>) -> WriteOp {
             }]});
             let index_entries = extract_index_entries(SearchParamRegistry::official_r4(), &resource);
             // A Person spans several source Patients: it belongs to none of them.
-            WriteAction::Put { resource, index_entries, owning_patient_id: None, sensitivity: 0 }
+            WriteAction::Put { resource, index_entries, owning_patient_id: None, sensitivity: 0, events: Vec::new() }
         }
         None => WriteAction::Delete,
     };

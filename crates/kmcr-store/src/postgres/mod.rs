@@ -12,6 +12,7 @@ mod scratch;
 mod settings;
 mod sign_in;
 mod statistics;
+mod subscriptions;
 mod write;
 
 pub use scratch::ScratchDatabase;
@@ -369,6 +370,38 @@ impl PostgresStore {
     ) -> Result<crate::sign_in::SignInOutcome, StoreError> {
         let client = self.pool.get().await?;
         sign_in::apply(&**client, change).await
+    }
+
+    pub async fn change_subscriptions(
+        &self,
+        change: crate::SubscriptionChange,
+    ) -> Result<crate::SubscriptionOutcome, StoreError> {
+        let mut client = self.pool.get().await?;
+        subscriptions::apply(&mut client, change).await
+    }
+
+    pub async fn subscriptions(&self, id: Option<&str>) -> Result<Vec<crate::StoredSubscription>, StoreError> {
+        let client = self.pool.get().await?;
+        subscriptions::subscriptions(&**client, id).await
+    }
+
+    pub async fn event_outbox(&self, limit: usize) -> Result<Vec<crate::OutboxEvent>, StoreError> {
+        let client = self.pool.get().await?;
+        subscriptions::outbox(&**client, limit).await
+    }
+
+    pub async fn subscription_events(
+        &self,
+        subscription_id: &str,
+        range: crate::EventRange,
+    ) -> Result<Vec<crate::SubscriptionEvent>, StoreError> {
+        let client = self.pool.get().await?;
+        subscriptions::events(&**client, subscription_id, range).await
+    }
+
+    pub async fn subscriptions_with_undelivered(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.pool.get().await?;
+        subscriptions::with_undelivered(&**client).await
     }
 
     pub async fn sign_in_session(&self, session_id: &str) -> Result<Option<crate::StoredSession>, StoreError> {

@@ -16,6 +16,7 @@ struct State {
     version_id: i64,
     deleted: bool,
     source_ods_code: Option<String>,
+    event_state: Option<String>,
 }
 
 /// One row of `resource_version` to insert.
@@ -36,6 +37,7 @@ struct FinalState {
     patient_key: Option<i64>,
     /// Sensitive categories added by this batch (kept as a union with what the resource had).
     sensitivity: i64,
+    event_state: Option<String>,
 }
 
 /// What a batch writes, gathered before any statement runs.
@@ -46,6 +48,8 @@ struct Plan {
     resources: HashMap<i64, FinalState>,
     clear_index_of: Vec<i64>,
     index: Vec<(i64, Option<i64>, IndexRow)>,
+    /// Events fired: topic code, resource key, version.
+    outbox: Vec<(&'static str, i64, i64)>,
 }
 
 pub async fn write_batch(
@@ -66,6 +70,10 @@ pub async fn write_batch(
     let mut outcomes = Vec::with_capacity(prepared.len());
     for op in prepared {
         outcomes.push(plan_op(&keys, &mut states, &mut plan, op, now)?);
+    }
+    // A bulk load brings history, not news: its items keep their event state but fire nothing.
+    if matches!(receipt, Some(crate::Receipt::LoadProgress(_))) {
+        plan.outbox.clear();
     }
     // Two writers racing for the same version surface here as StoreError::ConcurrentWrite (a 409 to the client).
     execute_plan(&transaction, plan, now).await?;
@@ -95,8 +103,8 @@ async fn fetch_states(
     let ids: Vec<&str> = prepared.iter().map(|op| op.id.as_str()).collect();
     let rows = transaction
         .query(
-            "SELECT r.resource_type, r.resource_id, r.resource_key, r.version_id, r.deleted, r.source_ods_code FROM \
-             resource r JOIN unnest($1::text[], $2::text[]) AS u(resource_type, resource_id) ON r.resource_type = \
+            "SELECT r.resource_type, r.resource_id, r.resource_key, r.version_id, r.deleted, r.source_ods_code, \
+             r.event_state FROM resource r JOIN unnest($1::text[], $2::text[]) AS u(resource_type, resource_id) ON r.resource_type = \
              u.resource_type AND r.resource_id = u.resource_id FOR UPDATE OF r",
             &[&types, &ids],
         )
@@ -106,7 +114,7 @@ async fn fetch_states(
         let Ok(resource_type) = ResourceType::parse(row.get(0)) else { continue };
         states.insert(
             (resource_type, row.get::<_, String>(1)),
-            State { version_id: row.get(3), deleted: row.get(4), source_ods_code: row.get(5) },
+            State { version_id: row.get(3), deleted: row.get(4), source_ods_code: row.get(5), event_state: row.get(6) },
         );
     }
     Ok(states)
@@ -167,8 +175,12 @@ fn plan_op(
     now: Instant,
 ) -> Result<WriteOutcome, StoreError> {
     let state_key = (op.resource_type, op.id.as_str().to_string());
-    let state =
-        states.get(&state_key).cloned().unwrap_or(State { version_id: 0, deleted: false, source_ods_code: None });
+    let state = states.get(&state_key).cloned().unwrap_or(State {
+        version_id: 0,
+        deleted: false,
+        source_ods_code: None,
+        event_state: None,
+    });
     let exists = state.version_id > 0 && !state.deleted;
     match op.precondition {
         Precondition::None => {}
@@ -222,7 +234,14 @@ fn plan_op(
             });
             plan.resources.insert(
                 resource_key,
-                FinalState { version_id, deleted: true, source: source.clone(), patient_key, sensitivity },
+                FinalState {
+                    version_id,
+                    deleted: true,
+                    source: source.clone(),
+                    patient_key,
+                    sensitivity,
+                    event_state: None,
+                },
             );
             plan.clear_index_of.push(resource_key);
             if planned_earlier_in_batch {
@@ -231,7 +250,7 @@ fn plan_op(
             outcome.version_id = version_id;
             outcome.unchanged = false;
         }
-        PreparedAction::Put { body, rows, owning_patient_id, sensitivity } => {
+        PreparedAction::Put { body, rows, owning_patient_id, sensitivity, events } => {
             let patient_key = owning_patient_id
                 .map(|patient_id| *keys.get(&(ResourceType::PATIENT, patient_id)).expect("patient keys are resolved"));
             let json = body.render(version_id, now);
@@ -245,9 +264,24 @@ fn plan_op(
                 json: Some(json.clone()),
             });
             let sensitivity = sensitivity | plan.resources.get(&resource_key).map_or(0, |state| state.sensitivity);
+            let (event_state, fired) = crate::subscriptions::fire(state.event_state.as_deref(), &events);
+            for topic in fired {
+                plan.outbox.push((topic.code(), resource_key, version_id));
+            }
             plan.resources.insert(
                 resource_key,
-                FinalState { version_id, deleted: false, source: source.clone(), patient_key, sensitivity },
+                FinalState {
+                    version_id,
+                    deleted: false,
+                    source: source.clone(),
+                    patient_key,
+                    sensitivity,
+                    event_state: event_state.clone(),
+                },
+            );
+            states.insert(
+                state_key.clone(),
+                State { version_id, deleted: false, source_ods_code: Some(source.clone()), event_state },
             );
             if exists {
                 plan.clear_index_of.push(resource_key);
@@ -270,7 +304,9 @@ fn plan_op(
             };
         }
     }
-    states.insert(state_key, State { version_id, deleted: outcome.deleted, source_ods_code: Some(source) });
+    if outcome.deleted {
+        states.insert(state_key, State { version_id, deleted: true, source_ods_code: Some(source), event_state: None });
+    }
     Ok(outcome)
 }
 
@@ -309,14 +345,27 @@ async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now: Instant) -
         let sources: Vec<&str> = resources.iter().map(|(_, state)| state.source.as_str()).collect();
         let patients: Vec<Option<i64>> = resources.iter().map(|(_, state)| state.patient_key).collect();
         let sensitivities: Vec<i64> = resources.iter().map(|(_, state)| state.sensitivity).collect();
+        let event_states: Vec<Option<&str>> = resources.iter().map(|(_, state)| state.event_state.as_deref()).collect();
         transaction
             .execute(
                 "UPDATE resource r SET version_id = u.v, last_updated_ms = rv.last_updated_ms, deleted = u.d, \
-                 source_ods_code = u.s, patient_key = COALESCE(u.p, r.patient_key), sensitivity = r.sensitivity | u.x \
-                 FROM unnest($1::bigint[], $2::bigint[], $3::bool[], $4::text[], $5::bigint[], $6::bigint[]) AS u(k, \
-                 v, d, s, p, x) JOIN resource_version rv ON rv.resource_key = u.k AND rv.version_id = u.v WHERE \
-                 r.resource_key = u.k",
-                &[&keys, &version_ids, &deleted, &sources, &patients, &sensitivities],
+                 source_ods_code = u.s, patient_key = COALESCE(u.p, r.patient_key), sensitivity = r.sensitivity | u.x, \
+                 event_state = u.e FROM unnest($1::bigint[], $2::bigint[], $3::bool[], $4::text[], $5::bigint[], \
+                 $6::bigint[], $7::text[]) AS u(k, v, d, s, p, x, e) JOIN resource_version rv ON rv.resource_key = \
+                 u.k AND rv.version_id = u.v WHERE r.resource_key = u.k",
+                &[&keys, &version_ids, &deleted, &sources, &patients, &sensitivities, &event_states],
+            )
+            .await?;
+    }
+    if !plan.outbox.is_empty() {
+        let topics: Vec<&str> = plan.outbox.iter().map(|(topic, _, _)| *topic).collect();
+        let keys: Vec<i64> = plan.outbox.iter().map(|(_, key, _)| *key).collect();
+        let version_ids: Vec<i64> = plan.outbox.iter().map(|(_, _, version_id)| *version_id).collect();
+        transaction
+            .execute(
+                "INSERT INTO event_outbox (topic, resource_key, version_id, recorded_ms) SELECT t, k, v, $4 FROM \
+                 unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(t, k, v)",
+                &[&topics, &keys, &version_ids, &now.unix_ms],
             )
             .await?;
     }

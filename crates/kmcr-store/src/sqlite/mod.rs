@@ -10,6 +10,7 @@ mod organisations;
 mod reindex;
 mod relabel;
 mod sign_in;
+mod subscriptions;
 mod write;
 mod writer;
 
@@ -372,6 +373,35 @@ impl SqliteStore {
         change: crate::sign_in::SignInChange,
     ) -> Result<crate::sign_in::SignInOutcome, StoreError> {
         self.send_to_writer(|reply| writer::WriteJob::SignIn { change, reply }).await
+    }
+
+    pub async fn change_subscriptions(
+        &self,
+        change: crate::SubscriptionChange,
+    ) -> Result<crate::SubscriptionOutcome, StoreError> {
+        self.send_to_writer(|reply| writer::WriteJob::Subscriptions { change, reply }).await
+    }
+
+    pub async fn subscriptions(&self, id: Option<&str>) -> Result<Vec<crate::StoredSubscription>, StoreError> {
+        let id = id.map(str::to_string);
+        self.with_reader(move |connection, _| subscriptions::subscriptions(connection, id.as_deref())).await
+    }
+
+    pub async fn event_outbox(&self, limit: usize) -> Result<Vec<crate::OutboxEvent>, StoreError> {
+        self.with_reader(move |connection, _| subscriptions::outbox(connection, limit)).await
+    }
+
+    pub async fn subscription_events(
+        &self,
+        subscription_id: &str,
+        range: crate::EventRange,
+    ) -> Result<Vec<crate::SubscriptionEvent>, StoreError> {
+        let subscription_id = subscription_id.to_string();
+        self.with_reader(move |connection, _| subscriptions::events(connection, &subscription_id, range)).await
+    }
+
+    pub async fn subscriptions_with_undelivered(&self) -> Result<Vec<String>, StoreError> {
+        self.with_reader(move |connection, _| subscriptions::with_undelivered(connection)).await
     }
 
     pub async fn sign_in_session(&self, session_id: &str) -> Result<Option<crate::StoredSession>, StoreError> {

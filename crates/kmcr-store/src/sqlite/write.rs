@@ -17,6 +17,7 @@ struct Current {
     version_id: i64,
     deleted: bool,
     source_ods_code: Option<String>,
+    event_state: Option<String>,
 }
 
 /// Applies one batch inside the caller's transaction (a savepoint of the writer's group commit).
@@ -30,8 +31,10 @@ pub fn write_ops(
     let now = Instant::now();
     let mut keys = KeyCache::new();
     let mut outcomes = Vec::with_capacity(ops.len());
+    // A bulk load brings history, not news: its items keep their event state but fire nothing.
+    let fires_events = !matches!(receipt, Some(crate::Receipt::LoadProgress(_)));
     for op in ops {
-        outcomes.push(apply(connection, &mut keys, op, now)?);
+        outcomes.push(apply(connection, &mut keys, op, now, fires_events)?);
     }
     if !identity.is_empty() {
         super::identity::apply(connection, identity, now)?;
@@ -55,6 +58,7 @@ fn apply(
     keys: &mut KeyCache,
     op: PreparedOp,
     now: Instant,
+    fires_events: bool,
 ) -> Result<WriteOutcome, StoreError> {
     let current = current_state(transaction, op.resource_type, op.id.as_str())?;
     let (existing_version, exists) = match &current {
@@ -92,10 +96,13 @@ fn apply(
             let Some(resource_key) = resource_key.filter(|_| exists) else { return Ok(unchanged) };
             insert_version(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None, None)?;
             update_resource(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None)?;
+            if current.as_ref().is_some_and(|current| current.event_state.is_some()) {
+                set_event_state(transaction, resource_key, None)?;
+            }
             delete_index_rows(transaction, resource_key)?;
             Ok(WriteOutcome { version_id, deleted: true, unchanged: false, ..unchanged })
         }
-        PreparedAction::Put { body, rows, owning_patient_id, sensitivity } => {
+        PreparedAction::Put { body, rows, owning_patient_id, sensitivity, events } => {
             // A Patient belongs to itself: its key is known only once its row exists.
             let owns_itself =
                 op.resource_type == ResourceType::PATIENT && owning_patient_id.as_deref() == Some(op.id.as_str());
@@ -130,6 +137,21 @@ fn apply(
                     .execute((resource_key, sensitivity))?;
             }
             insert_version(transaction, resource_key, version_id, now, false, source, patient_key, Some(&json))?;
+            let previous_state = current.as_ref().and_then(|current| current.event_state.as_deref());
+            let (state, fired) = crate::subscriptions::fire(previous_state, &events);
+            if state.as_deref() != previous_state {
+                set_event_state(transaction, resource_key, state.as_deref())?;
+            }
+            if fires_events {
+                for topic in fired {
+                    transaction
+                        .prepare_cached(
+                            "INSERT INTO event_outbox (topic, resource_key, version_id, recorded_ms) VALUES (?1, ?2, \
+                             ?3, ?4)",
+                        )?
+                        .execute((topic.code(), resource_key, version_id, now.unix_ms))?;
+                }
+            }
             if had_index_rows {
                 delete_index_rows(transaction, resource_key)?;
             }
@@ -171,8 +193,8 @@ fn current_state(
     id: &str,
 ) -> Result<Option<Current>, StoreError> {
     let mut statement = transaction.prepare_cached(
-        "SELECT resource_key, version_id, deleted, source_ods_code FROM resource WHERE resource_type = ?1 AND \
-         resource_id = ?2",
+        "SELECT resource_key, version_id, deleted, source_ods_code, event_state FROM resource WHERE resource_type = ?1 \
+         AND resource_id = ?2",
     )?;
     Ok(statement
         .query_row((resource_type.as_str(), id), |row| {
@@ -181,9 +203,17 @@ fn current_state(
                 version_id: row.get(1)?,
                 deleted: row.get(2)?,
                 source_ods_code: row.get(3)?,
+                event_state: row.get(4)?,
             })
         })
         .optional()?)
+}
+
+fn set_event_state(transaction: &Connection, resource_key: i64, state: Option<&str>) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached("UPDATE resource SET event_state = ?2 WHERE resource_key = ?1")?
+        .execute((resource_key, state))?;
+    Ok(())
 }
 
 fn insert_placeholder(transaction: &Connection, resource_type: ResourceType, id: &str) -> Result<i64, StoreError> {

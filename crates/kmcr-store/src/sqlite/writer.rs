@@ -58,6 +58,10 @@ pub enum WriteJob {
         change: SignInChange,
         reply: oneshot::Sender<Result<SignInOutcome, StoreError>>,
     },
+    Subscriptions {
+        change: crate::SubscriptionChange,
+        reply: oneshot::Sender<Result<crate::SubscriptionOutcome, StoreError>>,
+    },
     Purge {
         ods_code: String,
         after_key: i64,
@@ -145,6 +149,10 @@ enum Done {
     Audit(oneshot::Sender<Result<ChainedAuditEntry, StoreError>>, Result<ChainedAuditEntry, StoreError>),
     Grant(oneshot::Sender<Result<StoredGrant, StoreError>>, Result<StoredGrant, StoreError>),
     SignIn(oneshot::Sender<Result<SignInOutcome, StoreError>>, Result<SignInOutcome, StoreError>),
+    Subscriptions(
+        oneshot::Sender<Result<crate::SubscriptionOutcome, StoreError>>,
+        Result<crate::SubscriptionOutcome, StoreError>,
+    ),
     Purge(oneshot::Sender<Result<crate::PurgeStep, StoreError>>, Result<crate::PurgeStep, StoreError>),
 }
 
@@ -192,6 +200,7 @@ fn syncer_loop(database_path: &Path, committed: Receiver<Vec<Done>>) {
                         Done::Audit(reply, result) => drop(reply.send(result)),
                         Done::Grant(reply, result) => drop(reply.send(result)),
                         Done::SignIn(reply, result) => drop(reply.send(result)),
+                        Done::Subscriptions(reply, result) => drop(reply.send(result)),
                         Done::Purge(reply, result) => drop(reply.send(result)),
                     }
                 }
@@ -225,6 +234,7 @@ fn fail_all(done: Vec<Done>, error: StoreError) {
             Done::Audit(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::Grant(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::SignIn(reply, _) => drop(reply.send(Err(error.clone()))),
+            Done::Subscriptions(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::Purge(reply, _) => drop(reply.send(Err(error.clone()))),
         }
     }
@@ -239,6 +249,7 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
             WriteJob::Audit { reply, .. } => Done::Audit(reply, Err(error)),
             WriteJob::Grant { reply, .. } => Done::Grant(reply, Err(error)),
             WriteJob::SignIn { reply, .. } => Done::SignIn(reply, Err(error)),
+            WriteJob::Subscriptions { reply, .. } => Done::Subscriptions(reply, Err(error)),
             WriteJob::Purge { reply, .. } => Done::Purge(reply, Err(error)),
         };
     }
@@ -263,6 +274,11 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
             let failed = result.is_err();
             (Done::SignIn(reply, result), failed)
         }
+        WriteJob::Subscriptions { change, reply } => {
+            let result = super::subscriptions::apply(connection, change);
+            let failed = result.is_err();
+            (Done::Subscriptions(reply, result), failed)
+        }
         WriteJob::Purge { ods_code, after_key, limit, reply } => {
             let result = super::organisations::purge_source(connection, &ods_code, after_key, limit);
             let failed = result.is_err();
@@ -282,6 +298,7 @@ fn reply_error(job: WriteJob, error: StoreError) {
         WriteJob::Audit { reply, .. } => drop(reply.send(Err(error))),
         WriteJob::Grant { reply, .. } => drop(reply.send(Err(error))),
         WriteJob::SignIn { reply, .. } => drop(reply.send(Err(error))),
+        WriteJob::Subscriptions { reply, .. } => drop(reply.send(Err(error))),
         WriteJob::Purge { reply, .. } => drop(reply.send(Err(error))),
     }
 }

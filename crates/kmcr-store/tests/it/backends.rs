@@ -97,7 +97,7 @@ pub fn put(resource: Value, writer: &str, precondition: Precondition) -> WriteOp
     WriteOp {
         resource_type,
         id,
-        action: WriteAction::Put { resource, index_entries, owning_patient_id, sensitivity },
+        action: WriteAction::Put { resource, index_entries, owning_patient_id, sensitivity, events: Vec::new() },
         precondition,
         writer_ods_code: ods(writer),
     }

@@ -1,0 +1,279 @@
+//! Hands the events in the outbox to the subscriptions they concern. Each candidate is decided for its subscriber as a
+//! read of the focus would be (scopes, the organisation's relationship with the person, objections, sealed items):
+//! one that could not read the focus is not given the event at all; one from whom the focus is withheld gets its id
+//! alone (as reading it by id would answer `suppressed`). Events are numbered per subscription in the transaction
+//! that takes them out of the outbox, so a crash neither loses nor renumbers one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kmcr_access::{Interaction, ItemFacts, ItemVerdict, PersonFacts, Principal, Sensitivity};
+use kmcr_events::conditions::{encounter_class, is_safeguarding_flag};
+use kmcr_events::{Payload, Route, Topic, What};
+use kmcr_fhir::{OdsCode, ResourceId, ResourceType};
+use kmcr_fhir_search::{SearchParamRegistry, parse_search};
+use kmcr_store::{
+    NewSubscriptionEvent, OutboxEvent, PageRequest, RowFilter, RowRestriction, StoredResource, SubscriptionChange,
+    SubscriptionOutcome,
+};
+use serde_json::Value;
+
+use super::registry::Live;
+use crate::access::PersonAccess;
+use crate::{RequestContext, Service, ServiceError};
+
+/// Outbox rows read per round.
+pub const DISPATCH_BATCH: usize = 500;
+
+impl Service {
+    /// Waits until a write may have fired events, or `timeout` passes.
+    pub async fn events_written(&self, timeout: std::time::Duration) {
+        let _ = tokio::time::timeout(timeout, self.subscriptions.events_written.notified()).await;
+    }
+
+    /// Hands out up to [`DISPATCH_BATCH`] events from the outbox; returns the subscriptions given events (each once).
+    pub async fn dispatch_events(&self) -> Result<Vec<String>, ServiceError> {
+        let outbox = self.store.event_outbox(DISPATCH_BATCH).await?;
+        if outbox.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut decisions = DecisionCache::default();
+        let mut events = Vec::new();
+        for event in &outbox {
+            let Some(topic) = Topic::from_code(&event.topic) else { continue };
+            let patient_ids = match &event.patient_id {
+                Some(patient_id) => self.identity.linked_patients(patient_id),
+                None => Vec::new(),
+            };
+            let candidates = self.subscriptions.registry().candidates(topic, &event.resource_type, &patient_ids);
+            if candidates.is_empty() {
+                continue;
+            }
+            let Some(focus) = self.focus_of(event).await? else { continue };
+            for live in candidates {
+                if let Some(payload) = self.event_payload(&live, topic, event, &focus, &mut decisions).await? {
+                    events.push(NewSubscriptionEvent {
+                        subscription_id: live.stored.subscription_id.clone(),
+                        outbox_seq: event.seq,
+                        topic: event.topic.clone(),
+                        resource_type: event.resource_type.clone(),
+                        resource_id: event.resource_id.clone(),
+                        version_id: event.version_id,
+                        patient_id: event.patient_id.clone(),
+                        recorded_ms: event.recorded_ms,
+                        payload: payload.as_str().to_string(),
+                    });
+                }
+            }
+        }
+        let outbox_seqs = outbox.iter().map(|event| event.seq).collect();
+        let outcome = self.store.change_subscriptions(SubscriptionChange::Dispatch { outbox_seqs, events }).await?;
+        let SubscriptionOutcome::Numbered(numbered) = outcome else { return Ok(Vec::new()) };
+        let mut given: Vec<String> = numbered.into_iter().map(|(subscription_id, _)| subscription_id).collect();
+        given.sort();
+        given.dedup();
+        Ok(given)
+    }
+
+    /// The version that fired the event (gone when the resource was since purged).
+    async fn focus_of(&self, event: &OutboxEvent) -> Result<Option<StoredResource>, ServiceError> {
+        let (Ok(resource_type), Ok(id)) =
+            (ResourceType::parse(&event.resource_type), ResourceId::parse(&event.resource_id))
+        else {
+            return Ok(None);
+        };
+        Ok(self.store.read_version(resource_type, &id, event.version_id).await?.filter(|focus| focus.json.is_some()))
+    }
+
+    /// What of the focus a subscription is given (`None`: the event is not for it).
+    async fn event_payload(
+        &self,
+        live: &Arc<Live>,
+        topic: Topic,
+        event: &OutboxEvent,
+        focus: &StoredResource,
+        decisions: &mut DecisionCache,
+    ) -> Result<Option<Payload>, ServiceError> {
+        let json: Value = focus.json.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
+        if let Some(classes) = live.spec.classes()
+            && !encounter_class(&json).is_some_and(|class| classes.iter().any(|wanted| wanted == class))
+        {
+            return Ok(None);
+        }
+        let resolver = self.subscriptions.resolver();
+        let Some(principal) = super::subscriber_principal(resolver.as_ref(), &live.stored) else { return Ok(None) };
+        let context = RequestContext {
+            principal: principal.clone(),
+            request_id: format!("subscription-{}", live.stored.subscription_id),
+        };
+        let verdict = self.verdict_for(&context, focus, decisions).await?;
+        let Some((verdict, decided)) = verdict else { return Ok(None) };
+        if let Some(route) = live.spec.route()
+            && !self.on_route(&context, route, decided.as_ref(), &principal).await?
+        {
+            return Ok(None);
+        }
+        if let What::Criteria(search) = &live.spec.what
+            && !self.criteria_match(&context, search, focus, decided.as_ref()).await?
+        {
+            return Ok(None);
+        }
+        let _ = (topic, event);
+        let asked = live.spec.payload_asked();
+        Ok(match verdict {
+            ItemVerdict::Visible => Some(asked),
+            ItemVerdict::Withheld(_) => Some(asked.min(Payload::IdOnly)),
+            ItemVerdict::OutOfView => None,
+        })
+    }
+
+    /// The subscriber's verdict on the focus, with the decision on its person (none for data about no patient).
+    pub(crate) async fn verdict_for(
+        &self,
+        context: &RequestContext,
+        focus: &StoredResource,
+        decisions: &mut DecisionCache,
+    ) -> Result<Option<(ItemVerdict, Option<Arc<(PersonAccess, PersonFacts)>>)>, ServiceError> {
+        let access = self.access();
+        let rules = access.rules(kmcr_fhir::Instant::now().unix_ms);
+        if !kmcr_access::decide_interaction(rules, &context.principal, Interaction::Read, focus.resource_type).permitted
+        {
+            return Ok(None);
+        }
+        let Some(patient_id) = &focus.patient_id else { return Ok(Some((ItemVerdict::Visible, None))) };
+        let key = (context.principal.id().to_string(), patient_id.as_str().to_string());
+        let decided = match decisions.0.get(&key) {
+            Some(decided) => decided.clone(),
+            None => {
+                let patient_ids = self.identity.linked_patients(patient_id.as_str());
+                let person_id = self.identity.person_of(patient_id.as_str());
+                let decided = Arc::new(self.person_access_with_facts(context, person_id, patient_ids).await?);
+                decisions.0.insert(key, decided.clone());
+                decided
+            }
+        };
+        if !decided.0.decision.permitted {
+            return Ok(None);
+        }
+        let item = ItemFacts {
+            resource_type: focus.resource_type,
+            source: &focus.source_ods_code,
+            sensitivity: Sensitivity::from_bits(focus.sensitivity),
+        };
+        Ok(Some((decided.0.decision.view.item_verdict(item), Some(decided))))
+    }
+
+    /// Whether the person is one the subscriber's organisation receives by `route`.
+    async fn on_route(
+        &self,
+        context: &RequestContext,
+        route: Route,
+        decided: Option<&Arc<(PersonAccess, PersonFacts)>>,
+        principal: &Principal,
+    ) -> Result<bool, ServiceError> {
+        let (Some(decided), Some(organisation)) = (decided, principal.ods_code()) else { return Ok(false) };
+        let (access, facts) = (&decided.0, &decided.1);
+        let now_ms = kmcr_fhir::Instant::now().unix_ms;
+        let open = |end_ms: Option<i64>| end_ms.is_none_or(|end| end > now_ms);
+        let has_contact = |kinds: &[kmcr_access::ContactKind]| {
+            facts.contacts.iter().any(|contact| {
+                contact.organisation == *organisation && kinds.contains(&contact.kind) && open(contact.end_ms)
+            })
+        };
+        use kmcr_access::ContactKind;
+        Ok(match route {
+            Route::RegisteredPractice => has_contact(&[ContactKind::Registration]),
+            Route::Caseload => has_contact(&[ContactKind::EpisodeOfCare, ContactKind::Referral, ContactKind::CareTeam]),
+            Route::CareTeam => has_contact(&[ContactKind::CareTeam]),
+            Route::ResponsibleLocalAuthority => self.raised_safeguarding_flag(context, access, organisation).await?,
+        })
+    }
+
+    /// Whether `organisation` raised an active child protection or looked-after flag on the person (read as the
+    /// subscriber may: its own flags).
+    async fn raised_safeguarding_flag(
+        &self,
+        context: &RequestContext,
+        access: &PersonAccess,
+        organisation: &OdsCode,
+    ) -> Result<bool, ServiceError> {
+        let patients: Vec<String> = access.patient_ids.iter().map(|id| format!("Patient/{id}")).collect();
+        let query = vec![("patient".to_string(), patients.join(",")), ("status".to_string(), "active".to_string())];
+        let flag_type = ResourceType::parse("Flag").expect("an R4 type");
+        let request = parse_search(SearchParamRegistry::official_r4(), flag_type, &query, false, 100)?;
+        let filter = RowFilter::Restricted(RowRestriction {
+            persons: vec![access.rows()],
+            own_source: context.principal.ods_code().map(|code| code.to_string()),
+            ..Default::default()
+        });
+        let page = PageRequest { count: 100, cursor: None, want_total: false };
+        let found = self.store.search(&request, &page, &filter).await?;
+        Ok(found.matches.iter().any(|flag| {
+            flag.source_ods_code == *organisation
+                && flag.json.as_deref().and_then(|json| serde_json::from_str::<Value>(json).ok()).is_some_and(|flag| {
+                    is_safeguarding_flag(&flag)
+                        && flag["code"]["coding"].as_array().is_some_and(|codings| {
+                            codings.iter().any(|coding| {
+                                coding["code"]
+                                    .as_str()
+                                    .is_some_and(|code| ["342191000000101", "764841000000100"].contains(&code))
+                                    || coding["code"] == "CP-IS"
+                            })
+                        })
+                        || flag["category"].as_array().is_some_and(|categories| {
+                            categories.iter().any(|category| {
+                                category["coding"]
+                                    .as_array()
+                                    .is_some_and(|codings| codings.iter().any(|coding| coding["code"] == "CP-IS"))
+                            })
+                        })
+                })
+        }))
+    }
+
+    /// Whether the focus answers the classic criteria search, searched as the subscriber may.
+    async fn criteria_match(
+        &self,
+        context: &RequestContext,
+        search: &kmcr_events::CriteriaSearch,
+        focus: &StoredResource,
+        decided: Option<&Arc<(PersonAccess, PersonFacts)>>,
+    ) -> Result<bool, ServiceError> {
+        if search.resource_type != focus.resource_type.as_str() {
+            return Ok(false);
+        }
+        let Some(decided) = decided else { return Ok(false) };
+        if !decided.0.patient_ids.iter().any(|id| *id == search.patient_id) {
+            return Ok(false);
+        }
+        let patients: Vec<String> = decided.0.patient_ids.iter().map(|id| format!("Patient/{id}")).collect();
+        let mut query: Vec<(String, String)> = search
+            .query
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "patient" | "subject" | "_id"))
+            .cloned()
+            .collect();
+        let patient_param = if focus.resource_type == ResourceType::PATIENT { "_id" } else { "patient" };
+        if focus.resource_type == ResourceType::PATIENT {
+            query.push((patient_param.into(), focus.id.as_str().to_string()));
+        } else {
+            query.push((patient_param.into(), patients.join(",")));
+            query.push(("_id".into(), focus.id.as_str().to_string()));
+        }
+        let Ok(request) = parse_search(SearchParamRegistry::official_r4(), focus.resource_type, &query, false, 1)
+        else {
+            return Ok(false);
+        };
+        let filter = RowFilter::Restricted(RowRestriction {
+            persons: vec![decided.0.rows()],
+            own_source: context.principal.ods_code().map(|code| code.to_string()),
+            ..Default::default()
+        });
+        let page = PageRequest { count: 1, cursor: None, want_total: false };
+        Ok(!self.store.search(&request, &page, &filter).await?.matches.is_empty())
+    }
+}
+
+/// Decisions taken during one round, by subscriber and patient: many subscriptions of one organisation share one.
+#[derive(Default)]
+pub(crate) struct DecisionCache(HashMap<(String, String), Arc<(PersonAccess, PersonFacts)>>);

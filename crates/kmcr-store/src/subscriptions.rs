@@ -1,0 +1,148 @@
+//! Events and subscriptions: the outbox the write path fills (topics fired, in the transaction of the data), the
+//! subscriptions with how their delivery stands, and each subscription's numbered events. The store keeps them as
+//! given; `kmcr-service` decides who gets what.
+
+use kmcr_events::{Condition, EventState, Topic};
+
+/// The stored event state after a new version's conditions, and the topics fired.
+pub(crate) fn fire(previous: Option<&str>, conditions: &[(Topic, Condition)]) -> (Option<String>, Vec<Topic>) {
+    if conditions.is_empty() {
+        // A type no topic looks at keeps whatever it had (nothing).
+        return (previous.map(str::to_string), Vec::new());
+    }
+    let (state, fired) = kmcr_events::fire(&EventState::parse(previous), conditions);
+    (state.to_text(), fired)
+}
+
+/// A subscription as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSubscription {
+    pub subscription_id: String,
+    /// The API client (or, for one made from the configuration, `configuration`) that made it.
+    pub owner_client_id: String,
+    pub owner_ods_code: String,
+    /// Made from the configuration's regional events, not through the API.
+    pub configured: bool,
+    /// The FHIR Subscription as last written (status and error as KMCR set them).
+    pub body: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub events_since_start: i64,
+    pub n_sent: i64,
+    pub n_failed: i64,
+    pub failures_in_row: i64,
+    pub failing_since_ms: Option<i64>,
+    pub last_delivered_ms: Option<i64>,
+    /// The last notification of any kind sent (a heartbeat is due a period after it).
+    pub last_sent_ms: Option<i64>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// An event fired and not yet handed to the subscriptions it concerns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEvent {
+    pub seq: i64,
+    pub topic: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub version_id: i64,
+    /// The Patient the focus belongs to (its own id for a Patient).
+    pub patient_id: Option<String>,
+    pub source_ods_code: Option<String>,
+    pub recorded_ms: i64,
+}
+
+/// One event of one subscription.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionEvent {
+    pub subscription_id: String,
+    pub event_number: i64,
+    pub topic: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub version_id: i64,
+    pub patient_id: Option<String>,
+    pub recorded_ms: i64,
+    /// The most this subscriber may be sent of the focus (`empty`, `id-only`, `full-resource`), decided when the
+    /// event was handed to it.
+    pub payload: String,
+    pub delivered_ms: Option<i64>,
+}
+
+/// An event to hand to a subscription; its number is given in the transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSubscriptionEvent {
+    pub subscription_id: String,
+    pub outbox_seq: i64,
+    pub topic: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub version_id: i64,
+    pub patient_id: Option<String>,
+    pub recorded_ms: i64,
+    pub payload: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubscriptionChange {
+    /// Creates a subscription, or replaces what it asks for and its status (its counts and events stay).
+    Put(StoredSubscription),
+    /// Removes a subscription and its events.
+    Remove {
+        subscription_id: String,
+    },
+    /// Takes `outbox_seqs` out of the outbox and hands `events` (of those seqs) to their subscriptions, numbering
+    /// each subscription's from its count. Seqs already taken (by another node) are skipped with their events.
+    Dispatch {
+        outbox_seqs: Vec<i64>,
+        events: Vec<NewSubscriptionEvent>,
+    },
+    /// The events up to `through_event_number` were delivered (none for a handshake or heartbeat).
+    Delivered {
+        subscription_id: String,
+        through_event_number: Option<i64>,
+        at_ms: i64,
+    },
+    /// A delivery failed; `status` (with `error`) when the subscription is now in error.
+    Failed {
+        subscription_id: String,
+        at_ms: i64,
+        status: Option<String>,
+        error: Option<String>,
+    },
+    SetStatus {
+        subscription_id: String,
+        status: String,
+        error: Option<String>,
+        at_ms: i64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubscriptionOutcome {
+    Done,
+    /// The events handed out: subscription id and number.
+    Numbered(Vec<(String, i64)>),
+}
+
+/// Which of a subscription's events to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventRange {
+    pub from_number: i64,
+    pub to_number: i64,
+    pub only_undelivered: bool,
+    pub limit: usize,
+}
+
+pub(crate) const SUBSCRIPTION_COLUMNS: &str = "subscription_id, owner_client_id, owner_ods_code, configured, body, \
+     status, error, events_since_start, n_sent, n_failed, failures_in_row, failing_since_ms, last_delivered_ms, \
+     last_sent_ms, created_ms, updated_ms";
+
+pub(crate) const EVENT_COLUMNS: &str = "subscription_id, event_number, topic, resource_type, resource_id, version_id, \
+     patient_id, recorded_ms, payload, delivered_ms";
+
+/// The outbox, oldest first, with each focus's type, id, patient and source.
+pub(crate) const OUTBOX_SQL: &str = "SELECT o.seq, o.topic, r.resource_type, r.resource_id, o.version_id, \
+     p.resource_id, r.source_ods_code, o.recorded_ms FROM event_outbox o JOIN resource r ON r.resource_key = \
+     o.resource_key LEFT JOIN resource p ON p.resource_key = r.patient_key ORDER BY o.seq LIMIT {limit}";
