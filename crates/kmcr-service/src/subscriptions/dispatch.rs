@@ -94,6 +94,10 @@ impl Service {
         focus: &StoredResource,
         decisions: &mut DecisionCache,
     ) -> Result<Option<Payload>, ServiceError> {
+        // A subscription hears of what happens after it was made, not of what was waiting in the outbox.
+        if event.recorded_ms < live.stored.created_ms {
+            return Ok(None);
+        }
         let json: Value = focus.json.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
         if let Some(classes) = live.spec.classes()
             && !encounter_class(&json).is_some_and(|class| classes.iter().any(|wanted| wanted == class))
@@ -118,7 +122,7 @@ impl Service {
         {
             return Ok(None);
         }
-        let _ = (topic, event);
+        let _ = topic;
         let asked = live.spec.payload_asked();
         Ok(match verdict {
             ItemVerdict::Visible => Some(asked),
@@ -240,6 +244,12 @@ impl Service {
         decided: Option<&Arc<(PersonAccess, PersonFacts)>>,
     ) -> Result<bool, ServiceError> {
         if search.resource_type != focus.resource_type.as_str() {
+            return Ok(false);
+        }
+        // The search judges the data as it is now, so only the version that is current is judged by it; a version
+        // already replaced is left to the event of the version that replaced it (which every change fires).
+        let current = self.store.read(focus.resource_type, &focus.id).await?;
+        if current.is_none_or(|current| current.version_id != focus.version_id) {
             return Ok(false);
         }
         let Some(decided) = decided else { return Ok(false) };

@@ -165,7 +165,9 @@ impl Service {
                 .map_err(|_| ServiceError::Unprocessable(format!("Patient/{patient_id} is not a resource id")))?;
             let exists = self.store.read(ResourceType::PATIENT, &patient).await?.is_some_and(|stored| !stored.deleted);
             let person = self.person_access(context, patient_id).await?;
-            if !exists || !person.decision.permitted {
+            // The record named must be one the client may read (not only the person: a system with no relationship
+            // is permitted its own organisation's records alone).
+            if !exists || !person.decision.permitted || !person.visible_patient_ids.iter().any(|id| id == patient_id) {
                 return Err(ServiceError::Unprocessable(format!(
                     "Patient/{patient_id} is not a patient this client may read"
                 )));

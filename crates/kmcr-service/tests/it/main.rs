@@ -4,4 +4,5 @@ mod attacks;
 mod feeds;
 mod loads;
 mod organisations;
+mod subscriptions;
 mod world;

@@ -94,10 +94,11 @@ pub fn put(resource: Value, writer: &str, precondition: Precondition) -> WriteOp
     let index_entries = extract_index_entries(SearchParamRegistry::official_r4(), &resource);
     let owning_patient_id = owning_patient_id(resource_type, Some(id.as_str()), &index_entries);
     let sensitivity = kmcr_access::sensitivity_of(&resource, &kmcr_access::CodeRules::defaults()).bits();
+    let events = kmcr_events::conditions_of(resource_type.as_str(), &resource);
     WriteOp {
         resource_type,
         id,
-        action: WriteAction::Put { resource, index_entries, owning_patient_id, sensitivity, events: Vec::new() },
+        action: WriteAction::Put { resource, index_entries, owning_patient_id, sensitivity, events },
         precondition,
         writer_ods_code: ods(writer),
     }

@@ -5,6 +5,7 @@
 
 mod audit;
 mod backends;
+mod events;
 mod identity;
 mod official_examples;
 mod resources;
