@@ -202,7 +202,8 @@ impl Service {
         organisation: &OdsCode,
     ) -> Result<bool, ServiceError> {
         let patients: Vec<String> = access.patient_ids.iter().map(|id| format!("Patient/{id}")).collect();
-        let query = vec![("patient".to_string(), patients.join(",")), ("status".to_string(), "active".to_string())];
+        // R4 has no search by a Flag's status: every flag of the person is read, and the active ones judged.
+        let query = vec![("patient".to_string(), patients.join(","))];
         let flag_type = ResourceType::parse("Flag").expect("an R4 type");
         let request = parse_search(SearchParamRegistry::official_r4(), flag_type, &query, false, 100)?;
         let filter = RowFilter::Restricted(RowRestriction {
@@ -214,24 +215,11 @@ impl Service {
         let found = self.store.search(&request, &page, &filter).await?;
         Ok(found.matches.iter().any(|flag| {
             flag.source_ods_code == *organisation
-                && flag.json.as_deref().and_then(|json| serde_json::from_str::<Value>(json).ok()).is_some_and(|flag| {
-                    is_safeguarding_flag(&flag)
-                        && flag["code"]["coding"].as_array().is_some_and(|codings| {
-                            codings.iter().any(|coding| {
-                                coding["code"]
-                                    .as_str()
-                                    .is_some_and(|code| ["342191000000101", "764841000000100"].contains(&code))
-                                    || coding["code"] == "CP-IS"
-                            })
-                        })
-                        || flag["category"].as_array().is_some_and(|categories| {
-                            categories.iter().any(|category| {
-                                category["coding"]
-                                    .as_array()
-                                    .is_some_and(|codings| codings.iter().any(|coding| coding["code"] == "CP-IS"))
-                            })
-                        })
-                })
+                && flag
+                    .json
+                    .as_deref()
+                    .and_then(|json| serde_json::from_str::<Value>(json).ok())
+                    .is_some_and(|flag| flag["status"] == "active" && is_child_protection_flag(&flag))
         }))
     }
 
@@ -282,6 +270,22 @@ impl Service {
         let page = PageRequest { count: 1, cursor: None, want_total: false };
         Ok(!self.store.search(&request, &page, &filter).await?.matches.is_empty())
     }
+}
+
+/// A child protection plan or looked-after child flag (SNOMED CT), or one NHS England's CP-IS sent.
+fn is_child_protection_flag(flag: &Value) -> bool {
+    let codes = |concept: &Value| -> Vec<String> {
+        concept["coding"]
+            .as_array()
+            .map(|codings| codings.iter().filter_map(|coding| coding["code"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let by_code =
+        codes(&flag["code"]).iter().any(|code| ["342191000000101", "764841000000100"].contains(&code.as_str()));
+    let by_category = flag["category"]
+        .as_array()
+        .is_some_and(|categories| categories.iter().any(|category| codes(category).iter().any(|code| code == "CP-IS")));
+    is_safeguarding_flag(flag) && (by_code || by_category)
 }
 
 /// Decisions taken during one round, by subscriber and patient: many subscriptions of one organisation share one.

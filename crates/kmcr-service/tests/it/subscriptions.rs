@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use kmcr_fhir::{ResourceId, ResourceType};
 use kmcr_service::subscriptions::{
-    Delivery, DeliveryKind, DeliveryResult, NextDelivery, PrincipalResolver, SubscriptionSettings,
+    Delivery, DeliveryKind, DeliveryResult, NextDelivery, PrincipalResolver, RegionalSubscription, SubscriptionSettings,
 };
 use kmcr_service::{RequestContext, ServiceError};
 use serde_json::{Value, json};
 
-use crate::world::{ACUTE, GP, MENTAL_HEALTH, UNRELATED_ACUTE, World, gp_doctor, system, worlds};
+use crate::world::{
+    ACUTE, COMMUNITY, COUNCIL, GP, MENTAL_HEALTH, PERSON_A_NHS, PERSON_B_NHS, UNRELATED_ACUTE, World, gp_doctor,
+    nhs_number, patient, system, worlds,
+};
 
 const TOPIC: &str = "https://fhir.kmcr.uk/SubscriptionTopic/";
 const BACKPORT: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/";
@@ -227,5 +230,131 @@ async fn who_may_subscribe_and_who_may_see_a_subscription() {
             .update(&gp, ResourceType::parse("Subscription").unwrap(), ResourceId::parse("x1").unwrap(), json!({"resourceType": "Subscription", "id": "x1", "status": "requested", "reason": "r", "criteria": "Encounter?patient=Patient/pa-gp", "channel": {"type": "rest-hook"}}), None)
             .await;
         assert!(generic.is_err(), "{backend}");
+    }
+}
+
+fn regional(
+    name: &str,
+    ods_code: &str,
+    topic: kmcr_events::Topic,
+    route: kmcr_events::Route,
+    classes: &[&str],
+) -> RegionalSubscription {
+    RegionalSubscription {
+        name: name.into(),
+        ods_code: kmcr_fhir::OdsCode::parse(ods_code).unwrap(),
+        topic,
+        route,
+        classes: classes.iter().map(|class| class.to_string()).collect(),
+        endpoint: format!("http://127.0.0.1:9/{ods_code}"),
+        headers: vec![("Authorization".into(), "Bearer secret".into())],
+        payload: kmcr_events::Payload::IdOnly,
+        heartbeat_period_s: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn regional_events_reach_the_gp_the_council_and_the_community_team_of_the_person() {
+    use kmcr_events::{Route, Topic};
+    for world in worlds().await {
+        let backend = world.backend;
+        world.service.set_subscriber_principals(resolver());
+        let settings = SubscriptionSettings {
+            fhir_base_url: "https://kmcr.test/fhir".into(),
+            regional: vec![
+                regional("emergency-attendance-to-gp", GP, Topic::EmergencyAttendance, Route::RegisteredPractice, &[]),
+                regional(
+                    "unscheduled-care-to-local-authority",
+                    COUNCIL,
+                    Topic::EmergencyAttendance,
+                    Route::ResponsibleLocalAuthority,
+                    &[],
+                ),
+                regional("admission-to-community-team", COMMUNITY, Topic::EncounterStarted, Route::Caseload, &["IMP"]),
+            ],
+            ..Default::default()
+        };
+        world.service.start_subscriptions(settings).await.unwrap();
+        // Person B is a child on a child protection plan: the council's record, its open episode and its flag.
+        let council = system(COUNCIL, &["system/*.*"]);
+        world.put(&council, "pb-la", patient(&nhs_number(PERSON_B_NHS), "Brenchley")).await;
+        let episode = json!({"resourceType": "EpisodeOfCare", "status": "active", "patient": {"reference": "Patient/pb-la"},
+            "period": {"start": "2026-01-01"}});
+        world.put(&council, "eoc-la", episode).await;
+        let flag = json!({"resourceType": "Flag", "status": "active", "subject": {"reference": "Patient/pb-la"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "342191000000101"}]}});
+        world.put(&council, "flag-la", flag).await;
+        // Person A is on the community team's caseload.
+        let community = system(COMMUNITY, &["system/*.*"]);
+        world.put(&community, "pa-com", patient(&nhs_number(PERSON_A_NHS), "Ashdown")).await;
+        let episode = json!({"resourceType": "EpisodeOfCare", "status": "active", "patient": {"reference": "Patient/pa-com"},
+            "period": {"start": "2026-01-01"}});
+        world.put(&community, "eoc-com", episode).await;
+        // The acute trust admits person A and sees person B in its emergency department.
+        let acute = system(ACUTE, &["system/*.*"]);
+        world.put(&acute, "pb-rvv", patient(&nhs_number(PERSON_B_NHS), "Brenchley")).await;
+        let admission = json!({"resourceType": "Encounter", "status": "in-progress", "class": {"code": "IMP"},
+            "subject": {"reference": "Patient/pa-rvv"}});
+        world.put(&acute, "adm-a", admission).await;
+        encounter(&world, ACUTE, "ae-b", "pb-rvv", "arrived", &[]).await;
+        world.service.dispatch_events().await.unwrap();
+
+        let mut received = Vec::new();
+        for (ods_code, name) in [
+            (GP, "emergency-attendance-to-gp"),
+            (COUNCIL, "unscheduled-care-to-local-authority"),
+            (COMMUNITY, "admission-to-community-team"),
+        ] {
+            let id = format!("regional-{}-{name}", ods_code.to_ascii_lowercase());
+            while let Some((delivery, body)) = notified(&world, &id).await {
+                assert!(delivery.headers.contains(&("Authorization".into(), "Bearer secret".into())), "{backend}");
+                if delivery.kind != DeliveryKind::Handshake {
+                    received.push(format!("{ods_code}: {}", foci(&body).join(", ")));
+                }
+            }
+        }
+        assert_eq!(
+            received,
+            ["G82001: Encounter/ae-b id only", "LA101: Encounter/ae-b id only", "RYCOM: Encounter/adm-a id only"],
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_endpoint_that_keeps_failing_puts_its_subscription_in_error_with_the_reason() {
+    for world in worlds().await {
+        let backend = world.backend;
+        world.service.set_subscriber_principals(resolver());
+        let retry = kmcr_events::RetryPolicy { attempts_before_error: 3, error_after_ms: 0, ..Default::default() };
+        let settings = SubscriptionSettings { fhir_base_url: "https://kmcr.test/fhir".into(), retry, regional: vec![] };
+        world.service.start_subscriptions(settings).await.unwrap();
+        let gp = system(GP, &["system/*.*"]);
+        let created = world
+            .service
+            .create_subscription(&gp, topic_subscription("encounter-started", Some("patient=Patient/pa-gp"), "id-only"))
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_string();
+        for attempt in 1..=3u32 {
+            let NextDelivery::Send(handshake) = world.service.next_delivery(&id).await.unwrap() else {
+                panic!("{backend}: the handshake is tried again")
+            };
+            let failures = world.service.delivery_result(&handshake, DeliveryResult::Answered(503)).await.unwrap();
+            assert_eq!(failures, attempt, "{backend}");
+        }
+        let read = world.service.read_subscription(&gp, &id).await.unwrap();
+        assert_eq!(read["status"], "error", "{backend}");
+        let error = read["error"].as_str().unwrap();
+        assert!(error.contains("3 handshakes in a row failed") && error.contains("HTTP 503"), "{backend}: {error}");
+        assert!(matches!(world.service.next_delivery(&id).await.unwrap(), NextDelivery::Idle), "{backend}");
+        // Put back to requested, it shakes hands again.
+        let mut again = read.clone();
+        again["status"] = json!("requested");
+        world.service.update_subscription(&gp, &id, again).await.unwrap();
+        let NextDelivery::Send(handshake) = world.service.next_delivery(&id).await.unwrap() else {
+            panic!("{backend}")
+        };
+        assert_eq!(handshake.kind, DeliveryKind::Handshake, "{backend}");
     }
 }

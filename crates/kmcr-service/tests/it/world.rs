@@ -39,6 +39,8 @@ pub const SEXUAL_HEALTH: &str = "SHC01";
 pub const AMBULANCE: &str = "RYE";
 pub const UNRELATED_ACUTE: &str = "RN7";
 pub const LEFT: &str = "LEFT1";
+pub const COUNCIL: &str = "LA101";
+pub const COMMUNITY: &str = "RYCOM";
 
 pub fn policy(policies: Vec<Policy>) -> AccessPolicy {
     let organisation = |code: &str, kind, party| Organisation {
@@ -56,6 +58,8 @@ pub fn policy(policies: Vec<Policy>) -> AccessPolicy {
             organisation(AMBULANCE, OrganisationKind::Ambulance, true),
             organisation(UNRELATED_ACUTE, OrganisationKind::Acute, true),
             organisation(LEFT, OrganisationKind::Community, false),
+            organisation(COUNCIL, OrganisationKind::ChildrensSocialCare, true),
+            organisation(COMMUNITY, OrganisationKind::Community, true),
         ]),
         policies,
         settings: AccessSettings::default(),
