@@ -87,9 +87,6 @@ pub async fn type_status(State(state): State<AppState>, caller: Caller, RawQuery
         .flat_map(|(_, value)| value.split(',').map(|id| id.trim().to_string()).collect::<Vec<_>>())
         .filter(|id| !id.is_empty())
         .collect();
-    if ids.is_empty() {
-        return Err(error_response(ServiceError::Invalid("$status at the type level names subscriptions: id=".into())));
-    }
     status(&state, caller, ids).await
 }
 
@@ -103,12 +100,7 @@ pub async fn operation(
     match operation.as_str() {
         "$status" => status(&state, caller, vec![id]).await,
         "$events" => events(&state, caller, id, query.as_deref().unwrap_or("")).await,
-        _ => Err(crate::responses::outcome_response(
-            StatusCode::NOT_FOUND,
-            "not-supported",
-            "KMCR-UNKNOWN-OPERATION",
-            "no such operation on Subscription ($status and $events are offered)",
-        )),
+        _ => Err(error_response(state.service.unknown_subscription_operation(&context(caller), &id, &operation).await)),
     }
 }
 

@@ -129,9 +129,13 @@ impl Service {
         Ok(with_delivery(&stored))
     }
 
-    /// A subscription's asking checked for the caller: a system of an organisation party to the agreement, with the
-    /// scopes to make it and to read what its notifications name, and leave to read the person it names.
-    async fn checked_subscription(&self, context: &RequestContext, resource: &Value) -> Result<(), ServiceError> {
+    /// Subscriptions are an organisation's system's: a person is refused, and a system needs the scope for the
+    /// interaction on Subscription and an organisation party to the agreement.
+    fn check_subscription_caller(
+        &self,
+        context: &RequestContext,
+        interaction: Interaction,
+    ) -> Result<(), ServiceError> {
         if !matches!(context.principal, Principal::System(_)) {
             return Err(ServiceError::Forbidden(
                 "subscriptions are made by an organisation's system (client credentials), not by a person".into(),
@@ -140,11 +144,16 @@ impl Service {
         let access = self.access();
         let rules = access.rules(Instant::now().unix_ms);
         let subscription_type = ResourceType::parse("Subscription").expect("an R4 type");
-        let verdict =
-            kmcr_access::decide_interaction(rules, &context.principal, Interaction::Create, subscription_type);
-        if !verdict.permitted {
-            return Err(ServiceError::Forbidden(verdict.reason));
-        }
+        let verdict = kmcr_access::decide_interaction(rules, &context.principal, interaction, subscription_type);
+        if verdict.permitted { Ok(()) } else { Err(ServiceError::Forbidden(verdict.reason)) }
+    }
+
+    /// A subscription's asking checked for the caller: a system of an organisation party to the agreement, with the
+    /// scopes to make it and to read what its notifications name, and leave to read the person it names.
+    async fn checked_subscription(&self, context: &RequestContext, resource: &Value) -> Result<(), ServiceError> {
+        self.check_subscription_caller(context, Interaction::Create)?;
+        let access = self.access();
+        let rules = access.rules(Instant::now().unix_ms);
         let spec = parse_subscription(resource, &CLASSIC_TYPES)
             .map_err(|error| ServiceError::Unprocessable(error.to_string()))?;
         let focus_type = match &spec.what {
@@ -181,7 +190,9 @@ impl Service {
         &self,
         context: &RequestContext,
         subscription_id: &str,
+        interaction: Interaction,
     ) -> Result<StoredSubscription, ServiceError> {
+        self.check_subscription_caller(context, interaction)?;
         let stored = self.store.subscriptions(Some(subscription_id)).await?.into_iter().next();
         stored
             .filter(|stored| {
@@ -199,7 +210,7 @@ impl Service {
     ) -> Result<Value, ServiceError> {
         let mut record = audit::record(context, "subscription-read");
         record.resources = vec![format!("Subscription/{subscription_id}")];
-        match self.own_subscription(context, subscription_id).await {
+        match self.own_subscription(context, subscription_id, Interaction::Read).await {
             Ok(stored) => {
                 record.outcome = "permitted".into();
                 self.store.append_audit(record).await?;
@@ -213,6 +224,9 @@ impl Service {
     pub async fn list_subscriptions(&self, context: &RequestContext) -> Result<Vec<Value>, ServiceError> {
         let mut record = audit::record(context, "subscription-search");
         record.resources = vec!["Subscription".into()];
+        if let Err(error) = self.check_subscription_caller(context, Interaction::Search) {
+            return Err(self.refuse(&mut record, error.to_string(), error).await);
+        }
         let own: Vec<Value> = self
             .store
             .subscriptions(None)
@@ -240,7 +254,7 @@ impl Service {
     ) -> Result<Value, ServiceError> {
         let mut record = audit::record(context, "subscription-update");
         record.resources = vec![format!("Subscription/{subscription_id}")];
-        let existing = match self.own_subscription(context, subscription_id).await {
+        let existing = match self.own_subscription(context, subscription_id, Interaction::Update).await {
             Ok(existing) => existing,
             Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
         };
@@ -280,7 +294,7 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let mut record = audit::record(context, "subscription-delete");
         record.resources = vec![format!("Subscription/{subscription_id}")];
-        if let Err(error) = self.own_subscription(context, subscription_id).await {
+        if let Err(error) = self.own_subscription(context, subscription_id, Interaction::Delete).await {
             return Err(self.refuse(&mut record, error.to_string(), error).await);
         }
         let change = SubscriptionChange::Remove { subscription_id: subscription_id.to_string() };
@@ -291,6 +305,24 @@ impl Service {
         Ok(())
     }
 
+    /// An operation on a subscription that KMCR does not offer: refused, and audited like any other call.
+    pub async fn unknown_subscription_operation(
+        &self,
+        context: &RequestContext,
+        subscription_id: &str,
+        operation: &str,
+    ) -> ServiceError {
+        let mut record = audit::record(context, "subscription-operation");
+        record.resources = vec![format!("Subscription/{subscription_id}")];
+        let error = match self.check_subscription_caller(context, Interaction::Read) {
+            Err(error) => error,
+            Ok(()) => ServiceError::Unprocessable(format!(
+                "{operation} is not an operation on Subscription ($status and $events are)"
+            )),
+        };
+        self.refuse(&mut record, error.to_string(), error).await
+    }
+
     /// `$status`: the status Parameters of each of the caller's subscriptions named.
     pub async fn subscription_status(
         &self,
@@ -299,9 +331,16 @@ impl Service {
     ) -> Result<Vec<Notification>, ServiceError> {
         let mut record = audit::record(context, "subscription-status");
         record.resources = subscription_ids.iter().map(|id| format!("Subscription/{id}")).collect();
+        if let Err(error) = self.check_subscription_caller(context, Interaction::Read) {
+            return Err(self.refuse(&mut record, error.to_string(), error).await);
+        }
+        if subscription_ids.is_empty() {
+            let error = ServiceError::Invalid("$status at the type level names the subscriptions: id=".into());
+            return Err(self.refuse(&mut record, error.to_string(), error).await);
+        }
         let mut statuses = Vec::new();
         for id in subscription_ids {
-            let stored = match self.own_subscription(context, id).await {
+            let stored = match self.own_subscription(context, id, Interaction::Read).await {
                 Ok(stored) => stored,
                 Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
             };
@@ -327,7 +366,7 @@ impl Service {
     ) -> Result<Notification, ServiceError> {
         let mut record = audit::record(context, "subscription-events");
         record.resources = vec![format!("Subscription/{subscription_id}")];
-        let stored = match self.own_subscription(context, subscription_id).await {
+        let stored = match self.own_subscription(context, subscription_id, Interaction::Read).await {
             Ok(stored) => stored,
             Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
         };
