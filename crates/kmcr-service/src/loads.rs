@@ -43,7 +43,8 @@ pub struct LoadReport {
 
 /// One line read and what it became.
 enum Line {
-    Op(WriteOp),
+    /// Boxed: a prepared write is large beside a refusal.
+    Op(Box<WriteOp>),
     Refused(String),
     Blank,
 }
@@ -244,7 +245,7 @@ impl Service {
                     });
                     match permitted {
                         Ok(()) => {
-                            sorted.ops.push(op);
+                            sorted.ops.push(*op);
                             sorted.op_lines.push(line);
                         }
                         Err(reason) => sorted.refusals.push(LineRefusal { line, reason: reason.clone() }),
@@ -506,7 +507,7 @@ fn prepare_line(service: &Service, context: &RequestContext, line: Result<Vec<u8
         Err(error) => return Line::Refused(format!("id: {error}")),
     };
     match service.put_op(context, resource_type, id, resource, Precondition::None) {
-        Ok(op) => Line::Op(op),
+        Ok(op) => Line::Op(Box::new(op)),
         Err(error) => Line::Refused(error.to_string()),
     }
 }

@@ -241,7 +241,7 @@ impl Service {
             return Ok(false);
         }
         let Some(decided) = decided else { return Ok(false) };
-        if !decided.0.patient_ids.iter().any(|id| *id == search.patient_id) {
+        if !decided.0.patient_ids.contains(&search.patient_id) {
             return Ok(false);
         }
         let patients: Vec<String> = decided.0.patient_ids.iter().map(|id| format!("Patient/{id}")).collect();

@@ -3,8 +3,16 @@
 use std::process::Command;
 
 /// Crates that must stay pure: no async runtime, no database, no HTTP.
-const PURE_CRATES: &[&str] =
-    &["kmcr-fhir", "kmcr-fhir-search", "kmcr-access", "kmcr-audit", "kmcr-synth", "kmcr-mpi", "kmcr-hl7v2"];
+const PURE_CRATES: &[&str] = &[
+    "kmcr-fhir",
+    "kmcr-fhir-search",
+    "kmcr-access",
+    "kmcr-audit",
+    "kmcr-synth",
+    "kmcr-mpi",
+    "kmcr-hl7v2",
+    "kmcr-events",
+];
 const IO_CRATES: &[&str] = &["tokio", "rusqlite", "tokio-postgres", "deadpool-postgres", "axum", "hyper", "sqlx"];
 
 /// Every crate a workspace crate reaches through normal dependencies, on this platform (`cargo tree`).
