@@ -14,6 +14,7 @@ mod load_cli;
 mod mpi;
 mod notifications_config;
 mod organisations_cli;
+mod subscriptions_cli;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +43,9 @@ USAGE:
   kmcr feeds status | dead-letters | replay KEY [--config FILE] [--database DIR|URL]
       HL7 v2 feeds: per sender, messages accepted and rejected and the last one's time; the dead letters not yet
       made good, with the reason (never the message); a dead letter sent through again after a fix.
+  kmcr subscriptions [status] [--config FILE] [--database DIR|URL]
+      Per subscription: its organisation, status (and error), events handed to it, notifications sent and failed,
+      and the last delivery.
   kmcr feeds send --to HOST:PORT [--window N] FILE...
       Sends the HL7 v2 messages of each file over MLLP, one connection per file (so that its order is kept), N
       messages in flight (default 32), and prints the AA, AE and AR counts and each refusal's MSH-10 and reason.
@@ -201,6 +205,11 @@ fn main() -> anyhow::Result<()> {
             let to = flags.to.as_deref().context("feeds send needs --to HOST:PORT (the MLLP listener)")?;
             let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
             feeds_cli::send(to, &files, flags.window.unwrap_or(32))
+        }
+        ["subscriptions", words @ ..] => {
+            let words: Vec<&str> = words.to_vec();
+            let config = settings(&flags)?.validate()?;
+            runtime.block_on(subscriptions_cli::run(&words, config))
         }
         ["feeds", words @ ..] => {
             let words: Vec<&str> = words.to_vec();
