@@ -69,7 +69,16 @@ impl Service {
         };
         let Some(live) = self.subscriptions.registry().get(subscription_id) else { return Ok(NextDelivery::Gone) };
         let now_ms = Instant::now().unix_ms;
-        if live.spec.end.as_deref().is_some_and(|end| end_passed(end, now_ms)) {
+        if live.spec.end.as_deref().is_some_and(|end| end_passed(end, now_ms)) && stored.status != "off" {
+            // Past its end, a subscription is off (its events stay, for `$events`).
+            let change = SubscriptionChange::SetStatus {
+                subscription_id: subscription_id.to_string(),
+                status: "off".into(),
+                error: None,
+                at_ms: now_ms,
+            };
+            self.store.change_subscriptions(change).await?;
+            self.reload_subscription(subscription_id).await?;
             return Ok(NextDelivery::Gone);
         }
         match SubscriptionStatus::parse(&stored.status) {
@@ -359,7 +368,7 @@ impl Service {
 
 /// Whether an instant in UTC (`Subscription.end`, `...Z` or `...+00:00`) is before `now_ms`; one in another zone is
 /// compared by its first 19 characters, which may be out by the zone's offset.
-fn end_passed(end: &str, now_ms: i64) -> bool {
+pub(crate) fn end_passed(end: &str, now_ms: i64) -> bool {
     let now = Instant::from_unix_ms(now_ms).to_string();
     end.len() >= 19 && now.len() >= 19 && end[..19] < now[..19]
 }

@@ -156,6 +156,11 @@ impl Service {
         let rules = access.rules(Instant::now().unix_ms);
         let spec = parse_subscription(resource, &CLASSIC_TYPES)
             .map_err(|error| ServiceError::Unprocessable(error.to_string()))?;
+        if let Some(end) = &spec.end
+            && super::deliver::end_passed(end, Instant::now().unix_ms)
+        {
+            return Err(ServiceError::Unprocessable(format!("Subscription.end: {end} has passed")));
+        }
         let focus_type = match &spec.what {
             kmcr_events::What::Topic { topic, .. } => topic.resource_type(),
             kmcr_events::What::Criteria(search) => ResourceType::parse(&search.resource_type).map_err(|_| {

@@ -358,3 +358,23 @@ async fn an_endpoint_that_keeps_failing_puts_its_subscription_in_error_with_the_
         assert_eq!(handshake.kind, DeliveryKind::Handshake, "{backend}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn heartbeats_fall_due_and_an_end_already_passed_is_refused() {
+    for world in worlds().await {
+        let backend = world.backend;
+        start(&world).await;
+        let gp = system(GP, &["system/*.*"]);
+        let mut asked = topic_subscription("new-document", Some("patient=Patient/pa-gp"), "id-only");
+        asked["channel"]["extension"] =
+            json!([{"url": format!("{BACKPORT}backport-heartbeat-period"), "valueUnsignedInt": 30}]);
+        let id = subscribe(&world, &gp, asked.clone()).await;
+        match world.service.next_delivery(&id).await.unwrap() {
+            NextDelivery::WaitMs(wait) => assert!(wait > 25_000 && wait <= 30_000, "{backend}: {wait} ms"),
+            other => panic!("{backend}: a heartbeat is due in 30 s, not {other:?}"),
+        }
+        asked["end"] = json!("2026-01-01T00:00:00Z");
+        let refused = world.service.create_subscription(&gp, asked).await.unwrap_err().to_string();
+        assert!(refused.contains("has passed"), "{backend}: {refused}");
+    }
+}
