@@ -73,7 +73,7 @@ impl Notification {
     pub fn to_bundle(&self, base: &str, bundle_id: &str, now: &str) -> Value {
         let mut entries = vec![json!({
             "fullUrl": format!("urn:uuid:{bundle_id}"),
-            "resource": self.status_parameters(base),
+            "resource": self.status_parameters_with_id(base, bundle_id),
             "request": {"method": "GET", "url": format!("{}/$status", self.status.subscription_url)},
             "response": {"status": "200"},
         })];
@@ -101,6 +101,19 @@ impl Notification {
             "timestamp": now,
             "entry": entries,
         })
+    }
+
+    /// [`Notification::status_parameters`] with an id (a notification's first entry is `urn:uuid:` that id).
+    fn status_parameters_with_id(&self, base: &str, id: &str) -> Value {
+        let mut parameters = self.status_parameters(base);
+        if let Some(object) = parameters.as_object_mut() {
+            let mut with_id = serde_json::Map::new();
+            with_id.insert("resourceType".into(), json!("Parameters"));
+            with_id.insert("id".into(), json!(id));
+            with_id.extend(object.clone().into_iter().filter(|(key, _)| key != "resourceType"));
+            *object = with_id;
+        }
+        parameters
     }
 
     /// The status `Parameters` (the first entry of a notification, and what `$status` returns).

@@ -51,6 +51,7 @@ fn an_event_notification_id_only_and_full_resource() {
               "fullUrl": "urn:uuid:b1",
               "resource": {
                 "resourceType": "Parameters",
+                "id": "b1",
                 "meta": {
                   "profile": [
                     "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-status-r4"

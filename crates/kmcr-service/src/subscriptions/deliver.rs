@@ -240,7 +240,12 @@ impl Service {
         let base = self.subscriptions.settings().fhir_base_url;
         StatusSnapshot {
             subscription_url: format!("{base}/Subscription/{}", stored.subscription_id),
-            topic_canonical: live.spec.topic().map(|topic| topic.canonical()),
+            // The IG: a notification with `empty` content SHOULD NOT name its topic.
+            topic_canonical: live
+                .spec
+                .topic()
+                .filter(|_| live.spec.payload_asked() != Payload::Empty)
+                .map(|topic| topic.canonical()),
             status: SubscriptionStatus::parse(&stored.status).unwrap_or(SubscriptionStatus::Off),
             events_since_subscription_start: stored.events_since_start.max(0) as u64,
             error: stored.error.clone(),
