@@ -7,6 +7,7 @@ mod mllp;
 mod mllp_tls;
 mod sign_in;
 mod smart_client;
+mod subscriptions;
 mod synth_feeds;
 mod tidy;
 mod viewer_browser;
