@@ -24,6 +24,12 @@
 //!   person search by NHS number and by family name and date of birth, through the router in this process (server
 //!   side); p50/p95/p99, requests/s and the CPU time a request, `--queries` each (default 300).
 //!
+//! - `notify`: `--patients` Patients (default 10,000) and `--subscriptions` topic subscriptions (default 10,000, each
+//!   filtered to one patient; `--unfiltered` more filtered to none) with a receiver on a loopback port; once every
+//!   handshake is answered, Encounters at `--rate` a second (default 200) for `--seconds` (default 60), open loop:
+//!   the latency from each event's timestamp to its notification's arrival (p50/p95/p99/max), and any missing.
+//!   `--payload` is `id-only` (default), `full-resource` or `empty`.
+//!
 //! Run with `--release`. `--database` takes a directory (SQLite) or a `postgres://` URL; each run starts empty,
 //! unless `reads --resume` or `viewer --resume` is given: then it measures the store the last run left and loads only
 //! further people.
@@ -37,6 +43,7 @@ mod client;
 mod cpu;
 mod ingest;
 mod mllp;
+mod notify;
 mod raw_insert;
 mod reads;
 mod replay;
@@ -71,12 +78,15 @@ pub struct Options {
     pub seed: u64,
     /// Replay: count the messages of `--people` people and stop.
     pub count_only: bool,
+    /// Notify: subscriptions, patients, the rate and length of the load, the payload asked.
+    pub notify: notify::NotifyOptions,
 }
 
-const USAGE: &str = "usage: kmcr-bench ingest|reads|match|mllp|replay|viewer [--database DIR|URL] [--clients N] \
-                     [--load-clients N] [--people 10000,100000] [--queries N] [--resume] [--rounds N] \
+const USAGE: &str = "usage: kmcr-bench ingest|reads|match|mllp|replay|viewer|notify [--database DIR|URL] \
+                     [--clients N] [--load-clients N] [--people 10000,100000] [--queries N] [--resume] [--rounds N] \
                      [--remeasure-after SECONDS] [--restart-at FRACTION] [--window N] [--kmcr PATH] [--seed S] \
-                     [--count-only]";
+                     [--count-only] [--subscriptions N] [--unfiltered N] [--patients N] [--rate PER_SECOND] \
+                     [--seconds S] [--payload id-only|full-resource|empty]";
 
 fn parse_options() -> anyhow::Result<(String, Options)> {
     use lexopt::prelude::*;
@@ -95,6 +105,7 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
         kmcr_binary: None,
         seed: 1,
         count_only: false,
+        notify: notify::NotifyOptions::default(),
     };
     let (mut database_given, mut clients_given, mut people_given, mut queries_given) = (false, false, false, false);
     let mut parser = lexopt::Parser::from_env();
@@ -126,6 +137,12 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
             Long("kmcr") => options.kmcr_binary = Some(parser.value()?.string()?),
             Long("seed") => options.seed = parser.value()?.parse()?,
             Long("count-only") => options.count_only = true,
+            Long("subscriptions") => options.notify.n_subscriptions = parser.value()?.parse()?,
+            Long("unfiltered") => options.notify.n_unfiltered = parser.value()?.parse()?,
+            Long("patients") => options.notify.n_patients = parser.value()?.parse()?,
+            Long("rate") => options.notify.rate = parser.value()?.parse()?,
+            Long("seconds") => options.notify.seconds = parser.value()?.parse()?,
+            Long("payload") => options.notify.payload = parser.value()?.string()?,
             Long("help") | Short('h') => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -140,6 +157,9 @@ fn parse_options() -> anyhow::Result<(String, Options)> {
     }
     if command.as_deref() == Some("replay") && !database_given {
         options.database = std::env::temp_dir().join("kmcr-bench-replay").to_string_lossy().into_owned();
+    }
+    if command.as_deref() == Some("notify") && !database_given {
+        options.database = std::env::temp_dir().join("kmcr-bench-notify").to_string_lossy().into_owned();
     }
     if command.as_deref() == Some("viewer") {
         if !database_given {
@@ -173,7 +193,8 @@ fn main() -> anyhow::Result<()> {
             "mllp" => mllp::run(&options).await,
             "replay" => replay::run(&options).await,
             "viewer" => viewer::run(&options).await,
-            other => bail!("unknown benchmark {other}: use ingest, reads, match, mllp, replay or viewer"),
+            "notify" => notify::run(&options).await,
+            other => bail!("unknown benchmark {other}: use ingest, reads, match, mllp, replay, viewer or notify"),
         }
     })
 }
