@@ -16,8 +16,10 @@ use kmcr_service::subscriptions::{Delivery, DeliveryResult, NextDelivery};
 use tokio::sync::{Notify, Semaphore};
 
 pub const MAX_SENDS_IN_FLIGHT: usize = 256;
-/// How long a worker with nothing to do waits before looking again (a subscription put back to `requested`).
-const IDLE_LOOK_AGAIN: Duration = Duration::from_secs(2);
+/// How long a worker with nothing to do waits, unwoken, before looking again. It is woken when its subscription is
+/// given events or changes, so this is a safety net, not a poll: 10,000 workers polling every few seconds kept a
+/// PostgreSQL server busy with nothing to send.
+const IDLE_LOOK_AGAIN: Duration = Duration::from_secs(120);
 /// How often the subscriptions are read again from the store (another node may have made some).
 const RELOAD_EVERY: Duration = Duration::from_secs(5);
 
@@ -37,16 +39,19 @@ async fn run(service: Service) {
     let senders = Arc::new(Semaphore::new(MAX_SENDS_IN_FLIGHT));
     let mut workers: HashMap<String, Arc<Notify>> = HashMap::new();
     let mut last_reload = tokio::time::Instant::now();
+    // Every subscription in force starts with a worker (a handshake or a heartbeat may be due), and those with events
+    // left undelivered by the last run are sent them.
+    for id in service.subscription_ids() {
+        wake(&service, &client, &senders, &mut workers, &id);
+    }
     if let Ok(ids) = service.subscriptions_with_undelivered().await {
         for id in ids {
             wake(&service, &client, &senders, &mut workers, &id);
         }
     }
     loop {
-        for id in service.subscription_ids() {
-            if !workers.contains_key(&id) {
-                wake(&service, &client, &senders, &mut workers, &id);
-            }
+        for id in service.take_changed_subscriptions() {
+            wake(&service, &client, &senders, &mut workers, &id);
         }
         match service.dispatch_events().await {
             Ok(given) => {
@@ -117,11 +122,12 @@ async fn work(service: Service, client: reqwest::Client, senders: Arc<Semaphore>
                 }
             }
             Ok(NextDelivery::WaitMs(wait)) => {
-                let wait = Duration::from_millis(wait).min(IDLE_LOOK_AGAIN * 15);
+                let wait = Duration::from_millis(wait).min(IDLE_LOOK_AGAIN);
                 let _ = tokio::time::timeout(wait, wake.notified()).await;
             }
             Ok(NextDelivery::Idle) => {
-                let _ = tokio::time::timeout(IDLE_LOOK_AGAIN, wake.notified()).await;
+                let spread = Duration::from_millis((random_fraction() * 30_000.0) as u64);
+                let _ = tokio::time::timeout(IDLE_LOOK_AGAIN + spread, wake.notified()).await;
             }
             Ok(NextDelivery::Gone) => return,
             Err(error) => {

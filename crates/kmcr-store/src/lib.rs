@@ -320,6 +320,12 @@ impl Store {
         dispatch!(self, store => store.subscriptions(id))
     }
 
+    /// A cheap summary of every subscription's last change (count, and the sum and greatest of their change times):
+    /// while it stays the same, no subscription was made, changed or removed.
+    pub async fn subscriptions_fingerprint(&self) -> Result<(i64, i64, i64), StoreError> {
+        dispatch!(self, store => store.subscriptions_fingerprint())
+    }
+
     /// Events fired and not yet handed out, oldest first.
     pub async fn event_outbox(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
         dispatch!(self, store => store.event_outbox(limit))

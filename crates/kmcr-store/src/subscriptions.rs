@@ -135,6 +135,9 @@ pub struct EventRange {
     pub limit: usize,
 }
 
+pub(crate) const FINGERPRINT_SQL: &str =
+    "SELECT COUNT(*), COALESCE(SUM(updated_ms), 0), COALESCE(MAX(updated_ms), 0) FROM subscription";
+
 pub(crate) const SUBSCRIPTION_COLUMNS: &str = "subscription_id, owner_client_id, owner_ods_code, configured, body, \
      status, error, events_since_start, n_sent, n_failed, failures_in_row, failing_since_ms, last_delivered_ms, \
      last_sent_ms, created_ms, updated_ms";

@@ -367,6 +367,7 @@ impl Service {
             }
         }
         self.subscriptions.refresh_classic_types();
+        self.subscriptions.note_changed([subscription_id.to_string()]);
         Ok(())
     }
 }

@@ -72,12 +72,47 @@ impl Service {
         self.reload_subscriptions().await
     }
 
-    /// Reads every stored subscription into the registry again (another node may have made or changed some).
+    /// Reads every stored subscription into the registry again when any was made, changed or removed since the last
+    /// time (by another node, say): a cheap look first, a whole read only then. The changed ones are noted for the
+    /// sender.
     pub async fn reload_subscriptions(&self) -> Result<(), ServiceError> {
+        let fingerprint = self.store.subscriptions_fingerprint().await?;
+        let mut last = self.subscriptions.fingerprint.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if last == Some(fingerprint) {
+            *self.subscriptions.fingerprint.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = last.take();
+            return Ok(());
+        }
         let stored = self.store.subscriptions(None).await?;
-        *self.subscriptions.registry_mut() = super::Registry::from_stored(stored);
+        let changed: Vec<String> = {
+            let mut registry = self.subscriptions.registry_mut();
+            let fresh = super::Registry::from_stored(stored);
+            let mut changed: Vec<String> = fresh
+                .by_id
+                .iter()
+                .filter(|(id, live)| {
+                    registry.get(id).is_none_or(|old| {
+                        old.stored.updated_ms != live.stored.updated_ms || old.stored.status != live.stored.status
+                    })
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            changed.extend(registry.by_id.keys().filter(|id| fresh.get(id).is_none()).cloned());
+            *registry = fresh;
+            changed
+        };
         self.subscriptions.refresh_classic_types();
+        *self.subscriptions.fingerprint.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(fingerprint);
+        self.subscriptions.note_changed(changed);
         Ok(())
+    }
+
+    /// Subscriptions made, changed or removed since the last call (for the sender to wake their workers).
+    pub fn take_changed_subscriptions(&self) -> Vec<String> {
+        let mut changed =
+            std::mem::take(&mut *self.subscriptions.changed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        changed.sort();
+        changed.dedup();
+        changed
     }
 
     /// How the principal of an API client is found as configured now (given by the binary).

@@ -89,8 +89,12 @@ pub(crate) struct SubscriptionState {
     pub(crate) resolver: RwLock<Option<PrincipalResolver>>,
     /// Types some classic subscription watches: every write of one fires `resource-changed`.
     pub(crate) classic_types: RwLock<HashSet<ResourceType>>,
-    /// Told when a write may have fired events, so that the dispatcher looks at once.
+    /// Told when a write may have fired events, or a subscription changed, so that the sender looks at once.
     pub(crate) events_written: tokio::sync::Notify,
+    /// Subscriptions made, changed or removed since the sender last asked (their workers are woken).
+    pub(crate) changed: std::sync::Mutex<Vec<String>>,
+    /// The store's subscriptions as last read whole ([`kmcr_store::Store::subscriptions_fingerprint`]).
+    pub(crate) fingerprint: std::sync::Mutex<Option<(i64, i64, i64)>>,
 }
 
 impl SubscriptionState {
@@ -101,11 +105,19 @@ impl SubscriptionState {
             resolver: RwLock::new(None),
             classic_types: RwLock::new(HashSet::new()),
             events_written: tokio::sync::Notify::new(),
+            changed: std::sync::Mutex::new(Vec::new()),
+            fingerprint: std::sync::Mutex::new(None),
         }
     }
 
     pub(crate) fn settings(&self) -> SubscriptionSettings {
         self.settings.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Notes that subscriptions changed, and wakes the sender.
+    pub(crate) fn note_changed(&self, ids: impl IntoIterator<Item = String>) {
+        self.changed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend(ids);
+        self.events_written.notify_one();
     }
 
     pub(crate) fn registry(&self) -> std::sync::RwLockReadGuard<'_, Registry> {

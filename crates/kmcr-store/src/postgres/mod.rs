@@ -385,6 +385,18 @@ impl PostgresStore {
         subscriptions::subscriptions(&**client, id).await
     }
 
+    pub async fn subscriptions_fingerprint(&self) -> Result<(i64, i64, i64), StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT COUNT(*)::bigint, COALESCE(SUM(updated_ms), 0)::bigint, COALESCE(MAX(updated_ms), 0)::bigint \
+                 FROM subscription",
+                &[],
+            )
+            .await?;
+        Ok((row.get(0), row.get(1), row.get(2)))
+    }
+
     pub async fn event_outbox(&self, limit: usize) -> Result<Vec<crate::OutboxEvent>, StoreError> {
         let client = self.pool.get().await?;
         subscriptions::outbox(&**client, limit).await

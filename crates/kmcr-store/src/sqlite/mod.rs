@@ -387,6 +387,14 @@ impl SqliteStore {
         self.with_reader(move |connection, _| subscriptions::subscriptions(connection, id.as_deref())).await
     }
 
+    pub async fn subscriptions_fingerprint(&self) -> Result<(i64, i64, i64), StoreError> {
+        self.with_reader(move |connection, _| {
+            let mut statement = connection.prepare_cached(crate::subscriptions::FINGERPRINT_SQL)?;
+            Ok(statement.query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?)
+        })
+        .await
+    }
+
     pub async fn event_outbox(&self, limit: usize) -> Result<Vec<crate::OutboxEvent>, StoreError> {
         self.with_reader(move |connection, _| subscriptions::outbox(connection, limit)).await
     }
