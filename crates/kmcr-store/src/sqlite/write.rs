@@ -95,10 +95,9 @@ fn apply(
         PreparedAction::Delete => {
             let Some(resource_key) = resource_key.filter(|_| exists) else { return Ok(unchanged) };
             insert_version(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None, None)?;
-            update_resource(transaction, resource_key, version_id, now, true, op.writer_ods_code.as_str(), None)?;
-            if current.as_ref().is_some_and(|current| current.event_state.is_some()) {
-                set_event_state(transaction, resource_key, None)?;
-            }
+            let row =
+                ResourceRow { version_id, now, deleted: true, source: op.writer_ods_code.as_str(), event_state: None };
+            update_resource(transaction, resource_key, &row, None)?;
             delete_index_rows(transaction, resource_key)?;
             Ok(WriteOutcome { version_id, deleted: true, unchanged: false, ..unchanged })
         }
@@ -113,15 +112,19 @@ fn apply(
             };
             let json = body.render(version_id, now);
             let source = op.writer_ods_code.as_str();
+            // The topics this version fires, and the state kept for the next, written with the resource's row.
+            let previous_state = current.as_ref().and_then(|current| current.event_state.as_deref());
+            let (state, fired) = crate::subscriptions::fire(previous_state, &events);
+            let row = ResourceRow { version_id, now, deleted: false, source, event_state: state.as_deref() };
             // A resource never seen gets its row in one insert; one seen before (or referenced) is updated.
             let resource_key = match resource_key {
                 Some(resource_key) => {
-                    update_resource(transaction, resource_key, version_id, now, false, source, patient_key)?;
+                    update_resource(transaction, resource_key, &row, patient_key)?;
                     resource_key
                 }
                 None => {
                     let resource_key =
-                        insert_resource(transaction, op.resource_type, op.id.as_str(), now, source, patient_key)?;
+                        insert_resource(transaction, op.resource_type, op.id.as_str(), &row, patient_key)?;
                     if owns_itself {
                         patient_key = Some(resource_key);
                         set_patient_key(transaction, resource_key)?;
@@ -137,11 +140,6 @@ fn apply(
                     .execute((resource_key, sensitivity))?;
             }
             insert_version(transaction, resource_key, version_id, now, false, source, patient_key, Some(&json))?;
-            let previous_state = current.as_ref().and_then(|current| current.event_state.as_deref());
-            let (state, fired) = crate::subscriptions::fire(previous_state, &events);
-            if state.as_deref() != previous_state {
-                set_event_state(transaction, resource_key, state.as_deref())?;
-            }
             if fires_events {
                 for topic in fired {
                     transaction
@@ -209,11 +207,14 @@ fn current_state(
         .optional()?)
 }
 
-fn set_event_state(transaction: &Connection, resource_key: i64, state: Option<&str>) -> Result<(), StoreError> {
-    transaction
-        .prepare_cached("UPDATE resource SET event_state = ?2 WHERE resource_key = ?1")?
-        .execute((resource_key, state))?;
-    Ok(())
+/// What a write sets in a resource's row.
+struct ResourceRow<'a> {
+    version_id: i64,
+    now: Instant,
+    deleted: bool,
+    source: &'a str,
+    /// The topics' tokens that hold for this version (`kmcr_events::EventState`).
+    event_state: Option<&'a str>,
 }
 
 fn insert_placeholder(transaction: &Connection, resource_type: ResourceType, id: &str) -> Result<i64, StoreError> {
@@ -228,15 +229,14 @@ fn insert_resource(
     transaction: &Connection,
     resource_type: ResourceType,
     id: &str,
-    now: Instant,
-    source: &str,
+    row: &ResourceRow<'_>,
     patient_key: Option<i64>,
 ) -> Result<i64, StoreError> {
     let mut statement = transaction.prepare_cached(
         "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted, source_ods_code, \
-         patient_key) VALUES (?1, ?2, 1, ?3, 0, ?4, ?5)",
+         patient_key, event_state) VALUES (?1, ?2, 1, ?3, 0, ?4, ?5, ?6)",
     )?;
-    statement.execute((resource_type.as_str(), id, now.unix_ms, source, patient_key))?;
+    statement.execute((resource_type.as_str(), id, row.now.unix_ms, row.source, patient_key, row.event_state))?;
     Ok(transaction.last_insert_rowid())
 }
 
@@ -288,17 +288,22 @@ fn insert_version(
 fn update_resource(
     transaction: &Connection,
     resource_key: i64,
-    version_id: i64,
-    now: Instant,
-    deleted: bool,
-    source: &str,
+    row: &ResourceRow<'_>,
     patient_key: Option<i64>,
 ) -> Result<(), StoreError> {
     let mut statement = transaction.prepare_cached(
         "UPDATE resource SET version_id = ?2, last_updated_ms = ?3, deleted = ?4, source_ods_code = ?5, \
-         patient_key = COALESCE(?6, patient_key) WHERE resource_key = ?1",
+         patient_key = COALESCE(?6, patient_key), event_state = ?7 WHERE resource_key = ?1",
     )?;
-    statement.execute((resource_key, version_id, now.unix_ms, deleted, source, patient_key))?;
+    statement.execute((
+        resource_key,
+        row.version_id,
+        row.now.unix_ms,
+        row.deleted,
+        row.source,
+        patient_key,
+        row.event_state,
+    ))?;
     Ok(())
 }
 
