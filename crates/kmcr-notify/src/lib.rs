@@ -5,10 +5,13 @@
 //! order, a heartbeat), sends it, and reports the answer (`Service::delivery_result`). A failing endpoint holds up
 //! only its own worker, which waits longer after each failure; at most [`MAX_SENDS_IN_FLIGHT`] requests are in
 //! flight at once. Nothing is lost by a crash: undelivered events stay in the store and are sent after a restart (so
-//! a receiver may see one again, with the same event number).
+//! a receiver may see one again, with the same event number). One node of a deployment sends at a time: it holds the
+//! store's notification leadership (a PostgreSQL advisory lock on a session of its own), and another takes over within
+//! seconds of losing it; the others only write events.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use kmcr_service::Service;
@@ -20,14 +23,17 @@ pub const MAX_SENDS_IN_FLIGHT: usize = 256;
 /// given events or changes, so this is a safety net, not a poll: 10,000 workers polling every few seconds kept a
 /// PostgreSQL server busy with nothing to send.
 const IDLE_LOOK_AGAIN: Duration = Duration::from_secs(120);
-/// How often the subscriptions are read again from the store (another node may have made some).
-const RELOAD_EVERY: Duration = Duration::from_secs(5);
 
 /// Starts the dispatcher and the workers; they run until the process ends.
 pub fn start(service: Service) -> tokio::task::JoinHandle<()> {
     tokio::spawn(run(service))
 }
 
+/// How often a node that does not send notifications asks again, and the sender checks that it still may.
+const LEADERSHIP_LOOK_AGAIN: Duration = Duration::from_secs(5);
+
+/// One node of a deployment sends notifications at a time (several on one PostgreSQL would each send every one): this
+/// node waits for the right, sends while it holds it, and waits again if it loses it.
 async fn run(service: Service) {
     let client = match reqwest::Client::builder().no_proxy().pool_max_idle_per_host(8).build() {
         Ok(client) => client,
@@ -36,28 +42,49 @@ async fn run(service: Service) {
             return;
         }
     };
+    loop {
+        match service.lead_notifications().await {
+            Ok(Some(leadership)) => {
+                tracing::info!("this node sends the notifications");
+                lead(&service, &client, &leadership).await;
+                tracing::warn!("this node lost the right to send notifications; waiting to take it again");
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot ask for the right to send notifications; trying again"),
+        }
+        tokio::time::sleep(LEADERSHIP_LOOK_AGAIN).await;
+    }
+}
+
+/// Sends notifications while `leadership` holds: dispatches the outbox and runs a worker per subscription.
+async fn lead(service: &Service, client: &reqwest::Client, leadership: &kmcr_store::Leadership) {
+    let active = Arc::new(AtomicBool::new(true));
     let senders = Arc::new(Semaphore::new(MAX_SENDS_IN_FLIGHT));
     let mut workers: HashMap<String, Arc<Notify>> = HashMap::new();
     let mut last_reload = tokio::time::Instant::now();
+    let crew = Crew { service, client, senders: &senders, active: &active };
+    if let Err(error) = service.reload_subscriptions().await {
+        tracing::warn!(%error, "reading the subscriptions failed");
+    }
     // Every subscription in force starts with a worker (a handshake or a heartbeat may be due), and those with events
-    // left undelivered by the last run are sent them.
+    // left undelivered (by this node's last run, or another node's) are sent them.
     for id in service.subscription_ids() {
-        wake(&service, &client, &senders, &mut workers, &id);
+        crew.wake(&mut workers, &id);
     }
     if let Ok(ids) = service.subscriptions_with_undelivered().await {
         for id in ids {
-            wake(&service, &client, &senders, &mut workers, &id);
+            crew.wake(&mut workers, &id);
         }
     }
     loop {
         for id in service.take_changed_subscriptions() {
-            wake(&service, &client, &senders, &mut workers, &id);
+            crew.wake(&mut workers, &id);
         }
         match service.dispatch_events().await {
             Ok(given) => {
                 let busy = !given.is_empty();
                 for id in given {
-                    wake(&service, &client, &senders, &mut workers, &id);
+                    crew.wake(&mut workers, &id);
                 }
                 if busy {
                     continue;
@@ -69,8 +96,15 @@ async fn run(service: Service) {
             }
         }
         workers.retain(|_, notify| Arc::strong_count(notify) > 1);
-        if last_reload.elapsed() > RELOAD_EVERY {
+        if last_reload.elapsed() > LEADERSHIP_LOOK_AGAIN {
             last_reload = tokio::time::Instant::now();
+            if !leadership.still_held().await {
+                active.store(false, Ordering::SeqCst);
+                for notify in workers.values() {
+                    notify.notify_one();
+                }
+                return;
+            }
             if let Err(error) = service.reload_subscriptions().await {
                 tracing::warn!(%error, "reading the subscriptions again failed");
             }
@@ -79,28 +113,48 @@ async fn run(service: Service) {
     }
 }
 
-/// Wakes the worker of `id`, starting one when it has none.
-fn wake(
-    service: &Service,
-    client: &reqwest::Client,
-    senders: &Arc<Semaphore>,
-    workers: &mut HashMap<String, Arc<Notify>>,
-    id: &str,
-) {
-    if let Some(notify) = workers.get(id)
-        && Arc::strong_count(notify) > 1
-    {
-        notify.notify_one();
-        return;
+/// What the workers of one leadership share.
+struct Crew<'a> {
+    service: &'a Service,
+    client: &'a reqwest::Client,
+    senders: &'a Arc<Semaphore>,
+    /// False once the leadership is lost: every worker stops.
+    active: &'a Arc<AtomicBool>,
+}
+
+impl Crew<'_> {
+    /// Wakes the worker of `id`, starting one when it has none.
+    fn wake(&self, workers: &mut HashMap<String, Arc<Notify>>, id: &str) {
+        if let Some(notify) = workers.get(id)
+            && Arc::strong_count(notify) > 1
+        {
+            notify.notify_one();
+            return;
+        }
+        let notify = Arc::new(Notify::new());
+        workers.insert(id.to_string(), notify.clone());
+        let worker = work(
+            self.service.clone(),
+            self.client.clone(),
+            self.senders.clone(),
+            self.active.clone(),
+            id.to_string(),
+            notify,
+        );
+        tokio::spawn(worker);
     }
-    let notify = Arc::new(Notify::new());
-    workers.insert(id.to_string(), notify.clone());
-    tokio::spawn(work(service.clone(), client.clone(), senders.clone(), id.to_string(), notify));
 }
 
 /// One subscription's worker: sends what is due, in order, until the subscription is gone.
-async fn work(service: Service, client: reqwest::Client, senders: Arc<Semaphore>, id: String, wake: Arc<Notify>) {
-    loop {
+async fn work(
+    service: Service,
+    client: reqwest::Client,
+    senders: Arc<Semaphore>,
+    active: Arc<AtomicBool>,
+    id: String,
+    wake: Arc<Notify>,
+) {
+    while active.load(Ordering::SeqCst) {
         match service.next_delivery(&id).await {
             Ok(NextDelivery::Send(delivery)) => {
                 let result = {

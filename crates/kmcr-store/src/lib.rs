@@ -40,8 +40,8 @@ pub use loads::{LineRefusal, LoadCheckpoint, LoadJob, LoadStatus};
 pub use organisations::{Departure, PurgeStep};
 pub use sign_in::{ItemTaken, SessionsToEnd, SignInChange, SignInItem, SignInOutcome, StoredSession};
 pub use subscriptions::{
-    EventRange, NewSubscriptionEvent, OutboxEvent, StoredSubscription, SubscriptionChange, SubscriptionEvent,
-    SubscriptionOutcome,
+    EventRange, Leadership, NewSubscriptionEvent, OutboxEvent, StoredSubscription, SubscriptionChange,
+    SubscriptionEvent, SubscriptionOutcome,
 };
 pub use types::*;
 
@@ -324,6 +324,14 @@ impl Store {
     /// while it stays the same, no subscription was made, changed or removed.
     pub async fn subscriptions_fingerprint(&self) -> Result<(i64, i64, i64), StoreError> {
         dispatch!(self, store => store.subscriptions_fingerprint())
+    }
+
+    /// Takes the right to send notifications when no other node holds it (`None`: another does).
+    pub async fn try_lead_notifications(&self) -> Result<Option<Leadership>, StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(Some(Leadership::embedded())),
+            Store::Postgres(store) => store.try_lead_notifications().await,
+        }
     }
 
     /// Events fired and not yet handed out, oldest first.

@@ -14,6 +14,39 @@ pub(crate) fn fire(previous: Option<&str>, conditions: &[(Topic, Condition)]) ->
     (state.to_text(), fired)
 }
 
+/// The advisory lock key of the right to send notifications (`kmcr_not` in ASCII).
+pub(crate) const NOTIFICATION_LEADERSHIP_KEY: i64 = 0x6b6d_6372_5f6e_6f74;
+
+/// The right to send notifications, held by one node of a deployment at a time, so that several nodes on one
+/// PostgreSQL do not each send every notification: a session-level advisory lock on a connection of its own, released
+/// when this is dropped (its connection closes) or the connection is lost. On the embedded store there is one node.
+pub struct Leadership {
+    hold: LeadershipHold,
+}
+
+enum LeadershipHold {
+    Embedded,
+    Postgres(deadpool_postgres::ClientWrapper),
+}
+
+impl Leadership {
+    pub(crate) fn embedded() -> Leadership {
+        Leadership { hold: LeadershipHold::Embedded }
+    }
+
+    pub(crate) fn postgres(client: deadpool_postgres::ClientWrapper) -> Leadership {
+        Leadership { hold: LeadershipHold::Postgres(client) }
+    }
+
+    /// Whether the hold is still good (its connection answers).
+    pub async fn still_held(&self) -> bool {
+        match &self.hold {
+            LeadershipHold::Embedded => true,
+            LeadershipHold::Postgres(client) => client.simple_query("SELECT 1").await.is_ok(),
+        }
+    }
+}
+
 /// A subscription as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredSubscription {

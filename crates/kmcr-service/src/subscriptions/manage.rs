@@ -120,6 +120,11 @@ impl Service {
         *self.subscriptions.resolver.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(resolver);
     }
 
+    /// Takes the right to send notifications when no other node holds it (`None`: another node sends them).
+    pub async fn lead_notifications(&self) -> Result<Option<kmcr_store::Leadership>, ServiceError> {
+        Ok(self.store.try_lead_notifications().await?)
+    }
+
     /// When a failed delivery is tried again.
     pub fn subscription_retry_policy(&self) -> kmcr_events::RetryPolicy {
         self.subscriptions.settings().retry

@@ -397,6 +397,14 @@ impl PostgresStore {
         Ok((row.get(0), row.get(1), row.get(2)))
     }
 
+    pub async fn try_lead_notifications(&self) -> Result<Option<crate::Leadership>, StoreError> {
+        // A connection of its own, out of the pool: the lock lives as long as this session, and closing it frees it.
+        let client = deadpool_postgres::Object::take(self.pool.get().await?);
+        let key = crate::subscriptions::NOTIFICATION_LEADERSHIP_KEY;
+        let row = client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await?;
+        Ok(row.get::<_, bool>(0).then(|| crate::Leadership::postgres(client)))
+    }
+
     pub async fn event_outbox(&self, limit: usize) -> Result<Vec<crate::OutboxEvent>, StoreError> {
         let client = self.pool.get().await?;
         subscriptions::outbox(&**client, limit).await

@@ -181,3 +181,26 @@ async fn each_subscriptions_events_are_numbered_once_and_delivery_is_counted() {
         assert_eq!(store.subscriptions(None).await.unwrap().len(), 1, "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_node_at_a_time_sends_notifications() {
+    for test in stores().await {
+        let (name, store) = (test.name, &test.store);
+        let first = store.try_lead_notifications().await.unwrap().expect("the first node leads");
+        assert!(first.still_held().await, "{name}");
+        if name == "postgres" {
+            let other = Store::open(&test.location, &kmcr_store::StoreOptions::default()).await.unwrap();
+            assert!(other.try_lead_notifications().await.unwrap().is_none(), "a second node waits while one leads");
+            drop(first);
+            let mut taken = None;
+            for _ in 0..50 {
+                taken = other.try_lead_notifications().await.unwrap();
+                if taken.is_some() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            assert!(taken.is_some(), "the second node takes over once the first lets go");
+        }
+    }
+}
