@@ -271,6 +271,7 @@ async fn regional_events_reach_the_gp_the_council_and_the_community_team_of_the_
                     &[],
                 ),
                 regional("admission-to-community-team", COMMUNITY, Topic::EncounterStarted, Route::Caseload, &["IMP"]),
+                regional("safeguarding-flag-to-gp", GP, Topic::SafeguardingFlagChanged, Route::RegisteredPractice, &[]),
             ],
             ..Default::default()
         };
@@ -301,6 +302,7 @@ async fn regional_events_reach_the_gp_the_council_and_the_community_team_of_the_
 
         let mut received = Vec::new();
         for (ods_code, name) in [
+            (GP, "safeguarding-flag-to-gp"),
             (GP, "emergency-attendance-to-gp"),
             (COUNCIL, "unscheduled-care-to-local-authority"),
             (COMMUNITY, "admission-to-community-team"),
@@ -315,7 +317,12 @@ async fn regional_events_reach_the_gp_the_council_and_the_community_team_of_the_
         }
         assert_eq!(
             received,
-            ["G82001: Encounter/ae-b id only", "LA101: Encounter/ae-b id only", "RYCOM: Encounter/adm-a id only"],
+            [
+                "G82001: Flag/flag-la id only",
+                "G82001: Encounter/ae-b id only",
+                "LA101: Encounter/ae-b id only",
+                "RYCOM: Encounter/adm-a id only"
+            ],
             "{backend}"
         );
     }
