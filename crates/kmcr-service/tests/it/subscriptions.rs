@@ -123,7 +123,7 @@ async fn a_notification_carries_only_what_its_subscriber_may_read_and_is_audited
         // Person B is registered with the GP too, but another acute trust's attendance of person B ...
         encounter(&world, ACUTE, "ae-3", "pb-gp", "triaged", &[]).await;
         let given = world.service.dispatch_events().await.unwrap();
-        assert_eq!(given, [gp_feed.clone()], "{backend}: only the GP's subscription was given events");
+        assert_eq!(given, std::slice::from_ref(&gp_feed), "{backend}: only the GP's subscription was given events");
 
         let mut received = Vec::new();
         while let Some((delivery, body)) = notified(&world, &gp_feed).await {
@@ -159,7 +159,7 @@ async fn an_objection_recorded_after_an_event_empties_its_notification() {
         )
         .await;
         encounter(&world, ACUTE, "enc-2", "pa-rvv", "in-progress", &[]).await;
-        assert_eq!(world.service.dispatch_events().await.unwrap(), [feed.clone()], "{backend}");
+        assert_eq!(world.service.dispatch_events().await.unwrap(), std::slice::from_ref(&feed), "{backend}");
         // The person objects to sharing the acute trust's record before the notification leaves.
         let objection = crate::world::shared_record_objection("pa-rvv", Some(ACUTE));
         world.put(&crate::world::ig_officer(), "objection-1", objection).await;
