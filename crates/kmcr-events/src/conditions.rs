@@ -105,7 +105,11 @@ fn status(resource: &Value) -> &str {
 
 fn encounter_started(encounter: &Value) -> Condition {
     match status(encounter) {
-        status if STARTED_STATUSES.contains(&status) => Condition::Holds("started".into()),
+        // The class is part of it: an emergency attendance that becomes an admission on the same visit (A06) is a
+        // start of its own, which a community team's admissions subscription must hear of.
+        status if STARTED_STATUSES.contains(&status) => {
+            Condition::Holds(format!("started|{}", encounter_class(encounter).unwrap_or("")))
+        }
         // A discharge keeps the start it had; one that arrives without a start is told as a discharge alone.
         "finished" => Condition::Unchanged,
         _ => Condition::Cleared,
@@ -270,6 +274,16 @@ mod tests {
                 flag("inactive", "342191000000101")
             ]),
             vec![vec![], vec!["safeguarding-flag-changed"], vec!["safeguarding-flag-changed"]]
+        );
+    }
+
+    #[test]
+    fn an_attendance_that_becomes_an_admission_starts_again() {
+        let encounter =
+            |class: &str| json!({"resourceType": "Encounter", "status": "in-progress", "class": {"code": class}});
+        assert_eq!(
+            fired_by(&[encounter("EMER"), encounter("EMER"), encounter("IMP")]),
+            vec![vec!["encounter-started", "emergency-attendance"], vec![], vec!["encounter-started"]]
         );
     }
 

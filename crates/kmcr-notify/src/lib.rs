@@ -35,7 +35,13 @@ const LEADERSHIP_LOOK_AGAIN: Duration = Duration::from_secs(5);
 /// One node of a deployment sends notifications at a time (several on one PostgreSQL would each send every one): this
 /// node waits for the right, sends while it holds it, and waits again if it loses it.
 async fn run(service: Service) {
-    let client = match reqwest::Client::builder().no_proxy().pool_max_idle_per_host(8).build() {
+    // Redirects are not followed: a notification goes to the endpoint registered, nowhere it points to.
+    let client = match reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(8)
+        .build()
+    {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "cannot build the HTTP client: no notifications will be sent");
@@ -49,7 +55,13 @@ async fn run(service: Service) {
                 lead(&service, &client, &leadership).await;
                 tracing::warn!("this node lost the right to send notifications; waiting to take it again");
             }
-            Ok(None) => {}
+            // Another node sends; this one keeps its subscriptions current, so that its writes fire what classic
+            // subscriptions made elsewhere watch.
+            Ok(None) => {
+                if let Err(error) = service.reload_subscriptions().await {
+                    tracing::warn!(%error, "reading the subscriptions again failed");
+                }
+            }
             Err(error) => tracing::warn!(%error, "cannot ask for the right to send notifications; trying again"),
         }
         tokio::time::sleep(LEADERSHIP_LOOK_AGAIN).await;
@@ -167,7 +179,8 @@ async fn work(
                         let jitter = random_fraction();
                         let wait = service.subscription_retry_policy().delay_ms(failures, jitter);
                         tracing::info!(subscription = %id, failures, wait_ms = wait, "notification failed; waiting");
-                        let _ = tokio::time::timeout(Duration::from_millis(wait), wake.notified()).await;
+                        // Not cut short by new events: a dead endpoint is tried at the back-off's pace, not theirs.
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
                     }
                     Err(error) => {
                         tracing::warn!(subscription = %id, %error, "recording a delivery failed");

@@ -308,9 +308,6 @@ impl Service {
                 return Err(self.refuse(&mut record, reason, error.into()).await);
             }
         };
-        // The dispatcher looks at once (the outbox is in the same transaction; a write that fired nothing costs it a
-        // read of an empty outbox).
-        self.subscriptions.events_written.notify_one();
         let written_patients: Vec<identity::WrittenPatient> = outcomes
             .iter()
             .filter(|outcome| outcome.resource_type == ResourceType::PATIENT && !outcome.unchanged)
@@ -321,6 +318,9 @@ impl Service {
             })
             .collect();
         self.identity.patients_written(written_patients).await?;
+        // The dispatcher looks at once, now that a new Patient is linked to its person (its events are handed out by
+        // who the person is).
+        self.subscriptions.events_written.notify_one();
         Ok(outcomes)
     }
 

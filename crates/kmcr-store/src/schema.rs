@@ -361,8 +361,10 @@ CREATE TABLE organisation_departure (
 
 const MIGRATION_15: &str = r#"
 -- Events (`subscriptions.rs`). The tokens of the topics that hold for a resource (`kmcr_events::EventState`), so that a
--- write fires a topic only when its token appears or changes.
-ALTER TABLE resource ADD COLUMN event_state TEXT;
+-- write fires a topic only when its token appears or changes. Rows stored before this migration read '?' (unknown):
+-- their next version takes on its tokens without firing, so that an update of an old record is not news. Every insert
+-- names the column.
+ALTER TABLE resource ADD COLUMN event_state TEXT DEFAULT '?';
 
 -- Events fired, written in the transaction of the data that fired them; taken out once handed to every subscription
 -- they concern.

@@ -4,11 +4,19 @@
 
 use kmcr_events::{Condition, EventState, Topic};
 
+/// The event state of a row stored before migration 15 (the column's default).
+pub(crate) const UNKNOWN_EVENT_STATE: &str = "?";
+
 /// The stored event state after a new version's conditions, and the topics fired.
 pub(crate) fn fire(previous: Option<&str>, conditions: &[(Topic, Condition)]) -> (Option<String>, Vec<Topic>) {
     if conditions.is_empty() {
         // A type no topic looks at keeps whatever it had (nothing).
         return (previous.map(str::to_string), Vec::new());
+    }
+    if previous == Some(UNKNOWN_EVENT_STATE) {
+        // Stored before events were kept: this version's tokens are taken on, and nothing fires.
+        let (state, _) = kmcr_events::fire(&EventState::default(), conditions);
+        return (state.to_text(), Vec::new());
     }
     let (state, fired) = kmcr_events::fire(&EventState::parse(previous), conditions);
     (state.to_text(), fired)
@@ -42,7 +50,11 @@ impl Leadership {
     pub async fn still_held(&self) -> bool {
         match &self.hold {
             LeadershipHold::Embedded => true,
-            LeadershipHold::Postgres(client) => client.simple_query("SELECT 1").await.is_ok(),
+            // A connection that does not answer in time counts as lost: the server may have freed the lock.
+            LeadershipHold::Postgres(client) => {
+                let answered = tokio::time::timeout(std::time::Duration::from_secs(2), client.simple_query("SELECT 1"));
+                matches!(answered.await, Ok(Ok(_)))
+            }
         }
     }
 }
@@ -122,34 +134,17 @@ pub enum SubscriptionChange {
     /// Creates a subscription, or replaces what it asks for and its status (its counts and events stay).
     Put(StoredSubscription),
     /// Removes a subscription and its events.
-    Remove {
-        subscription_id: String,
-    },
+    Remove { subscription_id: String },
     /// Takes `outbox_seqs` out of the outbox and hands `events` (of those seqs) to their subscriptions, numbering
     /// each subscription's from its count. Seqs already taken (by another node) are skipped with their events.
-    Dispatch {
-        outbox_seqs: Vec<i64>,
-        events: Vec<NewSubscriptionEvent>,
-    },
+    Dispatch { outbox_seqs: Vec<i64>, events: Vec<NewSubscriptionEvent> },
     /// The events up to `through_event_number` were delivered (none for a handshake or heartbeat).
-    Delivered {
-        subscription_id: String,
-        through_event_number: Option<i64>,
-        at_ms: i64,
-    },
+    Delivered { subscription_id: String, through_event_number: Option<i64>, at_ms: i64 },
     /// A delivery failed; `status` (with `error`) when the subscription is now in error.
-    Failed {
-        subscription_id: String,
-        at_ms: i64,
-        status: Option<String>,
-        error: Option<String>,
-    },
-    SetStatus {
-        subscription_id: String,
-        status: String,
-        error: Option<String>,
-        at_ms: i64,
-    },
+    Failed { subscription_id: String, at_ms: i64, status: Option<String>, error: Option<String> },
+    /// Sets the status, when it is `only_from` (if given): a handshake answered while its owner turned the
+    /// subscription off leaves it off.
+    SetStatus { subscription_id: String, status: String, error: Option<String>, at_ms: i64, only_from: Option<String> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

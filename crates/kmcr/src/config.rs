@@ -88,6 +88,11 @@ pub struct RawOrganisation {
     /// Regional events it receives: `[[organisations.notifications]]` (`notifications_config.rs`).
     #[serde(default)]
     pub notifications: Vec<crate::notifications_config::RawNotification>,
+    /// Where its systems' subscriptions may send notifications: URL prefixes registered when it joined
+    /// (`https://gp-system.example/kmcr/`). None registered: its systems cannot subscribe. KMCR sends nowhere a
+    /// subscriber merely names, so that a subscription cannot aim it at internal services.
+    #[serde(default)]
+    pub notification_endpoints: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -258,6 +263,7 @@ impl RawSettings {
             .collect();
         let mut feeds = Vec::new();
         let mut regional = Vec::new();
+        let mut endpoint_prefixes = std::collections::BTreeMap::new();
         for organisation in &self.organisations {
             let ods_code = OdsCode::parse(&organisation.ods_code)
                 .with_context(|| format!("organisation '{}' is not an ODS code", organisation.ods_code))?;
@@ -267,11 +273,18 @@ impl RawSettings {
             for notification in &organisation.notifications {
                 regional.push(crate::notifications_config::regional_subscription(&ods_code, notification)?);
             }
+            for prefix in &organisation.notification_endpoints {
+                if !(prefix.starts_with("https://") || prefix.starts_with("http://")) || prefix.ends_with("://") {
+                    bail!("organisation {ods_code}: notification endpoint '{prefix}' is not an http(s) URL prefix");
+                }
+            }
+            endpoint_prefixes.insert(ods_code.to_string(), organisation.notification_endpoints.clone());
         }
         let subscriptions = kmcr_service::subscriptions::SubscriptionSettings {
             fhir_base_url: String::new(),
             retry: crate::notifications_config::retry_policy(self.notification_retry.as_ref()),
             regional,
+            endpoint_prefixes: Some(endpoint_prefixes),
         };
         let mllp = mllp_settings(&self.mllp, feeds)?;
         let access = access_policy(self.organisations, self.access)?;

@@ -83,6 +83,8 @@ pub fn add_demo_organisations(settings: &mut RawSettings) {
                 })
                 .collect(),
             notifications: Vec::new(),
+            // The demo's endpoints are on this machine: a newcomer subscribes a local receiver.
+            notification_endpoints: vec!["http://127.0.0.1:".into(), "http://localhost:".into()],
         });
     }
     // Listens for MLLP on a free port unless one is configured; the port is printed.

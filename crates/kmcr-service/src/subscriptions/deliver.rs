@@ -76,10 +76,17 @@ impl Service {
                 status: "off".into(),
                 error: None,
                 at_ms: now_ms,
+                only_from: None,
             };
             self.store.change_subscriptions(change).await?;
             self.reload_subscription(subscription_id).await?;
             return Ok(NextDelivery::Gone);
+        }
+        let resolver = self.subscriptions.resolver();
+        if super::subscriber_principal(resolver.as_ref(), &stored).is_none() {
+            // Its client is no longer configured (switched off, or another organisation's now): nothing is sent, not
+            // even a heartbeat, until it is again.
+            return Ok(NextDelivery::Idle);
         }
         match SubscriptionStatus::parse(&stored.status) {
             Some(SubscriptionStatus::Requested) => Ok(NextDelivery::Send(self.handshake(&live, &stored))),
@@ -302,6 +309,7 @@ impl Service {
                     status: "active".into(),
                     error: None,
                     at_ms: now_ms,
+                    only_from: Some("requested".into()),
                 },
                 DeliveryKind::Heartbeat => SubscriptionChange::Delivered {
                     subscription_id: id.clone(),

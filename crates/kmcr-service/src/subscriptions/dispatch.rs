@@ -25,6 +25,11 @@ use crate::{RequestContext, Service, ServiceError};
 /// Outbox rows read per round.
 pub const DISPATCH_BATCH: usize = 500;
 
+/// How long an event about a Patient this node's person index does not know yet waits in the outbox (written through
+/// another node, whose link this node follows within a second, or linked just after its write): handed out without
+/// its person, it would miss the organisations that know the person through other records.
+const WAIT_FOR_PERSON_MS: i64 = 10_000;
+
 impl Service {
     /// Waits until a write may have fired events, or `timeout` passes.
     pub async fn events_written(&self, timeout: std::time::Duration) {
@@ -37,9 +42,20 @@ impl Service {
         if outbox.is_empty() {
             return Ok(Vec::new());
         }
+        // A subscription made on another node a moment ago hears of these events too.
+        self.reload_subscriptions().await?;
+        let now_ms = kmcr_fhir::Instant::now().unix_ms;
         let mut decisions = DecisionCache::default();
         let mut events = Vec::new();
+        let mut taken = Vec::with_capacity(outbox.len());
         for event in &outbox {
+            if let Some(patient_id) = &event.patient_id
+                && self.identity.person_of(patient_id).is_none()
+                && now_ms - event.recorded_ms < WAIT_FOR_PERSON_MS
+            {
+                continue;
+            }
+            taken.push(event.seq);
             let Some(topic) = Topic::from_code(&event.topic) else { continue };
             let patient_ids = match &event.patient_id {
                 Some(patient_id) => self.identity.linked_patients(patient_id),
@@ -66,8 +82,11 @@ impl Service {
                 }
             }
         }
-        let outbox_seqs = outbox.iter().map(|event| event.seq).collect();
-        let outcome = self.store.change_subscriptions(SubscriptionChange::Dispatch { outbox_seqs, events }).await?;
+        if taken.is_empty() {
+            return Ok(Vec::new());
+        }
+        let outcome =
+            self.store.change_subscriptions(SubscriptionChange::Dispatch { outbox_seqs: taken, events }).await?;
         let SubscriptionOutcome::Numbered(numbered) = outcome else { return Ok(Vec::new()) };
         let mut given: Vec<String> = numbered.into_iter().map(|(subscription_id, _)| subscription_id).collect();
         given.sort();
@@ -144,7 +163,15 @@ impl Service {
         {
             return Ok(None);
         }
-        let Some(patient_id) = &focus.patient_id else { return Ok(Some((ItemVerdict::Visible, None))) };
+        let Some(patient_id) = &focus.patient_id else {
+            // As a read by id decides: patient data that names no known patient is its sender's alone.
+            let orphan = crate::access::is_patient_data(focus.resource_type)
+                && !crate::person_view::is_person(focus.resource_type);
+            if orphan && context.principal.ods_code() != Some(&focus.source_ods_code) {
+                return Ok(None);
+            }
+            return Ok(Some((ItemVerdict::Visible, None)));
+        };
         let key = (context.principal.id().to_string(), patient_id.as_str().to_string());
         let decided = match decisions.0.get(&key) {
             Some(decided) => decided.clone(),

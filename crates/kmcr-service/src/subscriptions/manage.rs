@@ -164,6 +164,14 @@ impl Service {
         self.store.change_subscriptions(SubscriptionChange::Put(stored.clone())).await?;
         self.reload_subscription(id.as_str()).await?;
         record.resources = vec![format!("Subscription/{id}")];
+        // A standing subscription to a person's events is part of who looks at their record.
+        if let Some(patient_id) =
+            parse_subscription(&body, &CLASSIC_TYPES).ok().as_ref().and_then(|spec| spec.patient_id())
+        {
+            record.patients = vec![format!("Patient/{patient_id}")];
+            record.persons =
+                self.identity.person_of(patient_id).map(|person| format!("Person/{person}")).into_iter().collect();
+        }
         record.outcome = "permitted".into();
         self.store.append_audit(record).await?;
         Ok(with_delivery(&stored))
@@ -196,6 +204,16 @@ impl Service {
         let rules = access.rules(Instant::now().unix_ms);
         let spec = parse_subscription(resource, &CLASSIC_TYPES)
             .map_err(|error| ServiceError::Unprocessable(error.to_string()))?;
+        if let Some(prefixes) = &self.subscriptions.settings().endpoint_prefixes {
+            let ods_code = context.principal.ods_code_text();
+            let registered = prefixes.get(ods_code).map(Vec::as_slice).unwrap_or_default();
+            if !registered.iter().any(|prefix| spec.endpoint.starts_with(prefix.as_str())) {
+                return Err(ServiceError::Forbidden(format!(
+                    "Subscription.channel.endpoint: not one of the notification endpoints registered for {ods_code} \
+                     (the region registers them: notification_endpoints)"
+                )));
+            }
+        }
         if let Some(end) = &spec.end
             && super::deliver::end_passed(end, Instant::now().unix_ms)
         {
@@ -389,7 +407,7 @@ impl Service {
                 Ok(stored) => stored,
                 Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
             };
-            let Some(live) = self.subscriptions.registry().get(id) else { continue };
+            let Some(live) = super::Registry::live(stored.clone()) else { continue };
             statuses.push(Notification {
                 kind: NotificationKind::QueryStatus,
                 status: self.status_snapshot(&live, &stored),
@@ -415,7 +433,11 @@ impl Service {
             Ok(stored) => stored,
             Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
         };
-        let Some(live) = self.subscriptions.registry().get(subscription_id) else { return Err(ServiceError::NotFound) };
+        let Some(live) = super::Registry::live(stored.clone()) else {
+            return Err(self
+                .refuse(&mut record, "the subscription no longer reads".into(), ServiceError::NotFound)
+                .await);
+        };
         let from_number = query.since.unwrap_or(1).max(1);
         let to_number = query.until.unwrap_or(i64::MAX);
         let range = EventRange { from_number, to_number, only_undelivered: false, limit: MAX_EVENTS_PER_QUERY };

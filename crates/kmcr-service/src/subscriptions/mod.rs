@@ -69,6 +69,10 @@ pub struct SubscriptionSettings {
     pub fhir_base_url: String,
     pub retry: RetryPolicy,
     pub regional: Vec<RegionalSubscription>,
+    /// Per organisation (ODS code), the URL prefixes its systems' subscriptions may send to; `None`: anywhere (tests
+    /// and benchmarks only: `kmcr serve` always registers them, so that a subscriber cannot aim KMCR at internal
+    /// services).
+    pub endpoint_prefixes: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl Default for SubscriptionSettings {
@@ -77,6 +81,7 @@ impl Default for SubscriptionSettings {
             fhir_base_url: "http://localhost/fhir".into(),
             retry: RetryPolicy::default(),
             regional: Vec::new(),
+            endpoint_prefixes: None,
         }
     }
 }

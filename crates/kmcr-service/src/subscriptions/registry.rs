@@ -38,11 +38,17 @@ impl Registry {
         registry
     }
 
+    /// A stored subscription read into what it asks for (`None`: it no longer reads, under a build that offers less).
+    pub(crate) fn live(stored: StoredSubscription) -> Option<Live> {
+        let resource = serde_json::from_str(&stored.body).ok()?;
+        let spec = parse_subscription(&resource, &CLASSIC_TYPES).ok()?;
+        let status = SubscriptionStatus::parse(&stored.status).unwrap_or(SubscriptionStatus::Off);
+        Some(Live { stored, spec, status })
+    }
+
     pub(crate) fn put(&mut self, stored: StoredSubscription) {
         self.remove(&stored.subscription_id);
-        let Ok(resource) = serde_json::from_str(&stored.body) else { return };
-        let Ok(spec) = parse_subscription(&resource, &CLASSIC_TYPES) else { return };
-        let status = SubscriptionStatus::parse(&stored.status).unwrap_or(SubscriptionStatus::Off);
+        let Some(Live { stored, spec, status }) = Registry::live(stored) else { return };
         let id = stored.subscription_id.clone();
         match (spec.patient_id(), spec.topic()) {
             (Some(patient_id), _) => self.by_patient.entry(patient_id.to_string()).or_default().push(id.clone()),

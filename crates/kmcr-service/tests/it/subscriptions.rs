@@ -224,6 +224,19 @@ async fn who_may_subscribe_and_who_may_see_a_subscription() {
         assert!(matches!(world.service.delete_subscription(&stranger, &id).await, Err(ServiceError::NotFound)));
         assert!(world.service.list_subscriptions(&stranger).await.unwrap().is_empty(), "{backend}");
         assert_eq!(world.service.list_subscriptions(&gp).await.unwrap().len(), 1, "{backend}");
+        // KMCR sends only where the region registered the organisation's endpoints.
+        let settings = SubscriptionSettings {
+            fhir_base_url: "https://kmcr.test/fhir".into(),
+            endpoint_prefixes: Some([(GP.to_string(), vec!["https://gp.example/".to_string()])].into()),
+            ..Default::default()
+        };
+        world.service.start_subscriptions(settings).await.unwrap();
+        let elsewhere = topic_subscription("new-result", Some("patient=Patient/pa-gp"), "id-only");
+        let refused = world.service.create_subscription(&gp, elsewhere).await.unwrap_err().to_string();
+        assert!(
+            refused.contains("not one of the notification endpoints registered for G82001"),
+            "{backend}: {refused}"
+        );
         // A Subscription is never an ordinary resource: not through PUT, nor in a transaction.
         let generic = world
             .service
@@ -334,7 +347,8 @@ async fn an_endpoint_that_keeps_failing_puts_its_subscription_in_error_with_the_
         let backend = world.backend;
         world.service.set_subscriber_principals(resolver());
         let retry = kmcr_events::RetryPolicy { attempts_before_error: 3, error_after_ms: 0, ..Default::default() };
-        let settings = SubscriptionSettings { fhir_base_url: "https://kmcr.test/fhir".into(), retry, regional: vec![] };
+        let settings =
+            SubscriptionSettings { fhir_base_url: "https://kmcr.test/fhir".into(), retry, ..Default::default() };
         world.service.start_subscriptions(settings).await.unwrap();
         let gp = system(GP, &["system/*.*"]);
         let created = world

@@ -124,12 +124,13 @@ pub async fn apply(
                 .await?;
             SubscriptionOutcome::Done
         }
-        SubscriptionChange::SetStatus { subscription_id, status, error, at_ms } => {
+        SubscriptionChange::SetStatus { subscription_id, status, error, at_ms, only_from } => {
             transaction
                 .execute(
                     "UPDATE subscription SET status = $2, error = $3, updated_ms = $4, last_sent_ms = CASE WHEN $2 = \
-                     'active' THEN $4 ELSE last_sent_ms END WHERE subscription_id = $1",
-                    &[&subscription_id, &status, &error, &at_ms],
+                     'active' THEN $4 ELSE last_sent_ms END WHERE subscription_id = $1 AND ($5::text IS NULL OR status \
+                     = $5)",
+                    &[&subscription_id, &status, &error, &at_ms, &only_from],
                 )
                 .await?;
             SubscriptionOutcome::Done

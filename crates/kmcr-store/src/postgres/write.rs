@@ -145,8 +145,8 @@ async fn resolve_keys(
     // Sorted inserts take row locks in one order, so concurrent batches cannot deadlock here.
     transaction
         .execute(
-            "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted) SELECT t, i, 0, \
-             0, false FROM unnest($1::text[], $2::text[]) AS u(t, i) ON CONFLICT (resource_type, resource_id) DO \
+            "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted, event_state) SELECT t, \
+             i, 0, 0, false, NULL FROM unnest($1::text[], $2::text[]) AS u(t, i) ON CONFLICT (resource_type, resource_id) DO \
              NOTHING",
             &[&types, &ids],
         )
@@ -264,7 +264,9 @@ fn plan_op(
                 json: Some(json.clone()),
             });
             let sensitivity = sensitivity | plan.resources.get(&resource_key).map_or(0, |state| state.sensitivity);
-            let (event_state, fired) = crate::subscriptions::fire(state.event_state.as_deref(), &events);
+            // A placeholder (only referenced so far) has no state: its first version is news.
+            let previous_state = state.event_state.as_deref().filter(|_| state.version_id > 0);
+            let (event_state, fired) = crate::subscriptions::fire(previous_state, &events);
             for topic in fired {
                 plan.outbox.push((topic.code(), resource_key, version_id));
             }

@@ -106,13 +106,13 @@ pub fn apply(transaction: &Connection, change: SubscriptionChange) -> Result<Sub
                 )?
                 .execute((&subscription_id, at_ms, &status, &error))?;
         }
-        SubscriptionChange::SetStatus { subscription_id, status, error, at_ms } => {
+        SubscriptionChange::SetStatus { subscription_id, status, error, at_ms, only_from } => {
             transaction
                 .prepare_cached(
                     "UPDATE subscription SET status = ?2, error = ?3, updated_ms = ?4, last_sent_ms = CASE WHEN ?2 = \
-                     'active' THEN ?4 ELSE last_sent_ms END WHERE subscription_id = ?1",
+                     'active' THEN ?4 ELSE last_sent_ms END WHERE subscription_id = ?1 AND (?5 IS NULL OR status = ?5)",
                 )?
-                .execute((&subscription_id, &status, &error, at_ms))?;
+                .execute((&subscription_id, &status, &error, at_ms, &only_from))?;
         }
     }
     Ok(SubscriptionOutcome::Done)

@@ -113,7 +113,11 @@ fn apply(
             let json = body.render(version_id, now);
             let source = op.writer_ods_code.as_str();
             // The topics this version fires, and the state kept for the next, written with the resource's row.
-            let previous_state = current.as_ref().and_then(|current| current.event_state.as_deref());
+            // A placeholder (only referenced so far) has no state: its first version is news.
+            let previous_state = current
+                .as_ref()
+                .filter(|current| current.version_id > 0)
+                .and_then(|current| current.event_state.as_deref());
             let (state, fired) = crate::subscriptions::fire(previous_state, &events);
             let row = ResourceRow { version_id, now, deleted: false, source, event_state: state.as_deref() };
             // A resource never seen gets its row in one insert; one seen before (or referenced) is updated.
@@ -219,7 +223,8 @@ struct ResourceRow<'a> {
 
 fn insert_placeholder(transaction: &Connection, resource_type: ResourceType, id: &str) -> Result<i64, StoreError> {
     let mut statement = transaction.prepare_cached(
-        "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted) VALUES (?1, ?2, 0, 0, 0)",
+        "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted, event_state) VALUES (?1, \
+         ?2, 0, 0, 0, NULL)",
     )?;
     statement.execute((resource_type.as_str(), id))?;
     Ok(transaction.last_insert_rowid())

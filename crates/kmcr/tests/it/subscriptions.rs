@@ -190,7 +190,8 @@ fn write_config(directory: &Path, other_ods: &str, demo: bool) -> PathBuf {
     if !demo {
         config.push_str(&client(SOURCE_ID, SOURCE_SECRET, "RWF"));
         config.push_str(&format!(
-            "[[organisations]]\nods_code = \"RWF\"\nname = \"Test trust\"\nkind = \"acute\"\n\n[[organisations]]\n\
+            "[[organisations]]\nods_code = \"RWF\"\nname = \"Test trust\"\nkind = \"acute\"\nnotification_endpoints = \
+             [\"http://127.0.0.1:\"]\n\n[[organisations]]\n\
              ods_code = \"{other_ods}\"\nname = \"Test practice\"\nkind = \"gp-practice\"\n"
         ));
     }
