@@ -42,8 +42,19 @@ impl Service {
         if outbox.is_empty() {
             return Ok(Vec::new());
         }
-        // A subscription made on another node a moment ago hears of these events too.
-        self.reload_subscriptions().await?;
+        // A subscription made on another node a second ago hears of these events too.
+        let due = {
+            let mut checked =
+                self.subscriptions.fingerprint_checked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let due = checked.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1));
+            if due {
+                *checked = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due {
+            self.reload_subscriptions().await?;
+        }
         let now_ms = kmcr_fhir::Instant::now().unix_ms;
         let mut decisions = DecisionCache::default();
         let mut events = Vec::new();

@@ -100,6 +100,8 @@ pub(crate) struct SubscriptionState {
     pub(crate) changed: std::sync::Mutex<Vec<String>>,
     /// The store's subscriptions as last read whole ([`kmcr_store::Store::subscriptions_fingerprint`]).
     pub(crate) fingerprint: std::sync::Mutex<Option<(i64, i64, i64)>>,
+    /// When the fingerprint was last looked at (it sums every subscription's row: not for every dispatch round).
+    pub(crate) fingerprint_checked: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl SubscriptionState {
@@ -112,6 +114,7 @@ impl SubscriptionState {
             events_written: tokio::sync::Notify::new(),
             changed: std::sync::Mutex::new(Vec::new()),
             fingerprint: std::sync::Mutex::new(None),
+            fingerprint_checked: std::sync::Mutex::new(None),
         }
     }
 
