@@ -374,7 +374,7 @@ fn topic_filters(resource: &Value, topic: Topic) -> Result<Vec<Filter>, Subscrip
         {
             return Err(refuse("_criteria", format!("{} filters {expected_type}, not {resource_type}", topic.code())));
         }
-        for (name, value) in form_pairs(query) {
+        for (name, value) in kmcr_fhir_search::parse_query(query) {
             let name = name.split(':').next().unwrap_or(&name).to_string();
             if !topic.filters().iter().any(|(offered, _)| *offered == name) {
                 let offered: Vec<&str> = topic.filters().iter().map(|(offered, _)| *offered).collect();
@@ -421,7 +421,7 @@ fn classic_criteria(criteria: &str, classic_types: &[&str]) -> Result<CriteriaSe
             format!("a criteria search is offered on {}, not '{resource_type}'", classic_types.join(", ")),
         ));
     }
-    let query = form_pairs(query);
+    let query = kmcr_fhir_search::parse_query(query);
     let patient_id = query
         .iter()
         .find(|(name, _)| name == "patient" || name == "subject" || (resource_type == "Patient" && name == "_id"))
@@ -433,42 +433,5 @@ fn classic_criteria(criteria: &str, classic_types: &[&str]) -> Result<CriteriaSe
 /// `Patient/123`, or `123` alone, to the id.
 fn patient_id(value: &str) -> Option<String> {
     let id = value.strip_prefix("Patient/").unwrap_or(value);
-    let valid =
-        !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    valid.then(|| id.to_string())
-}
-
-/// `a=b&c=d` with percent-decoding.
-fn form_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name), percent_decode(value))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let hex = |byte: u8| (byte as char).to_digit(16);
-        match bytes[index] {
-            b'%' if index + 2 < bytes.len() => match (hex(bytes[index + 1]), hex(bytes[index + 2])) {
-                (Some(high), Some(low)) => {
-                    out.push((high * 16 + low) as u8);
-                    index += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            byte => out.push(byte),
-        }
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    kmcr_fhir::ResourceId::parse(id).ok().map(|id| id.as_str().to_string())
 }

@@ -11,6 +11,7 @@ pub mod fhirpath;
 #[rustfmt::skip]
 mod official_r4_params;
 pub mod parse;
+mod query_string;
 pub mod reference;
 pub mod registry;
 pub mod text;
@@ -20,6 +21,7 @@ mod unions;
 pub use compartment::{owning_patient_id, patient_compartment_params, patient_compartment_types};
 pub use extract::extract_index_entries;
 pub use parse::{SearchParseError, parse_search};
+pub use query_string::parse_query;
 pub use registry::SearchParamRegistry;
 pub use text::normalize_text;
 pub use types::*;

@@ -84,6 +84,37 @@ pub struct StoredSubscription {
     pub updated_ms: i64,
 }
 
+impl StoredSubscription {
+    /// A subscription just made: `requested`, nothing sent yet.
+    pub fn requested(
+        subscription_id: &str,
+        owner_client_id: &str,
+        owner_ods_code: &str,
+        configured: bool,
+        body: String,
+        now_ms: i64,
+    ) -> StoredSubscription {
+        StoredSubscription {
+            subscription_id: subscription_id.to_string(),
+            owner_client_id: owner_client_id.to_string(),
+            owner_ods_code: owner_ods_code.to_string(),
+            configured,
+            body,
+            status: "requested".into(),
+            error: None,
+            events_since_start: 0,
+            n_sent: 0,
+            n_failed: 0,
+            failures_in_row: 0,
+            failing_since_ms: None,
+            last_delivered_ms: None,
+            last_sent_ms: None,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+        }
+    }
+}
+
 /// An event fired and not yet handed to the subscriptions it concerns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutboxEvent {
@@ -127,6 +158,23 @@ pub struct NewSubscriptionEvent {
     pub patient_id: Option<String>,
     pub recorded_ms: i64,
     pub payload: String,
+}
+
+impl NewSubscriptionEvent {
+    /// `event` handed to `subscription_id`, which may be sent `payload` of its focus.
+    pub fn of(subscription_id: &str, event: &OutboxEvent, payload: &str) -> NewSubscriptionEvent {
+        NewSubscriptionEvent {
+            subscription_id: subscription_id.to_string(),
+            outbox_seq: event.seq,
+            topic: event.topic.clone(),
+            resource_type: event.resource_type.clone(),
+            resource_id: event.resource_id.clone(),
+            version_id: event.version_id,
+            patient_id: event.patient_id.clone(),
+            recorded_ms: event.recorded_ms,
+            payload: payload.to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,11 +11,6 @@ const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const SNOMED: &str = "http://snomed.info/sct";
 const DMD: &str = "https://dmd.nhs.uk";
 
-/// Safeguarding flags shown before anything else (SNOMED CT): child protection plan, looked-after child, vulnerable
-/// adult. Any active Flag in the `safety` category or NHS England's `CP-IS` category counts too: that is how an unborn
-/// child on a pre-birth protection plan arrives from CP-IS, whatever code the council's system gives it.
-pub const SAFEGUARDING_CODES: [&str; 3] = ["342191000000101", "764841000000100", "417430008"];
-
 /// Treatment escalation and advance care plans (SNOMED CT): ReSPECT, TEP, end of life, advance care, mental health
 /// crisis, DNACPR.
 pub const ESCALATION_PLAN_CODES: [&str; 6] =
@@ -93,10 +88,10 @@ impl PersonRecord {
                 "Flag" if json["status"] == "active" => {
                     let text = concept_text(&json["code"]);
                     let date = first_date(json, &[&["period", "start"]]);
-                    let is_safeguarding = has_code(&json["code"], &SAFEGUARDING_CODES)
-                        || json["category"].as_array().is_some_and(|categories| {
-                            categories.iter().any(|category| has_code(category, &["safety", "CP-IS"]))
-                        });
+                    // Shown before anything else: the same flags the safeguarding topic fires on (child protection
+                    // plan, looked-after child, vulnerable adult, or category `safety` or CP-IS, which is how an
+                    // unborn child on a pre-birth plan arrives from CP-IS, whatever code the council gives it).
+                    let is_safeguarding = kmcr_events::conditions::is_safeguarding_flag(json);
                     let flag = line(text, responsible_team(&json["author"], &organisations), date);
                     if is_safeguarding { record.safeguarding.push(flag) } else { record.alerts.push(flag) }
                 }

@@ -78,18 +78,8 @@ impl Service {
             }
             let Some(focus) = self.focus_of(event).await? else { continue };
             for live in candidates {
-                if let Some(payload) = self.event_payload(&live, topic, event, &focus, &mut decisions).await? {
-                    events.push(NewSubscriptionEvent {
-                        subscription_id: live.stored.subscription_id.clone(),
-                        outbox_seq: event.seq,
-                        topic: event.topic.clone(),
-                        resource_type: event.resource_type.clone(),
-                        resource_id: event.resource_id.clone(),
-                        version_id: event.version_id,
-                        patient_id: event.patient_id.clone(),
-                        recorded_ms: event.recorded_ms,
-                        payload: payload.as_str().to_string(),
-                    });
+                if let Some(payload) = self.event_payload(&live, event, &focus, &mut decisions).await? {
+                    events.push(NewSubscriptionEvent::of(&live.stored.subscription_id, event, payload.as_str()));
                 }
             }
         }
@@ -119,7 +109,6 @@ impl Service {
     async fn event_payload(
         &self,
         live: &Arc<Live>,
-        topic: Topic,
         event: &OutboxEvent,
         focus: &StoredResource,
         decisions: &mut DecisionCache,
@@ -152,7 +141,6 @@ impl Service {
         {
             return Ok(None);
         }
-        let _ = topic;
         let asked = live.spec.payload_asked();
         Ok(match verdict {
             ItemVerdict::Visible => Some(asked),

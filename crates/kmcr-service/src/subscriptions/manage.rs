@@ -24,19 +24,6 @@ pub struct EventsQuery {
     pub content: Option<Payload>,
 }
 
-/// How one subscription's delivery stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SubscriptionStats {
-    pub subscription_id: String,
-    pub owner_ods_code: String,
-    pub status: String,
-    pub error: Option<String>,
-    pub events_since_start: i64,
-    pub n_sent: i64,
-    pub n_failed: i64,
-    pub last_delivered_ms: Option<i64>,
-}
-
 /// Most events `$events` returns at once.
 const MAX_EVENTS_PER_QUERY: usize = 1000;
 
@@ -59,7 +46,9 @@ impl Service {
             if unchanged {
                 continue;
             }
-            let subscription = new_stored(&id, CONFIGURED_OWNER, regional.ods_code.as_str(), true, &body, now_ms);
+            let ods_code = regional.ods_code.as_str();
+            let subscription =
+                StoredSubscription::requested(&id, CONFIGURED_OWNER, ods_code, true, body.to_string(), now_ms);
             self.store.change_subscriptions(SubscriptionChange::Put(subscription)).await?;
         }
         for gone in stored.iter().filter(|subscription| {
@@ -140,11 +129,6 @@ impl Service {
         Ok(self.store.subscriptions_with_undelivered().await?)
     }
 
-    /// Every subscription's delivery figures (for operators: `kmcr subscriptions`).
-    pub async fn subscription_stats(&self) -> Result<Vec<SubscriptionStats>, ServiceError> {
-        Ok(self.store.subscriptions(None).await?.into_iter().map(stats_of).collect())
-    }
-
     pub async fn create_subscription(&self, context: &RequestContext, resource: Value) -> Result<Value, ServiceError> {
         let mut record = audit::record(context, "subscription-create");
         record.resources = vec!["Subscription".into()];
@@ -160,7 +144,14 @@ impl Service {
             object.remove("error");
         }
         let ods_code = context.principal.ods_code_text().to_string();
-        let stored = new_stored(id.as_str(), context.principal.id(), &ods_code, false, &body, now_ms);
+        let stored = StoredSubscription::requested(
+            id.as_str(),
+            context.principal.id(),
+            &ods_code,
+            false,
+            body.to_string(),
+            now_ms,
+        );
         self.store.change_subscriptions(SubscriptionChange::Put(stored.clone())).await?;
         self.reload_subscription(id.as_str()).await?;
         record.resources = vec![format!("Subscription/{id}")];
@@ -257,13 +248,7 @@ impl Service {
     ) -> Result<StoredSubscription, ServiceError> {
         self.check_subscription_caller(context, interaction)?;
         let stored = self.store.subscriptions(Some(subscription_id)).await?.into_iter().next();
-        stored
-            .filter(|stored| {
-                !stored.configured
-                    && stored.owner_client_id == context.principal.id()
-                    && context.principal.ods_code().is_some_and(|code| code.as_str() == stored.owner_ods_code)
-            })
-            .ok_or(ServiceError::NotFound)
+        stored.filter(|stored| owned_by(stored, context)).ok_or(ServiceError::NotFound)
     }
 
     pub async fn read_subscription(
@@ -295,11 +280,7 @@ impl Service {
             .subscriptions(None)
             .await?
             .iter()
-            .filter(|stored| {
-                !stored.configured
-                    && stored.owner_client_id == context.principal.id()
-                    && context.principal.ods_code().is_some_and(|code| code.as_str() == stored.owner_ods_code)
-            })
+            .filter(|stored| owned_by(stored, context))
             .map(with_delivery)
             .collect();
         record.outcome = "permitted".into();
@@ -457,45 +438,12 @@ impl Service {
     }
 }
 
-fn new_stored(
-    id: &str,
-    owner: &str,
-    ods_code: &str,
-    configured: bool,
-    body: &Value,
-    now_ms: i64,
-) -> StoredSubscription {
-    StoredSubscription {
-        subscription_id: id.to_string(),
-        owner_client_id: owner.to_string(),
-        owner_ods_code: ods_code.to_string(),
-        configured,
-        body: body.to_string(),
-        status: "requested".into(),
-        error: None,
-        events_since_start: 0,
-        n_sent: 0,
-        n_failed: 0,
-        failures_in_row: 0,
-        failing_since_ms: None,
-        last_delivered_ms: None,
-        last_sent_ms: None,
-        created_ms: now_ms,
-        updated_ms: now_ms,
-    }
-}
-
-fn stats_of(stored: StoredSubscription) -> SubscriptionStats {
-    SubscriptionStats {
-        subscription_id: stored.subscription_id,
-        owner_ods_code: stored.owner_ods_code,
-        status: stored.status,
-        error: stored.error,
-        events_since_start: stored.events_since_start,
-        n_sent: stored.n_sent,
-        n_failed: stored.n_failed,
-        last_delivered_ms: stored.last_delivered_ms,
-    }
+/// Whether the caller is the API client, of the same organisation, that made the subscription (one made from the
+/// configuration is no client's).
+fn owned_by(stored: &StoredSubscription, context: &RequestContext) -> bool {
+    !stored.configured
+        && stored.owner_client_id == context.principal.id()
+        && context.principal.ods_code().is_some_and(|code| code.as_str() == stored.owner_ods_code)
 }
 
 /// The Subscription as stored, with its status and error as they stand and KMCR's delivery extension.

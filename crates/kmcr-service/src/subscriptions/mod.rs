@@ -16,7 +16,7 @@ use kmcr_events::{Payload, RetryPolicy, Route, Topic};
 use kmcr_fhir::{OdsCode, ResourceType};
 
 pub use deliver::{Delivery, DeliveryKind, DeliveryResult, NextDelivery};
-pub use manage::{EventsQuery, SubscriptionStats};
+pub use manage::EventsQuery;
 pub(crate) use registry::Registry;
 
 /// The resource types a classic criteria subscription may watch.

@@ -84,37 +84,13 @@ async fn writes_fire_topics_in_their_own_transaction_once_per_change() {
 
 fn subscription(id: &str) -> StoredSubscription {
     StoredSubscription {
-        subscription_id: id.into(),
-        owner_client_id: "client".into(),
-        owner_ods_code: "RWF".into(),
-        configured: false,
-        body: "{}".into(),
         status: "active".into(),
-        error: None,
-        events_since_start: 0,
-        n_sent: 0,
-        n_failed: 0,
-        failures_in_row: 0,
-        failing_since_ms: None,
-        last_delivered_ms: None,
-        last_sent_ms: None,
-        created_ms: 10,
-        updated_ms: 10,
+        ..StoredSubscription::requested(id, "client", "RWF", false, "{}".into(), 10)
     }
 }
 
 fn given(subscription_id: &str, event: &OutboxEvent) -> NewSubscriptionEvent {
-    NewSubscriptionEvent {
-        subscription_id: subscription_id.into(),
-        outbox_seq: event.seq,
-        topic: event.topic.clone(),
-        resource_type: event.resource_type.clone(),
-        resource_id: event.resource_id.clone(),
-        version_id: event.version_id,
-        patient_id: event.patient_id.clone(),
-        recorded_ms: event.recorded_ms,
-        payload: "id-only".into(),
-    }
+    NewSubscriptionEvent::of(subscription_id, event, "id-only")
 }
 
 async fn numbered(store: &Store, change: SubscriptionChange) -> Vec<(String, i64)> {

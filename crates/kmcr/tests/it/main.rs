@@ -189,8 +189,14 @@ fn bearer(address: &str, client_id: &str, secret: &str) -> String {
 /// if the connection failed or was cut before an answer.
 fn create_observation(address: &str, bearer: &str, text: &str) -> Option<String> {
     let body = format!(r#"{{"resourceType":"Observation","status":"final","code":{{"text":"{text}"}}}}"#);
+    create_resource(address, bearer, "Observation", &body)
+}
+
+/// POSTs `body` as a new `resource_type` on a connection of its own; its id if the server answered 201, `None` if it
+/// answered otherwise or the connection failed or was cut before an answer.
+fn create_resource(address: &str, bearer: &str, resource_type: &str, body: &str) -> Option<String> {
     let request = format!(
-        "POST /fhir/Observation HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: {bearer}\r\n\
+        "POST /fhir/{resource_type} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: {bearer}\r\n\
          Content-Type: application/fhir+json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
@@ -205,7 +211,7 @@ fn create_observation(address: &str, bearer: &str, text: &str) -> Option<String>
     let location = response.lines().find_map(|line| {
         line.split_once(": ").filter(|(name, _)| name.eq_ignore_ascii_case("location")).map(|(_, value)| value)
     })?;
-    let id = location.split("/Observation/").nth(1)?.split('/').next()?;
+    let id = location.split(&format!("/{resource_type}/")).nth(1)?.split('/').next()?;
     Some(id.to_string())
 }
 

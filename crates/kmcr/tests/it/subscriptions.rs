@@ -128,25 +128,8 @@ fn create_encounter(address: &str, bearer: &str, patient: &str) -> Option<String
         "status": "in-progress",
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
         "subject": {"reference": format!("Patient/{patient}")},
-    })
-    .to_string();
-    let request = format!(
-        "POST /fhir/Encounter HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: {bearer}\r\n\
-         Content-Type: application/fhir+json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let response = String::from_utf8_lossy(&response);
-    if !response.starts_with("HTTP/1.1 201") {
-        return None;
-    }
-    let location = response.lines().find_map(|line| {
-        line.split_once(": ").filter(|(name, _)| name.eq_ignore_ascii_case("location")).map(|(_, value)| value)
-    })?;
-    Some(location.split("/Encounter/").nth(1)?.split('/').next()?.to_string())
+    });
+    super::create_resource(address, bearer, "Encounter", &body.to_string())
 }
 
 /// `n` Patients that the source client may read: those it sent already (the demo's), then new ones it creates.
