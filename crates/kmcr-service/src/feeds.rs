@@ -326,7 +326,22 @@ impl Service {
         self.check_interaction(&context, Interaction::Update, &types, &mut record).await.map_err(Refusal::refused)?;
         let patient = patient_update(message, ods_code).map_err(Refusal::Message)?;
         let patient_id = patient.id.clone();
-        let (stored, unchanged_since) = self.stored_json(ResourceType::PATIENT, &patient_id).await?;
+        // The visit is read beside the Patient: one wait for the store rather than two.
+        let encounter = match kind {
+            Kind::Admission => encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)?,
+            Kind::Results | Kind::Document => None,
+        };
+        let (stored_patient, stored_encounter) = match &encounter {
+            Some(encounter) => {
+                let (patient, encounter) = tokio::join!(
+                    self.stored_json(ResourceType::PATIENT, &patient_id),
+                    self.stored_json(types[1], &encounter.id)
+                );
+                (patient?, Some(encounter?))
+            }
+            None => (self.stored_json(ResourceType::PATIENT, &patient_id).await?, None),
+        };
+        let (stored, unchanged_since) = stored_patient;
         let mut ops = vec![self.feed_op(
             &context,
             feed,
@@ -348,9 +363,8 @@ impl Service {
                     ops.push(op);
                 }
                 let mut visit = None;
-                if let Some(encounter) = encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)? {
+                if let (Some(encounter), Some((stored, unchanged_since))) = (encounter, stored_encounter) {
                     let encounter_id = encounter.id.clone();
-                    let (stored, unchanged_since) = self.stored_json(types[1], &encounter_id).await?;
                     let encounter = apply_encounter(encounter, stored.as_ref());
                     ops.push(self.feed_op(&context, feed, types[1], &encounter_id, encounter, unchanged_since)?);
                     visit = Some(encounter_id);

@@ -3,6 +3,9 @@
 //! change it) and audited, refusals too. Conditional lookups see only what the caller may read, so that a 412 or a
 //! 422 tells nothing of other organisations' data.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use kmcr_access::Interaction;
 use kmcr_audit::AuditRecord;
 use kmcr_fhir::{ResourceId, ResourceType, validate_resource};
@@ -293,10 +296,29 @@ impl Service {
             return Err(self.refuse(&mut record, error.to_string(), error).await);
         }
         record.outcome = "permitted".into();
-        let written = match receipt {
-            None => self.store.write(ops, Some(record.clone())).await,
-            Some(receipt) => self.store.write_with_receipt(ops, Some(record.clone()), receipt).await,
+        // On the embedded store the Patients written are placed in the person index by the store's writer, in the
+        // write's own commit; on PostgreSQL once it is committed, below.
+        let placed = Arc::new(AtomicBool::new(false));
+        let placing = ops.iter().any(|op| op.resource_type == ResourceType::PATIENT) && self.store.commits_in_order();
+        let place = if placing { self.identity.place_after_write(placed.clone()) } else { None };
+        let patient_ids: Vec<ResourceId> = match &place {
+            Some(_) => {
+                ops.iter().filter(|op| op.resource_type == ResourceType::PATIENT).map(|op| op.id.clone()).collect()
+            }
+            None => Vec::new(),
         };
+        let written = match (place, receipt) {
+            (Some(place), receipt) => self.store.write_then(ops, Some(record.clone()), receipt, place).await,
+            (None, None) => self.store.write(ops, Some(record.clone())).await,
+            (None, Some(receipt)) => self.store.write_with_receipt(ops, Some(record.clone()), receipt).await,
+        };
+        if written.is_err() && placed.load(Ordering::SeqCst) {
+            // Placed by a write that was then not committed (its receipt already taken, the disk failing): the index
+            // takes the store's word again.
+            if let Err(error) = self.identity.resync(&patient_ids).await {
+                tracing::error!(%error, "the person index could not be put back after a failed write");
+            }
+        }
         let outcomes = match written {
             Ok(outcomes) => outcomes,
             Err(StoreError::NotOwner { reason, .. }) => {
@@ -308,6 +330,11 @@ impl Service {
                 return Err(self.refuse(&mut record, reason, error.into()).await);
             }
         };
+        if !patient_ids.is_empty() {
+            self.identity.train_if_due();
+            self.subscriptions.events_written.notify_one();
+            return Ok(outcomes);
+        }
         let written_patients: Vec<identity::WrittenPatient> = outcomes
             .iter()
             .filter(|outcome| outcome.resource_type == ResourceType::PATIENT && !outcome.unchanged)

@@ -137,6 +137,12 @@ pub struct StoredModel {
     pub model: String,
 }
 
+/// What a write's Patients make of the person index, worked out inside the write's transaction once its outcomes are
+/// known: the index's changes, and the Person resources to write with them (their outcomes are not returned). The
+/// embedded store's one writer runs it in commit order, so that the person index is placed, and each Person written,
+/// in the order the store commits (see [`Store::write_then`](crate::Store::write_then)).
+pub type AfterWrite = Box<dyn FnOnce(&[crate::WriteOutcome]) -> (IdentityWrite, Vec<crate::WriteOp>) + Send>;
+
 /// Everything one write changes in the person index.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityWrite {

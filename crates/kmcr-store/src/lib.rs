@@ -33,8 +33,8 @@ pub use audit_checkpoint::{
 pub use cursor::Cursor;
 pub use feeds::{FeedMessageFilter, FeedReceipt, FeedSummary, StoredFeedMessage};
 pub use identity::{
-    IdentityWrite, LinkChange, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewDecision, ReviewPair,
-    ReviewStatus, StoredModel, TrainedModel, Unlink,
+    AfterWrite, IdentityWrite, LinkChange, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewDecision,
+    ReviewPair, ReviewStatus, StoredModel, TrainedModel, Unlink,
 };
 pub use loads::{LineRefusal, LoadCheckpoint, LoadJob, LoadStatus};
 pub use organisations::{Departure, PurgeStep};
@@ -227,6 +227,26 @@ impl Store {
         receipt: FeedReceipt,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         dispatch!(self, store => store.write(ops, IdentityWrite::default(), audit, Some(Receipt::FeedMessage(receipt))))
+    }
+
+    /// Applies every operation or none with `audit` and the `receipt` if any, and then, in the same transaction, what
+    /// `then` makes of their outcomes: the person index placed by the Patients written, with the Person resources it
+    /// changes. One commit, so one wait for the disk, instead of the data's and then the index's. `then` runs on the
+    /// embedded store's writer, in commit order; on PostgreSQL, inside the transaction once its rows are locked.
+    pub async fn write_then(
+        &self,
+        ops: Vec<WriteOp>,
+        audit: Option<AuditRecord>,
+        receipt: Option<Receipt>,
+        then: AfterWrite,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        dispatch!(self, store => store.write_then(ops, audit, receipt, then))
+    }
+
+    /// Whether [`Store::write_then`] runs in the order of commits (the embedded store's one writer): then a caller may
+    /// place the person index inside it. PostgreSQL commits concurrent transactions in any order.
+    pub fn commits_in_order(&self) -> bool {
+        matches!(self, Store::Sqlite(_))
     }
 
     /// Applies every operation or none with `audit` and `receipt` in one transaction: an HL7 v2 message's receipt

@@ -22,8 +22,8 @@ use kmcr_mpi::{
     Placement, PreparedRecord, Score, Thresholds,
 };
 use kmcr_store::{
-    IdentityWrite, LinkChange, PageRequest, PersonLink, ReviewPair, ReviewStatus, Store, StoreError, TrainedModel,
-    Unlink,
+    AfterWrite, IdentityWrite, LinkChange, PageRequest, PersonLink, ReviewPair, ReviewStatus, Store, StoreError,
+    TrainedModel, Unlink,
 };
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -72,8 +72,9 @@ pub struct Identity {
     /// and exclusively by the follower while it catches up: otherwise the follower could read the store between a
     /// placement here and its commit, take the store's older link for the newer, and undo the placement.
     local_writes: tokio::sync::RwLock<()>,
-    /// Itself, for the task that trains a new model.
+    /// Itself, for the task that trains a new model and for the placements the store's writer runs.
     this: Weak<Identity>,
+    store: Store,
 }
 
 struct State {
@@ -202,6 +203,7 @@ impl Identity {
             follower,
             local_writes: tokio::sync::RwLock::new(()),
             this: this.clone(),
+            store: store.clone(),
         });
         tokio::spawn(write_loop(store.clone(), Arc::downgrade(&identity), receiver));
         // An embedded store has one node; PostgreSQL may have several, each following the others.
@@ -232,6 +234,14 @@ impl Identity {
         if patients.is_empty() {
             return Ok(());
         }
+        if self.store.commits_in_order() {
+            // The embedded store's writer places them, in commit order, and stores the changes in the same commit.
+            let Some(identity) = self.this.upgrade() else { return Ok(()) };
+            let place: AfterWrite = Box::new(move |_| identity.place_now(patients));
+            self.store.write_then(Vec::new(), None, None, place).await?;
+            self.train_if_due();
+            return Ok(());
+        }
         let _placing = self.local_writes.read().await;
         let (identity, persons, to_train_on) = {
             let mut state = self.write_state();
@@ -247,6 +257,67 @@ impl Identity {
             self.train_in_background(records);
         }
         self.send(identity, persons).await
+    }
+
+    /// What [`Store::write_then`] does once a write's operations are applied, on a store that commits in order (the
+    /// embedded store's one writer): places the Patients written (not those written unchanged, nor deleted ones, which
+    /// are taken out), and returns the changes with the Person writes they need, so that the write's data and its place
+    /// in the person index are one commit, and one wait for the disk. `placed` is set once anything was placed: if the
+    /// write fails after that, the index is ahead of the store until [`Identity::resync`].
+    pub(crate) fn place_after_write(&self, placed: Arc<std::sync::atomic::AtomicBool>) -> Option<AfterWrite> {
+        let identity = self.this.upgrade()?;
+        Some(Box::new(move |outcomes: &[kmcr_store::WriteOutcome]| {
+            let written: Vec<WrittenPatient> = outcomes
+                .iter()
+                .filter(|outcome| outcome.resource_type == ResourceType::PATIENT && !outcome.unchanged)
+                .map(|outcome| WrittenPatient {
+                    id: outcome.id.to_string(),
+                    version_id: outcome.version_id,
+                    json: if outcome.deleted { None } else { outcome.json.clone() },
+                })
+                .collect();
+            if written.is_empty() {
+                return (IdentityWrite::default(), Vec::new());
+            }
+            placed.store(true, std::sync::atomic::Ordering::SeqCst);
+            identity.place_now(written)
+        }))
+    }
+
+    /// Places `patients` now and returns the index's changes with the writes of the Person resources they change, as
+    /// the index holds them now.
+    fn place_now(&self, patients: Vec<WrittenPatient>) -> (IdentityWrite, Vec<kmcr_store::WriteOp>) {
+        let mut state = self.write_state();
+        let mut identity = IdentityWrite::default();
+        let mut persons = BTreeSet::new();
+        for patient in patients {
+            state.place_written(patient, &mut identity, &mut persons);
+        }
+        let ops = persons.iter().map(|person_id| person::person_op(person_id, state.person_json(person_id))).collect();
+        (identity, ops)
+    }
+
+    /// Places these Patients again as the store holds them (taking out those it does not): after a write that placed
+    /// them failed, so that the index is not ahead of the store.
+    pub(crate) async fn resync(&self, patient_ids: &[ResourceId]) -> Result<(), StoreError> {
+        let mut patients = Vec::with_capacity(patient_ids.len());
+        for id in patient_ids {
+            let stored = self.store.read(ResourceType::PATIENT, id).await?;
+            patients.push(WrittenPatient {
+                id: id.to_string(),
+                version_id: stored.as_ref().map_or(0, |stored| stored.version_id),
+                json: stored.filter(|stored| !stored.deleted).and_then(|stored| stored.json),
+            });
+        }
+        self.patients_written(patients).await
+    }
+
+    /// Starts training a new model once the index holds twice the records its model was trained on.
+    pub(crate) fn train_if_due(&self) {
+        let to_train_on = self.write_state().records_to_train_on(self.settings.min_records_to_train);
+        if let Some(records) = to_train_on {
+            self.train_in_background(records);
+        }
     }
 
     /// Trains a model on `records` away from the lock and the request, stores it, then scores every later placement
@@ -364,18 +435,22 @@ impl Identity {
     }
 
     fn person_json(&self, person_id: &str) -> Option<Value> {
-        let state = self.read_state();
-        let members = state.index.members(person_id);
-        if members.is_empty() {
-            return None;
-        }
-        let links: Vec<(&str, Option<&HeldLink>)> =
-            members.iter().map(|member| (*member, state.links.get(*member))).collect();
-        Some(person::person_resource(person_id, &links))
+        self.read_state().person_json(person_id)
     }
 }
 
 impl State {
+    /// The Person resource of `person_id` as the index holds it now; `None` once it has no records.
+    fn person_json(&self, person_id: &str) -> Option<Value> {
+        let members = self.index.members(person_id);
+        if members.is_empty() {
+            return None;
+        }
+        let links: Vec<(&str, Option<&HeldLink>)> =
+            members.iter().map(|member| (*member, self.links.get(*member))).collect();
+        Some(person::person_resource(person_id, &links))
+    }
+
     /// The records to train a new model on, once the index holds enough to train on and twice the records its model
     /// was trained on, unless a model is being trained already.
     fn records_to_train_on(&mut self, min_records_to_train: usize) -> Option<Vec<Arc<PreparedRecord>>> {
@@ -617,10 +692,14 @@ async fn write_loop(store: Store, identity: std::sync::Weak<Identity>, mut recei
             persons.extend(pending.persons);
             replies.push(pending.reply);
         }
-        let ops =
-            persons.iter().map(|person_id| person::person_op(person_id, identity.person_json(person_id))).collect();
-        drop(identity);
-        let result = store.write_with_identity(ops, merged, None).await.map(|_| ());
+        // The Person resources are made as the index holds them when the transaction writes them: on the embedded
+        // store, in the writer's commit order, so that one made earlier never overwrites one made later.
+        let place: AfterWrite = Box::new(move |_| {
+            let state = identity.read_state();
+            let ops = persons.iter().map(|person_id| person::person_op(person_id, state.person_json(person_id)));
+            (merged, ops.collect())
+        });
+        let result = store.write_then(Vec::new(), None, None, place).await.map(|_| ());
         if let Err(error) = &result {
             tracing::error!(%error, "the person index could not store its changes");
         }

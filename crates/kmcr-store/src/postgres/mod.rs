@@ -103,7 +103,23 @@ impl PostgresStore {
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let n_ops = ops.len() as u64;
         let mut client = self.pool.get().await?;
-        let outcomes = write::write_batch(&mut client, &self.params, ops, identity, audit, receipt).await?;
+        let outcomes = write::write_batch(&mut client, &self.params, ops, identity, audit, receipt, None).await?;
+        drop(client);
+        self.statistics.rows_written(n_ops, &self.pool);
+        Ok(outcomes)
+    }
+
+    pub async fn write_then(
+        &self,
+        ops: Vec<WriteOp>,
+        audit: Option<AuditRecord>,
+        receipt: Option<crate::Receipt>,
+        then: crate::AfterWrite,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let n_ops = ops.len() as u64;
+        let mut client = self.pool.get().await?;
+        let identity = IdentityWrite::default();
+        let outcomes = write::write_batch(&mut client, &self.params, ops, identity, audit, receipt, Some(then)).await?;
         drop(client);
         self.statistics.rows_written(n_ops, &self.pool);
         Ok(outcomes)

@@ -59,24 +59,20 @@ pub async fn write_batch(
     identity: IdentityWrite,
     audit: Option<AuditRecord>,
     receipt: Option<crate::Receipt>,
+    then: Option<crate::AfterWrite>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let prepared = prepare(params, ops);
     let transaction = client.transaction().await?;
-    let mut states = fetch_states(&transaction, &prepared).await?;
-    let keys = resolve_keys(&transaction, &prepared).await?;
-    // The time is taken once the rows are locked, so a version is never stamped earlier than the one before it.
-    let now = Instant::now();
-    let mut plan = Plan::default();
-    let mut outcomes = Vec::with_capacity(prepared.len());
-    for op in prepared {
-        outcomes.push(plan_op(&keys, &mut states, &mut plan, op, now)?);
-    }
     // A bulk load brings history, not news: its items keep their event state but fire nothing.
-    if matches!(receipt, Some(crate::Receipt::LoadProgress(_))) {
-        plan.outbox.clear();
+    let fires_events = !matches!(receipt, Some(crate::Receipt::LoadProgress(_)));
+    // The time is taken once the rows are locked, so a version is never stamped earlier than the one before it.
+    let (outcomes, now) = apply_ops(&transaction, prepared, fires_events, None).await?;
+    let mut identity = identity;
+    if let Some(then) = then {
+        let (placed, persons) = then(&outcomes);
+        identity.append(placed);
+        apply_ops(&transaction, prepare(params, persons), fires_events, Some(now)).await?;
     }
-    // Two writers racing for the same version surface here as StoreError::ConcurrentWrite (a 409 to the client).
-    execute_plan(&transaction, plan, now).await?;
     if !identity.is_empty() {
         super::identity::apply(&transaction, identity, now).await?;
     }
@@ -93,6 +89,30 @@ pub async fn write_batch(
     }
     transaction.commit().await?;
     Ok(outcomes)
+}
+
+/// Locks the rows `prepared` writes, then plans and executes its writes; the outcomes, and the time they were stamped
+/// with (`now`, or taken once the rows are locked).
+async fn apply_ops(
+    transaction: &Transaction<'_>,
+    prepared: Vec<PreparedOp>,
+    fires_events: bool,
+    now: Option<Instant>,
+) -> Result<(Vec<WriteOutcome>, Instant), StoreError> {
+    let mut states = fetch_states(transaction, &prepared).await?;
+    let keys = resolve_keys(transaction, &prepared).await?;
+    let now = now.unwrap_or_else(Instant::now);
+    let mut plan = Plan::default();
+    let mut outcomes = Vec::with_capacity(prepared.len());
+    for op in prepared {
+        outcomes.push(plan_op(&keys, &mut states, &mut plan, op, now)?);
+    }
+    if !fires_events {
+        plan.outbox.clear();
+    }
+    // Two writers racing for the same version surface here as StoreError::ConcurrentWrite (a 409 to the client).
+    execute_plan(transaction, plan, now).await?;
+    Ok((outcomes, now))
 }
 
 async fn fetch_states(

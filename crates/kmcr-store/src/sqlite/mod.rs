@@ -41,7 +41,7 @@ struct Inner {
     writer: std::sync::mpsc::SyncSender<writer::WriteJob>,
     readers: Mutex<Vec<Connection>>,
     n_read_connections: usize,
-    params: ParamIds,
+    params: Arc<ParamIds>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -91,7 +91,13 @@ impl SqliteStore {
             audit::backfill_search(&mut writer)?;
             let writer = writer::start(writer, path.clone(), max_wal_bytes)?;
             Ok(SqliteStore {
-                inner: Arc::new(Inner { path, writer, readers: Mutex::new(Vec::new()), n_read_connections, params }),
+                inner: Arc::new(Inner {
+                    path,
+                    writer,
+                    readers: Mutex::new(Vec::new()),
+                    n_read_connections,
+                    params: Arc::new(params),
+                }),
             })
         })
         .await
@@ -151,7 +157,20 @@ impl SqliteStore {
         receipt: Option<crate::Receipt>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let ops = crate::write_rows::prepare(&self.inner.params, ops);
-        self.send_to_writer(|reply| writer::WriteJob::Batch { ops, identity, audit, receipt, reply }).await
+        self.send_to_writer(|reply| writer::WriteJob::Batch { ops, identity, audit, receipt, then: None, reply }).await
+    }
+
+    pub async fn write_then(
+        &self,
+        ops: Vec<WriteOp>,
+        audit: Option<AuditRecord>,
+        receipt: Option<crate::Receipt>,
+        then: crate::AfterWrite,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let ops = crate::write_rows::prepare(&self.inner.params, ops);
+        let then = Some((then, self.inner.params.clone()));
+        let identity = IdentityWrite::default();
+        self.send_to_writer(|reply| writer::WriteJob::Batch { ops, identity, audit, receipt, then, reply }).await
     }
 
     pub async fn accepted_feed_ack(&self, sender: &str, control_id: &str) -> Result<Option<String>, StoreError> {

@@ -27,6 +27,7 @@ pub fn write_ops(
     identity: IdentityWrite,
     audit: Option<AuditRecord>,
     receipt: Option<crate::Receipt>,
+    then: Option<(crate::AfterWrite, std::sync::Arc<crate::query::ParamIds>)>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let now = Instant::now();
     let mut keys = KeyCache::new();
@@ -35,6 +36,14 @@ pub fn write_ops(
     let fires_events = !matches!(receipt, Some(crate::Receipt::LoadProgress(_)));
     for op in ops {
         outcomes.push(apply(connection, &mut keys, op, now, fires_events)?);
+    }
+    let mut identity = identity;
+    if let Some((then, params)) = then {
+        let (placed, persons) = then(&outcomes);
+        identity.append(placed);
+        for op in crate::write_rows::prepare(&params, persons) {
+            apply(connection, &mut keys, op, now, fires_events)?;
+        }
     }
     if !identity.is_empty() {
         super::identity::apply(connection, identity, now)?;

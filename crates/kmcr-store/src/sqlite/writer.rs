@@ -43,6 +43,8 @@ pub enum WriteJob {
         identity: IdentityWrite,
         audit: Option<AuditRecord>,
         receipt: Option<crate::Receipt>,
+        /// Run once the operations are applied, with the parameters to prepare what it writes.
+        then: Option<(crate::AfterWrite, Arc<crate::query::ParamIds>)>,
         reply: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
     },
     Audit {
@@ -76,7 +78,9 @@ pub enum WriteJob {
 /// catches up with the end of the WAL, so without this the WAL would grow without bound.
 pub fn start(connection: Connection, path: PathBuf, max_wal_bytes: u64) -> Result<SyncSender<WriteJob>, StoreError> {
     // The syncer makes each commit durable before it is answered (see the module's comment).
-    connection.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL")?;
+    connection.execute_batch(&format!(
+        "PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = {max_wal_bytes}"
+    ))?;
     let (sender, receiver) = std::sync::mpsc::sync_channel(MAX_JOBS_PER_COMMIT);
     let (committed_sender, committed_receiver) = std::sync::mpsc::channel::<Vec<Done>>();
     let syncer_path = path.clone();
@@ -134,8 +138,10 @@ fn writer_loop(
         }
         let wal_bytes = std::fs::metadata(&wal_path).map_or(0, |metadata| metadata.len());
         if wal_bytes > max_wal_bytes {
-            // Most frames are already copied by the background checkpointer; this copies the rest and empties the WAL.
-            if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            // Most frames are already copied by the background checkpointer; this copies the rest and starts the WAL
+            // again from its beginning. The file keeps its size (`journal_size_limit`), so that the next frames
+            // overwrite blocks already on disk rather than the file system allocating them afresh.
+            if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(RESTART)") {
                 tracing::warn!(%error, wal_bytes, "WAL truncation failed");
             }
         }
@@ -254,8 +260,8 @@ fn run_in_savepoint(connection: &Connection, job: WriteJob) -> Done {
         };
     }
     let (done, failed) = match job {
-        WriteJob::Batch { ops, identity, audit, receipt, reply } => {
-            let result = write::write_ops(connection, ops, identity, audit, receipt);
+        WriteJob::Batch { ops, identity, audit, receipt, then, reply } => {
+            let result = write::write_ops(connection, ops, identity, audit, receipt, then);
             let failed = result.is_err();
             (Done::Batch(reply, result), failed)
         }
