@@ -56,8 +56,9 @@ use anyhow::bail;
 pub struct Options {
     pub database: String,
     pub n_clients: usize,
-    /// Clients loading people (default: `n_clients`). Loading one Patient per transaction waits on two commits (the
-    /// Patient's, then its person's), so a large population loads faster with more clients than the queries need.
+    /// Clients loading people (default: `n_clients`). Loading one Patient per transaction waits on a commit each (on
+    /// PostgreSQL two: the Patient's, then its person's), so a large population loads faster with more clients than
+    /// the queries need.
     pub n_load_clients: Option<usize>,
     pub people_steps: Vec<usize>,
     pub n_queries: usize,

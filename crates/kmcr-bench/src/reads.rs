@@ -251,7 +251,7 @@ async fn load_people(
 }
 
 /// People whose source Patients go in one transaction per source: a bulk load, as a source sends its register, rather
-/// than one Patient per request (which waits on two commits each, the Patient's then its person's).
+/// than one Patient per request (which waits on a commit each; on PostgreSQL two, the Patient's then its person's).
 const PATIENTS_PER_BUNDLE: usize = 100;
 
 /// Every record of one person, one transaction per source; when sampled, the target is their first source's Patient.
