@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 mod feeds;
+mod group;
 mod identity;
 mod loads;
 mod organisations;
@@ -38,6 +39,8 @@ pub struct PostgresStore {
     params: Arc<ParamIds>,
     statistics: Arc<statistics::Statistics>,
     audit_queue: tokio::sync::mpsc::UnboundedSender<audit::PendingAudit>,
+    /// Writes applied together, in one transaction (`group.rs`).
+    group_queue: tokio::sync::mpsc::Sender<group::GroupedWrite>,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -91,7 +94,11 @@ impl PostgresStore {
         audit::backfill_search(&mut client).await?;
         let (audit_queue, receiver) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(audit::audit_loop(pool.clone(), receiver));
-        Ok(PostgresStore { pool, params: Arc::new(params), statistics: statistics::Statistics::new(), audit_queue })
+        let params = Arc::new(params);
+        let (group_queue, grouped) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(group::group_loop(pool.clone(), params.clone(), grouped));
+        let statistics = statistics::Statistics::new();
+        Ok(PostgresStore { pool, params, statistics, audit_queue, group_queue })
     }
 
     pub async fn write(
@@ -102,9 +109,24 @@ impl PostgresStore {
         receipt: Option<crate::Receipt>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let n_ops = ops.len() as u64;
-        let mut client = self.pool.get().await?;
-        let outcomes = write::write_batch(&mut client, &self.params, ops, identity, audit, receipt, None).await?;
-        drop(client);
+        let outcomes = match receipt {
+            // An API write, or an HL7 v2 message's: applied with the others waiting, in one transaction.
+            None | Some(crate::Receipt::FeedMessage(_)) if identity.is_empty() => {
+                let receipt = match receipt {
+                    Some(crate::Receipt::FeedMessage(receipt)) => Some(receipt),
+                    _ => None,
+                };
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let stopped = || StoreError::Unavailable("the group writer has stopped".into());
+                let grouped = group::GroupedWrite { ops, audit, receipt, reply };
+                self.group_queue.send(grouped).await.map_err(|_| stopped())?;
+                answer.await.map_err(|_| stopped())??
+            }
+            receipt => {
+                let mut client = self.pool.get().await?;
+                write::write_batch(&mut client, &self.params, ops, identity, audit, receipt, None).await?
+            }
+        };
         self.statistics.rows_written(n_ops, &self.pool);
         Ok(outcomes)
     }

@@ -12,7 +12,7 @@ use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp, prep
 use crate::{IdentityWrite, Precondition, StoreError, WriteOp, WriteOutcome};
 
 #[derive(Clone)]
-struct State {
+pub(super) struct State {
     version_id: i64,
     deleted: bool,
     source_ods_code: Option<String>,
@@ -42,7 +42,7 @@ struct FinalState {
 
 /// What a batch writes, gathered before any statement runs.
 #[derive(Default)]
-struct Plan {
+pub(super) struct Plan {
     versions: Vec<VersionRow>,
     /// Per resource key, its state after this batch.
     resources: HashMap<i64, FinalState>,
@@ -50,6 +50,29 @@ struct Plan {
     index: Vec<(i64, Option<i64>, IndexRow)>,
     /// Events fired: topic code, resource key, version.
     outbox: Vec<(&'static str, i64, i64)>,
+}
+
+impl Plan {
+    /// Adds a later write's plan after this one, as if its operations had been planned after these in one batch: a
+    /// resource both write is left as the later leaves it, with the earlier's index rows dropped and its sensitive
+    /// categories kept.
+    pub(super) fn append(&mut self, later: Plan) {
+        let Plan { versions, resources, clear_index_of, index, outbox } = later;
+        for (resource_key, mut state) in resources {
+            if let Some(earlier) = self.resources.get(&resource_key) {
+                state.sensitivity |= earlier.sensitivity;
+                if state.patient_key.is_none() {
+                    state.patient_key = earlier.patient_key;
+                }
+                self.index.retain(|(key, _, _)| *key != resource_key);
+            }
+            self.resources.insert(resource_key, state);
+        }
+        self.versions.extend(versions);
+        self.clear_index_of.extend(clear_index_of);
+        self.index.extend(index);
+        self.outbox.extend(outbox);
+    }
 }
 
 pub async fn write_batch(
@@ -99,8 +122,9 @@ async fn apply_ops(
     fires_events: bool,
     now: Option<Instant>,
 ) -> Result<(Vec<WriteOutcome>, Instant), StoreError> {
-    let mut states = fetch_states(transaction, &prepared).await?;
-    let keys = resolve_keys(transaction, &prepared).await?;
+    let every_op: Vec<&PreparedOp> = prepared.iter().collect();
+    let mut states = fetch_states(transaction, &every_op).await?;
+    let keys = resolve_keys(transaction, &every_op).await?;
     let now = now.unwrap_or_else(Instant::now);
     let mut plan = Plan::default();
     let mut outcomes = Vec::with_capacity(prepared.len());
@@ -115,9 +139,9 @@ async fn apply_ops(
     Ok((outcomes, now))
 }
 
-async fn fetch_states(
+pub(super) async fn fetch_states(
     transaction: &Transaction<'_>,
-    prepared: &[PreparedOp],
+    prepared: &[&PreparedOp],
 ) -> Result<HashMap<(ResourceType, String), State>, StoreError> {
     let types: Vec<&str> = prepared.iter().map(|op| op.resource_type.as_str()).collect();
     let ids: Vec<&str> = prepared.iter().map(|op| op.id.as_str()).collect();
@@ -141,9 +165,9 @@ async fn fetch_states(
 }
 
 /// Keys of every resource the batch writes or refers to, creating placeholders for those never seen.
-async fn resolve_keys(
+pub(super) async fn resolve_keys(
     transaction: &Transaction<'_>,
-    prepared: &[PreparedOp],
+    prepared: &[&PreparedOp],
 ) -> Result<HashMap<(ResourceType, String), i64>, StoreError> {
     let mut wanted: Vec<(ResourceType, String)> = Vec::new();
     for op in prepared {
@@ -187,7 +211,7 @@ async fn resolve_keys(
     Ok(keys)
 }
 
-fn plan_op(
+pub(super) fn plan_op(
     keys: &HashMap<(ResourceType, String), i64>,
     states: &mut HashMap<(ResourceType, String), State>,
     plan: &mut Plan,
@@ -332,7 +356,7 @@ fn plan_op(
     Ok(outcome)
 }
 
-async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now: Instant) -> Result<(), StoreError> {
+pub(super) async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now: Instant) -> Result<(), StoreError> {
     if !plan.clear_index_of.is_empty() {
         for table in INDEX_TABLES {
             transaction
