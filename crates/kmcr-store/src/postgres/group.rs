@@ -20,6 +20,9 @@ use crate::{FeedReceipt, IdentityWrite, StoreError, WriteOp, WriteOutcome};
 
 /// Writes taken into one transaction at most.
 const MAX_WRITES_PER_GROUP: usize = 64;
+/// Operations a write may have to be grouped: a message's or a small API write's. Larger batches already share their
+/// statements among their own operations, and kept apart they overlap one another's statements.
+pub(super) const MAX_GROUPED_OPS: usize = 32;
 
 pub(super) struct GroupedWrite {
     pub ops: Vec<WriteOp>,

@@ -110,8 +110,11 @@ impl PostgresStore {
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let n_ops = ops.len() as u64;
         let outcomes = match receipt {
-            // An API write, or an HL7 v2 message's: applied with the others waiting, in one transaction.
-            None | Some(crate::Receipt::FeedMessage(_)) if identity.is_empty() => {
+            // A small API write, or an HL7 v2 message's: applied with the others waiting, in one transaction. A large
+            // batch (a transaction Bundle of a whole record) keeps its own, so that batches' statements still overlap.
+            None | Some(crate::Receipt::FeedMessage(_))
+                if identity.is_empty() && ops.len() <= group::MAX_GROUPED_OPS =>
+            {
                 let receipt = match receipt {
                     Some(crate::Receipt::FeedMessage(receipt)) => Some(receipt),
                     _ => None,
