@@ -8,40 +8,39 @@ use crate::feeds::{
     filter_condition,
 };
 
-pub async fn insert(client: &impl GenericClient, receipt: &FeedReceipt) -> Result<(), StoreError> {
-    client
-        .execute(
-            "INSERT INTO feed_message (sender, control_id, received_ms, ods_code, message_type, status, ack_code, \
+pub async fn insert(transaction: &deadpool_postgres::Transaction<'_>, receipt: &FeedReceipt) -> Result<(), StoreError> {
+    super::execute_cached(
+        transaction,
+        "INSERT INTO feed_message (sender, control_id, received_ms, ods_code, message_type, status, ack_code, \
              reason, ack, body, body_encoding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &[
-                &receipt.sender,
-                &receipt.control_id,
-                &receipt.received_ms,
-                &receipt.ods_code,
-                &receipt.message_type,
-                &receipt.status,
-                &receipt.ack_code,
-                &receipt.reason,
-                &receipt.ack,
-                &receipt.body,
-                &receipt.body_encoding,
-            ],
-        )
-        .await?;
+        &[
+            &receipt.sender,
+            &receipt.control_id,
+            &receipt.received_ms,
+            &receipt.ods_code,
+            &receipt.message_type,
+            &receipt.status,
+            &receipt.ack_code,
+            &receipt.reason,
+            &receipt.ack,
+            &receipt.body,
+            &receipt.body_encoding,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn accepted_ack(
-    client: &impl GenericClient,
+    client: &deadpool_postgres::Client,
     sender: &str,
     control_id: &str,
 ) -> Result<Option<String>, StoreError> {
-    let row = client
-        .query_opt(
-            "SELECT ack FROM feed_message WHERE sender = $1 AND control_id = $2 AND status = 'accepted'",
-            &[&sender, &control_id],
-        )
+    // Prepared once per connection: asked before every message is applied.
+    let statement = client
+        .prepare_cached("SELECT ack FROM feed_message WHERE sender = $1 AND control_id = $2 AND status = 'accepted'")
         .await?;
+    let row = client.query_opt(&statement, &[&sender, &control_id]).await?;
     Ok(row.map(|row| row.get(0)))
 }
 

@@ -130,7 +130,7 @@ async fn write_group(
         super::audit::append_audits(&transaction, audits).await?;
     }
     for receipt in &receipts {
-        super::feeds::insert(&*transaction, receipt).await?;
+        super::feeds::insert(&transaction, receipt).await?;
     }
     transaction.commit().await?;
     Ok(results)

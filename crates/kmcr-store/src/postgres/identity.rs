@@ -1,87 +1,96 @@
 //! The person index on PostgreSQL: applied inside the batch's transaction, read through the pool.
 
 use kmcr_fhir::Instant;
-use tokio_postgres::{GenericClient, Row, Transaction};
+use tokio_postgres::{GenericClient, Row};
 
+use super::execute_cached;
 use crate::StoreError;
 use crate::identity::{
     self as sql, IdentityWrite, LinkChangeSeen, LinkHistoryEntry, PersonLink, Review, ReviewStatus, StoredModel,
     for_postgres, ordered,
 };
 
-pub async fn apply(transaction: &Transaction<'_>, identity: IdentityWrite, now: Instant) -> Result<(), StoreError> {
+pub async fn apply(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    identity: IdentityWrite,
+    now: Instant,
+) -> Result<(), StoreError> {
     let now_ms = now.unix_ms;
     let (upsert_link, insert_history) = (for_postgres(sql::UPSERT_LINK), for_postgres(sql::INSERT_HISTORY));
     for change in identity.changes {
         let link = &change.link;
-        transaction
-            .execute(
-                &upsert_link,
-                &[
-                    &link.patient_id,
-                    &link.person_id,
-                    &link.patient_version_id,
-                    &link.reason,
-                    &link.linked_through,
-                    &link.score,
-                    &link.evidence,
-                    &now_ms,
-                ],
-            )
-            .await?;
-        transaction
-            .execute(
-                &insert_history,
-                &[
-                    &link.patient_id,
-                    &change.previous_person_id,
-                    &Some(&link.person_id),
-                    &link.reason,
-                    &link.linked_through,
-                    &link.score,
-                    &link.evidence,
-                    &change.actor,
-                    &now_ms,
-                ],
-            )
-            .await?;
+        execute_cached(
+            transaction,
+            &upsert_link,
+            &[
+                &link.patient_id,
+                &link.person_id,
+                &link.patient_version_id,
+                &link.reason,
+                &link.linked_through,
+                &link.score,
+                &link.evidence,
+                &now_ms,
+            ],
+        )
+        .await?;
+        execute_cached(
+            transaction,
+            &insert_history,
+            &[
+                &link.patient_id,
+                &change.previous_person_id,
+                &Some(&link.person_id),
+                &link.reason,
+                &link.linked_through,
+                &link.score,
+                &link.evidence,
+                &change.actor,
+                &now_ms,
+            ],
+        )
+        .await?;
     }
     for unlink in identity.unlinks {
-        transaction.execute(&for_postgres(sql::DELETE_LINK), &[&unlink.patient_id]).await?;
+        execute_cached(transaction, &for_postgres(sql::DELETE_LINK), &[&unlink.patient_id]).await?;
         let none_text: Option<&str> = None;
         let none_score: Option<f64> = None;
-        transaction
-            .execute(
-                &insert_history,
-                &[
-                    &unlink.patient_id,
-                    &Some(&unlink.previous_person_id),
-                    &none_text,
-                    &"deleted",
-                    &none_text,
-                    &none_score,
-                    &none_text,
-                    &unlink.actor,
-                    &now_ms,
-                ],
-            )
-            .await?;
+        execute_cached(
+            transaction,
+            &insert_history,
+            &[
+                &unlink.patient_id,
+                &Some(&unlink.previous_person_id),
+                &none_text,
+                &"deleted",
+                &none_text,
+                &none_score,
+                &none_text,
+                &unlink.actor,
+                &now_ms,
+            ],
+        )
+        .await?;
     }
     let upsert_review = for_postgres(sql::UPSERT_REVIEW);
     for review in identity.reviews {
         let (first, second) = ordered(&review.first_patient_id, &review.second_patient_id);
-        transaction.execute(&upsert_review, &[&first, &second, &review.score, &review.evidence, &now_ms]).await?;
+        execute_cached(transaction, &upsert_review, &[&first, &second, &review.score, &review.evidence, &now_ms])
+            .await?;
     }
     let upsert_decision = for_postgres(sql::UPSERT_DECISION);
     for decision in identity.decisions {
         let (first, second) = ordered(&decision.first_patient_id, &decision.second_patient_id);
-        transaction
-            .execute(&upsert_decision, &[&first, &second, &decision.status.as_str(), &now_ms, &decision.actor])
-            .await?;
+        execute_cached(
+            transaction,
+            &upsert_decision,
+            &[&first, &second, &decision.status.as_str(), &now_ms, &decision.actor],
+        )
+        .await?;
     }
     let insert_model = for_postgres(sql::INSERT_MODEL);
     for model in identity.models {
-        transaction.execute(&insert_model, &[&model.n_records, &now_ms, &model.model]).await?;
+        execute_cached(transaction, &insert_model, &[&model.n_records, &now_ms, &model.model]).await?;
     }
     Ok(())
 }

@@ -378,7 +378,7 @@ impl PostgresStore {
 
     pub async fn accepted_feed_ack(&self, sender: &str, control_id: &str) -> Result<Option<String>, StoreError> {
         let client = self.pool.get().await?;
-        feeds::accepted_ack(&**client, sender, control_id).await
+        feeds::accepted_ack(&client, sender, control_id).await
     }
 
     pub async fn feed_messages(
@@ -664,4 +664,25 @@ async fn run_resource_query(
         resources.push((resource, extra));
     }
     Ok(resources)
+}
+
+/// Runs `sql` as a statement prepared once per connection: one round trip, where an unprepared statement takes two (its
+/// parse, then its execution).
+pub(super) async fn execute_cached(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let statement = transaction.prepare_cached(sql).await?;
+    Ok(transaction.execute(&statement, params).await?)
+}
+
+/// [`execute_cached`] for a statement that returns rows.
+pub(super) async fn query_cached(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    let statement = transaction.prepare_cached(sql).await?;
+    Ok(transaction.query(&statement, params).await?)
 }

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
+use deadpool_postgres::Transaction;
 use kmcr_audit::AuditRecord;
 use kmcr_fhir::{Instant, ResourceType};
-use tokio_postgres::Transaction;
 
+use super::{execute_cached, query_cached};
 use crate::query::ParamIds;
 use crate::write_rows::{INDEX_TABLES, IndexRow, PreparedAction, PreparedOp, prepare};
 use crate::{IdentityWrite, Precondition, StoreError, WriteOp, WriteOutcome};
@@ -104,7 +105,7 @@ pub async fn write_batch(
     }
     match receipt {
         None => {}
-        Some(crate::Receipt::FeedMessage(receipt)) => super::feeds::insert(&*transaction, &receipt).await?,
+        Some(crate::Receipt::FeedMessage(receipt)) => super::feeds::insert(&transaction, &receipt).await?,
         Some(receipt @ (crate::Receipt::OrganisationLeft { .. } | crate::Receipt::OrganisationPurged { .. })) => {
             super::organisations::record(&*transaction, receipt).await?
         }
@@ -145,8 +146,7 @@ pub(super) async fn fetch_states(
 ) -> Result<HashMap<(ResourceType, String), State>, StoreError> {
     let types: Vec<&str> = prepared.iter().map(|op| op.resource_type.as_str()).collect();
     let ids: Vec<&str> = prepared.iter().map(|op| op.id.as_str()).collect();
-    let rows = transaction
-        .query(
+    let rows = query_cached(transaction,
             "SELECT r.resource_type, r.resource_id, r.resource_key, r.version_id, r.deleted, r.source_ods_code, \
              r.event_state FROM resource r JOIN unnest($1::text[], $2::text[]) AS u(resource_type, resource_id) ON r.resource_type = \
              u.resource_type AND r.resource_id = u.resource_id FOR UPDATE OF r",
@@ -187,21 +187,20 @@ pub(super) async fn resolve_keys(
     let types: Vec<&str> = wanted.iter().map(|(resource_type, _)| resource_type.as_str()).collect();
     let ids: Vec<&str> = wanted.iter().map(|(_, id)| id.as_str()).collect();
     // Sorted inserts take row locks in one order, so concurrent batches cannot deadlock here.
-    transaction
-        .execute(
+    execute_cached(transaction,
             "INSERT INTO resource (resource_type, resource_id, version_id, last_updated_ms, deleted, event_state) SELECT t, \
              i, 0, 0, false, NULL FROM unnest($1::text[], $2::text[]) AS u(t, i) ON CONFLICT (resource_type, resource_id) DO \
              NOTHING",
             &[&types, &ids],
         )
         .await?;
-    let rows = transaction
-        .query(
-            "SELECT r.resource_type, r.resource_id, r.resource_key FROM resource r JOIN unnest($1::text[], \
+    let rows = query_cached(
+        transaction,
+        "SELECT r.resource_type, r.resource_id, r.resource_key FROM resource r JOIN unnest($1::text[], \
              $2::text[]) AS u(t, i) ON r.resource_type = u.t AND r.resource_id = u.i",
-            &[&types, &ids],
-        )
-        .await?;
+        &[&types, &ids],
+    )
+    .await?;
     let mut keys = HashMap::with_capacity(rows.len());
     for row in rows {
         if let Ok(resource_type) = ResourceType::parse(row.get(0)) {
@@ -359,9 +358,12 @@ pub(super) fn plan_op(
 pub(super) async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now: Instant) -> Result<(), StoreError> {
     if !plan.clear_index_of.is_empty() {
         for table in INDEX_TABLES {
-            transaction
-                .execute(&format!("DELETE FROM {table} WHERE resource_key = ANY($1)"), &[&plan.clear_index_of])
-                .await?;
+            execute_cached(
+                transaction,
+                &format!("DELETE FROM {table} WHERE resource_key = ANY($1)"),
+                &[&plan.clear_index_of],
+            )
+            .await?;
         }
     }
     if !plan.versions.is_empty() {
@@ -373,14 +375,14 @@ pub(super) async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now:
         let bodies: Vec<Option<&str>> = plan.versions.iter().map(|version| version.json.as_deref()).collect();
         let updated_ms: Vec<i64> = vec![now.unix_ms; keys.len()];
         // Every version of one batch carries the batch's instant; the resources take theirs from the versions.
-        transaction
-            .execute(
-                "INSERT INTO resource_version (resource_key, version_id, last_updated_ms, deleted, source_ods_code, \
+        execute_cached(
+            transaction,
+            "INSERT INTO resource_version (resource_key, version_id, last_updated_ms, deleted, source_ods_code, \
                  patient_key, body) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bool[], \
                  $5::text[], $6::bigint[], $7::text[])",
-                &[&keys, &version_ids, &updated_ms, &deleted, &sources, &patients, &bodies],
-            )
-            .await?;
+            &[&keys, &version_ids, &updated_ms, &deleted, &sources, &patients, &bodies],
+        )
+        .await?;
     }
     if !plan.resources.is_empty() {
         let mut resources: Vec<(i64, FinalState)> = plan.resources.into_iter().collect();
@@ -392,28 +394,28 @@ pub(super) async fn execute_plan(transaction: &Transaction<'_>, plan: Plan, now:
         let patients: Vec<Option<i64>> = resources.iter().map(|(_, state)| state.patient_key).collect();
         let sensitivities: Vec<i64> = resources.iter().map(|(_, state)| state.sensitivity).collect();
         let event_states: Vec<Option<&str>> = resources.iter().map(|(_, state)| state.event_state.as_deref()).collect();
-        transaction
-            .execute(
-                "UPDATE resource r SET version_id = u.v, last_updated_ms = rv.last_updated_ms, deleted = u.d, \
+        execute_cached(
+            transaction,
+            "UPDATE resource r SET version_id = u.v, last_updated_ms = rv.last_updated_ms, deleted = u.d, \
                  source_ods_code = u.s, patient_key = COALESCE(u.p, r.patient_key), sensitivity = r.sensitivity | u.x, \
                  event_state = u.e FROM unnest($1::bigint[], $2::bigint[], $3::bool[], $4::text[], $5::bigint[], \
                  $6::bigint[], $7::text[]) AS u(k, v, d, s, p, x, e) JOIN resource_version rv ON rv.resource_key = \
                  u.k AND rv.version_id = u.v WHERE r.resource_key = u.k",
-                &[&keys, &version_ids, &deleted, &sources, &patients, &sensitivities, &event_states],
-            )
-            .await?;
+            &[&keys, &version_ids, &deleted, &sources, &patients, &sensitivities, &event_states],
+        )
+        .await?;
     }
     if !plan.outbox.is_empty() {
         let topics: Vec<&str> = plan.outbox.iter().map(|(topic, _, _)| *topic).collect();
         let keys: Vec<i64> = plan.outbox.iter().map(|(_, key, _)| *key).collect();
         let version_ids: Vec<i64> = plan.outbox.iter().map(|(_, _, version_id)| *version_id).collect();
-        transaction
-            .execute(
-                "INSERT INTO event_outbox (topic, resource_key, version_id, recorded_ms) SELECT t, k, v, $4 FROM \
+        execute_cached(
+            transaction,
+            "INSERT INTO event_outbox (topic, resource_key, version_id, recorded_ms) SELECT t, k, v, $4 FROM \
                  unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(t, k, v)",
-                &[&topics, &keys, &version_ids, &now.unix_ms],
-            )
-            .await?;
+            &[&topics, &keys, &version_ids, &now.unix_ms],
+        )
+        .await?;
     }
     insert_index_rows(transaction, plan.index).await
 }
@@ -493,88 +495,72 @@ pub(super) async fn insert_index_rows(
         }
     }
     if !tokens.0.is_empty() {
-        transaction
-            .execute(
-                "INSERT INTO idx_token (resource_key, param_id, system, code, display_text, patient_key, ordinal) SELECT \
+        execute_cached(
+            transaction,
+            "INSERT INTO idx_token (resource_key, param_id, system, code, display_text, patient_key, ordinal) SELECT \
                  * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], \
                  $7::bigint[])",
-                &[&tokens.0, &tokens.1, &tokens.2, &tokens.3, &tokens.4, &tokens.5, &tokens.6],
-            )
-            .await?;
+            &[&tokens.0, &tokens.1, &tokens.2, &tokens.3, &tokens.4, &tokens.5, &tokens.6],
+        )
+        .await?;
     }
     if !strings.0.is_empty() {
-        transaction
-            .execute(
-                "INSERT INTO idx_string (resource_key, param_id, normalized, exact, patient_key, ordinal) SELECT * FROM \
+        execute_cached(
+            transaction,
+            "INSERT INTO idx_string (resource_key, param_id, normalized, exact, patient_key, ordinal) SELECT * FROM \
                  unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])",
-                &[&strings.0, &strings.1, &strings.2, &strings.3, &strings.4, &strings.5],
-            )
-            .await?;
+            &[&strings.0, &strings.1, &strings.2, &strings.3, &strings.4, &strings.5],
+        )
+        .await?;
     }
     if !dates.0.is_empty() {
-        transaction
-            .execute(
-                "INSERT INTO idx_date (resource_key, param_id, low_ms, high_ms, patient_key, ordinal) SELECT * FROM \
+        execute_cached(
+            transaction,
+            "INSERT INTO idx_date (resource_key, param_id, low_ms, high_ms, patient_key, ordinal) SELECT * FROM \
                  unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])",
-                &[&dates.0, &dates.1, &dates.2, &dates.3, &dates.4, &dates.5],
-            )
-            .await?;
+            &[&dates.0, &dates.1, &dates.2, &dates.3, &dates.4, &dates.5],
+        )
+        .await?;
     }
     if !references.0.is_empty() {
         // Targets were given keys by resolve_keys; the join turns (type, id) into that key.
-        transaction
-            .execute(
-                "INSERT INTO idx_reference (resource_key, param_id, target_key, url, patient_key, ordinal) SELECT u.k, \
+        execute_cached(
+            transaction,
+            "INSERT INTO idx_reference (resource_key, param_id, target_key, url, patient_key, ordinal) SELECT u.k, \
                  u.p, t.resource_key, u.url, u.pk, u.o FROM unnest($1::bigint[], $2::bigint[], $3::text[], \
                  $4::text[], $5::text[], $6::bigint[], $7::bigint[]) AS u(k, p, tt, ti, url, pk, o) LEFT JOIN \
                  resource t ON t.resource_type = u.tt AND t.resource_id = u.ti",
-                &[
-                    &references.0,
-                    &references.1,
-                    &references.2,
-                    &references.3,
-                    &references.4,
-                    &references.5,
-                    &references.6,
-                ],
-            )
-            .await?;
+            &[&references.0, &references.1, &references.2, &references.3, &references.4, &references.5, &references.6],
+        )
+        .await?;
     }
     if !quantities.0.is_empty() {
-        transaction
-            .execute(
-                "INSERT INTO idx_quantity (resource_key, param_id, value, system, code, patient_key, ordinal) SELECT * \
+        execute_cached(
+            transaction,
+            "INSERT INTO idx_quantity (resource_key, param_id, value, system, code, patient_key, ordinal) SELECT * \
                  FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::text[], $6::bigint[], \
                  $7::bigint[])",
-                &[
-                    &quantities.0,
-                    &quantities.1,
-                    &quantities.2,
-                    &quantities.3,
-                    &quantities.4,
-                    &quantities.5,
-                    &quantities.6,
-                ],
-            )
-            .await?;
+            &[&quantities.0, &quantities.1, &quantities.2, &quantities.3, &quantities.4, &quantities.5, &quantities.6],
+        )
+        .await?;
     }
     if !numbers.0.is_empty() {
-        transaction
-            .execute(
-                "INSERT INTO idx_number (resource_key, param_id, value, patient_key, ordinal) SELECT * FROM \
+        execute_cached(
+            transaction,
+            "INSERT INTO idx_number (resource_key, param_id, value, patient_key, ordinal) SELECT * FROM \
                  unnest($1::bigint[], $2::bigint[], $3::float8[], $4::bigint[], $5::bigint[])",
-                &[&numbers.0, &numbers.1, &numbers.2, &numbers.3, &numbers.4],
-            )
-            .await?;
+            &[&numbers.0, &numbers.1, &numbers.2, &numbers.3, &numbers.4],
+        )
+        .await?;
     }
     if !uris.0.is_empty() {
-        transaction
-            .execute(
-                "INSERT INTO idx_uri (resource_key, param_id, uri, patient_key, ordinal) SELECT * FROM \
+        execute_cached(
+            transaction,
+            "INSERT INTO idx_uri (resource_key, param_id, uri, patient_key, ordinal) SELECT * FROM \
                  unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])",
-                &[&uris.0, &uris.1, &uris.2, &uris.3, &uris.4],
-            )
-            .await?;
+            &[&uris.0, &uris.1, &uris.2, &uris.3, &uris.4],
+        )
+        .await?;
     }
     Ok(())
 }
