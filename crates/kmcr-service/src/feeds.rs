@@ -239,20 +239,24 @@ impl Service {
             let reason = "MSH-12 must give an HL7 v2 version".to_string();
             return self.reject(&received, AckCode::Reject, header_error(12, "203", reason)).await;
         }
-        if let Some(ack) = self.store.accepted_feed_ack(&received.sender, control_id).await? {
-            tracing::info!(sender = %received.sender, control_id, "message sent again: answered with its first ACK");
-            return Ok(ack);
-        }
+        // A message already accepted from this sender with this MSH-10 is answered with its first ACK: asked here
+        // before a refusal, and in `apply_message` beside the reads of what the message changes.
         let (code, event) = message.message_type();
         let kind = match (code, event) {
             (Some("ADT"), Some(event)) if ADT_EVENTS.contains(&event) => Kind::Admission,
             (Some("ADT"), event) => {
+                if let Some(ack) = self.sent_again(&received, control_id).await? {
+                    return Ok(ack);
+                }
                 let reason = format!("ADT event {} is not one KMCR maps yet", event.unwrap_or("(none)"));
                 return self.reject(&received, AckCode::Reject, header_error(9, "201", reason)).await;
             }
             (Some("ORU"), Some("R01")) => Kind::Results,
             (Some("MDM"), Some("T02" | "T04" | "T06" | "T08" | "T10" | "T11")) => Kind::Document,
             (code, event) => {
+                if let Some(ack) = self.sent_again(&received, control_id).await? {
+                    return Ok(ack);
+                }
                 let reason = format!(
                     "message type {}^{} is not one KMCR maps yet",
                     code.unwrap_or("(none)"),
@@ -275,7 +279,12 @@ impl Service {
                     continue;
                 }
                 Err(Refusal::Changed(error)) => return Err(error),
-                Err(Refusal::Message(error)) => return self.reject(&received, AckCode::Error, error).await,
+                Err(Refusal::Message(error)) => {
+                    if let Some(ack) = self.sent_again(&received, control_id).await? {
+                        return Ok(ack);
+                    }
+                    return self.reject(&received, AckCode::Error, error).await;
+                }
                 Err(Refusal::Store(error)) => return Err(error),
             }
         }
@@ -326,21 +335,28 @@ impl Service {
         self.check_interaction(&context, Interaction::Update, &types, &mut record).await.map_err(Refusal::refused)?;
         let patient = patient_update(message, ods_code).map_err(Refusal::Message)?;
         let patient_id = patient.id.clone();
-        // The visit is read beside the Patient: one wait for the store rather than two.
+        // Whether the message was accepted before, the Patient and the visit are read side by side: one wait for the
+        // store rather than three.
         let encounter = match kind {
             Kind::Admission => encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)?,
             Kind::Results | Kind::Document => None,
         };
-        let (stored_patient, stored_encounter) = match &encounter {
-            Some(encounter) => {
-                let (patient, encounter) = tokio::join!(
-                    self.stored_json(ResourceType::PATIENT, &patient_id),
-                    self.stored_json(types[1], &encounter.id)
-                );
-                (patient?, Some(encounter?))
+        let control_id = message.control_id().unwrap_or_default();
+        let read_encounter = async {
+            match &encounter {
+                Some(encounter) => self.stored_json(types[1], &encounter.id).await.map(Some),
+                None => Ok(None),
             }
-            None => (self.stored_json(ResourceType::PATIENT, &patient_id).await?, None),
         };
+        let (sent_again, stored_patient, stored_encounter) = tokio::join!(
+            self.sent_again(received, control_id),
+            self.stored_json(ResourceType::PATIENT, &patient_id),
+            read_encounter
+        );
+        if let Some(ack) = sent_again.map_err(Refusal::Store)? {
+            return Ok(ack);
+        }
+        let (stored_patient, stored_encounter) = (stored_patient?, stored_encounter?);
         let (stored, unchanged_since) = stored_patient;
         let mut ops = vec![self.feed_op(
             &context,
@@ -416,6 +432,15 @@ impl Service {
                 }
             }
         }
+    }
+
+    /// The ACK of this message if it was accepted before (sent again by its sender): then it is not applied again.
+    async fn sent_again(&self, received: &Received<'_>, control_id: &str) -> Result<Option<String>, ServiceError> {
+        let ack = self.store.accepted_feed_ack(&received.sender, control_id).await?;
+        if ack.is_some() {
+            tracing::info!(sender = %received.sender, control_id, "message sent again: answered with its first ACK");
+        }
+        Ok(ack)
     }
 
     async fn already_accepted(&self, received: &Received<'_>, message: &Message) -> Option<String> {
