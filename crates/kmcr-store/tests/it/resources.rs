@@ -165,6 +165,47 @@ async fn a_batch_is_all_or_nothing() {
 }
 
 #[tokio::test]
+async fn writes_sent_together_each_stand_or_fall_alone() {
+    for test in stores().await {
+        let store = &test.store;
+        store.write(vec![put(patient("theirs", "Smith"), "RVV", Precondition::None)], None).await.unwrap();
+        store.write(vec![put(patient("current", "Smith"), "RWF", Precondition::None)], None).await.unwrap();
+        // Sent at once, as an HL7 v2 feed's connections send them: PostgreSQL applies what waits together in one
+        // transaction, SQLite's writer in one commit; either way a refused write must leave the others whole.
+        let mut writers = Vec::new();
+        for n in 0..24 {
+            let store = store.clone();
+            writers.push(tokio::spawn(async move {
+                let op = match n {
+                    7 => put(patient("theirs", "Taken"), "RWF", Precondition::None),
+                    15 => put(patient("current", "Stale"), "RWF", Precondition::VersionIs(5)),
+                    _ => put(patient(&format!("together-{n}"), "Jones"), "RWF", Precondition::MustNotExist),
+                };
+                (n, store.write(vec![op], Some(audit("update"))).await)
+            }));
+        }
+        for writer in writers {
+            let (n, result) = writer.await.unwrap();
+            match n {
+                7 => assert!(matches!(result, Err(StoreError::NotOwner { .. })), "{}: {result:?}", test.name),
+                15 => assert!(matches!(result, Err(StoreError::VersionConflict { .. })), "{}: {result:?}", test.name),
+                _ => {
+                    let outcomes = result.unwrap_or_else(|error| panic!("{}: write {n}: {error:?}", test.name));
+                    assert_eq!(outcomes[0].version_id, 1, "{}", test.name);
+                    assert_eq!(store_read(store, &format!("together-{n}")).await.version_id, 1, "{}", test.name);
+                }
+            }
+        }
+        assert_eq!(store_read(store, "theirs").await.version_id, 1, "{}: another's record untouched", test.name);
+        assert_eq!(store_read(store, "current").await.version_id, 1, "{}: the stale write left nothing", test.name);
+        let entries = store.audit_entries(0, 100).await.unwrap();
+        assert_eq!(entries.len(), 22, "{}: one audit entry for each write kept, none for a refused one", test.name);
+        let verified = kmcr_audit::verify_chain(&entries, kmcr_audit::GENESIS_HASH.to_string(), Some(1));
+        assert!(verified.is_ok(), "{}: {verified:?}", test.name);
+    }
+}
+
+#[tokio::test]
 async fn the_audit_chain_links_every_entry() {
     for test in stores().await {
         let store = &test.store;
