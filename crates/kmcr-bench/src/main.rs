@@ -205,6 +205,18 @@ pub fn is_postgres(location: &str) -> bool {
     location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
+/// The access policy of a benchmark: these organisations, each party to the agreement as given, with the default
+/// settings and code rules and no further policies.
+pub fn benchmark_access(organisations: Vec<kmcr_access::Organisation>) -> kmcr_service::AccessPolicy {
+    kmcr_service::AccessPolicy {
+        registry: kmcr_access::OrganisationRegistry::new(organisations),
+        policies: Vec::new(),
+        settings: kmcr_access::AccessSettings::default(),
+        code_rules: kmcr_access::CodeRules::defaults(),
+        paging_key: vec![7; 32],
+    }
+}
+
 /// Removes what an earlier run left, so every run starts from an empty store: on PostgreSQL the benchmark's database is
 /// dropped and made again, so no table a later migration adds can outlive a run.
 pub async fn empty_store(location: &str) -> anyhow::Result<()> {

@@ -5,12 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use kmcr_access::{AccessSettings, CodeRules, Organisation, OrganisationKind, OrganisationRegistry};
+use kmcr_access::{Organisation, OrganisationKind};
 use kmcr_fhir::OdsCode;
 use kmcr_hl7v2::mllp::{FrameDecoder, encode_frame};
 use kmcr_service::feeds::MllpFeed;
 use kmcr_service::identity::IdentitySettings;
-use kmcr_service::{AccessPolicy, Limits, Service};
+use kmcr_service::{Limits, Service};
 use kmcr_store::{Store, StoreOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -21,18 +21,12 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     crate::empty_store(&options.database).await?;
     let store = Store::open(&options.database, &StoreOptions::default()).await?;
     let ods_code = OdsCode::parse("RWF")?;
-    let access = AccessPolicy {
-        registry: OrganisationRegistry::new([Organisation {
-            ods_code: ods_code.clone(),
-            name: "Benchmark trust".into(),
-            kind: OrganisationKind::Acute,
-            party_to_agreement: true,
-        }]),
-        policies: Vec::new(),
-        settings: AccessSettings::default(),
-        code_rules: CodeRules::defaults(),
-        paging_key: vec![7; 32],
-    };
+    let access = crate::benchmark_access(vec![Organisation {
+        ods_code: ods_code.clone(),
+        name: "Benchmark trust".into(),
+        kind: OrganisationKind::Acute,
+        party_to_agreement: true,
+    }]);
     let service = Service::start(store, Limits::default(), IdentitySettings::default(), access).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

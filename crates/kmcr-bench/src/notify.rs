@@ -24,13 +24,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use bytes::Bytes;
-use kmcr_access::{
-    AccessSettings, CodeRules, Organisation, OrganisationKind, OrganisationRegistry, Principal, Scope, SystemPrincipal,
-};
+use kmcr_access::{Organisation, OrganisationKind, Principal, Scope, SystemPrincipal};
 use kmcr_fhir::{OdsCode, ResourceType};
 use kmcr_service::identity::IdentitySettings;
 use kmcr_service::subscriptions::SubscriptionSettings;
-use kmcr_service::{AccessPolicy, CreateResult, Limits, RequestContext, Service};
+use kmcr_service::{CreateResult, Limits, RequestContext, Service};
 use kmcr_store::{Store, StoreOptions};
 use serde_json::{Value, json};
 
@@ -201,18 +199,12 @@ fn context(client_id: &str) -> anyhow::Result<RequestContext> {
 async fn start_service(database: &str, receiver: SocketAddr) -> anyhow::Result<Service> {
     let opening = Instant::now();
     let store = Store::open(database, &StoreOptions::default()).await?;
-    let access = AccessPolicy {
-        registry: OrganisationRegistry::new(vec![Organisation {
-            ods_code: OdsCode::parse(PRACTICE)?,
-            name: "Benchmark practice".into(),
-            kind: OrganisationKind::GpPractice,
-            party_to_agreement: true,
-        }]),
-        policies: Vec::new(),
-        settings: AccessSettings::default(),
-        code_rules: CodeRules::defaults(),
-        paging_key: vec![7; 32],
-    };
+    let access = crate::benchmark_access(vec![Organisation {
+        ods_code: OdsCode::parse(PRACTICE)?,
+        name: "Benchmark practice".into(),
+        kind: OrganisationKind::GpPractice,
+        party_to_agreement: true,
+    }]);
     let service = Service::start(store, Limits::default(), IdentitySettings::default(), access).await?;
     let principals: HashMap<String, Principal> = [WRITER_CLIENT, SUBSCRIBER_CLIENT]
         .into_iter()

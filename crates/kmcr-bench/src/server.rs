@@ -5,14 +5,12 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use std::sync::Arc;
 
-use kmcr_access::{
-    AccessSettings, CodeRules, Organisation, OrganisationKind, OrganisationRegistry, RegionWideReading, Scope,
-};
+use kmcr_access::{Organisation, OrganisationKind, RegionWideReading, Scope};
 use kmcr_api::{AppState, Authentication, router};
 use kmcr_auth::{ApiClient, Secret, SigningKey, hash_secret};
 use kmcr_fhir::OdsCode;
 use kmcr_service::identity::IdentitySettings;
-use kmcr_service::{AccessPolicy, Limits, Service};
+use kmcr_service::{Limits, Service};
 use kmcr_store::{Store, StoreOptions};
 
 pub const CLIENT_SECRET: &str = "benchmark-secret-0123456789";
@@ -81,13 +79,7 @@ pub async fn start(database: &str, writer_ods_codes: &[String]) -> anyhow::Resul
             party_to_agreement: true,
         });
     }
-    let access = AccessPolicy {
-        registry: OrganisationRegistry::new(organisations),
-        policies: Vec::new(),
-        settings: AccessSettings::default(),
-        code_rules: CodeRules::defaults(),
-        paging_key: vec![7; 32],
-    };
+    let access = crate::benchmark_access(organisations);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     // Starting reads every Patient into the person index: at scale, a restart's cost, so it is printed.

@@ -15,15 +15,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use kmcr_access::{
-    AccessSettings, ActivitySet, CodeRules, JobRole, Organisation, OrganisationKind, OrganisationRegistry, RoleProfile,
-    Scope,
-};
+use kmcr_access::{ActivitySet, JobRole, Organisation, OrganisationKind, RoleProfile, Scope};
 use kmcr_api::{AppState, Authentication, router};
 use kmcr_auth::{ApiClient, LocalAccount, Secret, SigningKey, hash_secret};
 use kmcr_fhir::OdsCode;
 use kmcr_service::identity::IdentitySettings;
-use kmcr_service::{AccessPolicy, Limits, Service};
+use kmcr_service::{Limits, Service};
 use kmcr_store::{Store, StoreOptions};
 use kmcr_synth::SynthConfig;
 use serde_json::{Value, json};
@@ -176,13 +173,7 @@ impl Bench {
             }],
             assurance: LocalAccount::DEFAULT_ASSURANCE,
         };
-        let access = AccessPolicy {
-            registry: OrganisationRegistry::new(organisations),
-            policies: Vec::new(),
-            settings: AccessSettings::default(),
-            code_rules: CodeRules::defaults(),
-            paging_key: vec![7; 32],
-        };
+        let access = crate::benchmark_access(organisations);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         // Starting reads every Patient into the person index: at scale, a restart's cost, so it is printed.

@@ -232,9 +232,9 @@ impl Service {
             let reason = format!("{} is not party to the sharing agreement", feed.ods_code);
             return self.reject(&received, AckCode::Reject, header_error(3, "207", reason)).await;
         }
-        let Some(control_id) = message.control_id() else {
+        if message.control_id().is_none() {
             return self.reject(&received, AckCode::Reject, header_error(10, "101", "MSH-10 is required".into())).await;
-        };
+        }
         if !message.version().is_some_and(|version| version.starts_with("2.")) {
             let reason = "MSH-12 must give an HL7 v2 version".to_string();
             return self.reject(&received, AckCode::Reject, header_error(12, "203", reason)).await;
@@ -245,24 +245,18 @@ impl Service {
         let kind = match (code, event) {
             (Some("ADT"), Some(event)) if ADT_EVENTS.contains(&event) => Kind::Admission,
             (Some("ADT"), event) => {
-                if let Some(ack) = self.sent_again(&received, control_id).await? {
-                    return Ok(ack);
-                }
                 let reason = format!("ADT event {} is not one KMCR maps yet", event.unwrap_or("(none)"));
-                return self.reject(&received, AckCode::Reject, header_error(9, "201", reason)).await;
+                return self.reject_unless_sent_again(&received, AckCode::Reject, header_error(9, "201", reason)).await;
             }
             (Some("ORU"), Some("R01")) => Kind::Results,
             (Some("MDM"), Some("T02" | "T04" | "T06" | "T08" | "T10" | "T11")) => Kind::Document,
             (code, event) => {
-                if let Some(ack) = self.sent_again(&received, control_id).await? {
-                    return Ok(ack);
-                }
                 let reason = format!(
                     "message type {}^{} is not one KMCR maps yet",
                     code.unwrap_or("(none)"),
                     event.unwrap_or_default()
                 );
-                return self.reject(&received, AckCode::Reject, header_error(9, "200", reason)).await;
+                return self.reject_unless_sent_again(&received, AckCode::Reject, header_error(9, "200", reason)).await;
             }
         };
         // A Patient or Encounter is read, changed and written back only if no one wrote it meanwhile (another
@@ -280,10 +274,7 @@ impl Service {
                 }
                 Err(Refusal::Changed(error)) => return Err(error),
                 Err(Refusal::Message(error)) => {
-                    if let Some(ack) = self.sent_again(&received, control_id).await? {
-                        return Ok(ack);
-                    }
-                    return self.reject(&received, AckCode::Error, error).await;
+                    return self.reject_unless_sent_again(&received, AckCode::Error, error).await;
                 }
                 Err(Refusal::Store(error)) => return Err(error),
             }
@@ -341,7 +332,6 @@ impl Service {
             Kind::Admission => encounter_update(message, ods_code, &patient_id).map_err(Refusal::Message)?,
             Kind::Results | Kind::Document => None,
         };
-        let control_id = message.control_id().unwrap_or_default();
         let read_encounter = async {
             match &encounter {
                 Some(encounter) => self.stored_json(types[1], &encounter.id).await.map(Some),
@@ -349,7 +339,7 @@ impl Service {
             }
         };
         let (sent_again, stored_patient, stored_encounter) = tokio::join!(
-            self.sent_again(received, control_id),
+            self.sent_again(received),
             self.stored_json(ResourceType::PATIENT, &patient_id),
             read_encounter
         );
@@ -422,7 +412,7 @@ impl Service {
             }
             Err(error) => {
                 // The same message, sent again over another connection and accepted there meanwhile.
-                if let Some(ack) = self.already_accepted(received, message).await {
+                if let Ok(Some(ack)) = self.sent_again(received).await {
                     return Ok(ack);
                 }
                 match error {
@@ -435,7 +425,8 @@ impl Service {
     }
 
     /// The ACK of this message if it was accepted before (sent again by its sender): then it is not applied again.
-    async fn sent_again(&self, received: &Received<'_>, control_id: &str) -> Result<Option<String>, ServiceError> {
+    async fn sent_again(&self, received: &Received<'_>) -> Result<Option<String>, ServiceError> {
+        let Some(control_id) = received.message.and_then(Message::control_id) else { return Ok(None) };
         let ack = self.store.accepted_feed_ack(&received.sender, control_id).await?;
         if ack.is_some() {
             tracing::info!(sender = %received.sender, control_id, "message sent again: answered with its first ACK");
@@ -443,8 +434,17 @@ impl Service {
         Ok(ack)
     }
 
-    async fn already_accepted(&self, received: &Received<'_>, message: &Message) -> Option<String> {
-        self.store.accepted_feed_ack(&received.sender, message.control_id()?).await.ok().flatten()
+    /// [`Service::reject`], unless the message was accepted before: then it is answered with its first ACK.
+    async fn reject_unless_sent_again(
+        &self,
+        received: &Received<'_>,
+        code: AckCode,
+        error: MessageError,
+    ) -> Result<String, ServiceError> {
+        match self.sent_again(received).await? {
+            Some(ack) => Ok(ack),
+            None => self.reject(received, code, error).await,
+        }
     }
 
     /// The stored resource's JSON (none if deleted or never sent), and the precondition that writes it back only if it

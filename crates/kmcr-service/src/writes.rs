@@ -299,14 +299,13 @@ impl Service {
         // On the embedded store the Patients written are placed in the person index by the store's writer, in the
         // write's own commit; on PostgreSQL once it is committed, below.
         let placed = Arc::new(AtomicBool::new(false));
-        let placing = ops.iter().any(|op| op.resource_type == ResourceType::PATIENT) && self.store.commits_in_order();
-        let place = if placing { self.identity.place_after_write(placed.clone()) } else { None };
-        let patient_ids: Vec<ResourceId> = match &place {
-            Some(_) => {
-                ops.iter().filter(|op| op.resource_type == ResourceType::PATIENT).map(|op| op.id.clone()).collect()
-            }
-            None => Vec::new(),
+        let patient_ids: Vec<ResourceId> =
+            ops.iter().filter(|op| op.resource_type == ResourceType::PATIENT).map(|op| op.id.clone()).collect();
+        let place = match patient_ids.is_empty() || !self.store.commits_in_order() {
+            true => None,
+            false => self.identity.place_after_write(placed.clone()),
         };
+        let placed_in_write = place.is_some();
         let written = match (place, receipt) {
             (Some(place), receipt) => self.store.write_then(ops, Some(record.clone()), receipt, place).await,
             (None, None) => self.store.write(ops, Some(record.clone())).await,
@@ -330,21 +329,11 @@ impl Service {
                 return Err(self.refuse(&mut record, reason, error.into()).await);
             }
         };
-        if !patient_ids.is_empty() {
+        if placed_in_write {
             self.identity.train_if_due();
-            self.subscriptions.events_written.notify_one();
-            return Ok(outcomes);
+        } else {
+            self.identity.patients_written(identity::WrittenPatient::of_outcomes(&outcomes)).await?;
         }
-        let written_patients: Vec<identity::WrittenPatient> = outcomes
-            .iter()
-            .filter(|outcome| outcome.resource_type == ResourceType::PATIENT && !outcome.unchanged)
-            .map(|outcome| identity::WrittenPatient {
-                id: outcome.id.to_string(),
-                version_id: outcome.version_id,
-                json: if outcome.deleted { None } else { outcome.json.clone() },
-            })
-            .collect();
-        self.identity.patients_written(written_patients).await?;
         // The dispatcher looks at once, now that a new Patient is linked to its person (its events are handed out by
         // who the person is).
         self.subscriptions.events_written.notify_one();

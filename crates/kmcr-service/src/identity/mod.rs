@@ -128,6 +128,21 @@ pub struct WrittenPatient {
     pub json: Option<String>,
 }
 
+impl WrittenPatient {
+    /// The Patients a write changed (not those written unchanged), from its outcomes.
+    pub fn of_outcomes(outcomes: &[kmcr_store::WriteOutcome]) -> Vec<WrittenPatient> {
+        outcomes
+            .iter()
+            .filter(|outcome| outcome.resource_type == ResourceType::PATIENT && !outcome.unchanged)
+            .map(|outcome| WrittenPatient {
+                id: outcome.id.to_string(),
+                version_id: outcome.version_id,
+                json: if outcome.deleted { None } else { outcome.json.clone() },
+            })
+            .collect()
+    }
+}
+
 impl Identity {
     /// Rebuilds the index from the store: stored links, manual decisions, every current Patient's demographics, and
     /// the newest stored model (trained here if there is none). Patients never linked, or changed since they were, are
@@ -267,15 +282,7 @@ impl Identity {
     pub(crate) fn place_after_write(&self, placed: Arc<std::sync::atomic::AtomicBool>) -> Option<AfterWrite> {
         let identity = self.this.upgrade()?;
         Some(Box::new(move |outcomes: &[kmcr_store::WriteOutcome]| {
-            let written: Vec<WrittenPatient> = outcomes
-                .iter()
-                .filter(|outcome| outcome.resource_type == ResourceType::PATIENT && !outcome.unchanged)
-                .map(|outcome| WrittenPatient {
-                    id: outcome.id.to_string(),
-                    version_id: outcome.version_id,
-                    json: if outcome.deleted { None } else { outcome.json.clone() },
-                })
-                .collect();
+            let written = WrittenPatient::of_outcomes(outcomes);
             if written.is_empty() {
                 return (IdentityWrite::default(), Vec::new());
             }

@@ -4,6 +4,7 @@
 //! subscriptions come from the configuration.
 
 use kmcr_access::{Interaction, Principal};
+use kmcr_audit::AuditRecord;
 use kmcr_events::subscription::parse_subscription;
 use kmcr_events::{Notification, NotificationKind, Payload, SubscriptionStatus};
 use kmcr_fhir::{Instant, ResourceType};
@@ -239,16 +240,23 @@ impl Service {
         Ok(())
     }
 
-    /// The caller's own subscription (another's is not found).
+    /// The caller's own subscription (another's is not found); a refusal is recorded in `record` and audited.
     async fn own_subscription(
         &self,
         context: &RequestContext,
         subscription_id: &str,
         interaction: Interaction,
+        record: &mut AuditRecord,
     ) -> Result<StoredSubscription, ServiceError> {
-        self.check_subscription_caller(context, interaction)?;
-        let stored = self.store.subscriptions(Some(subscription_id)).await?.into_iter().next();
-        stored.filter(|stored| owned_by(stored, context)).ok_or(ServiceError::NotFound)
+        let found = async {
+            self.check_subscription_caller(context, interaction)?;
+            let stored = self.store.subscriptions(Some(subscription_id)).await?.into_iter().next();
+            stored.filter(|stored| owned_by(stored, context)).ok_or(ServiceError::NotFound)
+        };
+        match found.await {
+            Ok(stored) => Ok(stored),
+            Err(error) => Err(self.refuse(record, error.to_string(), error).await),
+        }
     }
 
     pub async fn read_subscription(
@@ -258,14 +266,10 @@ impl Service {
     ) -> Result<Value, ServiceError> {
         let mut record = audit::record(context, "subscription-read");
         record.resources = vec![format!("Subscription/{subscription_id}")];
-        match self.own_subscription(context, subscription_id, Interaction::Read).await {
-            Ok(stored) => {
-                record.outcome = "permitted".into();
-                self.store.append_audit(record).await?;
-                Ok(with_delivery(&stored))
-            }
-            Err(error) => Err(self.refuse(&mut record, error.to_string(), error).await),
-        }
+        let stored = self.own_subscription(context, subscription_id, Interaction::Read, &mut record).await?;
+        record.outcome = "permitted".into();
+        self.store.append_audit(record).await?;
+        Ok(with_delivery(&stored))
     }
 
     /// The caller's subscriptions.
@@ -298,10 +302,7 @@ impl Service {
     ) -> Result<Value, ServiceError> {
         let mut record = audit::record(context, "subscription-update");
         record.resources = vec![format!("Subscription/{subscription_id}")];
-        let existing = match self.own_subscription(context, subscription_id, Interaction::Update).await {
-            Ok(existing) => existing,
-            Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
-        };
+        let existing = self.own_subscription(context, subscription_id, Interaction::Update, &mut record).await?;
         if let Err(error) = self.checked_subscription(context, &resource).await {
             return Err(self.refuse(&mut record, error.to_string(), error).await);
         }
@@ -338,9 +339,7 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let mut record = audit::record(context, "subscription-delete");
         record.resources = vec![format!("Subscription/{subscription_id}")];
-        if let Err(error) = self.own_subscription(context, subscription_id, Interaction::Delete).await {
-            return Err(self.refuse(&mut record, error.to_string(), error).await);
-        }
+        self.own_subscription(context, subscription_id, Interaction::Delete, &mut record).await?;
         let change = SubscriptionChange::Remove { subscription_id: subscription_id.to_string() };
         self.store.change_subscriptions(change).await?;
         self.reload_subscription(subscription_id).await?;
@@ -384,10 +383,7 @@ impl Service {
         }
         let mut statuses = Vec::new();
         for id in subscription_ids {
-            let stored = match self.own_subscription(context, id, Interaction::Read).await {
-                Ok(stored) => stored,
-                Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
-            };
+            let stored = self.own_subscription(context, id, Interaction::Read, &mut record).await?;
             let Some(live) = super::Registry::live(stored.clone()) else { continue };
             statuses.push(Notification {
                 kind: NotificationKind::QueryStatus,
@@ -410,10 +406,7 @@ impl Service {
     ) -> Result<Notification, ServiceError> {
         let mut record = audit::record(context, "subscription-events");
         record.resources = vec![format!("Subscription/{subscription_id}")];
-        let stored = match self.own_subscription(context, subscription_id, Interaction::Read).await {
-            Ok(stored) => stored,
-            Err(error) => return Err(self.refuse(&mut record, error.to_string(), error).await),
-        };
+        let stored = self.own_subscription(context, subscription_id, Interaction::Read, &mut record).await?;
         let Some(live) = super::Registry::live(stored.clone()) else {
             return Err(self
                 .refuse(&mut record, "the subscription no longer reads".into(), ServiceError::NotFound)

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::write::{self, Plan};
 use crate::query::ParamIds;
 use crate::write_rows::{PreparedOp, prepare};
-use crate::{FeedReceipt, IdentityWrite, StoreError, WriteOp, WriteOutcome};
+use crate::{IdentityWrite, StoreError, WriteOp, WriteOutcome};
 
 /// Writes taken into one transaction at most.
 const MAX_WRITES_PER_GROUP: usize = 64;
@@ -27,7 +27,8 @@ pub(super) const MAX_GROUPED_OPS: usize = 32;
 pub(super) struct GroupedWrite {
     pub ops: Vec<WriteOp>,
     pub audit: Option<AuditRecord>,
-    pub receipt: Option<FeedReceipt>,
+    /// An HL7 v2 message's receipt, if any (the only receipt grouped).
+    pub receipt: Option<crate::Receipt>,
     pub reply: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
 }
 
@@ -83,10 +84,9 @@ async fn write_alone(
     params: &ParamIds,
     ops: Vec<WriteOp>,
     audit: Option<AuditRecord>,
-    receipt: Option<FeedReceipt>,
+    receipt: Option<crate::Receipt>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let mut client = pool.get().await?;
-    let receipt = receipt.map(crate::Receipt::FeedMessage);
     write::write_batch(&mut client, params, ops, IdentityWrite::default(), audit, receipt, None).await
 }
 
@@ -95,7 +95,7 @@ async fn write_alone(
 /// planned and their receipts. `Err` when the transaction as a whole failed: then nothing was kept.
 async fn write_group(
     pool: &deadpool_postgres::Pool,
-    writes: Vec<(Vec<PreparedOp>, Option<AuditRecord>, Option<FeedReceipt>)>,
+    writes: Vec<(Vec<PreparedOp>, Option<AuditRecord>, Option<crate::Receipt>)>,
 ) -> Result<Vec<Result<Vec<WriteOutcome>, StoreError>>, StoreError> {
     let mut client = pool.get().await?;
     let transaction = client.transaction().await?;
@@ -129,8 +129,8 @@ async fn write_group(
     if !audits.is_empty() {
         super::audit::append_audits(&transaction, audits).await?;
     }
-    for receipt in &receipts {
-        super::feeds::insert(&transaction, receipt).await?;
+    for receipt in receipts {
+        write::record_receipt(&transaction, receipt).await?;
     }
     transaction.commit().await?;
     Ok(results)

@@ -109,26 +109,20 @@ impl PostgresStore {
         receipt: Option<crate::Receipt>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let n_ops = ops.len() as u64;
-        let outcomes = match receipt {
-            // A small API write, or an HL7 v2 message's: applied with the others waiting, in one transaction. A large
-            // batch (a transaction Bundle of a whole record) keeps its own, so that batches' statements still overlap.
-            None | Some(crate::Receipt::FeedMessage(_))
-                if identity.is_empty() && ops.len() <= group::MAX_GROUPED_OPS =>
-            {
-                let receipt = match receipt {
-                    Some(crate::Receipt::FeedMessage(receipt)) => Some(receipt),
-                    _ => None,
-                };
-                let (reply, answer) = tokio::sync::oneshot::channel();
-                let stopped = || StoreError::Unavailable("the group writer has stopped".into());
-                let grouped = group::GroupedWrite { ops, audit, receipt, reply };
-                self.group_queue.send(grouped).await.map_err(|_| stopped())?;
-                answer.await.map_err(|_| stopped())??
-            }
-            receipt => {
-                let mut client = self.pool.get().await?;
-                write::write_batch(&mut client, &self.params, ops, identity, audit, receipt, None).await?
-            }
+        // A small API write, or an HL7 v2 message's: applied with the others waiting, in one transaction. A large
+        // batch (a transaction Bundle of a whole record) keeps its own, so that batches' statements still overlap.
+        let grouped = identity.is_empty()
+            && ops.len() <= group::MAX_GROUPED_OPS
+            && matches!(receipt, None | Some(crate::Receipt::FeedMessage(_)));
+        let outcomes = if grouped {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let stopped = || StoreError::Unavailable("the group writer has stopped".into());
+            let grouped = group::GroupedWrite { ops, audit, receipt, reply };
+            self.group_queue.send(grouped).await.map_err(|_| stopped())?;
+            answer.await.map_err(|_| stopped())??
+        } else {
+            let mut client = self.pool.get().await?;
+            write::write_batch(&mut client, &self.params, ops, identity, audit, receipt, None).await?
         };
         self.statistics.rows_written(n_ops, &self.pool);
         Ok(outcomes)

@@ -103,16 +103,23 @@ pub async fn write_batch(
     if let Some(audit) = audit {
         super::audit::append_audit(&transaction, audit).await?;
     }
-    match receipt {
-        None => {}
-        Some(crate::Receipt::FeedMessage(receipt)) => super::feeds::insert(&transaction, &receipt).await?,
-        Some(receipt @ (crate::Receipt::OrganisationLeft { .. } | crate::Receipt::OrganisationPurged { .. })) => {
-            super::organisations::record(&*transaction, receipt).await?
-        }
-        Some(receipt) => super::loads::record(&*transaction, receipt).await?,
+    if let Some(receipt) = receipt {
+        record_receipt(&transaction, receipt).await?;
     }
     transaction.commit().await?;
     Ok(outcomes)
+}
+
+/// Records what else a write's transaction keeps: an HL7 v2 message's receipt, a bulk load's progress, an
+/// organisation's departure or purge.
+pub(super) async fn record_receipt(transaction: &Transaction<'_>, receipt: crate::Receipt) -> Result<(), StoreError> {
+    match receipt {
+        crate::Receipt::FeedMessage(receipt) => super::feeds::insert(transaction, &receipt).await,
+        receipt @ (crate::Receipt::OrganisationLeft { .. } | crate::Receipt::OrganisationPurged { .. }) => {
+            super::organisations::record(&**transaction, receipt).await
+        }
+        receipt => super::loads::record(&**transaction, receipt).await,
+    }
 }
 
 /// Locks the rows `prepared` writes, then plans and executes its writes; the outcomes, and the time they were stamped
